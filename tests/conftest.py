@@ -1,0 +1,19 @@
+"""Shared fixtures: the real data folder (read only, never copied) and small helpers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(os.environ.get("HARNESS_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (the real logged outputs); tests using it skip where the folder is absent."""
+    path = SHARED_DATA.resolve()
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} is absent (CI always has it; set HARNESS_SHARED_DATA to point at it)")
+    return path
