@@ -1,4 +1,4 @@
-"""Shared loader types: the column map and the loaded result."""
+"""Shared loader types: the column map, the load options and the loaded result."""
 
 from __future__ import annotations
 
@@ -8,12 +8,24 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from harness._validation import HarnessInputError
+from harness.answers import EXTRACTORS, NORMALISERS, AnswerRecord
 from harness.tables import QuestionCounts, concat_counts
+
+CANONICAL: dict[str, str] = {
+    "question": "question_id", "answer": "answer", "correct": "correct", "sample": "sample_id",
+    "model": "model", "tokens": "tokens", "score": "score", "group": "group", "budget": "budget",
+    "n": "n", "c": "c", "count": "count", "flops": "flops_per_sample", "text": "text", "gold": "gold",
+}
 
 
 @dataclass(frozen=True)
 class ColumnMap:
-    """Names of the source columns holding each canonical field (None: the canonical name)."""
+    """Names of the source columns holding each canonical field (None: the canonical name or a known alias).
+
+    ``question`` may name several columns joined by commas (``benchmark,problem_idx``): the question id is
+    then their values joined by ``/``. ``text`` names a column of free-text completions to extract answers
+    from; ``gold`` a column with the reference answer to grade against when there is no correctness flag.
+    """
 
     question: str | None = None
     answer: str | None = None
@@ -26,15 +38,57 @@ class ColumnMap:
     budget: str | None = None
     n: str | None = None
     c: str | None = None
+    count: str | None = None
+    flops: str | None = None
+    text: str | None = None
+    gold: str | None = None
 
     def renames(self) -> dict[str, str]:
-        """source name -> canonical name for every mapped field."""
-        canon = {
-            "question": "question_id", "answer": "answer", "correct": "correct", "sample": "sample_id",
-            "model": "model", "tokens": "tokens", "score": "score", "group": "group", "budget": "budget",
-            "n": "n", "c": "c",
-        }
-        return {getattr(self, f): canon[f] for f in canon if getattr(self, f) is not None}
+        """source name -> canonical name for every mapped single-column field."""
+        out = {}
+        for f, canon in CANONICAL.items():
+            src = getattr(self, f)
+            if src is not None and not (f == "question" and "," in src):
+                out[src] = canon
+        return out
+
+    def question_parts(self) -> list[str] | None:
+        """The columns making up a composite question id, or None."""
+        if self.question is not None and "," in self.question:
+            return [p.strip() for p in self.question.split(",") if p.strip()]
+        return None
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """Choices a loader needs beyond the columns (all have safe defaults)."""
+
+    extractor: str | None = None
+    """How to pull a final answer out of free text (see ``harness.answers.EXTRACTORS``); None: format default."""
+    normalizer: str = "math"
+    """How answers are grouped into voting classes (``math``, ``plain``, ``none``)."""
+    gold: str | None = None
+    """A file of gold answers (question id + gold), for logs without correctness or gold."""
+    n_questions: int | None = None
+    """simple-evals: the number of distinct questions (rows repeat with period N)."""
+    samples_per_question: int | None = None
+    """MathArena: runs per problem (percentages -> counts)."""
+    stream: bool | None = None
+    """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
+    allow_network: bool = False
+    """Hugging Face hub ids: allowed to download (local files never need it)."""
+
+    def __post_init__(self) -> None:
+        if self.extractor is not None and self.extractor not in EXTRACTORS:
+            raise HarnessInputError(f"unknown extractor {self.extractor!r}", fix=f"use one of {', '.join(EXTRACTORS)}")
+        if self.normalizer not in NORMALISERS:
+            raise HarnessInputError(
+                f"unknown normaliser {self.normalizer!r}", fix=f"use one of {', '.join(NORMALISERS)}"
+            )
+        for name in ("n_questions", "samples_per_question"):
+            v = getattr(self, name)
+            if v is not None and int(v) < 1:
+                raise HarnessInputError(f"{name}={v} is not positive", fix="give a positive whole number")
 
 
 @dataclass(frozen=True)
@@ -46,6 +100,8 @@ class Loaded:
     source: str
     format: str
     notes: tuple[str, ...] = field(default=())
+    answers: AnswerRecord | None = None
+    """How answers were extracted and grouped (None when the log already held classes or only counts)."""
 
 
 def merge_loaded(parts: Sequence[Loaded]) -> Loaded:
@@ -57,8 +113,18 @@ def merge_loaded(parts: Sequence[Loaded]) -> Loaded:
     rollouts = None
     if all(p.rollouts is not None for p in parts):
         rollouts = pd.concat([p.rollouts for p in parts], ignore_index=True)
+    records = [p.answers for p in parts if p.answers is not None]
+    answers = None
+    if records:
+        answers = AnswerRecord(
+            extractor="+".join(dict.fromkeys(r.extractor for r in records)),
+            normalizer="+".join(dict.fromkeys(r.normalizer for r in records)),
+            n_samples=sum(r.n_samples for r in records), n_unparsed=sum(r.n_unparsed for r in records),
+            n_merged=sum(r.n_merged for r in records),
+            graded_against_gold=any(r.graded_against_gold for r in records),
+        )
     return Loaded(
         counts=concat_counts([p.counts for p in parts]), rollouts=rollouts,
         source=", ".join(p.source for p in parts), format="+".join(dict.fromkeys(p.format for p in parts)),
-        notes=tuple(n for p in parts for n in p.notes),
+        notes=tuple(n for p in parts for n in p.notes), answers=answers,
     )

@@ -1,0 +1,235 @@
+"""From loader records to canonical tables: answer classes, grading, stopping rules, counts from class tables.
+
+Every format module produces a pandas frame with canonical column names (``question_id``, ``sample_id``,
+``text`` or ``answer``, ``correct`` or ``gold``, optional ``tokens``, ``score``, ``group``, ``model``) and hands it
+to :func:`finish`, so that extraction, grading, validation and stopping-rule detection are the same for all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from harness._validation import HarnessInputError, closest, to_bool_array
+from harness.answers import AnswerRecord, classify, grade
+from harness.loaders._base import ColumnMap, Loaded, LoadOptions
+from harness.loaders._stopping import resolve_stopping
+from harness.tables import QuestionCounts, parse_stopping, rollouts_to_counts, validate_rollouts
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "question_id": ("question_id", "question_idx", "problem_idx", "problem_id", "doc_id", "task_id", "qid",
+                    "prompt_idx", "question"),
+    "n": ("n", "n_samples", "num_samples", "n_runs", "num_samples_total"),
+    "c": ("c", "n_correct", "num_correct", "num_samples_correct"),
+    "count": ("count", "n_answer", "votes", "frequency"),
+    "flops_per_sample": ("flops_per_sample", "flops"),
+}
+
+
+def apply_column_map(df: pd.DataFrame, columns: ColumnMap, *, source: str) -> pd.DataFrame:
+    """Rename mapped columns to canonical names (missing ones are an error listing what exists)."""
+    renames = columns.renames()
+    present = [str(c) for c in df.columns]
+    for src, canon in renames.items():
+        if src not in present:
+            hint = closest(src, present)
+            fix = f"columns present: {', '.join(present)}"
+            if hint is not None:
+                fix += f"; closest match: {hint!r}"
+            raise HarnessInputError(f"no column {src!r} (given for {canon})", source=source, fix=fix)
+    out = df.rename(columns=renames)
+    parts = columns.question_parts()
+    if parts:
+        for p in parts:
+            if p not in present:
+                hint = closest(p, present)
+                raise HarnessInputError(
+                    f"no column {p!r} (part of --question-col)", source=source,
+                    fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+                )
+        out["question_id"] = df[parts[0]].astype(str)
+        for p in parts[1:]:
+            out["question_id"] = out["question_id"] + "/" + df[p].astype(str)
+    return out
+
+
+def take_alias(df: pd.DataFrame, canon: str, notes: list[str], *, source: str) -> pd.DataFrame:
+    """Rename the first known alias of ``canon`` to it when the canonical column is absent (with a note)."""
+    if canon in df.columns:
+        return df
+    for alias in ALIASES.get(canon, ()):
+        if alias in df.columns and alias != canon:
+            notes.append(f"{os.path.basename(source)}: column {alias!r} read as {canon}")
+            return df.rename(columns={alias: canon})
+    return df
+
+
+def apply_answers(
+    df: pd.DataFrame, options: LoadOptions, *, source: str, default_extractor: str = "auto",
+) -> tuple[pd.DataFrame, AnswerRecord | None]:
+    """Fill ``answer`` (voting class labels) from ``text`` or raw ``answer``; fill ``correct`` from ``gold``.
+
+    Rows keep their order; unparsable answers become null (wrong, no vote) and are counted in the record.
+    """
+    has_text = "text" in df.columns
+    if not has_text and "answer" not in df.columns:
+        if "correct" not in df.columns and "gold" in df.columns:
+            raise HarnessInputError(
+                "there is a gold answer but no answer or completion column to grade", source=source,
+                fix="map the column holding each sample's answer with --answer-col (or --text-col)",
+            )
+        return df, None
+    extractor = options.extractor or (default_extractor if has_text else "none")
+    col = "text" if has_text else "answer"
+    out = df.copy()
+    labels: list[str | None] = [None] * len(out)
+    unparsed = merged = 0
+    keys = ["model", "question_id"] if "model" in out.columns else ["question_id"]
+    values = out[col].to_numpy(object)
+    for idx in out.groupby(keys, sort=False).indices.values():
+        lab, u, m = classify(values[idx].tolist(), extractor=extractor, normalizer=options.normalizer)
+        for j, v in zip(idx.tolist(), lab, strict=True):
+            labels[j] = v
+        unparsed += u
+        merged += m
+    out["answer"] = pd.Series(labels, index=out.index, dtype=object)
+    graded = False
+    if "correct" not in out.columns:
+        if "gold" not in out.columns:
+            raise HarnessInputError(
+                "the log has neither a correctness column nor a gold answer", source=source,
+                fix="map the correctness flag with --correct-col, the reference answer with --gold-col, "
+                    "or give a gold file with --gold",
+            )
+        cache: dict[tuple[object, str], bool] = {}
+        corr = np.zeros(len(out), dtype=bool)
+        golds = out["gold"].to_numpy(object)
+        for i, (lab, g) in enumerate(zip(labels, golds, strict=True)):
+            if lab is None or g is None or (isinstance(g, float) and np.isnan(g)):
+                continue
+            key = (tuple(g) if isinstance(g, (list, tuple, np.ndarray)) else g, lab)
+            if key not in cache:
+                cache[key] = grade(lab, list(g) if isinstance(g, np.ndarray) else g, normalizer=options.normalizer)
+            corr[i] = cache[key]
+        out["correct"] = corr
+        graded = True
+    if has_text:
+        out = out.drop(columns=["text"])
+    record = AnswerRecord(extractor=extractor, normalizer=options.normalizer, n_samples=len(out),
+                          n_unparsed=unparsed, n_merged=merged, graded_against_gold=graded)
+    return out, record
+
+
+def finish(
+    df: pd.DataFrame, *, source: str, fmt: str, options: LoadOptions, stopping: str | None,
+    notes: list[str] | None = None, default_extractor: str = "auto", keep_rollouts: bool = True,
+) -> Loaded:
+    """Canonical frame -> validated Rollouts -> QuestionCounts (with answer classes and stopping rule)."""
+    notes = list(notes or [])
+    if len(df) == 0:
+        raise HarnessInputError("the log holds no samples", source=source, fix="it has no rows to count")
+    df, record = apply_answers(df, options, source=source, default_extractor=default_extractor)
+    drop = [c for c in ("gold",) if c in df.columns]
+    rollouts = validate_rollouts(df.drop(columns=drop), source=source)
+    rule, rule_notes = resolve_stopping(rollouts, stopping, source=source)
+    notes.extend(rule_notes)
+    counts = rollouts_to_counts(rollouts, source=source, stopping=rule, validated=True)
+    if record is not None:
+        notes.insert(0, record.note())
+    all_notes = tuple(notes) + tuple(counts.notes)
+    counts = replace(counts, notes=all_notes)
+    return Loaded(counts=counts, rollouts=rollouts if keep_rollouts else None, source=source, format=fmt,
+                  notes=all_notes, answers=record)
+
+
+def counts_from_classes(
+    df: pd.DataFrame, *, source: str, stopping: str | None, notes: list[str] | None = None,
+) -> QuestionCounts:
+    """A class table (model, question_id, answer [null = no answer], correct, count[, tokens]) -> QuestionCounts.
+
+    Used for answer histograms and for the streaming reduction. Errors: a class both correct and incorrect,
+    a class marked correct with no answer, a negative or fractional count, a question with zero samples.
+    """
+    notes = list(notes or [])
+    d = df.copy()
+    if "model" not in d.columns:
+        d["model"] = "model"
+    d["model"] = d["model"].astype(str)
+    d["question_id"] = d["question_id"].astype(str)
+    cnt = pd.to_numeric(d["count"], errors="coerce")
+    bad = (cnt.isna() | (cnt < 0) | (cnt != np.round(cnt))).to_numpy()
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise HarnessInputError(
+            f"count {d['count'].iloc[i]!r} is not a whole number >= 0", source=source, row=i, column="count",
+            fix="each answer class counts samples",
+        )
+    d["count"] = cnt.astype(np.int64)
+    d["correct"] = to_bool_array(d["correct"].to_numpy(), source=source, column="correct")
+    d["answer"] = d["answer"].where(d["answer"].notna(), None)
+    answered = d[d["answer"].notna()]
+    dup = answered.groupby(["model", "question_id", "answer"], sort=False)["correct"].agg(["min", "max"])
+    mixed = dup[dup["min"] != dup["max"]]
+    if len(mixed):
+        m, q, a = mixed.index[0]
+        raise HarnessInputError(
+            f"answer {a!r} of question {q!r} is listed both as correct and as incorrect", source=source,
+            column="correct", fix="an answer class is either right or wrong; fix the grading or merge the rows",
+        )
+    unans_ok = d["answer"].isna() & d["correct"] & (d["count"] > 0)
+    if unans_ok.any():
+        i = int(np.argmax(unans_ok.to_numpy()))
+        raise HarnessInputError("a class with no answer is marked correct", source=source, row=i, column="answer",
+                                fix="a missing answer counts as wrong")
+    keys = ["model", "question_id"]
+    agg = d.groupby([*keys, "answer"], sort=False, dropna=False).agg(
+        count=("count", "sum"), correct=("correct", "max")).reset_index()
+    base = agg.groupby(keys, sort=False)["count"].sum().reset_index(name="n")
+    zero = (base["n"] == 0).to_numpy()
+    if zero.any():
+        i = int(np.argmax(zero))
+        raise HarnessInputError(
+            f"question {base['question_id'].iloc[i]!r} has zero samples", source=source, column="count",
+            fix="every question needs at least one sample; drop it or give its counts",
+        )
+    agg = agg[agg["count"] > 0]
+    row_index = pd.MultiIndex.from_frame(base[keys])
+    pos = row_index.get_indexer(pd.MultiIndex.from_frame(agg[keys]))
+    q = len(base)
+    sizes = agg["count"].to_numpy(np.int64)
+    is_none = agg["answer"].isna().to_numpy()
+    is_corr = agg["correct"].to_numpy(bool) & ~is_none
+    labels = agg["answer"].to_numpy(object)
+    correct = np.bincount(pos[is_corr], weights=sizes[is_corr], minlength=q).astype(np.int64)
+    abstain = np.bincount(pos[is_none], weights=sizes[is_none], minlength=q).astype(np.int64)
+    corr_label = np.full(q, None, dtype=object)
+    corr_label[pos[is_corr]] = labels[is_corr]
+    w = ~is_corr & ~is_none
+    wpos, wsize, wlab = pos[w], sizes[w], labels[w]
+    order = np.lexsort((wlab.astype(str), -wsize, wpos))
+    wpos, wsize, wlab = wpos[order], wsize[order], wlab[order]
+    per_row = np.bincount(wpos, minlength=q)
+    width = int(per_row.max()) if len(per_row) else 0
+    starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]).astype(np.int64)
+    col = np.arange(len(wpos)) - starts[wpos]
+    wrong = np.zeros((q, width), np.int64)
+    wrong[wpos, col] = wsize
+    wlabels = np.full((q, width), "", dtype=object)
+    wlabels[wpos, col] = wlab
+    tokens = None
+    if "tokens" in d.columns:
+        t = d.groupby(keys, sort=False)["tokens"].sum(min_count=1)
+        tokens = t.reindex(row_index).to_numpy(float)
+    n = base["n"].to_numpy(np.int64)
+    if abstain.sum():
+        notes.append(f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote")
+    rule = stopping or "fixed"
+    parse_stopping(rule)
+    return QuestionCounts(
+        model=base["model"].to_numpy(object), question_id=base["question_id"].to_numpy(object), n=n,
+        correct=correct, wrong=wrong, abstain=abstain, tokens=tokens, stopping=np.full(q, rule, dtype=object),
+        correct_label=corr_label, wrong_labels=wlabels, notes=tuple(notes),
+    )
