@@ -1,0 +1,102 @@
+"""`harness report INPUT... --out DIR`: the whole analysis as an HTML/Markdown report with CSVs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.commands._common import add_input_options, load_inputs, progress_printer
+from harness.estimators.majority import TIES
+from harness.loaders import Loaded
+from harness.tables import concat_counts
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "report",
+        help="full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",
+        description="Load logged samples (any format the loaders read), measure every curve exactly, "
+                    "compare it "
+        "with independent sampling, run the tests the data allow, and write DIR/report.html, "
+        "DIR/report.md, CSV tables, summary.json and the figures (PNG and SVG). Several inputs or a "
+        "model column give one report comparing the models.",
+    )
+    add_input_options(p)
+    add_report_options(p)
+    p.set_defaults(run=run)
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    """--out, --force, --bootstrap, --seed, --ties, --compute, --quiet (shared with compare)."""
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    p.add_argument(
+        "--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (default 1000)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
+    p.add_argument(
+        "--compute",
+        default="samples",
+        choices=("samples", "tokens", "flops"),
+        help="compute axis (default samples)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def load_runs(args: argparse.Namespace) -> Loaded:
+    """Load every input; a file without a model column is named after the file, so several runs stay apart."""
+    if len(args.inputs) == 1:
+        return load_inputs(args)
+    parts = []
+    for path in args.inputs:
+        one = load_inputs(argparse.Namespace(**{**vars(args), "inputs": [path]}))
+        if one.counts.models == ["model"]:
+            name = os.path.basename(path).split(".")[0] or path
+            counts = replace(one.counts, model=np.full(one.counts.n_questions, name, dtype=object))
+            rollouts = None if one.rollouts is None else one.rollouts.assign(model=name)
+            one = replace(one, counts=counts, rollouts=rollouts)
+        parts.append(one)
+    rollouts = (
+        pd.concat([p.rollouts for p in parts], ignore_index=True)
+        if all(p.rollouts is not None for p in parts)
+        else None
+    )
+    return Loaded(
+        counts=concat_counts([p.counts for p in parts]),
+        rollouts=rollouts,
+        source=", ".join(p.source for p in parts),
+        format="+".join(dict.fromkeys(p.format for p in parts)),
+        notes=tuple(n for p in parts for n in p.notes),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.report import ReportOptions, build_report, write_report
+    from harness.report.write import prepare_output_dir
+
+    start = time.perf_counter()
+    progress = progress_printer(args.quiet)
+    prepare_output_dir(args.out, force=args.force)  # fail before the work, not after
+    if progress is not None:
+        progress(f"loading {len(args.inputs)} input(s)")
+    loaded = load_runs(args)
+    options = ReportOptions(bootstrap=args.bootstrap, seed=args.seed, ties=args.ties, compute=args.compute)
+    report = build_report(loaded, options, progress=progress)
+    written = write_report(report, args.out, force=True, progress=progress)
+    if not args.quiet:
+        print(
+            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
+            f"{os.path.join(args.out, 'report.html')}",
+            file=sys.stderr,
+        )
+        for line in report.headline[:1]:
+            print(line, file=sys.stderr)
+    return 0

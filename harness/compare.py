@@ -1,0 +1,271 @@
+"""Models or runs side by side at matched compute: who is ahead at each budget, with intervals, and where
+curves cross.
+
+Compute per sample differs between runs (a reasoning model spends more tokens per sample), so runs are
+compared at
+equal *total* compute C = k x (compute per sample): run A at k_A = C / c_A samples, run B at k_B = C / c_B.
+Between
+the logged integer k the per-question exact curve is interpolated linearly in log k. Each run's value is the
+mean
+over its questions of the exact (measured) estimator; the interval of the difference is a percentile
+bootstrap over
+questions, paired when both runs answered the same questions (the same resampled questions for both),
+independent
+otherwise. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness._validation import HarnessInputError, check_choice
+from harness.curves import COMPUTE_AXES, ESTIMATOR_NAMES, per_question_metric
+from harness.estimators.majority import TIES
+from harness.tables import QuestionCounts
+
+FloatArray = npt.NDArray[np.float64]
+
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "model_a",
+    "model_b",
+    "metric",
+    "compute",
+    "compute_unit",
+    "k_a",
+    "k_b",
+    "value_a",
+    "value_b",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "ahead",
+    "paired",
+    "n_questions_a",
+    "n_questions_b",
+    "estimator",
+    "interval",
+)
+CROSSING_COLUMNS: tuple[str, ...] = (
+    "model_a",
+    "model_b",
+    "metric",
+    "compute_unit",
+    "compute_from",
+    "compute_to",
+    "crossing_compute",
+    "ahead_before",
+    "ahead_after",
+)
+COMPARE_METRICS = ("pass@k", "maj@k", "pass^k")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The matched-compute comparison: a row per (pair, metric, budget), and the crossings."""
+
+    table: pd.DataFrame
+    crossings: pd.DataFrame
+    compute_per_sample: dict[str, float]
+    compute_unit: str
+
+
+def compute_per_sample(counts: QuestionCounts, compute: str) -> tuple[dict[str, float], str]:
+    """Mean compute per sample for each model: 1 sample, mean tokens per sample, or mean FLOPs per sample."""
+    check_choice("compute", compute, COMPUTE_AXES)
+    out: dict[str, float] = {}
+    for model in counts.models:
+        sub = counts.select(model)
+        if compute == "samples":
+            out[model] = 1.0
+        elif compute == "tokens":
+            t = sub.mean_tokens_per_sample()
+            if not np.isfinite(t) or t <= 0:
+                raise HarnessInputError(
+                    f"model {model!r} has no token counts",
+                    column="tokens",
+                    fix="log a tokens column for every run or compare at --compute samples",
+                )
+            out[model] = t
+        else:
+            assert sub.flops_per_sample is not None
+            f = sub.flops_per_sample
+            if not np.isfinite(f).any():
+                raise HarnessInputError(
+                    f"model {model!r} has no FLOPs per sample",
+                    column="flops",
+                    fix="give a flops column for every run or compare at --compute samples",
+                )
+            out[model] = float(np.nanmean(f))
+    return out, {"samples": "samples", "tokens": "tokens", "flops": "FLOPs"}[compute]
+
+
+def _k_grid(n_min: int, points: int = 48) -> npt.NDArray[np.int64]:
+    return np.unique(np.round(np.geomspace(1, n_min, points)).astype(np.int64))
+
+
+def _interp_log_k(mat: FloatArray, ks: npt.NDArray[np.int64], k_query: FloatArray) -> FloatArray:
+    """Per-question values at real k (within [1, max ks]) by linear interpolation in log k."""
+    lx = np.log(ks.astype(float))
+    lq = np.log(k_query)
+    idx = (
+        np.clip(np.searchsorted(lx, lq, side="right") - 1, 0, len(lx) - 2)
+        if len(lx) > 1
+        else np.zeros(len(lq), dtype=np.int64)
+    )
+    if len(lx) == 1:
+        return np.repeat(mat[:, :1], len(lq), axis=1)
+    t = (lq - lx[idx]) / (lx[idx + 1] - lx[idx])
+    out: FloatArray = mat[:, idx] * (1 - t) + mat[:, idx + 1] * t
+    return out
+
+
+def compare_at_matched_compute(
+    counts: QuestionCounts,
+    *,
+    models: list[str] | None = None,
+    metrics: tuple[str, ...] = ("pass@k", "maj@k"),
+    compute: str = "samples",
+    ties: str = "random",
+    budgets: int = 12,
+    bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
+    """Every model against the first (the reference) at matched total compute, per metric the data allow."""
+    check_choice("ties", ties, TIES)
+    for m in metrics:
+        check_choice("metric", m, COMPARE_METRICS)
+    names = counts.models if models is None else models
+    if len(names) < 2:
+        raise HarnessInputError(
+            f"compare needs at least two models or runs, got {len(names)}: {', '.join(names)}",
+            fix="give two or more input files, or one file with a model column holding several models",
+        )
+    per_sample, unit = compute_per_sample(counts, compute)
+    subs = {m: counts.select(m) for m in names}
+    rows: list[pd.DataFrame] = []
+    crossings: list[dict[str, object]] = []
+    reference = names[0]
+    for other in names[1:]:
+        a, b = subs[reference], subs[other]
+        lo_c = max(per_sample[reference], per_sample[other])
+        hi_c = min(a.n.min() * per_sample[reference], b.n.min() * per_sample[other])
+        if hi_c < lo_c:
+            raise HarnessInputError(
+                f"{reference!r} and {other!r} share no compute range ({unit}: {reference} up to "
+                f"{a.n.min() * per_sample[reference]:.3g}, {other} from {per_sample[other]:.3g})",
+                fix="compare at --compute samples, or log more samples of the cheaper run",
+            )
+        grid = np.unique(np.geomspace(lo_c, hi_c, budgets)) if hi_c > lo_c else np.array([lo_c])
+        paired = set(a.question_id.tolist()) == set(b.question_id.tolist()) and a.n_questions == b.n_questions
+        if paired:
+            order_b = pd.Index(b.question_id).get_indexer(pd.Index(a.question_id))
+            b = b.take(order_b)
+        for metric in metrics:
+            if metric == "maj@k" and not (a.answers_known and b.answers_known):
+                continue
+            mats = []
+            for sub, name in ((a, reference), (b, other)):
+                ks = _k_grid(int(sub.n.min()))
+                full = per_question_metric(sub, metric, "measured", ks, ties=ties)
+                mats.append(_interp_log_k(full, ks, grid / per_sample[name]))
+            va, vb = mats[0], mats[1]
+            diff = va.mean(axis=0) - vb.mean(axis=0)
+            lo, hi = _bootstrap_difference(
+                va, vb, paired=paired, replicates=bootstrap, level=level, seed=seed
+            )
+            ahead = np.where(lo > 0, reference, np.where(hi < 0, other, "neither (within interval)"))
+            interval = (
+                (
+                    f"{level:.0%} percentile bootstrap over questions "
+                    f"({'paired' if paired else 'independent'}),"
+                    f" {bootstrap} replicates"
+                )
+                if bootstrap > 0
+                else "none"
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "model_a": reference,
+                        "model_b": other,
+                        "metric": metric,
+                        "compute": grid,
+                        "compute_unit": unit,
+                        "k_a": grid / per_sample[reference],
+                        "k_b": grid / per_sample[other],
+                        "value_a": va.mean(axis=0),
+                        "value_b": vb.mean(axis=0),
+                        "difference": diff,
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "ahead": ahead,
+                        "paired": paired,
+                        "n_questions_a": a.n_questions,
+                        "n_questions_b": b.n_questions,
+                        "estimator": ESTIMATOR_NAMES[(metric, "measured")]
+                        + "; interpolated linearly in log k",
+                        "interval": interval,
+                    }
+                )
+            )
+            crossings.extend(_crossings(reference, other, metric, unit, grid, diff, ahead))
+    table = (
+        pd.concat(rows, ignore_index=True)[list(COMPARISON_COLUMNS)]
+        if rows
+        else pd.DataFrame(columns=list(COMPARISON_COLUMNS))
+    )
+    return Comparison(
+        table=table,
+        crossings=pd.DataFrame(crossings, columns=list(CROSSING_COLUMNS)),
+        compute_per_sample=per_sample,
+        compute_unit=unit,
+    )
+
+
+def _bootstrap_difference(
+    va: FloatArray, vb: FloatArray, *, paired: bool, replicates: int, level: float, seed: int
+) -> tuple[FloatArray, FloatArray]:
+    if replicates <= 0 or min(len(va), len(vb)) < 2:
+        nan = np.full(va.shape[1], np.nan)
+        return nan, nan.copy()
+    rng = np.random.default_rng(seed)
+    wa = rng.multinomial(len(va), np.full(len(va), 1.0 / len(va)), size=replicates) / len(va)
+    if paired:
+        reps = wa @ (va - vb)
+    else:
+        wb = rng.multinomial(len(vb), np.full(len(vb), 1.0 / len(vb)), size=replicates) / len(vb)
+        reps = wa @ va - wb @ vb
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(reps, [alpha, 1 - alpha], axis=0)
+    return np.asarray(lo), np.asarray(hi)
+
+
+def _crossings(
+    a: str, b: str, metric: str, unit: str, grid: FloatArray, diff: FloatArray, ahead: npt.NDArray[np.str_]
+) -> list[dict[str, object]]:
+    """Where the difference changes sign between consecutive budgets (root interpolated in log)."""
+    out: list[dict[str, object]] = []
+    sign = np.sign(diff)
+    for i in range(len(grid) - 1):
+        if sign[i] != 0 and sign[i + 1] != 0 and sign[i] != sign[i + 1]:
+            t = diff[i] / (diff[i] - diff[i + 1])
+            root = float(np.exp(np.log(grid[i]) + t * (np.log(grid[i + 1]) - np.log(grid[i]))))
+            out.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "metric": metric,
+                    "compute_unit": unit,
+                    "compute_from": float(grid[i]),
+                    "compute_to": float(grid[i + 1]),
+                    "crossing_compute": root,
+                    "ahead_before": str(ahead[i]),
+                    "ahead_after": str(ahead[i + 1]),
+                }
+            )
+    return out

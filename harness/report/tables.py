@@ -1,0 +1,288 @@
+"""Tidy tables the report adds to the curve table: binary-vote extremes, per-question sigmoids, slopes per
+decade.
+
+Pure functions over QuestionCounts and curve tables (no I/O). Every row says how it was made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness.curves import CURVE_COLUMNS, bootstrap_means, per_question_metric
+from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ
+from harness.estimators.passk import pass_at_k
+from harness.tables import QuestionCounts
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+BINARY_EXTREMES = {
+    "iid-binary:agree": (
+        "binomial from c/n alone; every wrong answer the same (Condorcet 1785)",
+        maj_all_wrong_agree,
+    ),
+    "iid-binary:differ": ("binomial from c/n alone; every wrong answer different", maj_all_wrong_differ),
+}
+
+SLOPE_COLUMNS: tuple[str, ...] = (
+    "model",
+    "metric",
+    "kind",
+    "k_min",
+    "k_max",
+    "decades",
+    "slope_pp_per_decade",
+    "ci_low_pp",
+    "ci_high_pp",
+    "r2",
+    "max_residual_pp",
+    "window_k_min",
+    "window_k_max",
+    "window_decades",
+    "window_rise_pp",
+    "n_questions",
+    "estimator",
+    "interval",
+)
+
+
+def _interval_text(level: float, replicates: int, questions: int) -> str:
+    if replicates <= 0 or questions < 2:
+        return "none"
+    return f"{level:.0%} percentile bootstrap over questions, {replicates} replicates"
+
+
+def binary_extreme_curves(
+    counts: QuestionCounts,
+    ks_by_model: dict[str, IntArray],
+    *,
+    ties: str = "random",
+    bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    compute_scale: dict[str, tuple[float, str]] | None = None,
+) -> pd.DataFrame:
+    """maj@k predicted from each question's c/n alone at the two wrong-answer extremes, as curve rows.
+
+    ``iid-binary:agree``: all wrong samples give one answer (a binary vote, Condorcet's jury theorem);
+    ``iid-binary:differ``: every wrong sample a different answer, so two correct votes always win. Between
+    them lies
+    every wrong-answer structure; the measured maj@k need not (it also depends on the observed answer
+    classes).
+    """
+    rows = []
+    for model in counts.models:
+        sub = counts.select(model)
+        ks = ks_by_model[model]
+        scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
+        for kind, (estimator, fn) in BINARY_EXTREMES.items():
+            mat = np.stack(
+                [
+                    fn(int(n), int(c), ks, ties=ties, kind="iid")
+                    for n, c in zip(sub.n, sub.correct, strict=True)
+                ]
+            )
+            lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "metric": "maj@k",
+                        "k": ks,
+                        "compute": ks * scale,
+                        "compute_unit": unit,
+                        "value": mat.mean(axis=0),
+                        "ci_low": lo,
+                        "ci_high": hi,
+                        "kind": kind,
+                        "estimator": estimator,
+                        "ties": ties,
+                        "n_questions": sub.n_questions,
+                        "interval": _interval_text(level, bootstrap, sub.n_questions),
+                    }
+                )
+            )
+    if not rows:
+        return pd.DataFrame(columns=list(CURVE_COLUMNS))
+    return pd.concat(rows, ignore_index=True)[list(CURVE_COLUMNS)]
+
+
+def sigmoid_table(counts: QuestionCounts, ks: npt.ArrayLike) -> pd.DataFrame:
+    """Per-question i.i.d. pass@k = 1 - (1 - c/n)^k at each k: ``model, question_id, p, k, value``."""
+    k_arr = np.asarray(ks, dtype=np.int64)
+    mat = pass_at_k(counts.n, counts.correct, k_arr, kind="iid")
+    q = counts.n_questions
+    return pd.DataFrame(
+        {
+            "model": np.repeat(counts.model, len(k_arr)),
+            "question_id": np.repeat(counts.question_id, len(k_arr)),
+            "p": np.repeat(counts.p_hat, len(k_arr)),
+            "k": np.tile(k_arr, q),
+            "value": mat.reshape(-1),
+        }
+    )
+
+
+def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random") -> pd.DataFrame:
+    """One question at constant p: exact pass@k and maj@k at both wrong-answer extremes (``p, k, metric,
+    value``).
+
+    Computed with p as the share of a large virtual pool (n = 10^6 samples, c = p n) and ``kind='iid'``,
+    which is
+    exactly binomial sampling at p.
+    """
+    k_arr = np.asarray(ks, dtype=np.int64)
+    pool = 1_000_000
+    frames = []
+    for p in np.asarray(ps, dtype=float):
+        c = round(p * pool)
+        frames.append(
+            pd.DataFrame(
+                {"p": p, "k": k_arr, "metric": "pass@k", "value": 1.0 - (1.0 - p) ** k_arr.astype(float)}
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "p": p,
+                    "k": k_arr,
+                    "metric": "maj@k (all wrong answers agree)",
+                    "value": maj_all_wrong_agree(pool, c, k_arr, ties=ties, kind="iid"),
+                }
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "p": p,
+                    "k": k_arr,
+                    "metric": "maj@k (all wrong answers differ)",
+                    "value": maj_all_wrong_differ(pool, c, k_arr, ties=ties, kind="iid"),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def straight_window(log_x: FloatArray, y: FloatArray, tolerance: float) -> tuple[int, int]:
+    """Indices (i, j) of the longest run of consecutive points (in log10 compute) whose own least-squares line
+    stays within ``tolerance`` (a share, e.g. 0.01 = 1 pp) of every point in it; ties go to the earliest
+    run."""
+    best = (0, 0)
+    best_len = -1.0
+    m = len(log_x)
+    for i in range(m):
+        for j in range(i + 1, m):
+            xs, ys = log_x[i : j + 1], y[i : j + 1]
+            slope, intercept = np.polyfit(xs, ys, 1)
+            if np.max(np.abs(ys - (intercept + slope * xs))) > tolerance + 1e-12:
+                break
+            if log_x[j] - log_x[i] > best_len + 1e-12:
+                best, best_len = (i, j), float(log_x[j] - log_x[i])
+    return best
+
+
+def slope_table(
+    counts: QuestionCounts,
+    ks_by_model: dict[str, IntArray],
+    *,
+    metrics: tuple[str, ...] = ("pass@k", "maj@k"),
+    ties: str = "random",
+    bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    tolerance_pp: float = 1.0,
+) -> pd.DataFrame:
+    """Least-squares slope per decade of samples of the mean curve, measured and i.i.d., with bootstrap
+    intervals.
+
+    Slopes, intervals, residuals and rises are in percentage points (pp; 1 pp = 0.01 of accuracy).
+
+    The slope of the mean curve over k_1..k_m is linear in the per-question values: slope = mean_q sum_j w_j
+    v_qj
+    with w_j = (x_j - mean x) / sum (x - mean x)^2 and x = log10 k. So the bootstrap over questions
+    resamples the
+    per-question slope contributions. A third kind, ``measured - iid``, is the paired difference. Only k up
+    to the
+    smallest n of the model (where the measured curve exists) is used, so both kinds cover the same range.
+    """
+    rows: list[dict[str, object]] = []
+    for model in counts.models:
+        sub = counts.select(model)
+        ks = ks_by_model[model]
+        ks = ks[ks <= sub.n.min()]
+        if len(ks) < 3:
+            continue
+        x = np.log10(ks.astype(float))
+        w = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+        for metric in metrics:
+            if metric == "maj@k" and not sub.answers_known:
+                continue
+            per_kind: dict[str, FloatArray] = {}
+            for kind in ("measured", "iid"):
+                per_kind[kind] = per_question_metric(sub, metric, kind, ks, ties=ties)
+            per_kind["measured - iid"] = per_kind["measured"] - per_kind["iid"]
+            for kind, mat in per_kind.items():
+                contrib = mat @ w
+                lo, hi = bootstrap_means(contrib[:, None], replicates=bootstrap, level=level, seed=seed)
+                mean_curve = mat.mean(axis=0)
+                slope, intercept = np.polyfit(x, mean_curve, 1)
+                resid = mean_curve - (intercept + slope * x)
+                total = ((mean_curve - mean_curve.mean()) ** 2).sum()
+                r2 = float(1.0 - (resid**2).sum() / total) if total > 0 else float("nan")
+                i, j = straight_window(x, mean_curve, tolerance_pp / 100.0)
+                rows.append(
+                    {
+                        "model": model,
+                        "metric": metric,
+                        "kind": kind,
+                        "k_min": int(ks[0]),
+                        "k_max": int(ks[-1]),
+                        "decades": float(x[-1] - x[0]),
+                        "slope_pp_per_decade": float(100 * contrib.mean()),
+                        "ci_low_pp": float(100 * lo[0]),
+                        "ci_high_pp": float(100 * hi[0]),
+                        "r2": r2 if kind != "measured - iid" else float("nan"),
+                        "max_residual_pp": float(100 * np.abs(resid).max())
+                        if kind != "measured - iid"
+                        else np.nan,
+                        "window_k_min": int(ks[i]) if kind != "measured - iid" else 0,
+                        "window_k_max": int(ks[j]) if kind != "measured - iid" else 0,
+                        "window_decades": float(x[j] - x[i]) if kind != "measured - iid" else np.nan,
+                        "window_rise_pp": float(100 * (mean_curve[j] - mean_curve[i]))
+                        if kind != "measured - iid"
+                        else np.nan,
+                        "n_questions": sub.n_questions,
+                        "estimator": "least squares of the mean curve on log10 k at k = "
+                        + ", ".join(map(str, ks)),
+                        "interval": _interval_text(level, bootstrap, sub.n_questions),
+                    }
+                )
+    return pd.DataFrame(rows, columns=list(SLOPE_COLUMNS))
+
+
+def p_spread(counts: QuestionCounts) -> pd.DataFrame:
+    """Per model: questions, share with p̂ = 0, 0 < p̂ < 1, p̂ = 1, and the decades spanned by the middle
+    80% of
+    log10 p̂ among questions with 0 < p̂ < 1 (a sigmoid in log k is about 1.3 decades wide)."""
+    rows = []
+    for model in counts.models:
+        p = counts.select(model).p_hat
+        inner = p[(p > 0) & (p < 1)]
+        decades = (
+            float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")
+        )
+        rows.append(
+            {
+                "model": model,
+                "questions": len(p),
+                "mean_p": float(p.mean()),
+                "share_p0": float((p == 0).mean()),
+                "share_between": float(((p > 0) & (p < 1)).mean()),
+                "share_p1": float((p == 1).mean()),
+                "decades_10_90": decades,
+            }
+        )
+    return pd.DataFrame(rows)
