@@ -1,0 +1,72 @@
+"""`harness compare A B ... --out DIR`: runs side by side at matched compute; who is ahead; crossings."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from harness.commands._common import add_input_options, progress_printer
+from harness.commands.report import add_report_options, load_runs
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="models or runs side by side at matched compute (samples, tokens or FLOPs)",
+        description="Compare runs at equal total compute: which is ahead at each budget (paired bootstrap "
+                    "over "
+        "questions when the runs share questions) and where the curves cross. Inputs: two or more "
+        "files, or one file with a model column.",
+    )
+    add_input_options(p)
+    add_report_options(p)
+    p.add_argument(
+        "--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)"
+    )
+    p.add_argument("--budgets", type=int, default=12, help="compute budgets, log-spaced (default 12)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from harness.compare import compare_at_matched_compute
+    from harness.report.compare_report import build_comparison_report
+    from harness.report.write import prepare_output_dir, write_report
+
+    start = time.perf_counter()
+    progress = progress_printer(args.quiet)
+    prepare_output_dir(args.out, force=args.force)
+    if progress is not None:
+        progress(f"loading {len(args.inputs)} input(s)")
+    loaded = load_runs(args)
+    metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
+    if progress is not None:
+        progress(
+            f"comparing {len(loaded.counts.models)} runs at matched {args.compute} ({args.bootstrap} "
+            f"bootstrap"
+            " replicates)"
+        )
+    comparison = compare_at_matched_compute(
+        loaded.counts,
+        metrics=metrics,
+        compute=args.compute,
+        ties=args.ties,
+        budgets=args.budgets,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+    )
+    report = build_comparison_report(
+        loaded, comparison, bootstrap=args.bootstrap, seed=args.seed, ties=args.ties
+    )
+    written = write_report(report, args.out, force=True, progress=progress)
+    if not args.quiet:
+        print(
+            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
+            f"{os.path.join(args.out, 'report.html')}",
+            file=sys.stderr,
+        )
+        for line in report.headline:
+            print(line, file=sys.stderr)
+    return 0
