@@ -10,7 +10,8 @@ Extractors (``EXTRACTORS``):
 * ``answer-is``: the text after the last "the answer is" (case-insensitive), up to the end of the line,
   trailing full stop removed (the few-shot-CoT convention of Wei et al. 2022 and lm-eval's ``strict-match``).
 * ``last-number``: the last number in the text (lm-eval gsm8k ``flexible-extract``).
-* ``auto``: ``boxed``, then ``hash``, then ``answer-is``, then ``last-number``; the first that finds something.
+* ``auto``: ``boxed``, then ``hash``, then ``answer-is``, then ``last-number``; the first that finds
+  something.
 * ``esc-letters``: the rule of the ESC repository (Yiwei98/ESC ``consistency_last.py``, last-letter task):
   lower-case, text after the last "the answer is" (the whole completion if absent), keep only letters.
 * ``faithful-cot``: the rule of veronica320/Faithful-COT ``source/model/codex.py`` (no-solver branch): text
@@ -35,14 +36,22 @@ from functools import lru_cache
 from harness._validation import check_choice
 
 EXTRACTORS: tuple[str, ...] = (
-    "auto", "boxed", "hash", "answer-is", "last-number", "esc-letters", "faithful-cot", "none",
+    "auto",
+    "boxed",
+    "hash",
+    "answer-is",
+    "last-number",
+    "esc-letters",
+    "faithful-cot",
+    "none",
 )
 NORMALISERS: tuple[str, ...] = ("math", "plain", "none")
 
 
 # --------------------------------------------------------------------------- extraction
 def _last_braced(text: str, commands: Sequence[str]) -> str | None:
-    """Content of the last ``\\cmd{...}`` for any of ``commands``, braces balanced; None if absent/unclosed."""
+    """Content of the last ``\\cmd{...}`` for any of ``commands``, braces balanced; None if
+    absent/unclosed."""
     best = -1
     for cmd in commands:
         best = max(best, text.rfind(cmd))
@@ -84,12 +93,10 @@ _ANSWER_IS = re.compile(r"the (?:final )?answer is\s*:?\s*", re.IGNORECASE)
 
 def extract_answer_is(text: str) -> str | None:
     """Text after the last 'the answer is' up to the end of the line, trailing full stop removed, or None."""
-    last = None
-    for last in _ANSWER_IS.finditer(text):
-        pass
-    if last is None:
+    matches = list(_ANSWER_IS.finditer(text))
+    if not matches:
         return None
-    rest = text[last.end() :].split("\n", 1)[0].strip()
+    rest = text[matches[-1].end() :].split("\n", 1)[0].strip()
     rest = rest.rstrip(".").strip()
     return rest or None
 
@@ -113,7 +120,8 @@ def extract_esc_letters(text: str) -> str | None:
 
 
 def extract_faithful_cot(text: str) -> str | None:
-    """Faithful-CoT (veronica320/Faithful-COT, source/model/codex.py) no-solver rule; missing phrase -> None."""
+    """Faithful-CoT (veronica320/Faithful-COT, source/model/codex.py) no-solver rule; missing phrase ->
+    None."""
     i = text.rfind("answer is ")
     if i < 0:
         return None
@@ -134,8 +142,13 @@ def _extract_none(text: str) -> str | None:
 
 
 _EXTRACT: dict[str, Callable[[str], str | None]] = {
-    "auto": _extract_auto, "boxed": extract_boxed, "hash": extract_hash, "answer-is": extract_answer_is,
-    "last-number": extract_last_number, "esc-letters": extract_esc_letters, "faithful-cot": extract_faithful_cot,
+    "auto": _extract_auto,
+    "boxed": extract_boxed,
+    "hash": extract_hash,
+    "answer-is": extract_answer_is,
+    "last-number": extract_last_number,
+    "esc-letters": extract_esc_letters,
+    "faithful-cot": extract_faithful_cot,
     "none": _extract_none,
 }
 
@@ -160,7 +173,8 @@ _UNITS_TAIL = re.compile(r"^([-+]?[\d.,/]+)\s*(?:%|\\%|dollars?|cents?|units?|de
 
 
 def _canonical_number(s: str) -> str | None:
-    """'72', '72.0', '+72', '1,000', '1/2', '.5' as one canonical string ('72', '1000', '1/2'); None if no number."""
+    """'72', '72.0', '+72', '1,000', '1/2', '.5' as one canonical string ('72', '1000', '1/2'); None if no
+    number."""
     t = s.replace(" ", "")
     if _THOUSANDS.match(t):
         t = t.replace(",", "")
@@ -187,7 +201,8 @@ def normalize_answer(answer: str | None) -> str | None:
 
     Removes surrounding ``$``, ``\(...\)``, ``\text{}`` wrappers, ``\left``/``\right``, ``\!``, trailing full
     stops, leading "x =" style assignments to one variable; collapses spacing; lower-cases answers without
-    LaTeX commands; maps numbers (``72``, ``72.0``, ``$72``, ``1,000``, ``\frac{1}{2}``, ``0.5``, ``50\%`` kept
+    LaTeX commands; maps numbers (``72``, ``72.0``, ``$72``, ``1,000``, ``\frac{1}{2}``, ``0.5``, ``50\%``
+    kept
     as 50) to one canonical form (a reduced fraction or an integer).
     """
     if answer is None:
@@ -198,7 +213,13 @@ def normalize_answer(answer: str | None) -> str | None:
     while len(s) >= 2 and s.startswith("$") and s.endswith("$") and not re.fullmatch(r"\$[\d.,]+", s):
         s = s[1:-1].strip()
     s = _TEXT.sub(r"\1", s)
-    s = s.replace("\\left", "").replace("\\right", "").replace("\\!", "").replace("\\,", "").replace("\\;", "")
+    s = (
+        s.replace("\\left", "")
+        .replace("\\right", "")
+        .replace("\\!", "")
+        .replace("\\,", "")
+        .replace("\\;", "")
+    )
     s = s.replace("\\$", "$").replace("dfrac", "frac").replace("tfrac", "frac")
     s = _FRAC_SHORT.sub(r"\\frac{\1}{\2}", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
@@ -211,13 +232,17 @@ def normalize_answer(answer: str | None) -> str | None:
         den = _canonical_number(m.group(2))
         if num is not None and den is not None and Fraction(den) != 0:
             value = Fraction(num) / Fraction(den)
-            return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+            return (
+                str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+            )
     m2 = re.fullmatch(r"-\s*\\frac\{([^{}]*)\}\{([^{}]*)\}", s)
     if m2:
         num, den = _canonical_number(m2.group(1)), _canonical_number(m2.group(2))
         if num is not None and den is not None and Fraction(den) != 0:
             value = -Fraction(num) / Fraction(den)
-            return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+            return (
+                str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+            )
     u = _UNITS_TAIL.match(s)
     if u:
         s = u.group(1)
@@ -289,7 +314,12 @@ def answers_equivalent(a: str | None, b: str | None, *, normalizer: str = "math"
         return False
     if na == nb:
         return True
-    if normalizer == "math" and math_verify_available() and _looks_mathematical(na) and _looks_mathematical(nb):
+    if (
+        normalizer == "math"
+        and math_verify_available()
+        and _looks_mathematical(na)
+        and _looks_mathematical(nb)
+    ):
         return _mv_equal(na, nb)
     return False
 
@@ -354,8 +384,10 @@ class AnswerRecord:
         norm = self.normalizer
         if norm == "math" and not math_verify_available():
             norm = "math (math-verify not installed: plain normaliser used)"
-        text = (f"answers: extractor {self.extractor}, normaliser {norm}; {self.n_unparsed} of {self.n_samples} "
-                f"samples had no parsable answer (kept as wrong, no vote)")
+        text = (
+            f"answers: extractor {self.extractor}, normaliser {norm}; {self.n_unparsed} of {self.n_samples} "
+            f"samples had no parsable answer (kept as wrong, no vote)"
+        )
         if self.n_merged:
             text += f"; {self.n_merged} answer strings merged into an equivalent class by math-verify"
         if self.graded_against_gold:
@@ -364,7 +396,10 @@ class AnswerRecord:
 
 
 def classify(
-    texts: Sequence[object], *, extractor: str = "auto", normalizer: str = "math",
+    texts: Sequence[object],
+    *,
+    extractor: str = "auto",
+    normalizer: str = "math",
 ) -> tuple[list[str | None], int, int]:
     """Extract and group the answers of ONE question: (labels, number unparsed, number of merged strings)."""
     raw = [extract_answer(t, extractor) for t in texts]

@@ -20,10 +20,29 @@ from harness.loaders._io import ZIP_MAGIC, check_file, head_bytes, iter_jsonl, p
 __all__ = ["FORMATS", "ColumnMap", "LoadOptions", "Loaded", "detect_format", "load", "load_many"]
 
 FORMATS: tuple[str, ...] = (
-    "csv", "tsv", "jsonl", "json", "parquet", "counts", "histogram", "lists",
-    "esc", "faithful-cot", "monkey_business", "search-and-learn", "hf",
-    "lm-eval", "inspect", "lighteval", "nemo-skills", "evalplus", "human-eval", "simple-evals",
-    "activeprompt", "bon", "matharena",
+    "csv",
+    "tsv",
+    "jsonl",
+    "json",
+    "parquet",
+    "counts",
+    "histogram",
+    "lists",
+    "esc",
+    "faithful-cot",
+    "monkey_business",
+    "search-and-learn",
+    "hf",
+    "lm-eval",
+    "inspect",
+    "lighteval",
+    "nemo-skills",
+    "evalplus",
+    "human-eval",
+    "simple-evals",
+    "activeprompt",
+    "bon",
+    "matharena",
 )
 """Format names accepted by ``format=`` / ``--format``."""
 
@@ -62,8 +81,11 @@ def detect_format(source: str) -> str:
 
         if looks_like_activeprompt(source):
             return "activeprompt"
-        raise HarnessInputError("a text file in no known layout", source=source,
-                                fix="pass --format activeprompt if it is an Active-Prompt uncertainty file")
+        raise HarnessInputError(
+            "a text file in no known layout",
+            source=source,
+            fix="pass --format activeprompt if it is an Active-Prompt uncertainty file",
+        )
     if stem.endswith(".jsonl") or stem.endswith(".ndjson"):
         return _detect_jsonl(_first_record(source))
     if stem.endswith(".json"):
@@ -75,7 +97,8 @@ def detect_format(source: str) -> str:
     if stem.endswith(".tsv"):
         return "tsv"
     raise HarnessInputError(
-        "cannot tell the format from the file name", source=source,
+        "cannot tell the format from the file name",
+        source=source,
         fix=f"pass --format, one of {', '.join(FORMATS)}",
     )
 
@@ -137,10 +160,19 @@ def _dispatch(fmt: str) -> Callable[..., Loaded]:
         from harness.loaders.lists_file import load_list_file
 
         return load_list_file
-    modules = {"hf": "hf", "lm-eval": "lm_eval", "inspect": "inspect_log", "lighteval": "lighteval",
-               "nemo-skills": "nemo_skills", "evalplus": "evalplus", "human-eval": "evalplus",
-               "simple-evals": "simple_evals", "activeprompt": "activeprompt", "bon": "bon",
-               "matharena": "matharena"}
+    modules = {
+        "hf": "hf",
+        "lm-eval": "lm_eval",
+        "inspect": "inspect_log",
+        "lighteval": "lighteval",
+        "nemo-skills": "nemo_skills",
+        "evalplus": "evalplus",
+        "human-eval": "evalplus",
+        "simple-evals": "simple_evals",
+        "activeprompt": "activeprompt",
+        "bon": "bon",
+        "matharena": "matharena",
+    }
     import importlib
 
     mod = importlib.import_module(f"harness.loaders.{modules[fmt]}")
@@ -149,8 +181,13 @@ def _dispatch(fmt: str) -> Callable[..., Loaded]:
 
 
 def load(
-    source: str, *, format: str | None = None, columns: ColumnMap | None = None, stopping: str | None = None,
-    options: LoadOptions | None = None, **option_kwargs: Any,
+    source: str,
+    *,
+    format: str | None = None,
+    columns: ColumnMap | None = None,
+    stopping: str | None = None,
+    options: LoadOptions | None = None,
+    **option_kwargs: Any,
 ) -> Loaded:
     """Read one source into canonical tables.
 
@@ -161,28 +198,40 @@ def load(
     if options is not None and option_kwargs:
         opts = replace(options, **option_kwargs)
     if format is not None and format not in FORMATS:
-        raise HarnessInputError(f"unknown format {format!r}", source=source, fix=f"use one of {', '.join(FORMATS)}")
+        raise HarnessInputError(
+            f"unknown format {format!r}", source=source, fix=f"use one of {', '.join(FORMATS)}"
+        )
     fmt = format or detect_format(source)
     if stopping is not None:
         stopping = stopping.replace("=", ":")
     try:
-        return _dispatch(fmt)(source, format=fmt, columns=columns or ColumnMap(), stopping=stopping, options=opts)
+        return _dispatch(fmt)(
+            source, format=fmt, columns=columns or ColumnMap(), stopping=stopping, options=opts
+        )
     except HarnessInputError as exc:
         raise exc.located(source) from None
 
 
 def load_many(
-    sources: Sequence[str], *, format: str | None = None, columns: ColumnMap | None = None,
-    stopping: str | None = None, options: LoadOptions | None = None, **option_kwargs: Any,
+    sources: Sequence[str],
+    *,
+    format: str | None = None,
+    columns: ColumnMap | None = None,
+    stopping: str | None = None,
+    options: LoadOptions | None = None,
+    **option_kwargs: Any,
 ) -> Loaded:
     """Read several sources and stack them.
 
-    Files whose rollouts share (model, question) keys (one file per seed, e.g. NeMo-Skills ``output-rs*.jsonl``)
+    Files whose rollouts share (model, question) keys (one file per seed, e.g. NeMo-Skills
+    ``output-rs*.jsonl``)
     are pooled at the rollout level so each question keeps one row; other files are stacked, and files that
     would collide under the default model name are told apart by their file name (with a note).
     """
-    parts = [load(s, format=format, columns=columns, stopping=stopping, options=options, **option_kwargs)
-             for s in sources]
+    parts = [
+        load(s, format=format, columns=columns, stopping=stopping, options=options, **option_kwargs)
+        for s in sources
+    ]
     if len(parts) > 1 and all(p.format == "nemo-skills" for p in parts):
         from harness.loaders.nemo_skills import pool_seeds
 

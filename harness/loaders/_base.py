@@ -12,9 +12,21 @@ from harness.answers import EXTRACTORS, NORMALISERS, AnswerRecord
 from harness.tables import QuestionCounts, concat_counts
 
 CANONICAL: dict[str, str] = {
-    "question": "question_id", "answer": "answer", "correct": "correct", "sample": "sample_id",
-    "model": "model", "tokens": "tokens", "score": "score", "group": "group", "budget": "budget",
-    "n": "n", "c": "c", "count": "count", "flops": "flops_per_sample", "text": "text", "gold": "gold",
+    "question": "question_id",
+    "answer": "answer",
+    "correct": "correct",
+    "sample": "sample_id",
+    "model": "model",
+    "tokens": "tokens",
+    "score": "score",
+    "group": "group",
+    "budget": "budget",
+    "n": "n",
+    "c": "c",
+    "count": "count",
+    "flops": "flops_per_sample",
+    "text": "text",
+    "gold": "gold",
 }
 
 
@@ -64,7 +76,8 @@ class LoadOptions:
     """Choices a loader needs beyond the columns (all have safe defaults)."""
 
     extractor: str | None = None
-    """How to pull a final answer out of free text (see ``harness.answers.EXTRACTORS``); None: format default."""
+    """How to pull a final answer out of free text (see ``harness.answers.EXTRACTORS``); None: format
+    default."""
     normalizer: str = "math"
     """How answers are grouped into voting classes (``math``, ``plain``, ``none``)."""
     gold: str | None = None
@@ -75,12 +88,12 @@ class LoadOptions:
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
     """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
-    allow_network: bool = False
-    """Hugging Face hub ids: allowed to download (local files never need it)."""
 
     def __post_init__(self) -> None:
         if self.extractor is not None and self.extractor not in EXTRACTORS:
-            raise HarnessInputError(f"unknown extractor {self.extractor!r}", fix=f"use one of {', '.join(EXTRACTORS)}")
+            raise HarnessInputError(
+                f"unknown extractor {self.extractor!r}", fix=f"use one of {', '.join(EXTRACTORS)}"
+            )
         if self.normalizer not in NORMALISERS:
             raise HarnessInputError(
                 f"unknown normaliser {self.normalizer!r}", fix=f"use one of {', '.join(NORMALISERS)}"
@@ -119,12 +132,16 @@ def merge_loaded(parts: Sequence[Loaded]) -> Loaded:
         answers = AnswerRecord(
             extractor="+".join(dict.fromkeys(r.extractor for r in records)),
             normalizer="+".join(dict.fromkeys(r.normalizer for r in records)),
-            n_samples=sum(r.n_samples for r in records), n_unparsed=sum(r.n_unparsed for r in records),
+            n_samples=sum(r.n_samples for r in records),
+            n_unparsed=sum(r.n_unparsed for r in records),
             n_merged=sum(r.n_merged for r in records),
             graded_against_gold=any(r.graded_against_gold for r in records),
         )
     return Loaded(
-        counts=concat_counts([p.counts for p in parts]), rollouts=rollouts,
-        source=", ".join(p.source for p in parts), format="+".join(dict.fromkeys(p.format for p in parts)),
-        notes=tuple(n for p in parts for n in p.notes), answers=answers,
+        counts=concat_counts([p.counts for p in parts]),
+        rollouts=rollouts,
+        source=", ".join(p.source for p in parts),
+        format="+".join(dict.fromkeys(p.format for p in parts)),
+        notes=tuple(n for p in parts for n in p.notes),
+        answers=answers,
     )

@@ -1,7 +1,8 @@
 """From loader records to canonical tables: answer classes, grading, stopping rules, counts from class tables.
 
 Every format module produces a pandas frame with canonical column names (``question_id``, ``sample_id``,
-``text`` or ``answer``, ``correct`` or ``gold``, optional ``tokens``, ``score``, ``group``, ``model``) and hands it
+``text`` or ``answer``, ``correct`` or ``gold``, optional ``tokens``, ``score``, ``group``, ``model``) and
+hands it
 to :func:`finish`, so that extraction, grading, validation and stopping-rule detection are the same for all.
 """
 
@@ -20,8 +21,17 @@ from harness.loaders._stopping import resolve_stopping
 from harness.tables import QuestionCounts, parse_stopping, rollouts_to_counts, validate_rollouts
 
 ALIASES: dict[str, tuple[str, ...]] = {
-    "question_id": ("question_id", "question_idx", "problem_idx", "problem_id", "doc_id", "task_id", "qid",
-                    "prompt_idx", "question"),
+    "question_id": (
+        "question_id",
+        "question_idx",
+        "problem_idx",
+        "problem_id",
+        "doc_id",
+        "task_id",
+        "qid",
+        "prompt_idx",
+        "question",
+    ),
     "n": ("n", "n_samples", "num_samples", "n_runs", "num_samples_total"),
     "c": ("c", "n_correct", "num_correct", "num_samples_correct"),
     "count": ("count", "n_answer", "votes", "frequency"),
@@ -47,8 +57,10 @@ def apply_column_map(df: pd.DataFrame, columns: ColumnMap, *, source: str) -> pd
             if p not in present:
                 hint = closest(p, present)
                 raise HarnessInputError(
-                    f"no column {p!r} (part of --question-col)", source=source,
-                    fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+                    f"no column {p!r} (part of --question-col)",
+                    source=source,
+                    fix=f"columns present: {', '.join(present)}"
+                    + (f"; closest match: {hint!r}" if hint else ""),
                 )
         out["question_id"] = df[parts[0]].astype(str)
         for p in parts[1:]:
@@ -68,7 +80,11 @@ def take_alias(df: pd.DataFrame, canon: str, notes: list[str], *, source: str) -
 
 
 def apply_answers(
-    df: pd.DataFrame, options: LoadOptions, *, source: str, default_extractor: str = "auto",
+    df: pd.DataFrame,
+    options: LoadOptions,
+    *,
+    source: str,
+    default_extractor: str = "auto",
 ) -> tuple[pd.DataFrame, AnswerRecord | None]:
     """Fill ``answer`` (voting class labels) from ``text`` or raw ``answer``; fill ``correct`` from ``gold``.
 
@@ -78,7 +94,8 @@ def apply_answers(
     if not has_text and "answer" not in df.columns:
         if "correct" not in df.columns and "gold" in df.columns:
             raise HarnessInputError(
-                "there is a gold answer but no answer or completion column to grade", source=source,
+                "there is a gold answer but no answer or completion column to grade",
+                source=source,
                 fix="map the column holding each sample's answer with --answer-col (or --text-col)",
             )
         return df, None
@@ -90,8 +107,10 @@ def apply_answers(
     keys = ["model", "question_id"] if "model" in out.columns else ["question_id"]
     values = out[col].to_numpy(object)
     for idx in out.groupby(keys, sort=False).indices.values():
-        lab, u, m = classify(values[idx].tolist(), extractor=extractor, normalizer=options.normalizer)
-        for j, v in zip(idx.tolist(), lab, strict=True):
+        group_labels, u, m = classify(
+            values[idx].tolist(), extractor=extractor, normalizer=options.normalizer
+        )
+        for j, v in zip(np.asarray(idx).tolist(), group_labels, strict=True):
             labels[j] = v
         unparsed += u
         merged += m
@@ -100,9 +119,10 @@ def apply_answers(
     if "correct" not in out.columns:
         if "gold" not in out.columns:
             raise HarnessInputError(
-                "the log has neither a correctness column nor a gold answer", source=source,
+                "the log has neither a correctness column nor a gold answer",
+                source=source,
                 fix="map the correctness flag with --correct-col, the reference answer with --gold-col, "
-                    "or give a gold file with --gold",
+                "or give a gold file with --gold",
             )
         cache: dict[tuple[object, str], bool] = {}
         corr = np.zeros(len(out), dtype=bool)
@@ -112,20 +132,35 @@ def apply_answers(
                 continue
             key = (tuple(g) if isinstance(g, (list, tuple, np.ndarray)) else g, lab)
             if key not in cache:
-                cache[key] = grade(lab, list(g) if isinstance(g, np.ndarray) else g, normalizer=options.normalizer)
+                cache[key] = grade(
+                    lab, list(g) if isinstance(g, np.ndarray) else g, normalizer=options.normalizer
+                )
             corr[i] = cache[key]
         out["correct"] = corr
         graded = True
     if has_text:
         out = out.drop(columns=["text"])
-    record = AnswerRecord(extractor=extractor, normalizer=options.normalizer, n_samples=len(out),
-                          n_unparsed=unparsed, n_merged=merged, graded_against_gold=graded)
+    record = AnswerRecord(
+        extractor=extractor,
+        normalizer=options.normalizer,
+        n_samples=len(out),
+        n_unparsed=unparsed,
+        n_merged=merged,
+        graded_against_gold=graded,
+    )
     return out, record
 
 
 def finish(
-    df: pd.DataFrame, *, source: str, fmt: str, options: LoadOptions, stopping: str | None,
-    notes: list[str] | None = None, default_extractor: str = "auto", keep_rollouts: bool = True,
+    df: pd.DataFrame,
+    *,
+    source: str,
+    fmt: str,
+    options: LoadOptions,
+    stopping: str | None,
+    notes: list[str] | None = None,
+    default_extractor: str = "auto",
+    keep_rollouts: bool = True,
 ) -> Loaded:
     """Canonical frame -> validated Rollouts -> QuestionCounts (with answer classes and stopping rule)."""
     notes = list(notes or [])
@@ -141,14 +176,25 @@ def finish(
         notes.insert(0, record.note())
     all_notes = tuple(notes) + tuple(counts.notes)
     counts = replace(counts, notes=all_notes)
-    return Loaded(counts=counts, rollouts=rollouts if keep_rollouts else None, source=source, format=fmt,
-                  notes=all_notes, answers=record)
+    return Loaded(
+        counts=counts,
+        rollouts=rollouts if keep_rollouts else None,
+        source=source,
+        format=fmt,
+        notes=all_notes,
+        answers=record,
+    )
 
 
 def counts_from_classes(
-    df: pd.DataFrame, *, source: str, stopping: str | None, notes: list[str] | None = None,
+    df: pd.DataFrame,
+    *,
+    source: str,
+    stopping: str | None,
+    notes: list[str] | None = None,
 ) -> QuestionCounts:
-    """A class table (model, question_id, answer [null = no answer], correct, count[, tokens]) -> QuestionCounts.
+    """A class table (model, question_id, answer [null = no answer], correct, count[, tokens]) ->
+    QuestionCounts.
 
     Used for answer histograms and for the streaming reduction. Errors: a class both correct and incorrect,
     a class marked correct with no answer, a negative or fractional count, a question with zero samples.
@@ -164,7 +210,10 @@ def counts_from_classes(
     if bad.any():
         i = int(np.argmax(bad))
         raise HarnessInputError(
-            f"count {d['count'].iloc[i]!r} is not a whole number >= 0", source=source, row=i, column="count",
+            f"count {d['count'].iloc[i]!r} is not a whole number >= 0",
+            source=source,
+            row=i,
+            column="count",
             fix="each answer class counts samples",
         )
     d["count"] = cnt.astype(np.int64)
@@ -174,25 +223,37 @@ def counts_from_classes(
     dup = answered.groupby(["model", "question_id", "answer"], sort=False)["correct"].agg(["min", "max"])
     mixed = dup[dup["min"] != dup["max"]]
     if len(mixed):
-        m, q, a = mixed.index[0]
+        _, q, a = mixed.index[0]
         raise HarnessInputError(
-            f"answer {a!r} of question {q!r} is listed both as correct and as incorrect", source=source,
-            column="correct", fix="an answer class is either right or wrong; fix the grading or merge the rows",
+            f"answer {a!r} of question {q!r} is listed both as correct and as incorrect",
+            source=source,
+            column="correct",
+            fix="an answer class is either right or wrong; fix the grading or merge the rows",
         )
     unans_ok = d["answer"].isna() & d["correct"] & (d["count"] > 0)
     if unans_ok.any():
         i = int(np.argmax(unans_ok.to_numpy()))
-        raise HarnessInputError("a class with no answer is marked correct", source=source, row=i, column="answer",
-                                fix="a missing answer counts as wrong")
+        raise HarnessInputError(
+            "a class with no answer is marked correct",
+            source=source,
+            row=i,
+            column="answer",
+            fix="a missing answer counts as wrong",
+        )
     keys = ["model", "question_id"]
-    agg = d.groupby([*keys, "answer"], sort=False, dropna=False).agg(
-        count=("count", "sum"), correct=("correct", "max")).reset_index()
+    agg = (
+        d.groupby([*keys, "answer"], sort=False, dropna=False)
+        .agg(count=("count", "sum"), correct=("correct", "max"))
+        .reset_index()
+    )
     base = agg.groupby(keys, sort=False)["count"].sum().reset_index(name="n")
     zero = (base["n"] == 0).to_numpy()
     if zero.any():
         i = int(np.argmax(zero))
         raise HarnessInputError(
-            f"question {base['question_id'].iloc[i]!r} has zero samples", source=source, column="count",
+            f"question {base['question_id'].iloc[i]!r} has zero samples",
+            source=source,
+            column="count",
             fix="every question needs at least one sample; drop it or give its counts",
         )
     agg = agg[agg["count"] > 0]
@@ -225,11 +286,21 @@ def counts_from_classes(
         tokens = t.reindex(row_index).to_numpy(float)
     n = base["n"].to_numpy(np.int64)
     if abstain.sum():
-        notes.append(f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote")
+        notes.append(
+            f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote"
+        )
     rule = stopping or "fixed"
     parse_stopping(rule)
     return QuestionCounts(
-        model=base["model"].to_numpy(object), question_id=base["question_id"].to_numpy(object), n=n,
-        correct=correct, wrong=wrong, abstain=abstain, tokens=tokens, stopping=np.full(q, rule, dtype=object),
-        correct_label=corr_label, wrong_labels=wlabels, notes=tuple(notes),
+        model=base["model"].to_numpy(object),
+        question_id=base["question_id"].to_numpy(object),
+        n=n,
+        correct=correct,
+        wrong=wrong,
+        abstain=abstain,
+        tokens=tokens,
+        stopping=np.full(q, rule, dtype=object),
+        correct_label=corr_label,
+        wrong_labels=wlabels,
+        notes=tuple(notes),
     )

@@ -27,7 +27,9 @@ def check_file(path: str) -> None:
     if os.path.isdir(path):
         return
     if os.path.getsize(path) == 0:
-        raise HarnessInputError("the file is empty", source=path, fix="it holds no samples; give a file with data")
+        raise HarnessInputError(
+            "the file is empty", source=path, fix="it holds no samples; give a file with data"
+        )
 
 
 def head_bytes(path: str, n: int = 8) -> bytes:
@@ -43,14 +45,16 @@ def open_binary(path: str) -> IO[bytes]:
     """The file's bytes, decompressed when it is gzip."""
     check_file(path)
     if is_gzip(path):
-        return gzip.open(path, "rb")
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
 
 def _gzip_error(path: str, exc: BaseException) -> HarnessInputError:
     return HarnessInputError(
-        f"the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc})", source=path,
-        fix="the file was cut short (an interrupted copy or download?); copy it again or gunzip what is there",
+        f"the gzip stream is truncated or corrupt ({type(exc).__name__}: {exc})",
+        source=path,
+        fix="the file was cut short (an interrupted copy or download?); copy it again "
+        "or gunzip what is there",
     )
 
 
@@ -62,7 +66,9 @@ def read_bytes(path: str) -> bytes:
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise _gzip_error(path, exc) from None
     if not data.strip():
-        raise HarnessInputError("the file is empty", source=path, fix="it holds no samples; give a file with data")
+        raise HarnessInputError(
+            "the file is empty", source=path, fix="it holds no samples; give a file with data"
+        )
     return data
 
 
@@ -73,7 +79,9 @@ def decode_utf8(data: bytes, path: str, *, offset: int = 0, line: int | None = N
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 4]
         raise HarnessInputError(
-            f"bytes that are not UTF-8 ({bad!r}) at byte offset {offset + exc.start}", source=path, line=line,
+            f"bytes that are not UTF-8 ({bad!r}) at byte offset {offset + exc.start}",
+            source=path,
+            line=line,
             fix="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
         ) from None
 
@@ -98,12 +106,16 @@ def iter_jsonl(path: str, *, require_object: bool = True) -> Iterator[tuple[int,
                     obj = json.loads(text)
                 except json.JSONDecodeError as exc:
                     raise HarnessInputError(
-                        f"malformed JSON ({exc.msg} at character {exc.colno})", source=path, line=lineno,
+                        f"malformed JSON ({exc.msg} at character {exc.colno})",
+                        source=path,
+                        line=lineno,
                         fix="each line must be one complete JSON object; repair or delete this line",
                     ) from None
                 if require_object and not isinstance(obj, dict):
                     raise HarnessInputError(
-                        f"expected a JSON object, found {type(obj).__name__}", source=path, line=lineno,
+                        f"expected a JSON object, found {type(obj).__name__}",
+                        source=path,
+                        line=lineno,
                         fix="each line must be one JSON object {...}",
                     )
                 n += 1
@@ -121,7 +133,9 @@ def read_json(path: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise HarnessInputError(
-            f"malformed JSON ({exc.msg} at character {exc.colno})", source=path, line=exc.lineno,
+            f"malformed JSON ({exc.msg} at character {exc.colno})",
+            source=path,
+            line=exc.lineno,
             fix="the file must be one JSON document; was it cut short?",
         ) from None
 
@@ -141,13 +155,16 @@ def parquet_file(path: str) -> Any:
     if head_bytes(path, 4) != PARQUET_MAGIC or tail != PARQUET_MAGIC:
         raise HarnessInputError(
             "not a complete Parquet file (the PAR1 magic bytes are missing at the start or end: truncated?)",
-            source=path, fix="copy the file again; a parquet file ends with its footer",
+            source=path,
+            fix="copy the file again; a parquet file ends with its footer",
         )
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise HarnessInputError(
-            f"cannot read the Parquet footer ({exc})", source=path, fix="the file is damaged; copy it again",
+            f"cannot read the Parquet footer ({exc})",
+            source=path,
+            fix="the file is damaged; copy it again",
         ) from None
 
 
@@ -160,5 +177,7 @@ def read_parquet(path: str, columns: list[str] | None = None) -> Any:
         return pf.read(columns=columns).to_pandas()
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise HarnessInputError(
-            f"cannot read the Parquet data ({exc})", source=path, fix="the file is damaged; copy it again",
+            f"cannot read the Parquet data ({exc})",
+            source=path,
+            fix="the file is damaged; copy it again",
         ) from None

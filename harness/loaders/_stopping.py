@@ -2,9 +2,12 @@
 
 Rule detected here: ``first-success-block:B`` — samples are drawn in blocks of B and sampling stops after the
 first block that holds a success (Best-of-N jailbreaking, Hughes et al. 2024: B = 60, cap 10,020; verified on
-the per-attempt logs in ../shared/data/bon_jailbreaking_text). It is declared detected only when the data leave no
-other reading: sample ids are in draw order, n differs between questions, every n is a multiple of B >= 2, every
-question with a success has its first success in its last block, and every question without one sits at the cap.
+the per-attempt logs in ../shared/data/bon_jailbreaking_text). It is declared detected only when the data
+leave no
+other reading: sample ids are in draw order, n differs between questions, every n is a multiple of B >= 2,
+every
+question with a success has its first success in its last block, and every question without one sits at the
+cap.
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ def detect_first_success_block(rollouts: pd.DataFrame) -> tuple[int | None, str]
     sid = pd.to_numeric(r["sample_id"], errors="coerce")
     if sid.isna().any():
         return None, "sample ids are not numbers (no draw order)"
-    d = pd.DataFrame({"m": r["model"].to_numpy(), "q": r["question_id"].to_numpy(), "s": sid.to_numpy(),
-                      "c": r["correct"].to_numpy(bool)})
+    d = pd.DataFrame(
+        {
+            "m": r["model"].to_numpy(),
+            "q": r["question_id"].to_numpy(),
+            "s": sid.to_numpy(),
+            "c": r["correct"].to_numpy(bool),
+        }
+    )
     d = d.sort_values(["m", "q", "s"], kind="stable")
     d["rank"] = d.groupby(["m", "q"], sort=False).cumcount()
     g = d.groupby(["m", "q"], sort=False)
@@ -49,7 +58,10 @@ def detect_first_success_block(rollouts: pd.DataFrame) -> tuple[int | None, str]
         return None, "successes do not end the sampling"
     if not np.any(nn[has] > b):
         return None, "no question needed more than one block"
-    return b, f"n is a multiple of {b}, each first success lies in the last block drawn, failures stop at the cap"
+    return (
+        b,
+        f"n is a multiple of {b}, each first success lies in the last block drawn, failures stop at the cap",
+    )
 
 
 def resolve_stopping(rollouts: pd.DataFrame, stopping: str | None, *, source: str) -> tuple[str, list[str]]:
@@ -67,9 +79,10 @@ def resolve_stopping(rollouts: pd.DataFrame, stopping: str | None, *, source: st
     if b is not None:
         rule = f"first-success-block:{b}"
         notes.append(
-            f"warning: {source}: sampling stopped after the first block of {b} with a success (detected: every "
-            f"first success is in the last block drawn); recorded as stopping={rule}, so c/n is not a plain "
-            f"binomial estimate (confirm with --stopping first-success-block={b}, or override with --stopping fixed)"
+            f"warning: {source}: sampling stopped after the first block of {b} with a success "
+            f"(detected: every first success is in the last block drawn); recorded as stopping={rule}, "
+            f"so c/n is not a plain binomial estimate (confirm with --stopping first-success-block={b}, "
+            "or override with --stopping fixed)"
         )
         return rule, notes
     notes.extend(varying_n_notes(rollouts.groupby(["model", "question_id"], sort=False).size(), source))
@@ -82,5 +95,7 @@ def varying_n_notes(n: pd.Series, source: str) -> list[str]:
     if not bool(np.any(varies)):
         return []
     lo, hi = int(n.min()), int(n.max())
-    return [f"warning: {source}: the number of samples varies between questions ({lo} to {hi}); if it was chosen "
-            f"after seeing outcomes, pass --stopping adaptive so c/n is not treated as a plain binomial estimate"]
+    return [
+        f"warning: {source}: the number of samples varies between questions ({lo} to {hi}); if it was chosen "
+        f"after seeing outcomes, pass --stopping adaptive so c/n is not treated as a plain binomial estimate"
+    ]

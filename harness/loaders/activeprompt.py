@@ -3,8 +3,10 @@
 Format (shizhediao/active-prompt ``generate_uncertainty.py`` at commit 1923e44, file
 ``final_test_uncertainty_result/gsm8k_fair_few_shot_k=10.txt``; checked against the copy in
 ../shared/data/activeprompt_gsm8k_train_hist10): one line per question,
-``[question_idx, variance, {answer: count, ...}], uncertainty: U, variance: V``, the list part a Python literal
-(read with ``ast.literal_eval``). The answers are the repo's ``answer_extraction`` output; the file has no gold,
+``[question_idx, variance, {answer: count, ...}], uncertainty: U, variance: V``, the list part a Python
+literal
+(read with ``ast.literal_eval``). The answers are the repo's ``answer_extraction`` output; the file has no
+gold,
 so ``--gold FILE`` (question id + gold, e.g. GSM8K ``train.jsonl`` with ``#### 72`` answers, or a table with a
 ``gold`` column) is required, and correctness is graded by the normaliser (numbers compare by value, as the
 repo's ``float(answer) == float(gold)``).
@@ -47,29 +49,38 @@ def parse_lines(text: str, *, source: str) -> pd.DataFrame:
         if not (isinstance(item, list) and len(item) >= 3 and isinstance(item[2], dict)):
             raise HarnessInputError(
                 "not an Active-Prompt line ([question_idx, variance, {answer: count}], uncertainty: U, ...)",
-                source=source, line=lineno, fix="repair or delete this line",
+                source=source,
+                line=lineno,
+                fix="repair or delete this line",
             )
         if not item[2]:
-            raise HarnessInputError(f"question {item[0]!r} has zero samples", source=source, line=lineno,
-                                    fix="every question needs at least one sample; delete the line")
+            raise HarnessInputError(
+                f"question {item[0]!r} has zero samples",
+                source=source,
+                line=lineno,
+                fix="every question needs at least one sample; delete the line",
+            )
         for ans, cnt in item[2].items():
             if not isinstance(cnt, int) or cnt < 0:
-                raise HarnessInputError(f"count {cnt!r} of answer {ans!r} is not a whole number", source=source,
-                                        line=lineno)
+                raise HarnessInputError(
+                    f"count {cnt!r} of answer {ans!r} is not a whole number", source=source, line=lineno
+                )
             rows.append((str(item[0]), str(ans), cnt))
     if not rows:
         raise HarnessInputError("the file holds no questions", source=source, fix="it holds no samples")
     return pd.DataFrame(rows, columns=["question_id", "answer", "count"])
 
 
-def load_source(source: str, *, format: str, columns: ColumnMap, stopping: str | None,
-                options: LoadOptions) -> Loaded:
+def load_source(
+    source: str, *, format: str, columns: ColumnMap, stopping: str | None, options: LoadOptions
+) -> Loaded:
     """Load an Active-Prompt histogram file (gold answers from ``options.gold``)."""
     check_file(source)
     df = parse_lines(read_text(source), source=source)
     if options.gold is None:
         raise HarnessInputError(
-            "the Active-Prompt file has no gold answers", source=source,
+            "the Active-Prompt file has no gold answers",
+            source=source,
             fix="give them with --gold FILE (question id + gold, e.g. GSM8K train.jsonl)",
         )
     notes: list[str] = []

@@ -1,10 +1,13 @@
 """Generic tables (CSV, TSV, JSONL[.gz], JSON array, Parquet) in three shapes, told apart by their columns.
 
 * Rollouts (one row per sample): ``question_id`` plus ``correct`` (or ``gold`` to grade against), optional
-  ``sample_id``, ``answer`` (or ``text``: free-text completions to extract answers from), ``model``, ``tokens``,
+  ``sample_id``, ``answer`` (or ``text``: free-text completions to extract answers from), ``model``,
+  ``tokens``,
   ``score``, ``group``, ``budget``.
-* Count tables (one row per question): ``question_id``, ``n``, ``c``; optional ``model``, ``tokens`` (total over
-  the row's samples), ``flops_per_sample``. Known aliases (``n_samples``, ``n_correct``, ``problem_idx``, ...) are
+* Count tables (one row per question): ``question_id``, ``n``, ``c``; optional ``model``, ``tokens`` (total
+  over
+  the row's samples), ``flops_per_sample``. Known aliases (``n_samples``, ``n_correct``, ``problem_idx``,
+  ...) are
   accepted with a note; anything else maps with ``--question-col`` (comma-separated for a composite id),
   ``--n-col``, ``--c-col``.
 * Answer histograms (one row per question and answer): ``question_id``, ``answer``, ``count``, ``correct`` (or
@@ -37,8 +40,15 @@ STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
 def table_format_from_name(path: str) -> str | None:
     """csv/tsv/jsonl/json/parquet from the file name (``.gz`` stripped), or None."""
     name = path.lower().removesuffix(".gz")
-    for ext, fmt in ((".csv", "csv"), (".tsv", "tsv"), (".jsonl", "jsonl"), (".ndjson", "jsonl"),
-                     (".json", "json"), (".parquet", "parquet"), (".pq", "parquet")):
+    for ext, fmt in (
+        (".csv", "csv"),
+        (".tsv", "tsv"),
+        (".jsonl", "jsonl"),
+        (".ndjson", "jsonl"),
+        (".json", "json"),
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+    ):
         if name.endswith(ext):
             return fmt
     return None
@@ -54,8 +64,11 @@ def read_frame(path: str, fmt: str) -> pd.DataFrame:
         except pd.errors.EmptyDataError:
             raise HarnessInputError("the file is empty", source=path, fix="it holds no samples") from None
         except pd.errors.ParserError as exc:
-            raise HarnessInputError(f"cannot parse the {fmt.upper()} ({exc})".replace("\n", " "), source=path,
-                                    fix="every line needs the same number of fields as the header") from None
+            raise HarnessInputError(
+                f"cannot parse the {fmt.upper()} ({exc})".replace("\n", " "),
+                source=path,
+                fix="every line needs the same number of fields as the header",
+            ) from None
     if fmt == "parquet":
         return pd.DataFrame(read_parquet(path))
     if fmt == "jsonl":
@@ -68,16 +81,22 @@ def read_frame(path: str, fmt: str) -> pd.DataFrame:
                     data = data[key]
                     break
         if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
-            raise HarnessInputError("expected a JSON array of objects (one per row)", source=path,
-                                    fix="give JSON Lines or an array of row objects, or pass --format")
+            raise HarnessInputError(
+                "expected a JSON array of objects (one per row)",
+                source=path,
+                fix="give JSON Lines or an array of row objects, or pass --format",
+            )
         if not data:
             raise HarnessInputError("the JSON array is empty", source=path, fix="it holds no samples")
         return pd.DataFrame.from_records(data)
-    raise HarnessInputError(f"unknown table format {fmt!r}", source=path, fix=f"use one of {', '.join(TABLE_FORMATS)}")
+    raise HarnessInputError(
+        f"unknown table format {fmt!r}", source=path, fix=f"use one of {', '.join(TABLE_FORMATS)}"
+    )
 
 
-def counts_from_frame(df: pd.DataFrame, *, source: str, stopping: str | None = None,
-                      notes: list[str] | None = None) -> QuestionCounts:
+def counts_from_frame(
+    df: pd.DataFrame, *, source: str, stopping: str | None = None, notes: list[str] | None = None
+) -> QuestionCounts:
     """A count table (question_id, n, c, optional model/tokens/flops_per_sample) as QuestionCounts."""
     notes = list(notes or [])
     for col in ("n", "c"):
@@ -85,27 +104,49 @@ def counts_from_frame(df: pd.DataFrame, *, source: str, stopping: str | None = N
         bad = vals.isna().to_numpy()
         if bad.any():
             i = int(np.argmax(bad))
-            raise HarnessInputError(f"{df[col].iloc[i]!r} is not a number", source=source, row=i, column=col,
-                                    fix="sample counts are whole numbers")
+            raise HarnessInputError(
+                f"{df[col].iloc[i]!r} is not a number",
+                source=source,
+                row=i,
+                column=col,
+                fix="sample counts are whole numbers",
+            )
     n, c = check_counts(pd.to_numeric(df["n"]).to_numpy(), pd.to_numeric(df["c"]).to_numpy(), source=source)
-    model = df["model"].astype(str).to_numpy(object) if "model" in df.columns else np.full(len(df), "model", object)
+    model = (
+        df["model"].astype(str).to_numpy(object)
+        if "model" in df.columns
+        else np.full(len(df), "model", object)
+    )
     qid = df["question_id"].astype(str).to_numpy(object)
     tokens = pd.to_numeric(df["tokens"], errors="coerce").to_numpy(float) if "tokens" in df.columns else None
-    flops = (pd.to_numeric(df["flops_per_sample"], errors="coerce").to_numpy(float)
-             if "flops_per_sample" in df.columns else None)
+    flops = (
+        pd.to_numeric(df["flops_per_sample"], errors="coerce").to_numpy(float)
+        if "flops_per_sample" in df.columns
+        else None
+    )
     dup = pd.DataFrame({"m": model, "q": qid}).duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
         raise HarnessInputError(
-            f"question {qid[i]!r} appears twice", source=source, row=i, column="question_id",
+            f"question {qid[i]!r} appears twice",
+            source=source,
+            row=i,
+            column="question_id",
             fix="a count table has one row per (model, question); add the distinguishing column to "
-                "--question-col (e.g. --question-col benchmark,problem_idx) or --model-col",
+            "--question-col (e.g. --question-col benchmark,problem_idx) or --model-col",
         )
     if stopping is None:
         notes.extend(varying_n_notes(pd.Series(n, index=pd.MultiIndex.from_arrays([model, qid])), source))
-    return QuestionCounts(model=model, question_id=qid, n=n, correct=c, tokens=tokens, flops_per_sample=flops,
-                          stopping=np.full(len(df), (stopping or FIXED).replace("=", ":"), dtype=object),
-                          notes=tuple(notes))
+    return QuestionCounts(
+        model=model,
+        question_id=qid,
+        n=n,
+        correct=c,
+        tokens=tokens,
+        flops_per_sample=flops,
+        stopping=np.full(len(df), (stopping or FIXED).replace("=", ":"), dtype=object),
+        notes=tuple(notes),
+    )
 
 
 def shape_of(columns: set[str]) -> str:
@@ -130,9 +171,11 @@ def normalise_frame(df: pd.DataFrame, columns: ColumnMap, *, source: str, notes:
     return df
 
 
-def histogram_counts(df: pd.DataFrame, *, source: str, options: LoadOptions, stopping: str | None,
-                     notes: list[str]) -> QuestionCounts:
-    """An answer histogram -> QuestionCounts, grouping equivalent answers and grading against gold if needed."""
+def histogram_counts(
+    df: pd.DataFrame, *, source: str, options: LoadOptions, stopping: str | None, notes: list[str]
+) -> QuestionCounts:
+    """An answer histogram -> QuestionCounts, grouping equivalent answers and grading against gold if
+    needed."""
     from harness.answers import grade
 
     d = df.copy()
@@ -142,30 +185,42 @@ def histogram_counts(df: pd.DataFrame, *, source: str, options: LoadOptions, sto
     raw = d["answer"].where(d["answer"].notna(), None).astype(object)
     labels: list[str | None] = [None] * len(d)
     for idx in d.groupby(["model", "question_id"], sort=False).indices.values():
-        lab = group_answers([None if raw.iloc[j] is None else str(raw.iloc[j]) for j in idx],
-                            normalizer=options.normalizer)
-        for j, v in zip(idx.tolist(), lab, strict=True):
+        lab = group_answers(
+            [None if raw.iloc[j] is None else str(raw.iloc[j]) for j in idx], normalizer=options.normalizer
+        )
+        for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
             labels[j] = v
     unparsed = sum(1 for v in labels if v is None)
     d["answer"] = pd.Series(labels, index=d.index, dtype=object)
     if "correct" not in d.columns:
         golds = d["gold"].to_numpy(object)
-        d["correct"] = [lab is not None and grade(lab, g, normalizer=options.normalizer)
-                        for lab, g in zip(labels, golds, strict=True)]
-        notes.append(f"histogram: correctness graded against the gold answer (normaliser {options.normalizer})")
+        d["correct"] = [
+            lab is not None and grade(lab, g, normalizer=options.normalizer)
+            for lab, g in zip(labels, golds, strict=True)
+        ]
+        notes.append(
+            f"histogram: correctness graded against the gold answer (normaliser {options.normalizer})"
+        )
     if unparsed:
         notes.append(f"histogram: {unparsed} answer rows are empty: counted as wrong, no vote")
     return counts_from_classes(d, source=source, stopping=stopping, notes=notes)
 
 
-def load_table(source: str, *, format: str | None, columns: ColumnMap, stopping: str | None,
-               options: LoadOptions | None = None) -> Loaded:
+def load_table(
+    source: str,
+    *,
+    format: str | None,
+    columns: ColumnMap,
+    stopping: str | None,
+    options: LoadOptions | None = None,
+) -> Loaded:
     """Load a generic rollouts, count or histogram table."""
     options = options or LoadOptions()
     fmt = format if format not in (None, "counts", "histogram") else table_format_from_name(source)
     if fmt is None:
         raise HarnessInputError(
-            "cannot tell the format from the file name", source=source,
+            "cannot tell the format from the file name",
+            source=source,
             fix="name it .csv, .tsv, .jsonl(.gz), .json or .parquet, or pass --format",
         )
     check_file(source)

@@ -1,7 +1,8 @@
 """Gold answers from a side file (``--gold FILE``) for logs that have neither correctness flags nor gold.
 
 The file is any generic table (CSV, TSV, JSONL[.gz], Parquet) with a question id column (first present of
-``question_id``, ``question_idx``, ``id``, ``problem_idx``, ``task_id``, ``doc_id``, ``idx``) and a gold column
+``question_id``, ``question_idx``, ``id``, ``problem_idx``, ``task_id``, ``doc_id``, ``idx``) and a gold
+column
 (first present of ``gold``, ``expected_answer``, ``gt_answer``, ``target``, ``answer``). A gold text holding a
 GSM8K-style ``#### 72`` (openai/grade-school-math ``train.jsonl`` / ``test.jsonl`` ``answer`` field,
 Faithful-CoT ``data/*/test.jsonl``) is reduced to the text after ``####``. Several rows per question (e.g. an
@@ -25,8 +26,11 @@ def read_gold(path: str) -> dict[str, str]:
 
     fmt = table_format_from_name(path)
     if fmt is None:
-        raise HarnessInputError("cannot tell the gold file's format from its name", source=path,
-                                fix="name it .csv, .tsv, .jsonl(.gz) or .parquet")
+        raise HarnessInputError(
+            "cannot tell the gold file's format from its name",
+            source=path,
+            fix="name it .csv, .tsv, .jsonl(.gz) or .parquet",
+        )
     df = read_frame(path, fmt)
     cols = [str(c) for c in df.columns]
     q = next((c for c in GOLD_QUESTION if c in cols), None)
@@ -34,7 +38,9 @@ def read_gold(path: str) -> dict[str, str]:
     if q is None or g is None:
         raise HarnessInputError(
             f"the gold file needs a question id column ({', '.join(GOLD_QUESTION)}) and a gold column "
-            f"({', '.join(GOLD_VALUE)})", source=path, fix=f"columns present: {', '.join(cols)}",
+            f"({', '.join(GOLD_VALUE)})",
+            source=path,
+            fix=f"columns present: {', '.join(cols)}",
         )
     out: dict[str, str] = {}
     for i, (qid, gold) in enumerate(zip(df[q].astype(str), df[g], strict=True)):
@@ -44,8 +50,13 @@ def read_gold(path: str) -> dict[str, str]:
         if text is None:
             raise HarnessInputError("empty gold answer", source=path, row=i, column=g)
         if qid in out and out[qid] != text:
-            raise HarnessInputError(f"question {qid!r} has two different gold answers ({out[qid]!r}, {text!r})",
-                                    source=path, row=i, column=g, fix="one gold answer per question")
+            raise HarnessInputError(
+                f"question {qid!r} has two different gold answers ({out[qid]!r}, {text!r})",
+                source=path,
+                row=i,
+                column=g,
+                fix="one gold answer per question",
+            )
         out[qid] = text
     return out
 
@@ -58,7 +69,10 @@ def attach_gold(long: pd.DataFrame, path: str, *, source: str, notes: list[str])
     if missing.any():
         i = int(missing.to_numpy().argmax())
         raise HarnessInputError(
-            f"question {qids.iloc[i]!r} has no gold answer in {path}", source=source, row=i, column="question_id",
+            f"question {qids.iloc[i]!r} has no gold answer in {path}",
+            source=source,
+            row=i,
+            column="question_id",
             fix="the gold file must cover every question of the log (same question ids)",
         )
     out = long.copy()

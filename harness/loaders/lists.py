@@ -3,7 +3,8 @@
 Known schemas (field names checked against the sources named):
 
 * ``monkey_business`` — ScalingIntelligence/monkey_business on the Hugging Face hub (dataset card and the
-  large_language_monkeys repo's ``llmonk/evaluate``): ``samples`` (list of completions), ``is_corrects`` (list of
+  large_language_monkeys repo's ``llmonk/evaluate``): ``samples`` (list of completions), ``is_corrects``
+  (list of
   bool), ``gt_answer`` (gold), ``question``.
 * ``search-and-learn`` — huggingface/search-and-learn ``src/sal/search/*.py`` output datasets: ``completions``
   (list of str), ``scores`` (list of per-step PRM score lists; the last step is the completion's score, as the
@@ -11,7 +12,8 @@ Known schemas (field names checked against the sources named):
   ``problem``, ``unique_id`` (MATH-500).
 * ``esc`` — Yiwei98/ESC ``GPT3.5_result/*/T*.jsonl``: ``question``, ``answer`` (gold), ``generated_answer``
   (list of completions); default extractor ``esc-letters`` (the repo's ``consistency_last.py`` rule).
-* ``faithful-cot`` — veronica320/Faithful-COT ``output_dir/<dataset>/test/<config>/predictions.jsonl``: ``id``,
+* ``faithful-cot`` — veronica320/Faithful-COT ``output_dir/<dataset>/test/<config>/predictions.jsonl``:
+  ``id``,
   ``answer`` (the authors' VOTED answer, not gold), ``completion``, ``completions`` (list); gold from
   ``data/<dataset>/test.jsonl`` (``id``, ``answer`` = "#### gold") via ``--gold``; extractor ``faithful-cot``.
 
@@ -50,14 +52,37 @@ class ListSchema:
 
 
 SCHEMAS: tuple[ListSchema, ...] = (
-    ListSchema("monkey_business", frozenset({"samples", "is_corrects"}), text="samples", correct="is_corrects",
-               gold="gt_answer"),
-    ListSchema("search-and-learn", frozenset({"completions", "scores", "answer"}), text="completions",
-               score="scores", tokens="completion_tokens", gold="answer", question="unique_id", extractor="boxed"),
-    ListSchema("esc", frozenset({"question", "answer", "generated_answer"}), text="generated_answer", gold="answer",
-               extractor="esc-letters"),
-    ListSchema("faithful-cot", frozenset({"id", "answer", "completion", "completions"}), text="completions",
-               question="id", extractor="faithful-cot"),
+    ListSchema(
+        "monkey_business",
+        frozenset({"samples", "is_corrects"}),
+        text="samples",
+        correct="is_corrects",
+        gold="gt_answer",
+    ),
+    ListSchema(
+        "search-and-learn",
+        frozenset({"completions", "scores", "answer"}),
+        text="completions",
+        score="scores",
+        tokens="completion_tokens",
+        gold="answer",
+        question="unique_id",
+        extractor="boxed",
+    ),
+    ListSchema(
+        "esc",
+        frozenset({"question", "answer", "generated_answer"}),
+        text="generated_answer",
+        gold="answer",
+        extractor="esc-letters",
+    ),
+    ListSchema(
+        "faithful-cot",
+        frozenset({"id", "answer", "completion", "completions"}),
+        text="completions",
+        question="id",
+        extractor="faithful-cot",
+    ),
 )
 QUESTION_ID_COLUMNS = ("question_id", "id", "unique_id", "task_id", "doc_id", "problem_id", "idx")
 
@@ -91,13 +116,19 @@ def _last_score(v: Any) -> float:
 
 def explode(df: pd.DataFrame, schema: ListSchema, *, source: str, notes: list[str]) -> pd.DataFrame:
     """One row per (question, sample) from one row per question with list-valued columns."""
-    list_cols = {"text": schema.text, "answer": schema.answer, "correct": schema.correct, "tokens": schema.tokens,
-                 "score": schema.score}
+    list_cols = {
+        "text": schema.text,
+        "answer": schema.answer,
+        "correct": schema.correct,
+        "tokens": schema.tokens,
+        "score": schema.score,
+    }
     list_cols = {k: v for k, v in list_cols.items() if v is not None and v in df.columns}
     lead = schema.text if schema.text in df.columns else schema.answer
     if lead is None or lead not in df.columns:
         raise HarnessInputError(
-            f"no list column of samples ({schema.text or schema.answer!r})", source=source,
+            f"no list column of samples ({schema.text or schema.answer!r})",
+            source=source,
             fix=f"columns present: {', '.join(map(str, df.columns))}; map it with --text-col or --answer-col",
         )
     if schema.question and schema.question in df.columns:
@@ -119,18 +150,31 @@ def explode(df: pd.DataFrame, schema: ListSchema, *, source: str, notes: list[st
     for i in range(len(df)):
         lead_vals = _as_list(df[lead].iloc[i])
         if lead_vals is None:
-            raise HarnessInputError(f"{df[lead].iloc[i]!r} is not a list of samples", source=source, row=i,
-                                    column=lead, fix="each row must hold a list (one entry per sample)")
+            raise HarnessInputError(
+                f"{df[lead].iloc[i]!r} is not a list of samples",
+                source=source,
+                row=i,
+                column=lead,
+                fix="each row must hold a list (one entry per sample)",
+            )
         if len(lead_vals) == 0:
-            raise HarnessInputError(f"question {qids[i]!r} has zero samples", source=source, row=i, column=lead,
-                                    fix="every question needs at least one sample; drop the row")
+            raise HarnessInputError(
+                f"question {qids[i]!r} has zero samples",
+                source=source,
+                row=i,
+                column=lead,
+                fix="every question needs at least one sample; drop the row",
+            )
         m = len(lead_vals)
         for k, col in list_cols.items():
             vals = lead_vals if col == lead else _as_list(df[col].iloc[i])
             if vals is None or len(vals) != m:
                 raise HarnessInputError(
-                    f"{len(vals) if vals is not None else 'no'} entries where {lead!r} has {m}", source=source,
-                    row=i, column=col, fix="the list columns of one row must have one entry per sample",
+                    f"{len(vals) if vals is not None else 'no'} entries where {lead!r} has {m}",
+                    source=source,
+                    row=i,
+                    column=col,
+                    fix="the list columns of one row must have one entry per sample",
                 )
             out[k].extend(_last_score(v) for v in vals) if k == "score" else out[k].extend(vals)
         out["question_id"].extend([qids[i]] * m)
@@ -151,13 +195,27 @@ def schema_from_columns(columns: ColumnMap, present: Sequence[str]) -> ListSchem
     """A schema built from the user's column options (when they name a text/answer list column)."""
     if columns.text is None and columns.answer is None:
         return None
-    return ListSchema("mapped", frozenset(), text=columns.text, answer=columns.answer, correct=columns.correct,
-                      gold=columns.gold, tokens=columns.tokens, score=columns.score,
-                      question=columns.question if columns.question in present else None)
+    return ListSchema(
+        "mapped",
+        frozenset(),
+        text=columns.text,
+        answer=columns.answer,
+        correct=columns.correct,
+        gold=columns.gold,
+        tokens=columns.tokens,
+        score=columns.score,
+        question=columns.question if columns.question in present else None,
+    )
 
 
 def load_lists(
-    df: pd.DataFrame, *, source: str, fmt: str, columns: ColumnMap, stopping: str | None, options: LoadOptions,
+    df: pd.DataFrame,
+    *,
+    source: str,
+    fmt: str,
+    columns: ColumnMap,
+    stopping: str | None,
+    options: LoadOptions,
     schema: ListSchema | None = None,
 ) -> Loaded:
     """Long Rollouts from a list-per-question frame, with answers extracted and graded as needed."""
@@ -165,21 +223,27 @@ def load_lists(
     schema = schema_from_columns(columns, present) or schema or detect_schema(present)
     if schema is None:
         raise HarnessInputError(
-            "rows hold no recognised list-of-samples columns", source=source,
+            "rows hold no recognised list-of-samples columns",
+            source=source,
             fix=f"columns present: {', '.join(present)}; name the list of completions with --text-col "
-                "(or of answers with --answer-col) and the correctness list with --correct-col",
+            "(or of answers with --answer-col) and the correctness list with --correct-col",
         )
     notes: list[str] = [f"{source}: read as {schema.name} (one row per question, lists of samples)"]
     long = explode(df, schema, source=source, notes=notes)
-    if columns.model is None and "model" not in long.columns:
-        pass
-    if "correct" not in long.columns and "gold" not in long.columns:
-        if options.gold is None:
-            raise HarnessInputError(
-                f"the {schema.name} rows have no correctness flags and no gold answer", source=source,
-                fix="give the gold answers with --gold FILE (a table of question id and gold answer)",
-            )
+    if "correct" not in long.columns and "gold" not in long.columns and options.gold is None:
+        raise HarnessInputError(
+            f"the {schema.name} rows have no correctness flags and no gold answer",
+            source=source,
+            fix="give the gold answers with --gold FILE (a table of question id and gold answer)",
+        )
     if options.gold is not None:
         long = attach_gold(long, options.gold, source=source, notes=notes)
-    return finish(long, source=source, fmt=f"{fmt}:{schema.name}" if fmt != schema.name else fmt,
-                  options=options, stopping=stopping, notes=notes, default_extractor=schema.extractor)
+    return finish(
+        long,
+        source=source,
+        fmt=f"{fmt}:{schema.name}" if fmt != schema.name else fmt,
+        options=options,
+        stopping=stopping,
+        notes=notes,
+        default_extractor=schema.extractor,
+    )

@@ -38,8 +38,9 @@ def _batches(path: str, fmt: str, wanted: list[str] | None, batch_rows: int) -> 
         try:
             yield from pf.iter_batches(batch_size=batch_rows, columns=cols)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise HarnessInputError(f"cannot read the Parquet data ({exc})", source=path,
-                                    fix="the file is damaged; copy it again") from None
+            raise HarnessInputError(
+                f"cannot read the Parquet data ({exc})", source=path, fix="the file is damaged; copy it again"
+            ) from None
         return
     import pyarrow.json as pj
 
@@ -47,14 +48,16 @@ def _batches(path: str, fmt: str, wanted: list[str] | None, batch_rows: int) -> 
     try:
         stream = pa.input_stream(path, compression="detect")
         reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=64 << 20))
-        for batch in reader:
-            yield batch
+        yield from reader
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
         # locate the bad line precisely with the line-by-line reader (raises a HarnessInputError)
         for _ in iter_jsonl(path):
             pass
-        raise HarnessInputError(f"cannot read the JSON lines ({exc})", source=path,
-                                fix="each line must be one JSON object with consistent field types") from None
+        raise HarnessInputError(
+            f"cannot read the JSON lines ({exc})",
+            source=path,
+            fix="each line must be one JSON object with consistent field types",
+        ) from None
 
 
 def _bool_column(arr: Any, *, source: str, row_offset: int) -> Any:
@@ -68,9 +71,13 @@ def _bool_column(arr: Any, *, source: str, row_offset: int) -> Any:
         ok = pc.is_in(arr, value_set=pa.array([0, 1], type=t))
         if not pc.all(ok).as_py():
             i = int(np.argmax(~np.asarray(ok.to_numpy(zero_copy_only=False), bool)))
-            raise HarnessInputError(f"correctness value {arr[i].as_py()!r} is not boolean-like", source=source,
-                                    row=row_offset + i, column="correct",
-                                    fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I")
+            raise HarnessInputError(
+                f"correctness value {arr[i].as_py()!r} is not boolean-like",
+                source=source,
+                row=row_offset + i,
+                column="correct",
+                fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I",
+            )
         out = pc.equal(arr, pa.scalar(1, type=t))
     else:
         low = pc.utf8_lower(pc.utf8_trim_whitespace(pc.cast(arr, pa.string())))
@@ -80,19 +87,33 @@ def _bool_column(arr: Any, *, source: str, row_offset: int) -> Any:
         okn = np.asarray(ok.to_numpy(zero_copy_only=False), bool)
         if not okn.all():
             i = int(np.argmax(~okn))
-            raise HarnessInputError(f"correctness value {arr[i].as_py()!r} is not boolean-like", source=source,
-                                    row=row_offset + i, column="correct",
-                                    fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I")
+            raise HarnessInputError(
+                f"correctness value {arr[i].as_py()!r} is not boolean-like",
+                source=source,
+                row=row_offset + i,
+                column="correct",
+                fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I",
+            )
         out = is_t
     if out.null_count:
         i = int(np.argmax(np.asarray(out.is_null().to_numpy(zero_copy_only=False), bool)))
-        raise HarnessInputError("empty correctness value", source=source, row=row_offset + i, column="correct",
-                                fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I")
+        raise HarnessInputError(
+            "empty correctness value",
+            source=source,
+            row=row_offset + i,
+            column="correct",
+            fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I",
+        )
     return out
 
 
 def stream_counts(
-    path: str, *, fmt: str, columns: ColumnMap, stopping: str | None, options: LoadOptions,
+    path: str,
+    *,
+    fmt: str,
+    columns: ColumnMap,
+    stopping: str | None,
+    options: LoadOptions,
     batch_rows: int = BATCH_ROWS,
 ) -> Loaded:
     """Reduce a JSONL or Parquet rollouts file to QuestionCounts without keeping its rows."""
@@ -115,8 +136,12 @@ def stream_counts(
         cols: dict[str, Any] = {}
         for c in have:
             if src[c] not in names:
-                raise HarnessInputError(f"column {src[c]!r} is missing from a later part of the file", source=path,
-                                        row=n_rows, fix="every row needs the same fields")
+                raise HarnessInputError(
+                    f"column {src[c]!r} is missing from a later part of the file",
+                    source=path,
+                    row=n_rows,
+                    fix="every row needs the same fields",
+                )
             cols[c] = tbl.column(src[c]).combine_chunks()
         qid = cols["question_id"]
         if qid.null_count:
@@ -124,8 +149,11 @@ def stream_counts(
             raise HarnessInputError("empty question id", source=path, row=n_rows + i, column="question_id")
         cols["question_id"] = qid.cast(pa.string())
         cols["correct"] = _bool_column(cols["correct"], source=path, row_offset=n_rows)
-        cols["model"] = (cols["model"].cast(pa.string()) if "model" in cols
-                         else pa.array(np.full(len(tbl), "model", dtype=object), pa.string()))
+        cols["model"] = (
+            cols["model"].cast(pa.string())
+            if "model" in cols
+            else pa.array(np.full(len(tbl), "model", dtype=object), pa.string())
+        )
         if "answer" in cols:
             cols["answer"] = cols["answer"].cast(pa.string())
         if "sample_id" in cols:
@@ -163,33 +191,49 @@ def stream_counts(
         g = pd.DataFrame({"model": total["model"], "question_id": total["question_id"], "n": n, "c": c})
         if tokens_col is not None:
             g["tokens"] = tokens_col.to_numpy(float)
-        counts = QuestionCounts(model=g["model"].to_numpy(object), question_id=g["question_id"].to_numpy(object),
-                                n=g["n"].to_numpy(), correct=g["c"].to_numpy(),
-                                tokens=g["tokens"].to_numpy() if "tokens" in g else None,
-                                stopping=np.full(len(g), rule, dtype=object), notes=tuple(notes))
+        counts = QuestionCounts(
+            model=g["model"].to_numpy(object),
+            question_id=g["question_id"].to_numpy(object),
+            n=g["n"].to_numpy(),
+            correct=g["c"].to_numpy(),
+            tokens=g["tokens"].to_numpy() if "tokens" in g else None,
+            stopping=np.full(len(g), rule, dtype=object),
+            notes=tuple(notes),
+        )
         return Loaded(counts=counts, rollouts=None, source=path, format=fmt, notes=counts.notes)
     mixed = (c > 0) & (c < n) & total["answer"].notna().to_numpy()
     if mixed.any():
         i = int(np.argmax(mixed))
         raise HarnessInputError(
-            f"answer {total['answer'].iloc[i]!r} of question {total['question_id'].iloc[i]!r} is marked correct in "
-            f"{int(c[i])} and incorrect in {int(n[i] - c[i])} samples", source=path, column="correct",
+            f"answer {total['answer'].iloc[i]!r} of question {total['question_id'].iloc[i]!r} "
+            f"is marked correct in {int(c[i])} and incorrect in {int(n[i] - c[i])} samples",
+            source=path,
+            column="correct",
             fix="an answer class is either right or wrong; fix the grading or the answer normalisation",
         )
     # split classes with no answer into their correct and wrong parts (no-answer + correct is an error later)
-    cls = pd.DataFrame({"model": total["model"], "question_id": total["question_id"], "answer": total["answer"],
-                        "count": n, "correct": c > 0})
+    cls = pd.DataFrame(
+        {
+            "model": total["model"],
+            "question_id": total["question_id"],
+            "answer": total["answer"],
+            "count": n,
+            "correct": c > 0,
+        }
+    )
     if tokens_col is not None:
         cls["tokens"] = tokens_col.to_numpy(float)
     labels: list[str | None] = [None] * len(cls)
     raw = cls["answer"].where(cls["answer"].notna(), None).to_numpy(object)
     for idx in cls.groupby(["model", "question_id"], sort=False).indices.values():
         lab = group_answers([raw[j] for j in idx], normalizer=options.normalizer)
-        for j, v in zip(idx.tolist(), lab, strict=True):
+        for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
             labels[j] = v
     unparsed = int(cls.loc[[v is None for v in labels], "count"].sum())
     cls["answer"] = pd.Series(labels, index=cls.index, dtype=object)
-    record = AnswerRecord(extractor="none", normalizer=options.normalizer, n_samples=n_rows, n_unparsed=unparsed)
+    record = AnswerRecord(
+        extractor="none", normalizer=options.normalizer, n_samples=n_rows, n_unparsed=unparsed
+    )
     notes.insert(0, record.note())
     counts = counts_from_classes(cls, source=path, stopping=rule, notes=notes)
     return Loaded(counts=counts, rollouts=None, source=path, format=fmt, notes=counts.notes, answers=record)
@@ -212,12 +256,18 @@ def _locate_duplicate(path: str, fmt: str, src: dict[str, str], batch_rows: int)
     for batch in _batches(path, fmt, wanted, batch_rows):
         d = batch.to_pandas()
         m = d[src["model"]].astype(str) if src["model"] in d.columns else pd.Series("model", index=d.index)
-        for mm, q, s in zip(m, d[src["question_id"]].astype(str), d[src["sample_id"]].astype(str), strict=True):
+        for mm, q, s in zip(
+            m, d[src["question_id"]].astype(str), d[src["sample_id"]].astype(str), strict=True
+        ):
             key = (mm, q, s)
             if key in seen:
                 raise HarnessInputError(
-                    f"duplicate sample id {s!r} for question {q!r}", source=path, row=row, column="sample_id",
-                    fix="each (model, question, sample) must appear once; drop the repeated row or fix its id",
+                    f"duplicate sample id {s!r} for question {q!r}",
+                    source=path,
+                    row=row,
+                    column="sample_id",
+                    fix="each (model, question, sample) must appear once; "
+                    "drop the repeated row or fix its id",
                 )
             seen.add(key)
             row += 1
