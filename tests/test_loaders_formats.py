@@ -1,0 +1,172 @@
+"""Every supported format: a fixture we wrote in that format loads to the counts stated by hand."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.loaders import FORMATS, ColumnMap, detect_format, load, load_many
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def rows(loaded, *, model: str | None = None) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
+    c = loaded.counts
+    return {
+        q: (int(n), int(k))
+        for m, q, n, k in zip(c.model, c.question_id, c.n, c.correct, strict=True)
+        if model is None or m == model
+    }
+
+
+@pytest.mark.parametrize(
+    "name", ["rollouts.csv", "rollouts.tsv", "rollouts.jsonl", "rollouts.jsonl.gz", "rollouts.parquet"]
+)
+def test_generic_rollouts_all_table_formats(name: str) -> None:
+    got = load(str(FIX / name))
+    assert rows(got) == {"q0": (4, 3), "q1": (4, 0), "q2": (4, 2)}
+    c = got.counts
+    # '72', '72.0', '$72' form one class; '\frac{1}{2}' and '0.5' one wrong class; the missing answer abstains
+    assert c.correct_label.tolist() == ["72", None, "7"]
+    assert c.wrong is not None and c.wrong[1].tolist()[:2] == [2, 1] and c.abstain.tolist() == [0, 1, 0]
+    assert np.allclose(c.tokens, [100, 100, 100])
+    assert got.answers is not None and got.answers.n_unparsed == 1
+    assert any("1 of 12 samples" in n for n in got.notes)
+
+
+def test_column_mapping_free_text_and_grading() -> None:
+    cols = ColumnMap(question="problem_id", sample="run", text="completion", gold="reference", model="llm")
+    got = load(str(FIX / "mapped_text.jsonl"), columns=cols)
+    assert rows(got) == {"q0": (4, 3), "q1": (4, 2)}
+    assert got.counts.models == ["m1"] and got.answers is not None and got.answers.graded_against_gold
+
+
+def test_count_table_and_histogram() -> None:
+    counts = load(str(FIX / "counts.csv"))
+    assert counts.format == "counts" and rows(counts) == {"a": (10, 0), "b": (10, 5), "c": (20, 20)}
+    assert counts.counts.flops_per_sample.tolist() == [1e9, 1e9, 2e9] and not counts.counts.answers_known
+    assert any("varies between questions" in n for n in counts.notes)
+    hist = load(str(FIX / "histogram.csv"))
+    assert hist.format == "histogram" and rows(hist) == {"a": (6, 4), "b": (5, 1)}
+    assert hist.counts.wrong is not None and hist.counts.wrong[:, 0].tolist() == [2, 4]
+
+
+def test_list_rows_monkey_business_and_search_and_learn() -> None:
+    mb = load(str(FIX / "hf_monkey" / "train.parquet"))
+    assert mb.format == "monkey_business" and rows(mb) == {"0": (3, 2), "1": (3, 1)}
+    sal = load(str(FIX / "search_and_learn.jsonl"))
+    assert sal.format == "search-and-learn" and rows(sal) == {"test/1.json": (3, 2), "test/2.json": (3, 2)}
+    assert sal.counts.tokens.tolist() == [310.0, 180.0]
+    assert sal.rollouts is not None and sal.rollouts["score"].tolist()[:3] == [0.9, 0.8, 0.3]
+
+
+def test_hf_local_dataset_directory_and_data_file(tmp_path: Path) -> None:
+    got = load(str(FIX / "hf_monkey"), format="hf")
+    assert rows(got) == {"0": (3, 2), "1": (3, 1)}
+    assert detect_format(str(FIX / "hf_monkey")) == "hf"
+    # a datasets.save_to_disk directory
+    import datasets
+
+    datasets.disable_progress_bars()
+    ds = datasets.Dataset.from_parquet(
+        str(FIX / "hf_monkey" / "train.parquet"), cache_dir=str(tmp_path / "c")
+    )
+    ds.save_to_disk(str(tmp_path / "saved"))
+    assert rows(load("hf:" + str(tmp_path / "saved"))) == {"0": (3, 2), "1": (3, 1)}
+
+
+def test_lm_eval_samples_repeats_and_filters() -> None:
+    got = load(str(FIX / "samples_gsm8k-cot-self-consistency_2024-05-01T12-00-00.jsonl"))
+    assert got.format == "lm-eval" and rows(got) == {"0": (3, 2), "1": (3, 2)}
+    assert any("2 lines of further filters skipped" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("name", ["inspect_log.json", "inspect_log.eval"])
+def test_inspect_logs_epochs_scores_tokens(name: str) -> None:
+    got = load(str(FIX / name))
+    assert got.format == "inspect" and rows(got) == {"s1": (3, 2), "s2": (3, 1)}
+    assert got.counts.models == ["openai/gpt-4o-mini"]
+    assert got.counts.tokens.tolist() == [310.0, 165.0]
+    assert got.counts.abstain is not None and got.counts.abstain.tolist() == [0, 1]  # NOANSWER: no vote
+
+
+def test_lighteval_details() -> None:
+    path = glob.glob(str(FIX / "details" / "*" / "*" / "*.parquet"))[0]
+    got = load(path)
+    assert got.format == "lighteval" and rows(got) == {"0": (3, 2), "1": (3, 1)}
+    assert got.counts.models == ["my-model"]
+
+
+def test_nemo_skills_seeds_pool_into_groups() -> None:
+    got = load_many([str(FIX / "nemo" / "output-rs0.jsonl"), str(FIX / "nemo" / "output-rs1.jsonl")])
+    assert got.format == "nemo-skills" and rows(got) == {"0": (2, 2), "1": (2, 1)}
+    assert got.rollouts is not None and sorted(set(got.rollouts["group"])) == ["seed0", "seed1"]
+    assert got.counts.tokens.tolist() == [60.0, 80.0]
+
+
+def test_evalplus_and_human_eval() -> None:
+    ep = load(str(FIX / "eval_results.json"))
+    assert ep.format == "evalplus" and rows(ep) == {"HumanEval/0": (2, 1), "HumanEval/1": (2, 0)}
+    base = load(str(FIX / "eval_results.json"), columns=ColumnMap(correct="base"))
+    assert rows(base)["HumanEval/0"] == (2, 2)
+    he = load(str(FIX / "samples.jsonl_results.jsonl"))
+    assert he.format == "human-eval" and rows(he) == {"HumanEval/0": (3, 2), "HumanEval/1": (3, 0)}
+
+
+def test_simple_evals_needs_and_uses_n_questions() -> None:
+    got = load(str(FIX / "math_gpt-4o-mini_allresults.json"), n_questions=2)
+    assert got.format == "simple-evals" and rows(got) == {"0": (3, 2), "1": (3, 2)}
+
+
+def test_activeprompt_histogram_with_gsm8k_gold() -> None:
+    got = load(str(FIX / "activeprompt_k3.txt"), gold=str(FIX / "gsm8k_gold.jsonl"))
+    assert got.format == "activeprompt" and rows(got) == {"5": (3, 2), "9": (3, 3)}  # '3.0' equals gold '3'
+
+
+def test_bon_first_success_block_detected_and_recorded() -> None:
+    got = load(str(FIX / "bon-model_text_t1.0_n9.jsonl"))
+    assert rows(got) == {"0": (3, 1), "1": (6, 1), "2": (9, 0), "3": (3, 2)}
+    assert set(got.counts.stopping.tolist()) == {"first-success-block:3"} and not got.counts.fixed_n
+    assert any(n.startswith("warning:") and "first block of 3" in n for n in got.notes)
+    forced = load(str(FIX / "bon-model_text_t1.0_n9.jsonl"), stopping="fixed")
+    assert forced.counts.fixed_n
+
+
+def test_matharena_percentages_to_counts() -> None:
+    got = load(str(FIX / "result_data.json"))
+    assert got.format == "matharena" and rows(got, model="model-a") == {"1": (4, 4), "2": (4, 2)}
+    assert any("summary rows skipped: Avg" in n for n in got.notes)
+
+
+def test_load_many_names_models_after_files_when_they_collide(tmp_path: Path) -> None:
+    a, b = tmp_path / "run_a.csv", tmp_path / "run_b.csv"
+    shutil.copy(FIX / "rollouts.csv", a)
+    shutil.copy(FIX / "rollouts.csv", b)
+    got = load_many([str(a), str(b)])
+    assert sorted(got.counts.models) == ["run_a.csv", "run_b.csv"] and got.counts.n_questions == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("rollouts.csv", "csv"),
+        ("rollouts.jsonl.gz", "jsonl"),
+        ("inspect_log.eval", "inspect"),
+        ("inspect_log.json", "inspect"),
+        ("eval_results.json", "evalplus"),
+        ("result_data.json", "matharena"),
+        ("math_gpt-4o-mini_allresults.json", "simple-evals"),
+        ("samples.jsonl_results.jsonl", "human-eval"),
+        ("search_and_learn.jsonl", "search-and-learn"),
+        ("activeprompt_k3.txt", "activeprompt"),
+        ("bon-model_text_t1.0_n9.jsonl", "bon"),
+        (os.path.join("nemo", "output-rs0.jsonl"), "nemo-skills"),
+    ],
+)
+def test_detect_format(name: str, fmt: str) -> None:
+    assert detect_format(str(FIX / name)) == fmt and fmt in FORMATS
