@@ -78,6 +78,8 @@ def decode_utf8(data: bytes, path: str, *, offset: int = 0, line: int | None = N
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 4]
+        if line is None:
+            line = data.count(b"\n", 0, exc.start) + 1
         raise HarnessInputError(
             f"bytes that are not UTF-8 ({bad!r}) at byte offset {offset + exc.start}",
             source=path,

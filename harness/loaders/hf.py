@@ -59,6 +59,10 @@ def _load_frame(path: str, config: str | None, split: str | None, *, source: str
     kwargs: dict[str, Any] = {}
     if "trust_remote_code" in inspect.signature(datasets.load_dataset).parameters:
         kwargs["trust_remote_code"] = False
+    from datasets.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    bars_were_off = are_progress_bars_disabled()
+    disable_progress_bars()  # progress bars would break the one-line error contract on stderr
     try:
         with tempfile.TemporaryDirectory(prefix="harness-hf-") as cache:
             if (local and os.path.isdir(path) and os.path.exists(os.path.join(path, "state.json"))) or (
@@ -126,6 +130,9 @@ def _load_frame(path: str, config: str | None, split: str | None, *, source: str
             source=source,
             fix="check the config name and split (hf:ORG/NAME[:CONFIG][@SPLIT])",
         ) from None
+    finally:
+        if not bars_were_off:
+            enable_progress_bars()
 
 
 def load_source(
