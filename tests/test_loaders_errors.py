@@ -1,4 +1,4 @@
-"""Bad input: exit status 2 and ONE line on stderr naming file, line/row, column and the fix (never a traceback)."""
+"""Bad input: exit status 2 and ONE stderr line naming file, line/row, column and the fix (no traceback)."""
 
 from __future__ import annotations
 
