@@ -1,0 +1,448 @@
+"""The sampling null model for a whole table: one call, :func:`analyse`, returning an :class:`Analysis`.
+
+Pure: no I/O, no printing (``progress`` receives short status strings). Every table is tidy; every interval
+is a
+percentile bootstrap over questions. See docs/methods/null_model.md for formulas, citations and what each
+number
+can and cannot show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness._validation import HarnessInputError
+from harness.curves import CURVE_COLUMNS, ESTIMATOR_NAMES, default_ks, per_question_metric
+from harness.diagnostics.decomposition import decade_points, decompose
+from harness.diagnostics.shape import (
+    bootstrap_weights,
+    line_fit,
+    local_slopes,
+    percentile,
+    straight_window,
+)
+from harness.models.pestimates import question_table
+from harness.models.predict import (
+    fit_spread_between,
+    plateau_rows,
+    power_law_exponent,
+    predict_pass,
+    prediction_rows,
+)
+from harness.models.spread import FIT_NAMES, fit_spread
+from harness.tables import QuestionCounts
+
+FloatArray = npt.NDArray[np.float64]
+SHAPE_METRICS = ("pass@k", "maj@k")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the null model says about one QuestionCounts table (one row set per model)."""
+
+    questions: pd.DataFrame
+    """Per (model, question_id): n, c, p_hat, Wilson/Jeffreys/LR intervals, p_correct, p_top_wrong, margin,
+    stopping."""
+    fits: pd.DataFrame
+    """Per (model, fit): params (JSON), n_params, loglik, aic, gof_stat, gof_df, gof_p, converged, note."""
+    predictions: pd.DataFrame
+    """Curve rows (harness.curves.CURVE_COLUMNS) with kind 'fit:<name>', k up to ``extrapolate`` x n."""
+    plateaus: pd.DataFrame
+    """Per model: pass_inf, maj_inf (observed shares), power-law exponent with interval, fit ranges."""
+    shape: pd.DataFrame
+    """Per (model, metric, kind): slope_per_decade, r2, max_residual, curvature (+ci), straight windows."""
+    local_slope: pd.DataFrame
+    """Per (model, metric, kind, compute): local slope per decade (+ci)."""
+    decomposition: pd.DataFrame
+    """Per (model, metric, kind, decade_start, p_bin): slope_contribution, share_of_slope."""
+    dependence: pd.DataFrame | None
+    dependence_reason: str
+    budget: pd.DataFrame | None
+    budget_reason: str
+    notes: tuple[str, ...]
+    curves: pd.DataFrame | None = None
+    """The measured / iid curve table used (given or computed)."""
+    plateaus_by_fit: pd.DataFrame | None = None
+    """Per (model, fit): pass_inf, maj_inf_binary, maj_inf, power_law_exponent of the fit's prediction."""
+    fit_range: pd.DataFrame | None = None
+    """Per (model, metric, k): min, max and range of the fits' predictions (extrapolation uncertainty)."""
+
+
+def analyse(
+    counts: QuestionCounts,
+    *,
+    curves: pd.DataFrame | None = None,
+    rollouts: pd.DataFrame | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+    level: float = 0.95,
+    extrapolate: int = 100,
+    fits: tuple[str, ...] = FIT_NAMES,
+    ties: str = "random",
+    exact_intervals: bool = False,
+) -> Analysis:
+    """Run the whole null-model analysis: p per question, spread fits, predictions, shape, decomposition,
+    tests.
+
+    ``curves`` is harness.curves.compute_curves output (computed here for pass@k and maj@k if None).
+    ``rollouts`` (the canonical per-sample table) enables the dependence tests (``group`` column) and the
+    think-longer-vs-sample-more comparison (``budget`` column).
+    """
+    if bootstrap < 0:
+        raise HarnessInputError(
+            f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates"
+        )
+    for f in fits:
+        if f not in FIT_NAMES:
+            raise HarnessInputError(f"unknown fit {f!r}", fix=f"use some of {', '.join(FIT_NAMES)}")
+
+    def say(msg: str) -> None:
+        if progress is not None:
+            progress(msg)
+
+    notes: list[str] = list(counts.notes)
+    q_tables, fit_rows, pred_tables, plateau_rows_all, plateau_fit_tables = [], [], [], [], []
+    shape_rows: list[dict[str, object]] = []
+    local_tables, decomp_tables, curve_tables = [], [], []
+    for mi, model in enumerate(counts.models):
+        sub = counts.select(model)
+        q_tables.append(question_table(sub, level=level, exact=exact_intervals))
+        if not sub.fixed_n:
+            rules = sorted({str(s) for s in np.asarray(sub.stopping).tolist()})
+            notes.append(
+                f"{model}: n was set by an outcome-dependent stopping rule ({', '.join(rules)}); "
+                "fits use the likelihood (unchanged by the rule up to a constant); measured pass@k "
+                "beyond the block size and Wilson/Jeffreys intervals assume fixed n and are biased "
+                "(see interval_valid)"
+            )
+        say(f"{model}: fitting the spread of p ({', '.join(fits)})")
+        fitted = fit_spread(sub, fits=fits)
+        for sf in fitted:
+            fit_rows.append(
+                {
+                    "model": model,
+                    "fit": sf.name,
+                    "params": sf.params_json(),
+                    "n_params": sf.n_params,
+                    "loglik": sf.loglik,
+                    "aic": sf.aic,
+                    "gof_stat": sf.gof_stat,
+                    "gof_df": sf.gof_df,
+                    "gof_p": sf.gof_p,
+                    "converged": sf.converged,
+                    "note": "; ".join(sf.notes),
+                }
+            )
+        n_max = int(sub.n.max())
+        scale, unit = _compute_scale(curves, model)
+        ks_pred = default_ks(extrapolate * n_max)
+        ks_pred = np.unique(np.append(ks_pred, n_max))
+        say(f"{model}: predictions to k = {int(ks_pred.max())}")
+        pred, _ = prediction_rows(
+            model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties
+        )
+        pred_tables.append(pred)
+        pf = plateau_rows(model, fitted, sub)
+        beyond = ks_pred[ks_pred >= n_max]
+        pf["power_law_exponent"] = [
+            float(power_law_exponent(beyond, predict_pass(f, beyond).mean(axis=0))[0]) for f in fitted
+        ]
+        plateau_fit_tables.append(pf)
+
+        # measured and iid per-question matrices for the shape diagnostics (one bootstrap draw for all)
+        weights = (
+            bootstrap_weights(sub.n_questions, bootstrap, seed + mi)
+            if bootstrap > 0 and sub.n_questions > 1
+            else np.zeros((0, sub.n_questions))
+        )
+        mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        for metric in SHAPE_METRICS:
+            if metric == "maj@k" and not sub.answers_known:
+                continue
+            for kind in ("measured", "iid"):
+                ks = _curve_ks(curves, model, metric, kind, sub)
+                if len(ks) == 0:
+                    continue
+                say(f"{model}: {metric} ({kind}) per question")
+                mats[(metric, kind)] = (ks, per_question_metric(sub, metric, kind, ks, ties=ties))
+        if curves is None:
+            curve_tables.append(_curve_rows(model, sub, mats, weights, level, ties))
+        # power law of the measured pass@k
+        exp_pt = exp_lo = exp_hi = float("nan")
+        if ("pass@k", "measured") in mats:
+            ks, m = mats[("pass@k", "measured")]
+            mean = np.nanmean(m, axis=0)
+            exp_pt = float(power_law_exponent(ks, mean)[0])
+            if weights.shape[0]:
+                reps = power_law_exponent(ks, weights @ np.nan_to_num(m))
+                lo, hi = percentile(reps[:, None], level)
+                exp_lo, exp_hi = float(lo[0]), float(hi[0])
+        obs_pass_inf = float((sub.correct > 0).mean())
+        obs_maj_inf = float((sub.correct > sub.top_wrong()).mean()) if sub.answers_known else float("nan")
+        plateau_rows_all.append(
+            {
+                "model": model,
+                "pass_inf": obs_pass_inf,
+                "maj_inf": obs_maj_inf,
+                "power_law_exponent": exp_pt,
+                "exponent_ci_low": exp_lo,
+                "exponent_ci_high": exp_hi,
+                "pass_inf_fit_min": float(pf["pass_inf"].min()),
+                "pass_inf_fit_max": float(pf["pass_inf"].max()),
+                "maj_inf_fit_min": float(pf["maj_inf"].min()) if sub.answers_known else float("nan"),
+                "maj_inf_fit_max": float(pf["maj_inf"].max()) if sub.answers_known else float("nan"),
+                "n_questions": sub.n_questions,
+                "n_max": n_max,
+                "note": "pass_inf, maj_inf: observed shares (c > 0; correct class strictly largest); "
+                "the fits' model-based plateaus are in plateaus_by_fit",
+            }
+        )
+        say(f"{model}: shape diagnostics")
+        for (metric, kind), (ks, m) in mats.items():
+            x = np.log10(ks * scale)
+            reps = weights @ np.nan_to_num(m) if weights.shape[0] else np.zeros((0, len(ks)))
+            shape_rows.append(
+                _shape_row(model, metric, kind, x, np.nanmean(m, axis=0), reps, level, x * 0 + ks * scale)
+            )
+            local_tables.append(_local_rows(model, metric, kind, x, np.nanmean(m, axis=0), reps, level))
+        for _, prow in pred.groupby(["metric", "kind"], sort=False):
+            x = np.log10(prow["compute"].to_numpy(np.float64))
+            y = prow["value"].to_numpy(np.float64)
+            met, knd = str(prow["metric"].iloc[0]), str(prow["kind"].iloc[0])
+            shape_rows.append(
+                _shape_row(
+                    model, met, knd, x, y, np.zeros((0, len(x))), level, prow["compute"].to_numpy(np.float64)
+                )
+            )
+        say(f"{model}: slope decomposition")
+        decomp_tables.append(_decomposition(model, sub, ties, extrapolate))
+
+    curves_used = (
+        curves
+        if curves is not None
+        else (pd.concat(curve_tables, ignore_index=True)[list(CURVE_COLUMNS)] if curve_tables else None)
+    )
+    dependence, dep_reason = _dependence(counts, rollouts, bootstrap, seed, level, ties, say)
+    budget, budget_reason = _budget(counts, rollouts, bootstrap, seed, level, ties, say)
+    predictions = (
+        pd.concat(pred_tables, ignore_index=True) if pred_tables else pd.DataFrame(columns=CURVE_COLUMNS)
+    )
+    return Analysis(
+        questions=pd.concat(q_tables, ignore_index=True),
+        fits=pd.DataFrame(fit_rows),
+        predictions=predictions,
+        plateaus=pd.DataFrame(plateau_rows_all),
+        shape=pd.DataFrame(shape_rows),
+        local_slope=pd.concat(local_tables, ignore_index=True) if local_tables else pd.DataFrame(),
+        decomposition=pd.concat(decomp_tables, ignore_index=True) if decomp_tables else pd.DataFrame(),
+        dependence=dependence,
+        dependence_reason=dep_reason,
+        budget=budget,
+        budget_reason=budget_reason,
+        notes=tuple(notes),
+        curves=curves_used,
+        plateaus_by_fit=pd.concat(plateau_fit_tables, ignore_index=True) if plateau_fit_tables else None,
+        fit_range=fit_spread_between(predictions),
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+def _compute_scale(curves: pd.DataFrame | None, model: str) -> tuple[float, str]:
+    if curves is None or curves.empty:
+        return 1.0, "samples"
+    rows = curves[(curves["model"] == model) & (curves["k"] > 0)]
+    if rows.empty:
+        return 1.0, "samples"
+    return float((rows["compute"] / rows["k"]).iloc[0]), str(rows["compute_unit"].iloc[0])
+
+
+def _curve_ks(
+    curves: pd.DataFrame | None, model: str, metric: str, kind: str, sub: QuestionCounts
+) -> npt.NDArray[np.int64]:
+    if curves is not None:
+        rows = curves[(curves["model"] == model) & (curves["metric"] == metric) & (curves["kind"] == kind)]
+        return np.asarray(np.unique(rows["k"].to_numpy(np.int64)), np.int64)
+    ks = default_ks(int(sub.n.max()))
+    return np.asarray(ks[ks <= sub.n.min()], np.int64)
+
+
+def _curve_rows(
+    model: str,
+    sub: QuestionCounts,
+    mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]],
+    weights: FloatArray,
+    level: float,
+    ties: str,
+) -> pd.DataFrame:
+    """The curve rows compute_curves would give (samples axis), from matrices computed once."""
+    out = []
+    for (metric, kind), (ks, m) in mats.items():
+        if weights.shape[0]:
+            lo, hi = percentile(weights @ np.nan_to_num(m), level)
+            interval = f"{level:.0%} percentile bootstrap over questions, {weights.shape[0]} replicates"
+        else:
+            lo = hi = np.full(len(ks), np.nan)
+            interval = "none"
+        out.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "k": ks,
+                    "compute": ks.astype(np.float64),
+                    "compute_unit": "samples",
+                    "value": np.nanmean(m, axis=0),
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "kind": kind,
+                    "estimator": ESTIMATOR_NAMES[(metric, kind)],
+                    "ties": ties if metric == "maj@k" else "",
+                    "n_questions": sub.n_questions,
+                    "interval": interval,
+                }
+            )
+        )
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=CURVE_COLUMNS)
+
+
+def _shape_row(
+    model: str,
+    metric: str,
+    kind: str,
+    x: FloatArray,
+    y: FloatArray,
+    reps: FloatArray,
+    level: float,
+    compute: FloatArray,
+) -> dict[str, object]:
+    ok = np.isfinite(y)
+    x, y, reps, compute = x[ok], y[ok], reps[:, ok], compute[ok]
+    row: dict[str, object] = {
+        "model": model,
+        "metric": metric,
+        "kind": kind,
+        "n_points": len(x),
+        "compute_min": float(compute.min()) if len(x) else np.nan,
+        "compute_max": float(compute.max()) if len(x) else np.nan,
+    }
+    if len(x) < 2:
+        return row
+    f = line_fit(x, y)
+    fr = line_fit(x, reps) if reps.shape[0] else None
+    for name, val, rv in (
+        ("slope_per_decade", f.slope, None if fr is None else fr.slope),
+        ("r2", f.r2, None if fr is None else fr.r2),
+        ("max_residual", f.max_residual, None if fr is None else fr.max_residual),
+        ("curvature", f.curvature, None if fr is None else fr.curvature),
+    ):
+        row[name] = float(val[0])
+        if rv is not None:
+            lo, hi = percentile(rv[:, None], level)
+            row[f"{name}_ci_low"], row[f"{name}_ci_high"] = float(lo[0]), float(hi[0])
+        else:
+            row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = np.nan
+    for tol, tag in ((0.01, "1pp"), (0.02, "2pp")):
+        w, rise, x0, x1 = straight_window(x, y, tol)
+        row[f"straight_window_{tag}_decades"] = w
+        row[f"rise_{tag}"] = rise
+        row[f"straight_window_{tag}_from"] = 10**x0 if np.isfinite(x0) else np.nan
+        row[f"straight_window_{tag}_to"] = 10**x1 if np.isfinite(x1) else np.nan
+    return row
+
+
+def _local_rows(
+    model: str, metric: str, kind: str, x: FloatArray, y: FloatArray, reps: FloatArray, level: float
+) -> pd.DataFrame:
+    ok = np.isfinite(y)
+    x, y, reps = x[ok], y[ok], reps[:, ok]
+    if len(x) < 2:
+        return pd.DataFrame()
+    mid, s = local_slopes(x, y)
+    if reps.shape[0]:
+        _, sr = local_slopes(x, reps)
+        lo, hi = percentile(sr, level)
+    else:
+        lo = hi = np.full(len(mid), np.nan)
+    return pd.DataFrame(
+        {
+            "model": model,
+            "metric": metric,
+            "kind": kind,
+            "compute": 10**mid,
+            "compute_from": 10 ** x[:-1],
+            "compute_to": 10 ** x[1:],
+            "local_slope_per_decade": s[0],
+            "ci_low": lo,
+            "ci_high": hi,
+        }
+    )
+
+
+def _decomposition(model: str, sub: QuestionCounts, ties: str, extrapolate: int) -> pd.DataFrame:
+    parts = []
+    n_min, n_max = int(sub.n.min()), int(sub.n.max())
+    p_hat = sub.p_hat
+    specs = [("pass@k", "measured", n_min), ("pass@k", "iid", extrapolate * n_max)]
+    if sub.answers_known:
+        specs += [("maj@k", "measured", n_min)]
+    for metric, kind, kmax in specs:
+        if kmax < 2:
+            continue
+        ks = decade_points(1, kmax)
+        m = per_question_metric(sub, metric, kind, ks, ties=ties)
+        d = decompose(m, ks, p_hat)
+        d.insert(0, "kind", kind)
+        d.insert(0, "metric", metric)
+        d.insert(0, "model", model)
+        parts.append(d)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _dependence(
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    ties: str,
+    say: Callable[[str], None],
+) -> tuple[pd.DataFrame | None, str]:
+    if rollouts is None:
+        return None, "no per-sample rollouts given: the dependence tests need each sample's group label"
+    if "group" not in rollouts.columns:
+        return None, (
+            "no group column: nothing to test exchangeability against (a random split of exchangeable "
+            "samples would be no test at all)"
+        )
+    from harness.diagnostics.dependence import dependence_tests
+
+    say("dependence tests across the group column")
+    return dependence_tests(counts, rollouts, bootstrap=bootstrap, seed=seed, level=level, ties=ties)
+
+
+def _budget(
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    ties: str,
+    say: Callable[[str], None],
+) -> tuple[pd.DataFrame | None, str]:
+    if rollouts is None:
+        return (
+            None,
+            "no per-sample rollouts given: the budget comparison needs each sample's reasoning budget",
+        )
+    if "budget" not in rollouts.columns:
+        return None, "no budget column: no 'think longer' axis to compare with sampling at matched compute"
+    from harness.diagnostics.budget import budget_comparison
+
+    say("think longer vs sample more at matched compute")
+    return budget_comparison(counts, rollouts, bootstrap=bootstrap, seed=seed, level=level, ties=ties)

@@ -1,0 +1,1 @@
+"""Shape diagnostics (log-linearity), slope decomposition, dependence tests and the budget comparison."""

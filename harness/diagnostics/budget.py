@@ -1,0 +1,123 @@
+"""Think longer vs sample more: accuracy at each reasoning budget against the sampling null at matched
+compute.
+
+For budgets b_0 < b_1 < ... (the ``budget`` column) with mean tokens per sample t_b (the ``tokens`` column,
+or the
+budget value itself when tokens are not logged), the matched number of base-budget samples is k_b = t_b / t_0.
+The sampling null at that compute is maj@k_b (and, as an oracle-verifier bound, pass@k_b) of independent
+samples
+from each question's base-budget answer distribution (exact multinomial, ``iid``), interpolated linearly in
+log k
+between the neighbouring whole numbers. The think-longer accuracy is the single-sample accuracy at budget b.
+The
+difference is averaged over the questions logged at every budget, with a paired percentile bootstrap over
+questions; "longer thinking beats voting" is claimed only where the whole interval is above 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness.curves import per_question_metric
+from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _at_real_k(counts: QuestionCounts, metric: str, k: float, ties: str) -> FloatArray:
+    lo, hi = max(int(np.floor(k)), 1), max(int(np.ceil(k)), 1)
+    ks = np.unique(np.array([lo, hi], np.int64))
+    m = per_question_metric(counts, metric, "iid", ks, ties=ties)
+    if len(ks) == 1:
+        return np.asarray(m[:, 0], np.float64)
+    w = (np.log(k) - np.log(lo)) / (np.log(hi) - np.log(lo))
+    return np.asarray((1 - w) * m[:, 0] + w * m[:, 1], np.float64)
+
+
+def budget_comparison(
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    ties: str = "random",
+) -> tuple[pd.DataFrame | None, str]:
+    """Rows per (model, budget); see the module docstring."""
+    r_all = validate_rollouts(rollouts)
+    r_all = r_all[r_all["budget"].notna()]
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, object]] = []
+    skipped = []
+    a = (1 - level) / 2
+    for model in counts.models:
+        r = r_all[r_all["model"] == model]
+        budgets = np.sort(r["budget"].unique())
+        if len(budgets) < 2:
+            skipped.append(f"{model}: fewer than two budgets")
+            continue
+        per_b = {b: rollouts_to_counts(r[r["budget"] == b], validated=True) for b in budgets}
+        common = set(per_b[budgets[0]].question_id.tolist())
+        for c in per_b.values():
+            common &= set(c.question_id.tolist())
+        qids = sorted(common)
+        if len(qids) < 2:
+            skipped.append(f"{model}: fewer than two questions logged at every budget")
+            continue
+
+        def aligned(c: QuestionCounts, qids: list[str] = qids) -> QuestionCounts:
+            pos = {q: i for i, q in enumerate(c.question_id.tolist())}
+            return c.take(np.array([pos[q] for q in qids]))
+
+        base = aligned(per_b[budgets[0]])
+        has_tokens = "tokens" in r.columns and bool(r["tokens"].notna().all())
+        t0 = float(r[r["budget"] == budgets[0]]["tokens"].mean()) if has_tokens else float(budgets[0])
+        metric_vote = "maj@k" if base.answers_known else None
+        q = len(qids)
+        w = rng.multinomial(q, np.full(q, 1.0 / q), size=max(bootstrap, 1)) / q
+        for b in budgets:
+            cb = aligned(per_b[b])
+            tb = float(r[r["budget"] == b]["tokens"].mean()) if has_tokens else float(b)
+            k = max(tb / t0, 1.0)
+            think = cb.p_hat
+            row: dict[str, object] = {
+                "model": model,
+                "budget": float(b),
+                "tokens_per_sample": tb,
+                "matched_k": k,
+                "think_longer": float(think.mean()),
+                "n_questions": q,
+                "compute_basis": "tokens column" if has_tokens else "budget value as tokens per sample",
+            }
+            for name, metric in (("vote", metric_vote), ("pass", "pass@k")):
+                if metric is None:
+                    row[f"sample_more_{name}"] = np.nan
+                    row[f"diff_{name}"] = row[f"diff_{name}_ci_low"] = row[f"diff_{name}_ci_high"] = np.nan
+                    continue
+                null = _at_real_k(base, metric, k, ties)
+                diff = think - null
+                reps = w @ diff
+                row[f"sample_more_{name}"] = float(null.mean())
+                row[f"diff_{name}"] = float(diff.mean())
+                lo, hi = np.quantile(reps, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
+                row[f"diff_{name}_ci_low"], row[f"diff_{name}_ci_high"] = float(lo), float(hi)
+            lo_v = row["diff_vote"]
+            verdict = "no voting comparison (no answer classes)"
+            if metric_vote is not None and np.isfinite(float(row["diff_vote_ci_low"])):  # type: ignore[arg-type]
+                if float(row["diff_vote_ci_low"]) > 0:  # type: ignore[arg-type]
+                    verdict = "thinking longer beats majority voting at matched compute"
+                elif float(row["diff_vote_ci_high"]) < 0:  # type: ignore[arg-type]
+                    verdict = "majority voting beats thinking longer at matched compute"
+                else:
+                    verdict = "no difference beyond the bootstrap interval"
+            del lo_v
+            row["verdict"] = verdict
+            rows.append(row)
+    if not rows:
+        return None, "; ".join(skipped) or "no budgets"
+    reason = "budget column present: accuracy per budget vs the sampling null at matched compute"
+    if skipped:
+        reason += "; skipped: " + "; ".join(skipped)
+    return pd.DataFrame(rows), reason

@@ -1,0 +1,275 @@
+"""Tests of exchangeability across a dependence axis (the ``group`` column: batch, seed, prompt variant,
+time).
+
+Under the sampling null the n samples of a question are i.i.d., so within a question the group labels carry no
+information about the answers. Three tests, each calibrated without asymptotics:
+
+* ``chi2_class_by_group``: Pearson X^2 of answer class x group, summed over questions; p-value from permuting
+the
+  group labels within each question (exact conditional test; row and column totals are fixed by the
+  permutation, so X^2 = sum O^2/E - n is cheap to recompute).
+* ``overdispersion``: Tarone's (1979, Biometrika 66:585-590) score statistic for beta-binomial
+over-dispersion of
+  correct counts across groups, stratified by question, Z = [sum_qg (c_qg - n_qg p_q)^2 / (p_q (1-p_q))
+  - sum_qg n_qg] / sqrt(2 sum_qg n_qg (n_qg - 1)) over questions with 0 < p_q < 1; one-sided, calibrated by
+  the
+  same within-question permutations (the asymptotic normal p is reported beside it).
+* ``curve_D``: D(k) = mean over questions of [within-group maj@k (average over groups) - pooled maj@k], both
+  exact U-statistics, so E D(k) = 0 under exchangeability; paired percentile bootstrap over questions for
+  each k
+  and a max-|t| statistic across k, calibrated by the centred bootstrap (Romano & Wolf 2005 style step-0).
+
+A random split of exchangeable samples satisfies the null by construction: such a "test" can only confirm the
+assumption it starts from, so these tests are run only on a real group column and reported as what they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from harness.curves import default_ks, per_question_metric
+from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _within_question_perms(qidx: IntArray, rng: np.random.Generator) -> IntArray:
+    """An index array permuting positions within each question block (qidx must be sorted)."""
+    return np.asarray(np.lexsort((rng.random(len(qidx)), qidx)), np.int64)
+
+
+def chi2_permutation_test(
+    qidx: IntArray, cls: IntArray, grp: IntArray, *, permutations: int, rng: np.random.Generator
+) -> tuple[float, float]:
+    """Summed Pearson X^2 of class x group per question and its within-question permutation p-value.
+
+    ``qidx`` sorted; ``cls`` class index within question (0..C-1); ``grp`` group index (0..G-1).
+    """
+    nq, nc, ng = int(qidx.max()) + 1, int(cls.max()) + 1, int(grp.max()) + 1
+    base = (qidx * nc + cls) * ng
+    row = np.bincount(qidx * nc + cls, minlength=nq * nc).reshape(nq, nc)
+    col = np.bincount(qidx * ng + grp, minlength=nq * ng).reshape(nq, ng)
+    tot = row.sum(axis=1)
+    expected = row[:, :, None] * col[:, None, :] / tot[:, None, None]
+    inv_e = np.where(expected > 0, 1.0 / np.where(expected > 0, expected, 1.0), 0.0).ravel()
+    n = float(len(qidx))
+
+    def stat(g: IntArray) -> float:
+        o = np.bincount(base + g, minlength=nq * nc * ng).astype(np.float64)
+        return float((o * o * inv_e).sum() - n)
+
+    t_obs = stat(grp)
+    exceed = 0
+    for _ in range(permutations):
+        exceed += stat(grp[_within_question_perms(qidx, rng)]) >= t_obs - 1e-9
+    return t_obs, (1 + exceed) / (1 + permutations)
+
+
+def overdispersion_test(
+    qidx: IntArray,
+    correct: npt.NDArray[np.bool_],
+    grp: IntArray,
+    *,
+    permutations: int,
+    rng: np.random.Generator,
+) -> tuple[float, float, float]:
+    """Tarone's stratified over-dispersion Z, its permutation p-value and its asymptotic (normal) p-value."""
+    nq, ng = int(qidx.max()) + 1, int(grp.max()) + 1
+    y = correct.astype(np.float64)
+    n_qg = np.bincount(qidx * ng + grp, minlength=nq * ng).reshape(nq, ng).astype(np.float64)
+    n_q = n_qg.sum(axis=1)
+    p_q = np.bincount(qidx, weights=y, minlength=nq) / n_q
+    use = (p_q > 0) & (p_q < 1)
+    if not use.any():
+        return float("nan"), float("nan"), float("nan")
+    denom = np.sqrt(2 * (n_qg[use] * (n_qg[use] - 1)).sum())
+    pq = p_q[use][:, None]
+    # exact null mean of the sum of squares given the margins: sum_q (G_q - 1) N_q / (N_q - 1)
+    g_q = (n_qg[use] > 0).sum(axis=1)
+    centre = float(((g_q - 1) * n_q[use] / np.maximum(n_q[use] - 1, 1)).sum())
+
+    def zstat(g: IntArray) -> float:
+        c_qg = np.bincount(qidx * ng + g, weights=y, minlength=nq * ng).reshape(nq, ng)[use]
+        num = ((c_qg - n_qg[use] * pq) ** 2 / (pq * (1 - pq))).sum() - centre
+        return float(num / denom) if denom > 0 else float("nan")
+
+    z = zstat(grp)
+    exceed = 0
+    for _ in range(permutations):
+        exceed += zstat(grp[_within_question_perms(qidx, rng)]) >= z - 1e-9
+    return z, (1 + exceed) / (1 + permutations), float(stats.norm.sf(z))
+
+
+def curve_difference_test(
+    within: FloatArray, pooled: FloatArray, *, bootstrap: int, rng: np.random.Generator, level: float = 0.95
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, float, float]:
+    """D(k) = mean_q (within - pooled): estimate, interval, t(k), max |t| and its bootstrap p-value."""
+    d_q = within - pooled
+    d_q = np.where(np.abs(d_q) < 1e-12, 0.0, d_q)  # k where D is identically 0 (e.g. k = 1, equal groups)
+    q = d_q.shape[0]
+    d = d_q.mean(axis=0)
+    w = rng.multinomial(q, np.full(q, 1.0 / q), size=bootstrap) / q
+    reps = w @ d_q
+    se = reps.std(axis=0, ddof=1)
+    se = np.where(se > 1e-12, se, np.nan)
+    t = d / se
+    a = (1 - level) / 2
+    lo, hi = np.quantile(reps, [a, 1 - a], axis=0)
+    t_max = float(np.nanmax(np.abs(t))) if np.isfinite(t).any() else float("nan")
+    if not np.isfinite(t_max):
+        return d, lo, hi, t, t_max, float("nan")
+    t_star = np.nanmax(np.abs((reps - d) / se), axis=1)
+    p = float((1 + (t_star >= t_max).sum()) / (1 + bootstrap))
+    return d, np.asarray(lo), np.asarray(hi), t, t_max, p
+
+
+def _encode(r: pd.DataFrame, use_answers: bool) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]:
+    r = r.sort_values("question_id", kind="stable")
+    qidx = pd.factorize(r["question_id"])[0].astype(np.int64)
+    if use_answers:
+        key = r["answer"].astype(object).where(r["answer"].notna(), "\x00no answer")
+    else:
+        key = r["correct"].astype(int)
+    cls = (
+        r.assign(_k=key)
+        .groupby("question_id", sort=False)["_k"]
+        .transform(lambda s: pd.factorize(s)[0])
+        .to_numpy(np.int64)
+    )
+    grp = pd.factorize(r["group"].astype(str))[0].astype(np.int64)
+    return qidx, cls, grp, r["correct"].to_numpy(bool)
+
+
+def dependence_tests(
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame,
+    *,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    ties: str = "random",
+    permutations: int = 999,
+) -> tuple[pd.DataFrame | None, str]:
+    """All three tests per model; rows per (model, test[, k]). Returns (table, reason)."""
+    r_all = validate_rollouts(rollouts)
+    r_all = r_all[r_all["group"].notna()]
+    rows: list[dict[str, object]] = []
+    reasons = []
+    rng = np.random.default_rng(seed)
+    for model in counts.models:
+        r = r_all[r_all["model"] == model]
+        groups = r["group"].astype(str).unique()
+        if len(groups) < 2:
+            reasons.append(f"{model}: fewer than two groups")
+            continue
+        use_answers = "answer" in r.columns and bool(r["answer"].notna().any())
+        qidx, cls, grp, corr = _encode(r, use_answers)
+        n_q = int(qidx.max()) + 1
+        alpha = 1 - level
+        t, p = chi2_permutation_test(qidx, cls, grp, permutations=permutations, rng=rng)
+        rows.append(
+            {
+                "model": model,
+                "test": "chi2_class_by_group",
+                "k": np.nan,
+                "statistic": t,
+                "p_value": p,
+                "p_asymptotic": np.nan,
+                "estimate": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "reject": p < alpha,
+                "n_questions": n_q,
+                "n_groups": len(groups),
+                "calibration": f"{permutations} within-question permutations of group labels",
+            }
+        )
+        z, pz, pa = overdispersion_test(qidx, corr, grp, permutations=permutations, rng=rng)
+        rows.append(
+            {
+                "model": model,
+                "test": "overdispersion",
+                "k": np.nan,
+                "statistic": z,
+                "p_value": pz,
+                "p_asymptotic": pa,
+                "estimate": np.nan,
+                "ci_low": np.nan,
+                "ci_high": np.nan,
+                "reject": bool(pz < alpha),
+                "n_questions": n_q,
+                "n_groups": len(groups),
+                "calibration": f"{permutations} within-question permutations (Tarone's Z)",
+            }
+        )
+        rows.extend(_curve_rows(model, r, counts.select(model), use_answers, bootstrap, rng, level, ties))
+    if not rows:
+        return None, "; ".join(reasons) or "no model has two or more groups"
+    reason = (
+        "group column present: tests of exchangeability across it (meaningful only if the group is a real "
+        "dependence axis such as batch, seed, prompt variant or time; a random split is no test)"
+    )
+    if reasons:
+        reason += "; skipped: " + "; ".join(reasons)
+    return pd.DataFrame(rows), reason
+
+
+def _curve_rows(
+    model: str,
+    r: pd.DataFrame,
+    pooled_counts: QuestionCounts,
+    use_answers: bool,
+    bootstrap: int,
+    rng: np.random.Generator,
+    level: float,
+    ties: str,
+) -> list[dict[str, object]]:
+    metric = "maj@k" if use_answers and pooled_counts.answers_known else "pass@k"
+    by_group = {g: rollouts_to_counts(sub, validated=True) for g, sub in r.groupby(r["group"].astype(str))}
+    qids = pooled_counts.question_id.tolist()
+    pos = {q: i for i, q in enumerate(qids)}
+    k_max = min(int(c.n.min()) for c in by_group.values())
+    # questions present in every group
+    common = set(qids)
+    for c in by_group.values():
+        common &= set(c.question_id.tolist())
+    if k_max < 1 or len(common) < 2:
+        return []
+    keep = np.array(sorted(pos[q] for q in common))
+    ks = default_ks(k_max)
+    ks = ks[ks <= k_max]
+    pooled = per_question_metric(pooled_counts.take(keep), metric, "measured", ks, ties=ties)
+    within = np.zeros_like(pooled)
+    for c in by_group.values():
+        cpos = {q: i for i, q in enumerate(c.question_id.tolist())}
+        idx = np.array([cpos[qids[i]] for i in keep])
+        within += per_question_metric(c.take(idx), metric, "measured", ks, ties=ties)
+    within /= len(by_group)
+    if bootstrap < 2:
+        return []
+    d, lo, hi, t, t_max, p = curve_difference_test(within, pooled, bootstrap=bootstrap, rng=rng, level=level)
+    out: list[dict[str, object]] = []
+    for j, k in enumerate(ks.tolist()):
+        out.append(
+            {
+                "model": model,
+                "test": f"curve_D({metric})",
+                "k": k,
+                "statistic": float(t[j]),
+                "p_value": p,
+                "p_asymptotic": np.nan,
+                "estimate": float(d[j]),
+                "ci_low": float(lo[j]),
+                "ci_high": float(hi[j]),
+                "reject": bool(p < 1 - level),
+                "n_questions": len(keep),
+                "n_groups": len(by_group),
+                "calibration": f"max-|t| over k = {ks.tolist()} (max |t| = {t_max:.2f}); paired bootstrap "
+                f"over questions, {bootstrap} replicates",
+            }
+        )
+    return out

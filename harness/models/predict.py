@@ -1,0 +1,231 @@
+"""Predictions of each spread fit beyond the logged n, plateaus, and the power-law exponent of -log pass@k.
+
+Each fit G gives every question a posterior over its p (empirical Bayes: posterior ∝ G(dp) x p^c (1-p)^(n-c)).
+Predicted per-question values are posterior expectations, averaged over questions:
+
+* pass@k = 1 - E[(1-p)^k | c, n];
+* binary maj@k = E[P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2 | c, n] (one wrong answer class);
+* structured maj@k: the wrong mass 1-p split over the question's observed wrong classes in their observed
+shares
+  (unanswered samples vote for nobody), exact multinomial plurality with ties split
+  (harness.estimators.majority),
+  averaged over three posterior quantiles of p (1/6, 1/2, 5/6).
+
+For k <= n these agree with the measured U-statistics up to O(k/n) (ARCHITECTURE.md, fact 1); for k > n the
+fits
+disagree and their spread is the extrapolation uncertainty (fact 2: a pass@k table to K identifies only K
+moments
+of G).
+
+Plateaus: pass@inf = mean_i P(p_i > 0 | data) and maj@inf = mean_i P(p_i > s_i (1 - p_i) | data), s_i the
+share
+of the strongest wrong class among the wrong samples (1/2 for the binary vote).
+
+Power law (Brown et al. 2024; Schaeffer et al. 2025): -log(pass@k) ~ a k^(-b); b is minus the OLS slope of
+log(-log mean pass@k) on log k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from harness.curves import CURVE_COLUMNS
+from harness.estimators.majority import maj_at_k_one
+from harness.models.spread import SpreadFit
+from harness.tables import QuestionCounts
+
+FloatArray = npt.NDArray[np.float64]
+STRUCTURED_MAJ_MAX_FACTOR = 8
+"""Structured maj@k predictions stop at 8 n (the exact multinomial kernel costs O(k) per question; past that
+the
+binary maj@k rows and the maj@inf plateau carry the extrapolation)."""
+_PSEUDO = 1_000_000  # pseudo-count scale for multinomial probabilities in the exact maj@k kernel
+
+
+def predict_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
+    """(Q, K) posterior-predictive pass@k per question."""
+    with np.errstate(divide="ignore"):
+        log_fail = np.log1p(-np.minimum(fit.support, 1.0))
+    surv = np.exp(np.outer(log_fail, ks.astype(np.float64)))  # (G, K)
+    surv[fit.support >= 1.0, :] = 0.0
+    return np.asarray(1.0 - fit.posterior @ surv, np.float64)
+
+
+def binary_maj_kernel(p: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
+    """(G, K) P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2."""
+    out = np.empty((len(p), len(ks)))
+    for j, k in enumerate(ks.tolist()):
+        win = stats.binom.sf(k // 2, k, p)
+        tie = stats.binom.pmf(k // 2, k, p) if k % 2 == 0 else 0.0
+        out[:, j] = win + 0.5 * tie
+    return out
+
+
+def predict_maj_binary(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
+    """(Q, K) posterior-predictive binary maj@k."""
+    return np.asarray(fit.posterior @ binary_maj_kernel(fit.support, ks), np.float64)
+
+
+def posterior_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
+    """(Q, len(probs)) posterior quantiles of each question's p."""
+    order = np.argsort(fit.support)
+    cdf = np.cumsum(fit.posterior[:, order], axis=1)
+    sup = fit.support[order]
+    out = np.empty((fit.posterior.shape[0], len(probs)))
+    for j, pr in enumerate(probs):
+        idx = np.minimum((cdf < pr).sum(axis=1), len(sup) - 1)
+        out[:, j] = sup[idx]
+    return out
+
+
+def predict_maj_structured(
+    fit: SpreadFit, counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
+) -> FloatArray:
+    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles."""
+    assert counts.wrong is not None and counts.abstain is not None
+    qs = _round_p(posterior_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))
+    out = np.zeros((counts.n_questions, len(ks)))
+    for i in range(counts.n_questions):
+        nonc = counts.n[i] - counts.correct[i]
+        wrong = counts.wrong[i][counts.wrong[i] > 0]
+        for p in qs[i]:
+            if p <= 0:
+                continue
+            if nonc == 0:  # no wrong answer ever seen: the correct class wins whenever it gets a vote
+                out[i] += (1.0 - (1.0 - p) ** ks) / 3
+                continue
+            a0 = round(p * _PSEUDO)
+            rest = _PSEUDO - a0
+            w = [round(rest * v / nonc) for v in wrong.tolist()]
+            ab = max(rest - sum(w), 0)
+            out[i] += maj_at_k_one(max(a0, 1), w, ab, ks, ties=ties, kind="iid") / 3
+    return out
+
+
+def _round_p(p: FloatArray) -> FloatArray:
+    """p rounded to 1% steps in logit space (so different fits share the exact maj@k cache)."""
+    with np.errstate(divide="ignore"):
+        lg = np.log(p) - np.log1p(-p)
+    r = np.round(lg * 100) / 100
+    out = 1.0 / (1.0 + np.exp(-r))
+    return np.asarray(np.where((p <= 0) | (p >= 1), p, out), np.float64)
+
+
+def prediction_rows(
+    model: str,
+    fits: Sequence[SpreadFit],
+    counts: QuestionCounts,
+    ks: npt.NDArray[np.int64],
+    *,
+    compute_scale: float = 1.0,
+    compute_unit: str = "samples",
+    structured_maj: bool = True,
+    ties: str = "random",
+) -> tuple[pd.DataFrame, dict[tuple[str, str], FloatArray]]:
+    """Tidy curve rows (kind 'fit:NAME') and the per-question matrices behind them."""
+    rows = []
+    mats: dict[tuple[str, str], FloatArray] = {}
+    q = counts.n_questions
+    for f in fits:
+        metrics: list[tuple[str, FloatArray, str]] = [
+            ("pass@k", predict_pass(f, ks), f"posterior predictive 1-E[(1-p)^k | c, n] under {f.name}"),
+            ("maj@k:binary", predict_maj_binary(f, ks), f"posterior predictive binary vote under {f.name}"),
+        ]
+        if structured_maj and counts.answers_known:
+            k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
+            metrics.append(
+                (
+                    "maj@k",
+                    predict_maj_structured(f, counts, k_s, ties=ties),
+                    f"posterior p under {f.name} with observed wrong-answer shares (exact multinomial)",
+                )
+            )
+        for metric, mat, est in metrics:
+            mats[(f.name, metric)] = mat
+            kk = ks[: mat.shape[1]]
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "model": model,
+                        "metric": metric,
+                        "k": kk,
+                        "compute": kk * compute_scale,
+                        "compute_unit": compute_unit,
+                        "value": mat.mean(axis=0),
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "kind": f"fit:{f.name}",
+                        "estimator": est,
+                        "ties": ties if metric.startswith("maj") else "",
+                        "n_questions": q,
+                        "interval": "none (see the spread between fits)",
+                    }
+                )
+            )
+    df = (
+        pd.concat(rows, ignore_index=True)[list(CURVE_COLUMNS)]
+        if rows
+        else pd.DataFrame(columns=CURVE_COLUMNS)
+    )
+    return df, mats
+
+
+def fit_spread_between(pred: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, metric, k): min, max and range of the fits' predictions (the extrapolation uncertainty)."""
+    if pred.empty:
+        return pd.DataFrame(columns=["model", "metric", "k", "fit_min", "fit_max", "fit_range"])
+    g = pred.groupby(["model", "metric", "k"], sort=False)["value"]
+    out = pd.DataFrame({"fit_min": g.min(), "fit_max": g.max()}).reset_index()
+    out["fit_range"] = out["fit_max"] - out["fit_min"]
+    return out
+
+
+def plateau_rows(model: str, fits: Sequence[SpreadFit], counts: QuestionCounts) -> pd.DataFrame:
+    """Per fit: pass@inf and maj@inf (binary and, with answers, structured)."""
+    thr_struct = _wrong_threshold(counts)
+    rows = []
+    for f in fits:
+        post = f.posterior
+        pass_inf = float((post[:, f.support > 0].sum(axis=1)).mean())
+        maj_bin = float(
+            (post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean()
+        )
+        maj_s = float("nan")
+        if thr_struct is not None:
+            maj_s = float((post * (f.support[None, :] > thr_struct[:, None])).sum(axis=1).mean())
+        rows.append(
+            {"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s}
+        )
+    return pd.DataFrame(rows)
+
+
+def _wrong_threshold(counts: QuestionCounts) -> FloatArray | None:
+    """p above which the correct class is the most likely: s/(1+s), s = top wrong share of the wrong mass."""
+    if counts.wrong is None:
+        return None
+    nonc = (counts.n - counts.correct).astype(np.float64)
+    s = np.where(nonc > 0, counts.top_wrong() / np.maximum(nonc, 1), 0.0)
+    return np.asarray(s / (1 + s), np.float64)
+
+
+def power_law_exponent(ks: npt.ArrayLike, pass_mean: npt.ArrayLike) -> FloatArray:
+    """b in -log(pass@k) ~ a k^(-b) by OLS of log(-log pass@k) on log k; vectorised over rows of
+    ``pass_mean``.
+
+    Uses the k with 0 < pass@k < 1 (in every row); NaN with fewer than 3 such k.
+    """
+    k = np.asarray(ks, np.float64)
+    y = np.atleast_2d(np.asarray(pass_mean, np.float64))
+    ok = np.all((y > 0) & (y < 1), axis=0)
+    if ok.sum() < 3:
+        return np.full(y.shape[0], np.nan)
+    x = np.log(k[ok])
+    z = np.log(-np.log(y[:, ok]))
+    xc = x - x.mean()
+    slope = (z - z.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
+    return np.asarray(-slope, np.float64)

@@ -1,0 +1,452 @@
+"""Fits of the spread of p across questions: beta-binomial, zero/one-inflated beta-binomial, the scaled
+3-parameter
+beta of Schaeffer et al. 2025, and the nonparametric MLE on a grid.
+
+Every fit is a mixing distribution G on [0, 1] for c_i | n_i ~ Binomial(n_i, p_i), p_i ~ G (marginal
+likelihood
+L(G) = prod_i int Bin(c_i; n_i, p) dG(p)), and is stored as support points with prior masses plus each
+question's
+posterior over them, so predictions are made the same way for all fits.
+
+* ``beta_binomial``: G = Beta(a, b); closed form log L_i = log C(n,c) + log B(c+a, n-c+b) - log B(a, b)
+  (Skellam 1948; Griffiths 1973).
+* ``zoi_beta_binomial``: G = pi0 delta_0 + pi1 delta_1 + (1 - pi0 - pi1) Beta(a, b) (point masses at 0 and 1
+for
+  questions that are never / always solved).
+* ``scaled_beta``: p = s Z, Z ~ Beta(a, b), 0 < s <= 1: density p^(a-1) (s-p)^(b-1) / (s^(a+b-1) B(a, b)) on
+[0, s]
+  (Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?", arXiv 2502.17578, sec. 5;
+  the
+  repository's ``compute_beta_binomial_three_parameters_distribution_neg_log_likelihood``). Its left tail
+  p^(a-1) gives -log pass@k ~ k^(-a): the power-law exponent is a.
+* ``npmle``: the Kiefer-Wolfowitz (1956) nonparametric MLE of G restricted to a grid (a logit-spaced grid, the
+  observed c/n and the points 0 and 1), a convex problem (Lindsay 1983; Koenker & Mizera 2014, JASA
+  109:674-685)
+  solved with a log-barrier Newton method; optimality is certified by the KKT gap
+  max_j (1/Q) sum_i L_ij / (L w)_i - 1 <= tol (Lindsay's gradient condition).
+
+The continuous fits are integrated on a fine logit grid of cells: int Bin(c; n, p) f(p) dp ~= sum_g f_g
+int_cell Bin(c; n, p) dp, with the binomial integrated exactly over each cell (regularised incomplete beta)
+and f_g
+the cell's average density (exact cell mass / width); the beta-binomial closed form checks it in the tests.
+
+Goodness of fit: predicted vs observed histogram of c/n in bins (c = 0, quantile bins of the observed 0 < c/n
+< 1,
+c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2 with df = bins - 1 - parameters.
+Rows with an outcome-dependent stopping rule enter the likelihood (whose kernel p^c (1-p)^(n-c) is unchanged
+by the
+rule, up to a constant that is added) but not the histogram check (their c is not Binomial(n, p)).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import linalg, optimize, special, stats
+
+from harness.estimators._pmf import log_binom, log_choose
+from harness.tables import FIXED, QuestionCounts, parse_stopping
+
+FloatArray = npt.NDArray[np.float64]
+FIT_NAMES = ("beta_binomial", "zoi_beta_binomial", "scaled_beta", "npmle")
+_N_CELLS = 1200
+_LOGIT_RANGE = 23.0  # cells cover logit p in [-23, 23] (p in 1e-10 .. 1 - 1e-10) plus two end cells
+
+
+@dataclass(frozen=True, eq=False)
+class SpreadFit:
+    """A fitted mixing distribution: parameters, fit statistics, support, per-question posterior."""
+
+    name: str
+    params: dict[str, float]
+    n_params: int
+    loglik: float
+    converged: bool
+    support: FloatArray
+    """(G,) support points (cell representatives and/or atoms)."""
+    mass: FloatArray
+    """(G,) prior masses (sum 1)."""
+    posterior: FloatArray = field(repr=False)
+    """(Q, G) posterior masses of each question's p."""
+    gof_stat: float = float("nan")
+    gof_df: int = 0
+    gof_p: float = float("nan")
+    notes: tuple[str, ...] = ()
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion 2k - 2 log L."""
+        return 2.0 * self.n_params - 2.0 * self.loglik
+
+    def params_json(self) -> str:
+        return json.dumps({k: float(v) for k, v in self.params.items()}, sort_keys=True)
+
+
+# ----------------------------------------------------------------------------- the likelihood on a grid
+@dataclass(frozen=True, eq=False)
+class _Grid:
+    edges: FloatArray  # (G+1,) cell edges from 0 to 1
+    upper: FloatArray  # (G+1,) 1 - edges, exact
+    rep: FloatArray  # (G,) representative point of each cell
+    width: FloatArray  # (G,)
+    cell_lik: FloatArray  # (Q, G) int_cell Bin(c_i; n_i, p) dp
+    const: FloatArray  # (Q,) log-kernel constant of the design (0 for fixed n)
+    n: FloatArray
+    c: FloatArray
+    fixed: npt.NDArray[np.bool_]
+
+
+def _make_grid(n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]) -> _Grid:
+    t = np.linspace(-_LOGIT_RANGE, _LOGIT_RANGE, _N_CELLS + 1)
+    edges = np.concatenate([[0.0], special.expit(t), [1.0]])
+    upper = np.concatenate([[1.0], special.expit(-t), [0.0]])
+    mids = special.expit((t[:-1] + t[1:]) / 2)
+    rep = np.concatenate([[edges[1] / 2], mids, [1 - upper[-2] / 2]])
+    width = np.diff(edges)
+    width[-1] = upper[-2]
+    width[1:-1] = np.where(mids > 0.5, upper[1:-2] - upper[2:-1], width[1:-1])
+    a = c[:, None] + 1
+    b = n[:, None] - c[:, None] + 1
+    lower_cdf = special.betainc(a, b, edges[None, :])
+    upper_sf = special.betainc(b, a, upper[None, :])  # = 1 - cdf, computed without cancellation
+    mode = (c / n)[:, None]
+    left = edges[None, :-1] < mode
+    d_low = np.diff(lower_cdf, axis=1)
+    d_up = -np.diff(upper_sf, axis=1)
+    cell = np.where(left, d_low, d_up) / (n[:, None] + 1)
+    cell = np.maximum(cell, 0.0)
+    const = np.zeros(len(n))
+    fixed = np.ones(len(n), bool)
+    for i, rule in enumerate(stopping.tolist()):
+        kind, block = parse_stopping(str(rule))
+        if kind != FIXED:
+            fixed[i] = False
+            if kind == "first-success-block" and block is not None and c[i] >= 1:
+                const[i] = float(log_choose(block, c[i]) - log_choose(n[i], c[i]))
+    return _Grid(edges, upper, rep, width, cell, const, n, c, fixed)
+
+
+def _beta_cell_mass(a: float, b: float, grid: _Grid, scale: float = 1.0) -> FloatArray:
+    """Cell masses of Beta(a, b) scaled to [0, scale]."""
+    if scale >= 1.0:
+        lo = special.betainc(a, b, grid.edges)
+        hi = special.betainc(b, a, grid.upper)
+        left = grid.edges[:-1] < a / (a + b)
+        mass = np.where(left, np.diff(lo), -np.diff(hi))
+    else:
+        x = np.minimum(grid.edges / scale, 1.0)
+        mass = np.diff(special.betainc(a, b, x))
+    mass = np.maximum(mass, 0.0)
+    return np.asarray(mass / max(float(mass.sum()), 1e-300), np.float64)
+
+
+def _posterior(
+    grid: _Grid, mass: FloatArray, atoms: tuple[float, float] = (0.0, 0.0)
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(support, prior mass, posterior) for cell masses plus optional atoms at 0 and 1 (weights pi0, pi1)."""
+    pi0, pi1 = atoms
+    dens = mass / grid.width
+    cont = grid.cell_lik * dens[None, :] * (1 - pi0 - pi1)
+    parts = [cont]
+    support = [grid.rep]
+    prior = [mass * (1 - pi0 - pi1)]
+    if pi0 > 0:
+        parts.insert(0, (pi0 * (grid.c == 0))[:, None].astype(np.float64))
+        support.insert(0, np.array([0.0]))
+        prior.insert(0, np.array([pi0]))
+    if pi1 > 0:
+        parts.append((pi1 * (grid.c == grid.n))[:, None].astype(np.float64))
+        support.append(np.array([1.0]))
+        prior.append(np.array([pi1]))
+    lik = np.concatenate(parts, axis=1)
+    tot = lik.sum(axis=1, keepdims=True)
+    post = lik / np.where(tot > 0, tot, 1.0)
+    return np.concatenate(support), np.concatenate(prior), post
+
+
+def _grid_loglik(grid: _Grid, mass: FloatArray, atoms: tuple[float, float] = (0.0, 0.0)) -> FloatArray:
+    pi0, pi1 = atoms
+    dens = mass / grid.width
+    lik = (grid.cell_lik @ dens) * (1 - pi0 - pi1) + pi0 * (grid.c == 0) + pi1 * (grid.c == grid.n)
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.log(lik) + grid.const, np.float64)
+
+
+# ----------------------------------------------------------------------------- parametric fits
+def _bb_loglik(n: FloatArray, c: FloatArray, a: float, b: float) -> FloatArray:
+    return np.asarray(log_choose(n, c) + special.betaln(c + a, n - c + b) - special.betaln(a, b), np.float64)
+
+
+def _moment_start(n: FloatArray, c: FloatArray) -> tuple[float, float]:
+    p = c / n
+    m = float(np.clip(p.mean(), 1e-4, 1 - 1e-4))
+    v = float(max(p.var(), 1e-8))
+    common = m * (1 - m) / v - 1
+    common = float(np.clip(common, 0.05, 1e4))
+    return max(m * common, 1e-3), max((1 - m) * common, 1e-3)
+
+
+def fit_beta_binomial(grid: _Grid) -> SpreadFit:
+    """Beta-binomial MLE over (log a, log b), exact closed-form likelihood."""
+    n, c = grid.n, grid.c
+
+    def nll(x: FloatArray) -> float:
+        return -float((_bb_loglik(n, c, float(np.exp(x[0])), float(np.exp(x[1]))) + grid.const).sum())
+
+    a0, b0 = _moment_start(n, c)
+    res = optimize.minimize(nll, np.log([a0, b0]), method="L-BFGS-B", bounds=[(-14, 14), (-14, 14)])
+    a, b = (float(v) for v in np.exp(res.x))
+    mass = _beta_cell_mass(a, b, grid)
+    support, prior, post = _posterior(grid, mass)
+    return SpreadFit(
+        "beta_binomial", {"a": a, "b": b}, 2, -float(res.fun), bool(res.success), support, prior, post
+    )
+
+
+def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = None) -> SpreadFit:
+    """Beta-binomial with point masses at 0 and 1 (softmax weights), exact closed-form likelihood."""
+    n, c = grid.n, grid.c
+    z0, z1 = (c == 0).astype(np.float64), (c == n).astype(np.float64)
+
+    def unpack(x: FloatArray) -> tuple[float, float, float, float]:
+        e = np.exp(np.array([0.0, x[2], x[3]]) - max(0.0, x[2], x[3]))
+        w = e / e.sum()
+        return float(np.exp(x[0])), float(np.exp(x[1])), float(w[1]), float(w[2])
+
+    def nll(x: FloatArray) -> float:
+        a, b, p0, p1 = unpack(x)
+        bb = np.exp(_bb_loglik(n, c, a, b))
+        with np.errstate(divide="ignore"):
+            ll = np.log((1 - p0 - p1) * bb + p0 * z0 + p1 * z1) + grid.const
+        return -float(ll.sum()) if np.all(np.isfinite(ll)) else 1e300
+
+    inner = (c > 0) & (c < n)
+    a0, b0 = _moment_start(n[inner], c[inner]) if inner.sum() >= 2 else _moment_start(n, c)
+    f0, f1 = max(z0.mean(), 0.01), max(z1.mean(), 0.01)
+    starts = [np.array([np.log(a0), np.log(b0), np.log(f0), np.log(f1)])]
+    if bb_start is not None:  # the nested beta-binomial optimum: the fit can only improve on it
+        starts.append(np.array([np.log(bb_start[0]), np.log(bb_start[1]), -9.0, -9.0]))
+    res: Any = None
+    for x0 in starts:
+        r = optimize.minimize(
+            nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000}
+        )
+        if res is None or r.fun < res.fun:
+            res = r
+    a, b, p0, p1 = unpack(res.x)
+    mass = _beta_cell_mass(a, b, grid)
+    support, prior, post = _posterior(grid, mass, (p0, p1))
+    return SpreadFit(
+        "zoi_beta_binomial",
+        {"a": a, "b": b, "pi0": p0, "pi1": p1},
+        4,
+        -float(res.fun),
+        bool(res.success),
+        support,
+        prior,
+        post,
+    )
+
+
+def fit_scaled_beta(grid: _Grid, bb_start: tuple[float, float] | None = None) -> SpreadFit:
+    """Scaled 3-parameter beta (Schaeffer et al. 2025), likelihood integrated on the cell grid."""
+    phat_max = float((grid.c / grid.n).max())
+
+    def unpack(x: FloatArray) -> tuple[float, float, float]:
+        return float(np.exp(x[0])), float(np.exp(x[1])), float(special.expit(x[2]))
+
+    def nll(x: FloatArray) -> float:
+        a, b, s = unpack(x)
+        ll = _grid_loglik(grid, _beta_cell_mass(a, b, grid, s))
+        return -float(ll.sum()) if np.all(np.isfinite(ll)) else 1e300
+
+    a0, b0 = bb_start if bb_start is not None else _moment_start(grid.n, grid.c)
+    starts = [min(0.999, max(1.2 * phat_max, 1e-6)), 0.999]
+    best: Any = None
+    for s0 in starts:
+        x0 = np.array([np.log(a0), np.log(max(b0 * s0, 1e-3)), special.logit(s0)])
+        res = optimize.minimize(
+            nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 1500}
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    a, b, s = unpack(best.x)
+    mass = _beta_cell_mass(a, b, grid, s)
+    support, prior, post = _posterior(grid, mass)
+    return SpreadFit(
+        "scaled_beta",
+        {"a": a, "b": b, "scale": s},
+        3,
+        -float(best.fun),
+        bool(best.success),
+        support,
+        prior,
+        post,
+    )
+
+
+# ----------------------------------------------------------------------------- NPMLE
+def npmle_weights(L: FloatArray, *, tol: float = 1e-8, max_iter: int = 200) -> tuple[FloatArray, float, bool]:
+    """Mixture weights w on the simplex maximising sum_i log (L w)_i (Kiefer-Wolfowitz NPMLE on a grid).
+
+    Solves the equivalent unconstrained problem min -(1/Q) sum log(L w) + sum w over w >= 0 (its minimiser has
+    sum w = 1) with a log-barrier Newton method (Boyd & Vandenberghe 2004, ch. 11). Returns (w, KKT gap,
+    converged):
+    the gap max_j (1/Q) sum_i L_ij/(L w)_i - 1 is <= 0 exactly at the optimum (Lindsay 1983).
+    """
+    q, m = L.shape
+    w = np.full(m, 1.0 / m)
+    mu = 1.0 / m
+
+    def phi(v: FloatArray, mu_: float) -> float:
+        lw = L @ v
+        if np.any(lw <= 0) or np.any(v <= 0):
+            return np.inf
+        return float(-np.log(lw).mean() + v.sum() - mu_ * np.log(v).sum())
+
+    it = 0
+    while it < max_iter:
+        it += 1
+        lw = L @ w
+        r = 1.0 / lw
+        grad = -(L.T @ r) / q + 1.0 - mu / w
+        lr = L * r[:, None]
+        H = lr.T @ lr / q
+        H[np.diag_indices_from(H)] += mu / w**2
+        try:
+            d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), -grad, check_finite=False)
+        except linalg.LinAlgError:
+            d = -grad / np.diag(H)
+        dec = float(-grad @ d)
+        neg = d < 0
+        step = min(1.0, 0.99 * float(np.min(-w[neg] / d[neg]))) if neg.any() else 1.0
+        f0 = phi(w, mu)
+        while step > 1e-12 and phi(w + step * d, mu) > f0 - 0.25 * step * dec:
+            step *= 0.5
+        w = w + step * d
+        if dec / 2 < 1e-7:
+            if mu < 1e-11:
+                break
+            mu *= 0.05
+    w = np.maximum(w, 0.0)
+    w = w / w.sum()
+    gap = float(((L.T @ (1.0 / (L @ w))) / q).max() - 1.0)
+    return w, gap, gap < max(tol, 1e-6)
+
+
+def fit_npmle(grid: _Grid, *, n_grid: int = 120) -> SpreadFit:
+    """NPMLE of G on {0, 1, a logit grid, the observed c/n} (see :func:`npmle_weights`)."""
+    n, c = grid.n, grid.c
+    t = np.linspace(-np.log(20 * n.max()), np.log(20 * n.max()), n_grid)
+    phat = c / n
+    atoms = np.unique(np.concatenate([[0.0, 1.0], special.expit(t), phat]))
+    logl = log_binom(c[:, None], n[:, None], atoms[None, :])
+    scale = logl.max(axis=1)
+    L = np.exp(logl - scale[:, None])
+    w, gap, ok = npmle_weights(L)
+    keep = w > 1e-6  # support points that carry mass (interior-point weights are never exactly 0)
+    lik = L @ w
+    loglik = float((np.log(lik) + scale + grid.const).sum())
+    post = L * w[None, :] / lik[:, None]
+    k = int(keep.sum())
+    return SpreadFit(
+        "npmle",
+        {"atoms": float(k), "kkt_gap": gap},
+        2 * k - 1,
+        loglik,
+        ok,
+        atoms,
+        w,
+        post,
+        notes=(f"{k} support points; KKT gap {gap:.1e}",),
+    )
+
+
+# ----------------------------------------------------------------------------- goodness of fit
+def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
+    rows = grid.fixed
+    if rows.sum() < 5:
+        return float("nan"), 0, float("nan")
+    n = grid.n[rows]
+    c = grid.c[rows]
+    ph = c / n
+    inner = ph[(ph > 0) & (ph < 1)]
+    nq = int(min(6, max(1, len(inner) // 10)))
+    qs = np.unique(np.quantile(inner, np.linspace(0, 1, nq + 1)[1:-1])) if len(inner) else np.array([])
+    # bins: {0}, (0, q1], (q1, q2], ..., (q_last, 1), {1}
+    cuts = np.concatenate([qs])
+    n_bins = len(cuts) + 3
+    expected = np.zeros(n_bins)
+    for nv in np.unique(n):
+        sel = n == nv
+        # P(c = 0), P(c/n <= cut), P(c <= n-1) for each support point
+        cdf_pts = np.concatenate([[0.0], np.floor(cuts * nv), [nv - 1]])
+        cdf = stats.binom.cdf(cdf_pts[None, :], nv, fit.support[:, None])  # (G, len)
+        probs = np.concatenate([cdf[:, :1], np.diff(cdf, axis=1), 1 - cdf[:, -1:]], axis=1)  # (G, n_bins)
+        expected += sel.sum() * (fit.mass @ probs)
+    idx = np.where(c == 0, 0, np.where(c == n, n_bins - 1, 1 + np.searchsorted(cuts, ph, side="left")))
+    observed = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    # merge adjacent bins until every expected count is >= 5
+    e_m: list[float] = []
+    o_m: list[float] = []
+    e_acc = o_acc = 0.0
+    for e, o in zip(expected, observed, strict=True):
+        e_acc += e
+        o_acc += o
+        if e_acc >= 5:
+            e_m.append(e_acc)
+            o_m.append(o_acc)
+            e_acc = o_acc = 0.0
+    if e_acc > 0 or o_acc > 0:
+        if e_m:
+            e_m[-1] += e_acc
+            o_m[-1] += o_acc
+        else:
+            e_m.append(e_acc)
+            o_m.append(o_acc)
+    e_arr, o_arr = np.array(e_m), np.array(o_m)
+    stat = float(((o_arr - e_arr) ** 2 / np.maximum(e_arr, 1e-300)).sum())
+    df = len(e_arr) - 1 - fit.n_params
+    p = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+    return stat, int(df), p
+
+
+def fit_spread(counts: QuestionCounts, *, fits: tuple[str, ...] = FIT_NAMES) -> list[SpreadFit]:
+    """All requested fits for one model's questions, with goodness of fit."""
+    n = counts.n.astype(np.float64)
+    c = counts.correct.astype(np.float64)
+    assert counts.stopping is not None
+    grid = _make_grid(n, c, counts.stopping)
+    makers = {
+        "beta_binomial": fit_beta_binomial,
+        "zoi_beta_binomial": fit_zoi_beta_binomial,
+        "scaled_beta": fit_scaled_beta,
+        "npmle": fit_npmle,
+    }
+    out = []
+    bb: tuple[float, float] | None = None
+    with np.errstate(over="ignore", under="ignore"):
+        for name in fits:
+            if name == "zoi_beta_binomial":
+                f = fit_zoi_beta_binomial(grid, bb)
+            elif name == "scaled_beta":
+                f = fit_scaled_beta(grid, bb)
+            else:
+                f = makers[name](grid)
+            if name == "beta_binomial":
+                bb = (f.params["a"], f.params["b"])
+            stat, df, p = _gof(f, grid)
+            object.__setattr__(f, "gof_stat", stat)
+            object.__setattr__(f, "gof_df", df)
+            object.__setattr__(f, "gof_p", p)
+            out.append(f)
+    return out
+
+
+def beta_binomial_loglik(n: npt.ArrayLike, c: npt.ArrayLike, a: float, b: float) -> FloatArray:
+    """Per-question exact beta-binomial log-likelihood (public for checks)."""
+    return _bb_loglik(np.asarray(n, np.float64), np.asarray(c, np.float64), a, b)
