@@ -255,11 +255,17 @@ def normalize_answer(answer: str | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- equivalence
+_DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?")
+
+
 def _looks_mathematical(s: str) -> bool:
     """True when math-verify should compare it (a digit or a LaTeX command; plain words stay strings).
 
-    math-verify parses plain words as products of symbols, so 'yajo' and 'yjao' would compare equal.
+    math-verify parses plain words as products of symbols, so 'yajo' and 'yjao' would compare equal, and
+    dates or times as arithmetic ('05/01/2021' as a quotient); those stay exact strings.
     """
+    if _DATE_LIKE.fullmatch(s.strip()):
+        return False
     return bool(re.search(r"\d|\\", s))
 
 
@@ -289,8 +295,13 @@ def _mv_parse(s: str) -> object:
         return []
 
 
+_CANONICAL_NUMBER = re.compile(r"-?\d+(?:/\d+)?")
+
+
 @lru_cache(maxsize=262144)
 def _mv_equal(a: str, b: str) -> bool:
+    if a != b and _CANONICAL_NUMBER.fullmatch(a) and _CANONICAL_NUMBER.fullmatch(b):
+        return False  # two different canonical rationals (normalize_answer output) are never equal
     from math_verify import verify
 
     pa, pb = _mv_parse(a), _mv_parse(b)
