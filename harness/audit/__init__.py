@@ -34,8 +34,10 @@ class AuditResult:
 
     def verdicts(self) -> pd.DataFrame:
         """claim_id, title, verdict, summary."""
-        return pd.DataFrame([(c.claim_id, c.title, c.verdict, c.summary) for c in self.claims],
-                            columns=["claim_id", "title", "verdict", "summary"])
+        return pd.DataFrame(
+            [(c.claim_id, c.title, c.verdict, c.summary) for c in self.claims],
+            columns=["claim_id", "title", "verdict", "summary"],
+        )
 
 
 def audit_claims(claims: pd.DataFrame, *, seed: int = 0, detail: bool = True) -> AuditResult:
@@ -48,7 +50,7 @@ def audit_claims(claims: pd.DataFrame, *, seed: int = 0, detail: bool = True) ->
 
 
 def write_audit(result: AuditResult, out_dir: str) -> list[str]:
-    """Write audit.md, audit.html (figures embedded), audit_fits.csv and figures/<claim>.png; returns the paths."""
+    """Write audit.md, audit.html (figures embedded), audit_fits.csv, figures/*.png; return the paths."""
     from harness.audit._report import write_audit as _write
 
     return _write(result, out_dir)

@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from harness.audit._claims import Claim
-from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve
+from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve, specs
 from harness.audit._kernels import PHI_GRID, kernel, p_grid
 from harness.audit._lp import ALPHA, min_max_deviation, value_range, z_crit
 from harness.audit._shape import slope_r2, straight_window
@@ -21,15 +21,52 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 VERDICTS = ("consistent", "inconsistent", "not testable")
-FIT_COLUMNS = ("claim_id", "family", "wrong_answers", "mean", "concentration", "w0", "w1", "phi", "chi2", "df",
-               "n_params", "p_value", "status", "region_mean_low", "region_mean_high", "region_conc_low",
-               "region_conc_high", "slope_per_decade", "r2", "straight_decades", "claim_slope_per_decade",
-               "claim_r2", "statistic")
+FIT_COLUMNS = (
+    "claim_id",
+    "family",
+    "wrong_answers",
+    "mean",
+    "concentration",
+    "w0",
+    "w1",
+    "phi",
+    "chi2",
+    "df",
+    "n_params",
+    "p_value",
+    "status",
+    "region_mean_low",
+    "region_mean_high",
+    "region_conc_low",
+    "region_conc_high",
+    "slope_per_decade",
+    "r2",
+    "straight_decades",
+    "claim_slope_per_decade",
+    "claim_r2",
+    "statistic",
+)
 CURVE_COLUMNS = ("claim_id", "kind", "metric", "k", "x", "value", "ci_low", "ci_high")
-POINT_OUT_COLUMNS = ("claim_id", "label", "metric", "k", "x", "value", "sigma", "allowed_low", "allowed_high",
-                     "verified", "verification", "notes")
-STRUCTURE_NAMES = {"none": "n/a", "differ": "all differ (phi=0)", "agree": "all agree (phi=1)",
-                   "free": "share phi fitted"}
+POINT_OUT_COLUMNS = (
+    "claim_id",
+    "label",
+    "metric",
+    "k",
+    "x",
+    "value",
+    "sigma",
+    "allowed_low",
+    "allowed_high",
+    "verified",
+    "verification",
+    "notes",
+)
+STRUCTURE_NAMES = {
+    "none": "n/a",
+    "differ": "all differ (phi=0)",
+    "agree": "all agree (phi=1)",
+    "free": "share phi fitted",
+}
 
 
 @dataclass(frozen=True)
@@ -70,13 +107,16 @@ def lp_sigma(points: pd.DataFrame, q: float) -> FloatArray:
     """Distribution-free within-question standard error of each point (fraction).
 
     For a fixed question set the published mean of per-question success indicators has variance
-    sum_q f_q (1 - f_q) / Q^2 <= y (1 - y) / Q (concavity), divided by n/k when each question's number comes from
+    sum_q f_q (1 - f_q) / Q^2 <= y (1 - y) / Q (concavity), divided by n/k when each question's number comes
+    from
     n >= k samples; plus rounding^2/12 and the digitisation error^2.
     """
     y = points["y"].to_numpy()
     k = points["k"].to_numpy()
     n = points["n_samples"].to_numpy()
-    ratio = np.where(np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1.0)), 1.0)
+    ratio = np.where(
+        np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1.0)), 1.0
+    )
     if np.isfinite(q):
         yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
         var = yc * (1 - yc) * ratio / q
@@ -87,10 +127,12 @@ def lp_sigma(points: pd.DataFrame, q: float) -> FloatArray:
 
 def design(points: pd.DataFrame, phis: FloatArray, grid: FloatArray) -> FloatArray:
     """A[i, (phi, p)] = kernel of point i at atom (p, phi); atoms ordered phi-major."""
-    return np.vstack([
-        np.concatenate([kernel(str(r.metric), float(r.k), int(r.m), float(ph), grid) for ph in phis])
-        for r in points.itertuples()
-    ])
+    return np.vstack(
+        [
+            np.concatenate([kernel(metric, k, m, float(ph), grid) for ph in phis])
+            for metric, k, m in specs(points)
+        ]
+    )
 
 
 def target_row(metric: str, k: float, phis: FloatArray, grid: FloatArray) -> FloatArray:
@@ -137,19 +179,31 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True) -> ClaimAud
     s_star, _ = min_max_deviation(A, y, sig, lower)
     checks: list[Check] = []
     worst = int(np.argmax(np.abs(A @ _ - y) / sig)) if J else 0
-    lp_name = ("complete monotonicity of 1 - pass@k (LP)" if set(pts["metric"]) <= {"pass@k", "rerank@k"}
-               else "binomial mixture of G-Pass thresholds (LP)" if set(pts["metric"]) == {"g-pass@k"}
-               else "i.i.d. mixture over p and the wrong-answer share (LP)")
-    checks.append(Check(lp_name, "pass" if s_star <= zc else "fail",
-                        f"the closest spread of p misses the points by at most {s_star:.2f} standard errors "
-                        f"(Bonferroni critical value {zc:.2f} for {J} points at {ALPHA:.0%}; largest at "
-                        f"{pts['label'].iat[worst]})"))
+    lp_name = (
+        "complete monotonicity of 1 - pass@k (LP)"
+        if set(pts["metric"]) <= {"pass@k", "rerank@k"}
+        else "binomial mixture of G-Pass thresholds (LP)"
+        if set(pts["metric"]) == {"g-pass@k"}
+        else "i.i.d. mixture over p and the wrong-answer share (LP)"
+    )
+    checks.append(
+        Check(
+            lp_name,
+            "pass" if s_star <= zc else "fail",
+            f"the closest spread of p misses the points by at most {s_star:.2f} standard errors "
+            f"(Bonferroni critical value {zc:.2f} for {J} points at {ALPHA:.0%}; largest at "
+            f"{pts['label'].iat[worst]})",
+        )
+    )
     checks += _specific_checks(pts, sig, zc, grid, A, y, lower)
     # leave-one-out allowed ranges
-    lo_hi = []
+    lo_hi: list[tuple[float, float]] = []
     for i in range(J):
         keep = np.arange(J) != i
-        lo_hi.append(value_range(A[i], A[keep], y[keep], sig[keep], lower[keep], zc) if J > 1 else (0.0, 1.0))
+        if not detail:
+            lo_hi.append((float("nan"), float("nan")))
+        else:
+            lo_hi.append(value_range(A[i], A[keep], y[keep], sig[keep], lower[keep], zc))
     eq_points = int((~lower).sum())
     n_params = 2 + (1 if has_maj else 0)
     failed = [c for c in checks if c.status == "fail"]
@@ -160,34 +214,70 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True) -> ClaimAud
     else:
         verdict = "consistent"
     scale, x_label = _x_scale(pts)
-    points_out = pd.DataFrame({
-        "claim_id": claim.claim_id, "label": pts["label"], "metric": pts["metric"], "k": pts["k"],
-        "x": pts["k"] * scale, "value": pts["value"], "sigma": 100 * sig,
-        "allowed_low": [100 * a for a, _b in lo_hi], "allowed_high": [100 * b for _a, b in lo_hi],
-        "verified": pts["verified"], "verification": pts["verification"], "notes": pts["notes"],
-    })[list(POINT_OUT_COLUMNS)]
-    fits_rows: list[dict[str, object]] = [{
-        "claim_id": claim.claim_id, "family": "any spread of p (LP)",
-        "wrong_answers": "any share phi" if has_maj else "n/a", "df": eq_points, "n_params": np.nan,
-        "status": "fits" if s_star <= zc else "rejected", "statistic": f"max |z| = {s_star:.2f} (critical {zc:.2f})",
-    }]
+    points_out = pd.DataFrame(
+        {
+            "claim_id": claim.claim_id,
+            "label": pts["label"],
+            "metric": pts["metric"],
+            "k": pts["k"],
+            "x": pts["k"] * scale,
+            "value": pts["value"],
+            "sigma": 100 * sig,
+            "allowed_low": [100 * a for a, _b in lo_hi],
+            "allowed_high": [100 * b for _a, b in lo_hi],
+            "verified": pts["verified"],
+            "verification": pts["verification"],
+            "notes": pts["notes"],
+        }
+    )[list(POINT_OUT_COLUMNS)]
+    fits_rows: list[dict[str, object]] = [
+        {
+            "claim_id": claim.claim_id,
+            "family": "any spread of p (LP)",
+            "wrong_answers": "any share phi" if has_maj else "n/a",
+            "df": eq_points,
+            "n_params": np.nan,
+            "status": "fits" if s_star <= zc else "rejected",
+            "statistic": f"max |z| = {s_star:.2f} (critical {zc:.2f})",
+        }
+    ]
     curves = pd.DataFrame(columns=list(CURVE_COLUMNS))
     fits: list[Fit] = []
     bounds_text: list[str] = []
     shape_text: list[str] = []
     if detail:
-        fits, fit_rows, curves, bounds_text, shape_text = _details(claim, pts, phis, grid, A, y, sig, lower, zc,
-                                                                    scale, seed)
+        fits, fit_rows, curves, bounds_text, shape_text = _details(
+            claim, pts, phis, grid, A, y, sig, lower, zc, scale, seed
+        )
         fits_rows += fit_rows
     fits_df = pd.DataFrame(fits_rows, columns=list(FIT_COLUMNS))
     evidence = _evidence(claim, pts, checks, fits, lo_hi, bounds_text, shape_text, eq_points, n_params)
     summary = _summary(verdict, checks, fits, eq_points, n_params, has_maj, lo_hi, pts)
-    return ClaimAudit(claim.claim_id, claim.title, verdict, summary, tuple(evidence), fits_df, points_out, curves,
-                      source=claim.source, citation=claim.citation, x_label=x_label, checks=tuple(checks))
+    return ClaimAudit(
+        claim.claim_id,
+        claim.title,
+        verdict,
+        summary,
+        tuple(evidence),
+        fits_df,
+        points_out,
+        curves,
+        source=claim.source,
+        citation=claim.citation,
+        x_label=x_label,
+        checks=tuple(checks),
+    )
 
 
-def _specific_checks(pts: pd.DataFrame, sig: FloatArray, zc: float, grid: FloatArray, A: FloatArray,
-                     y: FloatArray, lower: npt.NDArray[np.bool_]) -> list[Check]:
+def _specific_checks(
+    pts: pd.DataFrame,
+    sig: FloatArray,
+    zc: float,
+    grid: FloatArray,
+    A: FloatArray,
+    y: FloatArray,
+    lower: npt.NDArray[np.bool_],
+) -> list[Check]:
     out: list[Check] = []
     metric = pts["metric"].to_numpy()
     k = pts["k"].to_numpy()
@@ -196,45 +286,82 @@ def _specific_checks(pts: pd.DataFrame, sig: FloatArray, zc: float, grid: FloatA
     if len(one) and len(two):
         i, j = int(one[0]), int(two[0])
         z = (y[j] - y[i]) / math.hypot(sig[i], sig[j])
-        out.append(Check("maj@2 = maj@1", "pass" if abs(z) <= zc else "fail",
-                         f"with ties split evenly maj@2 equals maj@1 for every question; published "
-                         f"{_pct(y[i])} and {_pct(y[j])}, z = {z:+.2f}"))
-    for j in np.nonzero(metric == "maj@k")[0]:
+        out.append(
+            Check(
+                "maj@2 = maj@1",
+                "pass" if abs(z) <= zc else "fail",
+                f"with ties split evenly maj@2 equals maj@1 for every question; published "
+                f"{_pct(y[i])} and {_pct(y[j])}, z = {z:+.2f}",
+            )
+        )
+    for j in np.nonzero(metric == "maj@k")[0].tolist():
         cov = np.nonzero(((metric == "pass@k") | (metric == "rerank@k")) & (k >= k[j]))[0]
-        for i in cov:
+        for i in cov.tolist():
             if metric[i] == "rerank@k":
                 continue
             z = (y[j] - y[i]) / math.hypot(sig[i], sig[j])
-            out.append(Check(f"maj@{k[j]:g} <= pass@{k[i]:g}", "pass" if z <= zc else "fail",
-                             f"a majority can only be right if some sample is: {_pct(y[j])} vs coverage "
-                             f"{_pct(y[i])}, z = {z:+.2f}"))
+            out.append(
+                Check(
+                    f"maj@{k[j]:g} <= pass@{k[i]:g}",
+                    "pass" if z <= zc else "fail",
+                    f"a majority can only be right if some sample is: {_pct(y[j])} vs coverage "
+                    f"{_pct(y[i])}, z = {z:+.2f}",
+                )
+            )
     if len(one) and (metric == "maj@k").any():
         i = int(one[0])
-        for j in np.nonzero((metric == "maj@k") & (k > 2))[0]:
+        for j in np.nonzero((metric == "maj@k") & (k > 2))[0].tolist():
             parts = []
             for name, ph in (("all wrong answers differ", 0.0), ("all wrong answers agree", 1.0)):
                 base = kernel("pass@k", 1.0, 0, 0.0, grid)[None, :]
-                lo, hi = value_range(kernel("maj@k", k[j], 0, ph, grid), base, y[i:i + 1], sig[i:i + 1],
-                                     np.array([False]), zc)
+                lo, hi = value_range(
+                    kernel("maj@k", k[j], 0, ph, grid),
+                    base,
+                    y[i : i + 1],
+                    sig[i : i + 1],
+                    np.array([False]),
+                    zc,
+                )
                 inside = lo - zc * sig[j] <= y[j] <= hi + zc * sig[j]
                 parts.append(f"if {name}: [{_pct(lo)}, {_pct(hi)}]" + ("" if inside else " - ruled out"))
-            out.append(Check(f"maj@{k[j]:g} bounds given pass@1", "info",
-                             f"given pass@1 = {_pct(y[i])}, i.i.d. sampling allows maj@{k[j]:g} "
-                             + "; ".join(parts) + f" (published {_pct(y[j])})"))
-    for j in np.nonzero(lower)[0]:
+            out.append(
+                Check(
+                    f"maj@{k[j]:g} bounds given pass@1",
+                    "info",
+                    f"given pass@1 = {_pct(y[i])}, i.i.d. sampling allows maj@{k[j]:g} "
+                    + "; ".join(parts)
+                    + f" (published {_pct(y[j])})",
+                )
+            )
+    for j in np.nonzero(lower)[0].tolist():
         keep = np.arange(len(y)) != j
-        lo, hi = (value_range(A[j], A[keep], y[keep], sig[keep], lower[keep], zc) if keep.any() else (0.0, 1.0))
+        lo, hi = value_range(A[j], A[keep], y[keep], sig[keep], lower[keep], zc) if keep.any() else (0.0, 1.0)
         ok = hi >= y[j] - zc * sig[j]
-        out.append(Check(f"re-ranking as a lower bound on pass@{k[j]:g}", "pass" if ok else "fail",
-                         f"an answer picked from {k[j]:g} samples is right only if some sample is, so coverage "
-                         f"pass@{k[j]:g} >= {_pct(y[j])}; the other points allow pass@{k[j]:g} in "
-                         f"[{_pct(lo)}, {_pct(hi)}]"))
+        out.append(
+            Check(
+                f"re-ranking as a lower bound on pass@{k[j]:g}",
+                "pass" if ok else "fail",
+                f"an answer picked from {k[j]:g} samples is right only if some sample is, so coverage "
+                f"pass@{k[j]:g} >= {_pct(y[j])}; the other points allow pass@{k[j]:g} in "
+                f"[{_pct(lo)}, {_pct(hi)}]",
+            )
+        )
     return out
 
 
-def _details(claim: Claim, pts: pd.DataFrame, phis: FloatArray, grid: FloatArray, A: FloatArray, y: FloatArray,
-             sig: FloatArray, lower: npt.NDArray[np.bool_], zc: float, scale: float, seed: int
-             ) -> tuple[list[Fit], list[dict[str, object]], pd.DataFrame, list[str], list[str]]:
+def _details(
+    claim: Claim,
+    pts: pd.DataFrame,
+    phis: FloatArray,
+    grid: FloatArray,
+    A: FloatArray,
+    y: FloatArray,
+    sig: FloatArray,
+    lower: npt.NDArray[np.bool_],
+    zc: float,
+    scale: float,
+    seed: int,
+) -> tuple[list[Fit], list[dict[str, object]], pd.DataFrame, list[str], list[str]]:
     has_maj = len(phis) > 1
     structures = ["differ", "agree", "free"] if has_maj else ["none"]
     fits: list[Fit] = []
@@ -243,14 +370,20 @@ def _details(claim: Claim, pts: pd.DataFrame, phis: FloatArray, grid: FloatArray
             fits.append(fit_family(pts, claim.n_questions, fam, st, seed=seed))
     metric = pts["metric"].to_numpy()
     curve_metrics = ["maj@k"] if has_maj else []
-    if ((metric == "pass@k") & (pts["k"].to_numpy() > 1)).any() or (metric == "rerank@k").any() or not has_maj:
+    if (
+        ((metric == "pass@k") & (pts["k"].to_numpy() > 1)).any()
+        or (metric == "rerank@k").any()
+        or not has_maj
+    ):
         curve_metrics.append("pass@k")
     kmax = float(pts["k"].max())
+    kmax_maj = float(pts.loc[pts["metric"] == "maj@k", "k"].max()) if has_maj else kmax
     sampling_k = pts.loc[pts["metric"].isin(["pass@k", "maj@k"]), "k"].to_numpy()
     rows: list[pd.DataFrame] = []
     bounds_text: list[str] = []
     for met in curve_metrics:
-        ks = _k_grid(kmax, met == "maj@k")
+        top = kmax_maj if met == "maj@k" else kmax
+        ks = _k_grid(top, met == "maj@k")
         for f in fits:
             if f.family != "beta":
                 continue
@@ -260,26 +393,54 @@ def _details(claim: Claim, pts: pd.DataFrame, phis: FloatArray, grid: FloatArray
                 K = np.column_stack([kernel(met, float(kk), 0, f.member.phi, BOOT_GRID) for kk in ks])
                 reps = grid_means(f.boot_p, K)
                 lo, hi = np.quantile(reps, [0.025, 0.975], axis=0)
-            rows.append(pd.DataFrame({"claim_id": claim.claim_id,
-                                      "kind": f"fit:beta ({STRUCTURE_NAMES[f.structure]})", "metric": met, "k": ks,
-                                      "x": ks * scale, "value": 100 * val, "ci_low": 100 * lo, "ci_high": 100 * hi}))
-        bks = np.unique(np.concatenate((_k_grid(kmax, True, 9), pts.loc[pts["metric"] == met, "k"].to_numpy())))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "claim_id": claim.claim_id,
+                        "kind": f"fit:beta ({STRUCTURE_NAMES[f.structure]})",
+                        "metric": met,
+                        "k": ks,
+                        "x": ks * scale,
+                        "value": 100 * val,
+                        "ci_low": 100 * lo,
+                        "ci_high": 100 * hi,
+                    }
+                )
+            )
+        bks = np.unique(
+            np.concatenate((_k_grid(top, True, 9), pts.loc[pts["metric"] == met, "k"].to_numpy()))
+        )
         blo, bhi = [], []
         for kk in bks:
             lo_, hi_ = value_range(target_row(met, kk, phis, grid), A, y, sig, lower, zc)
             blo.append(lo_)
             bhi.append(hi_)
         blo_a, bhi_a = np.array(blo), np.array(bhi)
-        rows.append(pd.DataFrame({"claim_id": claim.claim_id, "kind": "bound:any i.i.d. model", "metric": met,
-                                  "k": bks, "x": bks * scale, "value": 50 * (blo_a + bhi_a), "ci_low": 100 * blo_a,
-                                  "ci_high": 100 * bhi_a}))
-        observed = set(pts.loc[pts["metric"] == met, "k"].tolist())
+        rows.append(
+            pd.DataFrame(
+                {
+                    "claim_id": claim.claim_id,
+                    "kind": "bound:any i.i.d. model",
+                    "metric": met,
+                    "k": bks,
+                    "x": bks * scale,
+                    "value": 50 * (blo_a + bhi_a),
+                    "ci_low": 100 * blo_a,
+                    "ci_high": 100 * bhi_a,
+                }
+            )
+        )
+        observed = set(
+            pts.loc[pts["metric"].isin([met, "pass@k"] if met == "maj@k" else [met]), "k"].tolist()
+        )
         far = [kk for kk in bks if kk > kmax]
         show = [kk for kk in bks if kk not in observed and (kk == 1 or kk == far[-1] if far else kk == 1)]
         for kk in show:
             i = int(np.nonzero(bks == kk)[0][0])
-            bounds_text.append(f"{met.replace('@k', '')}@{kk:g}: any i.i.d. model within noise of the published "
-                               f"points gives between {_pct(blo_a[i])} and {_pct(bhi_a[i])}")
+            bounds_text.append(
+                f"{met.replace('@k', '')}@{kk:g}: any i.i.d. model within noise of the published "
+                f"points gives between {_pct(blo_a[i])} and {_pct(bhi_a[i])}"
+            )
     curves = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(CURVE_COLUMNS))
     # implied shape over the claim's own compute range
     main = curve_metrics[0]
@@ -287,35 +448,62 @@ def _details(claim: Claim, pts: pd.DataFrame, phis: FloatArray, grid: FloatArray
     kr = (float(own["k"].min()), float(own["k"].max())) if len(own) else (1.0, kmax)
     if len(sampling_k):
         kr = (float(min(kr[0], sampling_k.min())), float(max(kr[1], sampling_k.max())))
-    c_slope, c_r2 = slope_r2(np.log10(own["k"].to_numpy()), own["value"].to_numpy()) if len(own) else (np.nan,) * 2
+    c_slope, c_r2 = (
+        slope_r2(np.log10(own["k"].to_numpy()), own["value"].to_numpy()) if len(own) else (np.nan,) * 2
+    )
     shape_text: list[str] = []
     fit_rows: list[dict[str, object]] = []
     for f in fits:
         slope = r2 = win = float("nan")
         if kr[1] / kr[0] >= 2:
-            kk = np.unique(np.rint(np.logspace(math.log10(kr[0]), math.log10(kr[1]), 40))) if main == "maj@k" \
+            kk = (
+                np.unique(np.rint(np.logspace(math.log10(kr[0]), math.log10(kr[1]), 40)))
+                if main == "maj@k"
                 else np.logspace(math.log10(kr[0]), math.log10(kr[1]), 40)
+            )
             v = 100 * predict_curve(main, kk, f.member)
             slope, r2 = slope_r2(np.log10(kk), v)
             win = straight_window(np.log10(kk), v)
-        status = ("exact (df <= 0)" if f.df <= 0 else "fits" if f.p_value >= 0.01 else "rejected")
-        fit_rows.append({
-            "claim_id": claim.claim_id, "family": f.family, "wrong_answers": STRUCTURE_NAMES[f.structure],
-            "mean": f.member.mean, "concentration": f.member.conc, "w0": f.member.w0, "w1": f.member.w1,
-            "phi": f.member.phi if has_maj else np.nan, "chi2": f.chi2, "df": f.df, "n_params": f.n_params,
-            "p_value": f.p_value, "status": status, "region_mean_low": f.region[0], "region_mean_high": f.region[1],
-            "region_conc_low": f.region[2], "region_conc_high": f.region[3], "slope_per_decade": slope, "r2": r2,
-            "straight_decades": win, "claim_slope_per_decade": c_slope, "claim_r2": c_r2,
-            "statistic": f"chi2 = {f.chi2:.2f} on {f.df} df" + (f", p = {f.p_value:.3f}" if f.df >= 1 else ""),
-        })
+        status = "exact (df <= 0)" if f.df <= 0 else "fits" if f.p_value >= 0.01 else "rejected"
+        fit_rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "family": f.family,
+                "wrong_answers": STRUCTURE_NAMES[f.structure],
+                "mean": f.member.mean,
+                "concentration": f.member.conc,
+                "w0": f.member.w0,
+                "w1": f.member.w1,
+                "phi": f.member.phi if has_maj else np.nan,
+                "chi2": f.chi2,
+                "df": f.df,
+                "n_params": f.n_params,
+                "p_value": f.p_value,
+                "status": status,
+                "region_mean_low": f.region[0],
+                "region_mean_high": f.region[1],
+                "region_conc_low": f.region[2],
+                "region_conc_high": f.region[3],
+                "slope_per_decade": slope,
+                "r2": r2,
+                "straight_decades": win,
+                "claim_slope_per_decade": c_slope,
+                "claim_r2": c_r2,
+                "statistic": f"chi2 = {f.chi2:.2f} on {f.df} df"
+                + (f", p = {f.p_value:.3f}" if f.df >= 1 else ""),
+            }
+        )
         if f.family == "beta" and np.isfinite(slope):
             shape_text.append(
                 f"beta member ({STRUCTURE_NAMES[f.structure]}): {slope:+.1f} points per decade of k over "
                 f"k = {kr[0]:g}-{kr[1]:g} (R^2 {r2:.2f}; within 2 points of a straight line for {win:.1f} of "
-                f"{math.log10(kr[1] / kr[0]):.1f} decades)")
+                f"{math.log10(kr[1] / kr[0]):.1f} decades)"
+            )
     if shape_text and np.isfinite(c_slope):
-        shape_text.append(f"the claim's own {main} points: {c_slope:+.1f} points per decade"
-                          + (f" (R^2 {c_r2:.2f})" if np.isfinite(c_r2) else " (two points: no R^2)"))
+        shape_text.append(
+            f"the claim's own {main} points: {c_slope:+.1f} points per decade"
+            + (f" (R^2 {c_r2:.2f})" if np.isfinite(c_r2) else " (two points: no R^2)")
+        )
     return fits, fit_rows, curves, bounds_text, shape_text
 
 
@@ -323,59 +511,104 @@ def _noise_line(pts: pd.DataFrame, q: float) -> str:
     if not np.isfinite(q):
         return "the number of questions is not given: only the stated digitisation error is used as noise"
     se = 100 * math.sqrt(0.25 / q)
-    return (f"with {int(q)} questions one question is worth {100 / q:.1f} points; a single-sample accuracy near 50% "
-            f"has a binomial standard error of {se:.1f} points")
+    return (
+        f"with {int(q)} questions one question is worth {100 / q:.1f} points; "
+        "a single-sample accuracy near 50% "
+        f"has a binomial standard error of {se:.1f} points"
+    )
 
 
-def _evidence(claim: Claim, pts: pd.DataFrame, checks: list[Check], fits: list[Fit],
-              lo_hi: list[tuple[float, float]], bounds_text: list[str], shape_text: list[str], eq_points: int,
-              n_params: int) -> list[str]:
-    ev = [f"{c.name}: {c.status} - {c.detail}" if c.status != "info" else f"{c.name}: {c.detail}" for c in checks]
+def _evidence(
+    claim: Claim,
+    pts: pd.DataFrame,
+    checks: list[Check],
+    fits: list[Fit],
+    lo_hi: list[tuple[float, float]],
+    bounds_text: list[str],
+    shape_text: list[str],
+    eq_points: int,
+    n_params: int,
+) -> list[str]:
+    ev = [
+        f"{c.name}: {c.status} - {c.detail}" if c.status != "info" else f"{c.name}: {c.detail}"
+        for c in checks
+    ]
     for i, r in enumerate(pts.itertuples()):
         lo, hi = lo_hi[i]
         if np.isfinite(lo) and (lo > 0.005 or hi < 0.995):
-            ev.append(f"given the other points, i.i.d. sampling allows {r.label} in [{_pct(lo)}, {_pct(hi)}] "
-                      f"(published {r.value:g}%)")
+            ev.append(
+                f"given the other points, i.i.d. sampling allows {r.label} in [{_pct(lo)}, {_pct(hi)}] "
+                f"(published {r.value:g}%)"
+            )
     for f in fits:
         if f.family != "beta":
             continue
         mb = f.member
         phi = f", phi {mb.phi:.2f}" if f.structure == "free" else ""
-        fit_txt = (f"chi-square {f.chi2:.2f} on {f.df} df, p = {f.p_value:.3f}" if f.df >= 1
-                   else f"{eq_points} points against {f.n_params} parameters: an exact fit is expected "
-                        f"(chi-square {f.chi2:.2f})")
-        region = (f"; parameters that fit: mean {f.region[0]:.2f}-{f.region[1]:.2f}, concentration "
-                  f"{f.region[2]:.2g}-{f.region[3]:.2g}") if np.isfinite(f.region[0]) else ""
-        ev.append(f"beta family, wrong answers {STRUCTURE_NAMES[f.structure]}: mean {mb.mean:.3f}, concentration "
-                  f"{mb.conc:.3g}{phi} ({fit_txt}){region}")
+        fit_txt = (
+            f"chi-square {f.chi2:.2f} on {f.df} df, p = {f.p_value:.3f}"
+            if f.df >= 1
+            else f"{eq_points} points against {f.n_params} parameters: an exact fit is expected "
+            f"(chi-square {f.chi2:.2f})"
+        )
+        region = (
+            (
+                f"; parameters that fit: mean {f.region[0]:.2f}-{f.region[1]:.2f}, concentration "
+                f"{f.region[2]:.2g}-{f.region[3]:.2g}"
+            )
+            if np.isfinite(f.region[0])
+            else ""
+        )
+        ev.append(
+            f"beta family, wrong answers {STRUCTURE_NAMES[f.structure]}: mean {mb.mean:.3f}, concentration "
+            f"{mb.conc:.3g}{phi} ({fit_txt}){region}"
+        )
     ev += [f"moment bound: {t}" for t in bounds_text]
     ev += [f"implied shape: {t}" for t in shape_text]
     ev.append(_noise_line(pts, claim.n_questions))
     for r in pts.itertuples():
         if not r.verified:
-            ev.append(f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); treat as reported, not as fact")
+            ev.append(
+                f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); "
+                "treat as reported, not as fact"
+            )
     return ev
 
 
-def _summary(verdict: str, checks: list[Check], fits: list[Fit], eq_points: int, n_params: int, has_maj: bool,
-             lo_hi: list[tuple[float, float]], pts: pd.DataFrame) -> str:
+def _summary(
+    verdict: str,
+    checks: list[Check],
+    fits: list[Fit],
+    eq_points: int,
+    n_params: int,
+    has_maj: bool,
+    lo_hi: list[tuple[float, float]],
+    pts: pd.DataFrame,
+) -> str:
     if verdict == "inconsistent":
         c = next(c for c in checks if c.status == "fail")
         return f"Inconsistent with sampling alone because {c.name} fails: {c.detail}."
     if verdict == "not testable":
         params = "mean and concentration of p" + (" and the wrong-answer share" if has_maj else "")
-        return (f"Not testable: {eq_points} points against {n_params} parameters ({params}); no distribution-free "
-                f"check fails, so these numbers neither support nor contradict plain repeated sampling.")
+        return (
+            f"Not testable: {eq_points} points against {n_params} parameters ({params}); "
+            "no distribution-free "
+            f"check fails, so these numbers neither support nor contradict plain repeated sampling."
+        )
     good = [f for f in fits if f.df >= 1 and f.p_value >= 0.01]
     lp = checks[0].detail.split(" (")[0]
     if good:
         f = min(good, key=lambda f: f.n_params)
         fam = f"{f.family} ({STRUCTURE_NAMES[f.structure]})" if f.structure != "none" else f.family
-        return (f"Consistent with sampling alone: {lp}, and the {fam} family fits (chi-square {f.chi2:.2f} on "
-                f"{f.df} df, p = {f.p_value:.2f}).")
+        return (
+            f"Consistent with sampling alone: {lp}, and the {fam} family fits (chi-square {f.chi2:.2f} on "
+            f"{f.df} df, p = {f.p_value:.2f})."
+        )
     if fits:
-        return (f"Consistent with sampling alone: {lp}, although the beta family does not fit, so the spread of "
-                f"difficulty is not beta-shaped.")
+        return (
+            f"Consistent with sampling alone: {lp}, although the beta family does not fit, so the spread of "
+            f"difficulty is not beta-shaped."
+        )
     return f"Consistent with sampling alone: {lp}."
 
 
@@ -389,57 +622,118 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
     if "tokens" in unit and np.isfinite(comp).all():
         order = np.argsort(comp)
         p = pts.iloc[order]
-        ev.append("each point is one sample per question at a different requested reasoning length: compute varies "
-                  "the sampling distribution itself, so i.i.d. sampling makes no prediction about how p changes "
-                  "with length and the curve cannot be tested against it")
+        ev.append(
+            "each point is one sample per question at a different requested reasoning length: compute varies "
+            "the sampling distribution itself, so i.i.d. sampling makes no prediction about how p changes "
+            "with length and the curve cannot be tested against it"
+        )
         se = lp_sigma(p, q)
         d = np.diff(p["y"].to_numpy())
         sd = np.hypot(se[1:], se[:-1])
         worst = int(np.argmax(np.abs(d) / sd)) if len(d) else 0
         if len(d):
-            ev.append(f"noise: the largest step between neighbouring budgets ({100 * d[worst]:+.1f} points) is "
-                      f"{abs(d[worst]) / sd[worst]:.1f} standard errors; dips of one or two questions are noise")
+            ev.append(
+                f"noise: the largest step between neighbouring budgets ({100 * d[worst]:+.1f} points) is "
+                f"{abs(d[worst]) / sd[worst]:.1f} standard errors; dips of one or two questions are noise"
+            )
         slope, r2 = slope_r2(np.log10(p["compute"].to_numpy()), p["value"].to_numpy())
-        ev.append(f"the claim's own shape: {slope:+.1f} points per decade of tokens (R^2 {r2:.2f}) over "
-                  f"{math.log10(comp.max() / comp.min()):.1f} decades")
+        ev.append(
+            f"the claim's own shape: {slope:+.1f} points per decade of tokens (R^2 {r2:.2f}) over "
+            f"{math.log10(comp.max() / comp.min()):.1f} decades"
+        )
         # matched compute: repeated sampling at the cheapest budget
-        y0, c0 = float(p["y"].iat[0]), float(p["compute"].iat[0])
+        yv, cv = p["y"].to_numpy(dtype=float), p["compute"].to_numpy(dtype=float)
+        y0, c0 = float(yv[0]), float(cv[0])
         grid = p_grid(300)
         base = kernel("pass@k", 1.0, 0, 0.0, grid)[None, :]
         s0 = se[:1]
         kk = max(1.0, float(comp.max()) / c0)
         zc = z_crit(1)
-        lo, hi = value_range(kernel("pass@k", kk, 0, 0.0, grid), base, np.array([y0]), s0, np.array([False]), zc)
-        mlo = min(value_range(np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
-                              np.concatenate([base, base], axis=1), np.array([y0]), s0, np.array([False]), zc))
-        mhi = max(value_range(np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
-                              np.concatenate([base, base], axis=1), np.array([y0]), s0, np.array([False]), zc))
-        ev.append(f"matched compute: {kk:.0f} samples at the cheapest budget ({c0:,.0f} tokens, {_pct(y0)}) cost as "
-                  f"much as the longest budget; i.i.d. sampling there allows coverage in [{_pct(lo)}, {_pct(hi)}] "
-                  f"and majority vote in [{_pct(mlo)}, {_pct(mhi)}], so the longest budget's "
-                  f"{_pct(float(p['y'].iat[-1]))} does not show that longer thinking beats sampling at equal tokens")
-        summary = ("Not testable: the compute axis is reasoning length, not the number of samples, so i.i.d. sampling "
-                   "predicts nothing about this curve; the audit can only bound what sampling at equal tokens would "
-                   "give, and that range is too wide to decide.")
+        lo, hi = value_range(
+            kernel("pass@k", kk, 0, 0.0, grid), base, np.array([y0]), s0, np.array([False]), zc
+        )
+        mlo = min(
+            value_range(
+                np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
+                np.concatenate([base, base], axis=1),
+                np.array([y0]),
+                s0,
+                np.array([False]),
+                zc,
+            )
+        )
+        mhi = max(
+            value_range(
+                np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
+                np.concatenate([base, base], axis=1),
+                np.array([y0]),
+                s0,
+                np.array([False]),
+                zc,
+            )
+        )
+        ev.append(
+            f"matched compute: {kk:.0f} samples at the cheapest budget ({c0:,.0f} tokens, {_pct(y0)}) "
+            "cost as "
+            f"much as the longest budget; i.i.d. sampling there allows coverage in [{_pct(lo)}, {_pct(hi)}] "
+            f"and majority vote in [{_pct(mlo)}, {_pct(mhi)}], so the longest budget's "
+            f"{_pct(float(yv[-1]))} does not show that longer thinking beats sampling at equal tokens"
+        )
+        summary = (
+            "Not testable: the compute axis is reasoning length, not the number of samples, "
+            "so i.i.d. sampling "
+            "predicts nothing about this curve; the audit can only bound what sampling at equal tokens would "
+            "give, and that range is too wide to decide."
+        )
     else:
-        ev.append("the numbers come from greedy or otherwise non-sampled decoding (no distribution of samples), so "
-                  "plain repeated sampling makes no prediction about them")
-        summary = ("Not testable: greedy or budget-controlled decoding is not repeated sampling, and "
-                   f"{len(pts)} numbers carry no sampling information.")
+        ev.append(
+            "the numbers come from greedy or otherwise non-sampled decoding (no distribution of samples), so "
+            "plain repeated sampling makes no prediction about them"
+        )
+        summary = (
+            "Not testable: greedy or budget-controlled decoding is not repeated sampling, and "
+            f"{len(pts)} numbers carry no sampling information."
+        )
     ev.append(_noise_line(pts, q))
     if np.isfinite(q) and len(pts) == 2:
-        d = abs(pts["y"].iat[1] - pts["y"].iat[0])
-        ev.append(f"the difference of {100 * d:.1f} points is {d * q:.1f} questions")
+        yy = pts["y"].to_numpy(dtype=float)
+        gap = float(np.abs(yy[1] - yy[0]))
+        ev.append(f"the difference of {100 * gap:.1f} points is {gap * q:.1f} questions")
     for r in pts.itertuples():
         if not r.verified:
-            ev.append(f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); treat as reported, not as fact")
+            ev.append(
+                f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); "
+                "treat as reported, not as fact"
+            )
     scale_label = "tokens per question (log scale)" if "tokens" in unit else "setting"
     x = comp if np.isfinite(comp).all() else np.arange(1, len(pts) + 1, dtype=np.float64)
-    points_out = pd.DataFrame({
-        "claim_id": claim.claim_id, "label": pts["label"], "metric": pts["metric"], "k": pts["k"], "x": x,
-        "value": pts["value"], "sigma": 100 * lp_sigma(pts, q), "allowed_low": np.nan, "allowed_high": np.nan,
-        "verified": pts["verified"], "verification": pts["verification"], "notes": pts["notes"],
-    })[list(POINT_OUT_COLUMNS)]
+    points_out = pd.DataFrame(
+        {
+            "claim_id": claim.claim_id,
+            "label": pts["label"],
+            "metric": pts["metric"],
+            "k": pts["k"],
+            "x": x,
+            "value": pts["value"],
+            "sigma": 100 * lp_sigma(pts, q),
+            "allowed_low": np.nan,
+            "allowed_high": np.nan,
+            "verified": pts["verified"],
+            "verification": pts["verification"],
+            "notes": pts["notes"],
+        }
+    )[list(POINT_OUT_COLUMNS)]
     fits = pd.DataFrame(columns=list(FIT_COLUMNS))
-    return ClaimAudit(claim.claim_id, claim.title, "not testable", summary, tuple(ev), fits, points_out, curves,
-                      source=claim.source, citation=claim.citation, x_label=scale_label)
+    return ClaimAudit(
+        claim.claim_id,
+        claim.title,
+        "not testable",
+        summary,
+        tuple(ev),
+        fits,
+        points_out,
+        curves,
+        source=claim.source,
+        citation=claim.citation,
+        x_label=scale_label,
+    )

@@ -1,7 +1,9 @@
 """Published claims: load, validate and normalise the tidy claims table (one row per published number).
 
-Columns of the full format (``data/published/claims.csv``): ``claim_id, metric, k, value, n_questions`` are required;
-``title, source, citation, location, model, benchmark, tau, question, compute, compute_unit, samples_per_question,
+Columns of the full format (``data/published/claims.csv``): ``claim_id, metric, k, value, n_questions`` are
+required;
+``title, source, citation, location, model, benchmark, tau, question, compute, compute_unit,
+samples_per_question,
 rounding, error, verification, notes`` are optional. Values are percentages in [0, 100].
 
 Metrics: ``pass@k`` (coverage), ``maj@k`` (cons@k, majority vote of k samples), ``g-pass@k`` (at least
@@ -29,18 +31,41 @@ from harness._validation import HarnessInputError, require_columns
 METRICS = ("pass@k", "maj@k", "g-pass@k", "rerank@k", "question-accuracy", "accuracy")
 SAMPLING_METRICS = ("pass@k", "maj@k", "g-pass@k", "rerank@k", "question-accuracy")
 REQUIRED = ("claim_id", "metric", "k", "value", "n_questions")
-OPTIONAL_TEXT = ("title", "source", "citation", "location", "model", "benchmark", "compute_unit", "verification",
-                 "notes")
+OPTIONAL_TEXT = (
+    "title",
+    "source",
+    "citation",
+    "location",
+    "model",
+    "benchmark",
+    "compute_unit",
+    "verification",
+    "notes",
+)
 OPTIONAL_NUM = ("tau", "question", "compute", "samples_per_question", "rounding", "error")
 CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM
 BUNDLED_NAME = "claims.csv"
 
-POINT_COLUMNS = ("metric", "k", "m", "tau", "compute", "compute_unit", "value", "y", "sd_extra", "n_samples",
-                 "verified", "verification", "label", "notes")
+POINT_COLUMNS = (
+    "metric",
+    "k",
+    "m",
+    "tau",
+    "compute",
+    "compute_unit",
+    "value",
+    "y",
+    "sd_extra",
+    "n_samples",
+    "verified",
+    "verification",
+    "label",
+    "notes",
+)
 
 
 def bundled_path() -> str:
-    """Path of the bundled claims CSV (package data, with the repository's ``data/published`` as a fallback)."""
+    """Path of the bundled claims CSV (package data; the repository's ``data/published`` as fallback)."""
     try:
         ref = resources.files("harness") / "_data" / "published" / BUNDLED_NAME
         if ref.is_file():
@@ -50,8 +75,10 @@ def bundled_path() -> str:
     repo = Path(__file__).resolve().parents[2] / "data" / "published" / BUNDLED_NAME
     if repo.is_file():
         return str(repo)
-    raise HarnessInputError("the bundled published claims are missing from this installation",
-                            fix="reinstall harness or pass a claims file")
+    raise HarnessInputError(
+        "the bundled published claims are missing from this installation",
+        fix="reinstall harness or pass a claims file",
+    )
 
 
 def load_claims(path: str | None = None) -> pd.DataFrame:
@@ -63,8 +90,11 @@ def load_claims(path: str | None = None) -> pd.DataFrame:
     try:
         raw = pd.read_csv(src, dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise HarnessInputError(f"cannot read as CSV: {str(exc).splitlines()[0]}", source=label,
-                                fix="save the table as comma-separated text with a header row") from None
+        raise HarnessInputError(
+            f"cannot read as CSV: {str(exc).splitlines()[0]}",
+            source=label,
+            fix="save the table as comma-separated text with a header row",
+        ) from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     if "metric" not in raw.columns and {"compute", "value"} <= set(raw.columns):
         raw = _from_digitised(raw, Path(src).stem)
@@ -91,21 +121,27 @@ def _num(series: pd.Series, name: str, source: str, *, required: bool) -> np.nda
         s = "" if v is None else str(v).strip()
         if s == "" or s.lower() in ("nan", "na", "n/a"):
             if required:
-                raise HarnessInputError("empty value", source=source, line=i + 2, column=name,
-                                        fix=f"every row needs a {name}")
+                raise HarnessInputError(
+                    "empty value", source=source, line=i + 2, column=name, fix=f"every row needs a {name}"
+                )
             continue
         try:
             out[i] = float(s.rstrip("%"))
         except ValueError:
-            raise HarnessInputError(f"{s!r} is not a number", source=source, line=i + 2, column=name,
-                                    fix="write a plain number, e.g. 44.6") from None
+            raise HarnessInputError(
+                f"{s!r} is not a number",
+                source=source,
+                line=i + 2,
+                column=name,
+                fix="write a plain number, e.g. 44.6",
+            ) from None
         if not math.isfinite(out[i]):
             raise HarnessInputError(f"{s!r} is not finite", source=source, line=i + 2, column=name)
     return out
 
 
 def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFrame:
-    """Check and normalise a claims table; every problem is a one-line HarnessInputError naming line and column."""
+    """Check and normalise a claims table; each problem is a one-line HarnessInputError (line, column)."""
     df = raw.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
     require_columns(list(df.columns), REQUIRED, source=source)
@@ -114,13 +150,25 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     out = pd.DataFrame({"claim_id": df["claim_id"].astype(str).str.strip()})
     for i, cid in enumerate(out["claim_id"].tolist()):
         if not cid:
-            raise HarnessInputError("empty claim_id", source=source, line=i + 2, column="claim_id",
-                                    fix="name the claim each number belongs to")
-    metric = df["metric"].astype(str).str.strip().str.lower().replace({"cons@k": "maj@k", "coverage": "pass@k"})
+            raise HarnessInputError(
+                "empty claim_id",
+                source=source,
+                line=i + 2,
+                column="claim_id",
+                fix="name the claim each number belongs to",
+            )
+    metric = (
+        df["metric"].astype(str).str.strip().str.lower().replace({"cons@k": "maj@k", "coverage": "pass@k"})
+    )
     for i, m in enumerate(metric.tolist()):
         if m not in METRICS:
-            raise HarnessInputError(f"unknown metric {m!r}", source=source, line=i + 2, column="metric",
-                                    fix=f"use one of {', '.join(METRICS)}")
+            raise HarnessInputError(
+                f"unknown metric {m!r}",
+                source=source,
+                line=i + 2,
+                column="metric",
+                fix=f"use one of {', '.join(METRICS)}",
+            )
     out["metric"] = metric.to_numpy()
     k = _num(df["k"], "k", source, required=False)
     value = _num(df["value"], "value", source, required=True)
@@ -129,37 +177,75 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
         out[name] = _num(df[name], name, source, required=False) if name in df.columns else np.nan
     for name in OPTIONAL_TEXT:
         out[name] = df[name].astype(str).str.strip().to_numpy() if name in df.columns else ""
+    metrics_ = out["metric"].to_numpy()
+    err_ = out["error"].to_numpy(dtype=float)
+    tau_ = out["tau"].to_numpy(dtype=float)
+    quest_ = out["question"].to_numpy(dtype=float)
     for i in range(len(df)):
         line = i + 2
         if not 0.0 <= value[i] <= 100.0:
-            raise HarnessInputError(f"value {value[i]:g} is outside [0, 100]", source=source, line=line,
-                                    column="value", fix="values are percentages (multiply fractions by 100)")
-        m = out["metric"].iat[i]
+            raise HarnessInputError(
+                f"value {value[i]:g} is outside [0, 100]",
+                source=source,
+                line=line,
+                column="value",
+                fix="values are percentages (multiply fractions by 100)",
+            )
+        m = str(metrics_[i])
         if m in SAMPLING_METRICS:
             if not np.isfinite(k[i]):
-                raise HarnessInputError(f"{m} needs k", source=source, line=line, column="k",
-                                        fix="k is the number of samples the number was measured at")
+                raise HarnessInputError(
+                    f"{m} needs k",
+                    source=source,
+                    line=line,
+                    column="k",
+                    fix="k is the number of samples the number was measured at",
+                )
             if k[i] <= 0:
-                raise HarnessInputError(f"k={k[i]:g} is not positive", source=source, line=line, column="k",
-                                        fix="k counts samples and starts at 1")
+                raise HarnessInputError(
+                    f"k={k[i]:g} is not positive",
+                    source=source,
+                    line=line,
+                    column="k",
+                    fix="k counts samples and starts at 1",
+                )
             if m in ("maj@k", "g-pass@k", "question-accuracy") and k[i] != round(k[i]):
-                raise HarnessInputError(f"k={k[i]:g} is not a whole number", source=source, line=line,
-                                        column="k", fix=f"{m} needs a whole number of samples")
+                raise HarnessInputError(
+                    f"k={k[i]:g} is not a whole number",
+                    source=source,
+                    line=line,
+                    column="k",
+                    fix=f"{m} needs a whole number of samples",
+                )
         if np.isfinite(nq[i]) and (nq[i] < 1 or nq[i] != round(nq[i])):
-            raise HarnessInputError(f"n_questions={nq[i]:g} is not a positive whole number", source=source,
-                                    line=line, column="n_questions")
-        if not np.isfinite(nq[i]) and not (np.isfinite(out["error"].iat[i]) and out["error"].iat[i] > 0):
-            raise HarnessInputError("n_questions is empty and no error is given", source=source, line=line,
-                                    column="n_questions",
-                                    fix="give the number of questions (it sets the sampling noise) or an error")
-        if m == "g-pass@k" and not 0.0 < out["tau"].iat[i] <= 1.0:
-            raise HarnessInputError(f"tau={out['tau'].iat[i]!r} is outside (0, 1]", source=source, line=line,
-                                    column="tau", fix="G-Pass@k needs its threshold tau in (0, 1]")
-        if m == "question-accuracy" and not np.isfinite(out["question"].iat[i]):
-            raise HarnessInputError("question-accuracy needs a question id", source=source, line=line,
-                                    column="question")
+            raise HarnessInputError(
+                f"n_questions={nq[i]:g} is not a positive whole number",
+                source=source,
+                line=line,
+                column="n_questions",
+            )
+        if not np.isfinite(nq[i]) and not (np.isfinite(err_[i]) and err_[i] > 0):
+            raise HarnessInputError(
+                "n_questions is empty and no error is given",
+                source=source,
+                line=line,
+                column="n_questions",
+                fix="give the number of questions (it sets the sampling noise) or an error",
+            )
+        if m == "g-pass@k" and not 0.0 < tau_[i] <= 1.0:
+            raise HarnessInputError(
+                f"tau={tau_[i]!r} is outside (0, 1]",
+                source=source,
+                line=line,
+                column="tau",
+                fix="G-Pass@k needs its threshold tau in (0, 1]",
+            )
+        if m == "question-accuracy" and not np.isfinite(quest_[i]):
+            raise HarnessInputError(
+                "question-accuracy needs a question id", source=source, line=line, column="question"
+            )
         for name in ("rounding", "error", "samples_per_question"):
-            v = out[name].iat[i]
+            v = float(out[name].to_numpy(dtype=float)[i])
             if np.isfinite(v) and v < 0:
                 raise HarnessInputError(f"{name}={v:g} is negative", source=source, line=line, column=name)
     out["k"] = k
@@ -168,18 +254,29 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     for cid, grp in out.groupby("claim_id", sort=False):
         if grp["metric"].nunique() > 1 and (grp["metric"] == "accuracy").any():
             raise HarnessInputError(
-                "mixes 'accuracy' rows with sampling metrics", source=source, line=int(grp.index[0]) + 2,
-                column="metric", fix=f"put the non-sampling numbers of claim {cid!r} in a claim of their own")
+                "mixes 'accuracy' rows with sampling metrics",
+                source=source,
+                line=int(grp.index[0]) + 2,
+                column="metric",
+                fix=f"put the non-sampling numbers of claim {cid!r} in a claim of their own",
+            )
         if grp["n_questions"].nunique(dropna=False) > 1:
-            raise HarnessInputError(f"claim {cid!r} has more than one n_questions", source=source,
-                                    line=int(grp.index[0]) + 2, column="n_questions",
-                                    fix="all numbers of one claim are on the same question set")
+            raise HarnessInputError(
+                f"claim {cid!r} has more than one n_questions",
+                source=source,
+                line=int(grp.index[0]) + 2,
+                column="n_questions",
+                fix="all numbers of one claim are on the same question set",
+            )
         n_pts = _n_points(grp)
         if n_pts < 2:
             raise HarnessInputError(
-                f"claim {cid!r} has {n_pts} point(s); an audit needs at least 2", source=source,
-                line=int(grp.index[0]) + 2, column="value",
-                fix="a single number says nothing about how accuracy grows with compute")
+                f"claim {cid!r} has {n_pts} point(s); an audit needs at least 2",
+                source=source,
+                line=int(grp.index[0]) + 2,
+                column="value",
+                fix="a single number says nothing about how accuracy grows with compute",
+            )
     for name in ("title", "verification"):
         blank = out[name] == ""
         out.loc[blank, name] = out.loc[blank, "claim_id"] if name == "title" else "not stated"
@@ -238,13 +335,24 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
             label = f"{r['metric'].replace('@k', '')}@{k:g}" if r["metric"] != "accuracy" else "accuracy"
             if r["metric"] == "g-pass@k":
                 label = f"G-Pass@{k:g} tau={tau:g}"
-            rows.append(dict(
-                metric=r["metric"], k=k, m=m, tau=tau, compute=float(r["compute"]), compute_unit=r["compute_unit"],
-                value=float(r["value"]), y=float(r["value"]) / 100.0,
-                sd_extra=math.sqrt(rnd**2 / 12.0 + err**2) / 100.0,
-                n_samples=float(r["samples_per_question"]), verified=is_verified(r["verification"]),
-                verification=r["verification"], label=label, notes=r["notes"],
-            ))
+            rows.append(
+                dict(
+                    metric=r["metric"],
+                    k=k,
+                    m=m,
+                    tau=tau,
+                    compute=float(r["compute"]),
+                    compute_unit=r["compute_unit"],
+                    value=float(r["value"]),
+                    y=float(r["value"]) / 100.0,
+                    sd_extra=math.sqrt(rnd**2 / 12.0 + err**2) / 100.0,
+                    n_samples=float(r["samples_per_question"]),
+                    verified=is_verified(r["verification"]),
+                    verification=r["verification"],
+                    label=label,
+                    notes=r["notes"],
+                )
+            )
         if len(qa):
             runs = int(qa["k"].max())
             c = np.rint(qa["value"].to_numpy() / 100.0 * qa["k"].to_numpy()).astype(np.int64)
@@ -253,16 +361,37 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
             pk = pass_at_k(n, c, ks).mean(axis=0)
             ver = qa["verification"].iloc[0]
             for j, kk in enumerate(ks.tolist()):
-                rows.append(dict(
-                    metric="pass@k", k=float(kk), m=0, tau=np.nan, compute=float(kk), compute_unit="samples",
-                    value=100.0 * float(pk[j]), y=float(pk[j]), sd_extra=0.0, n_samples=float(runs),
-                    verified=is_verified(ver), verification=ver, label=f"pass@{kk}",
-                    notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates over {runs} runs",
-                ))
+                rows.append(
+                    dict(
+                        metric="pass@k",
+                        k=float(kk),
+                        m=0,
+                        tau=np.nan,
+                        compute=float(kk),
+                        compute_unit="samples",
+                        value=100.0 * float(pk[j]),
+                        y=float(pk[j]),
+                        sd_extra=0.0,
+                        n_samples=float(runs),
+                        verified=is_verified(ver),
+                        verification=ver,
+                        label=f"pass@{kk}",
+                        notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates "
+                        f"over {runs} runs",
+                    )
+                )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
-        out.append(Claim(
-            claim_id=str(cid), title=str(first["title"]), n_questions=float(first["n_questions"]),
-            source=str(first["source"]), citation=str(first["citation"]), location=str(first["location"]),
-            model=str(first["model"]), benchmark=str(first["benchmark"]), points=pts,
-        ))
+        out.append(
+            Claim(
+                claim_id=str(cid),
+                title=str(first["title"]),
+                n_questions=float(first["n_questions"]),
+                source=str(first["source"]),
+                citation=str(first["citation"]),
+                location=str(first["location"]),
+                model=str(first["model"]),
+                benchmark=str(first["benchmark"]),
+                points=pts,
+            )
+        )
     return out

@@ -1,9 +1,12 @@
 """Parametric families of i.i.d. sampling fitted by generalised least squares, with a parametric bootstrap.
 
 Family members: p ~ w0 delta_0 + w1 delta_1 + (1 - w0 - w1) Beta(mean, concentration), wrong-answer share phi.
-Criterion: chi2(theta) = r' S^-1 r over the equality points (r = published - predicted) plus (max(0, y - m)/sigma)^2
-for lower-bound (re-ranking) points. S is the covariance of the published numbers under the member: a parametric
-bootstrap over the stated number of questions Q (draw Q values of p, average each metric's per-question success
+Criterion: chi2(theta) = r' S^-1 r over the equality points (r = published - predicted) plus (max(0, y -
+m)/sigma)^2
+for lower-bound (re-ranking) points. S is the covariance of the published numbers under the member: a
+parametric
+bootstrap over the stated number of questions Q (draw Q values of p, average each metric's per-question
+success
 probability) plus the within-question sampling variance E f(1 - f) min(1, k/n) / Q plus rounding^2/12 plus the
 digitisation error^2. Two stages: fit with a diagonal binomial covariance, recompute S at the fit, refit.
 """
@@ -56,8 +59,10 @@ Spec = tuple[str, float, int]
 
 def specs(points: pd.DataFrame) -> list[Spec]:
     """(metric, k, m) per point, as plain Python values (the optimiser's inner loop avoids pandas)."""
-    return [(str(a), float(b), int(c)) for a, b, c in
-            zip(points["metric"].tolist(), points["k"].tolist(), points["m"].tolist(), strict=True)]
+    return [
+        (str(a), float(b), int(c))
+        for a, b, c in zip(points["metric"].tolist(), points["k"].tolist(), points["m"].tolist(), strict=True)
+    ]
 
 
 def predict(points: pd.DataFrame | list[Spec], mb: Member) -> FloatArray:
@@ -70,8 +75,14 @@ def predict(points: pd.DataFrame | list[Spec], mb: Member) -> FloatArray:
 
 
 def predict_curve(metric: str, ks: FloatArray, mb: Member) -> FloatArray:
-    return np.array([mb.w1 + (1 - mb.w0 - mb.w1) * float(
-        beta_expect(metric, float(k), 0, mb.phi, np.array(mb.mean), np.array(mb.conc))) for k in ks])
+    return np.array(
+        [
+            mb.w1
+            + (1 - mb.w0 - mb.w1)
+            * float(beta_expect(metric, float(k), 0, mb.phi, np.array(mb.mean), np.array(mb.conc)))
+            for k in ks
+        ]
+    )
 
 
 def draw_p(mb: Member, q: int, reps: int, seed: int) -> FloatArray:
@@ -83,7 +94,7 @@ def draw_p(mb: Member, q: int, reps: int, seed: int) -> FloatArray:
 
 
 def grid_means(p: FloatArray, K: FloatArray) -> FloatArray:
-    """Per replicate, the mean over questions of each column of K (kernels on BOOT_GRID), nearest grid point."""
+    """Per replicate, the mean over questions of each column of K (kernels on BOOT_GRID, nearest point)."""
     idx = np.clip(np.searchsorted(BOOT_GRID, p), 0, len(BOOT_GRID) - 1)
     lo = np.clip(idx - 1, 0, len(BOOT_GRID) - 1)
     near = np.where(np.abs(BOOT_GRID[lo] - p) < np.abs(BOOT_GRID[idx] - p), lo, idx)
@@ -92,7 +103,7 @@ def grid_means(p: FloatArray, K: FloatArray) -> FloatArray:
 
 
 def point_kernels(points: pd.DataFrame, phi: float, grid: FloatArray = BOOT_GRID) -> FloatArray:
-    return np.column_stack([kernel(str(r.metric), float(r.k), int(r.m), phi, grid) for r in points.itertuples()])
+    return np.column_stack([kernel(metric, k, m, phi, grid) for metric, k, m in specs(points)])
 
 
 def bootstrap_cov(points: pd.DataFrame, mb: Member, q: float, seed: int) -> tuple[FloatArray, FloatArray]:
@@ -110,7 +121,9 @@ def bootstrap_cov(points: pd.DataFrame, mb: Member, q: float, seed: int) -> tupl
     within_q = grid_means(p, K * (1 - K)).mean(axis=0)  # E over questions of f(1 - f)
     k = points["k"].to_numpy()
     n = points["n_samples"].to_numpy()
-    ratio = np.where(np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1)), 1.0)
+    ratio = np.where(
+        np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1)), 1.0
+    )
     within = np.diag(within_q * ratio / qi)
     del fk
     return between + within + extra + 1e-10 * np.eye(J), p
@@ -118,7 +131,7 @@ def bootstrap_cov(points: pd.DataFrame, mb: Member, q: float, seed: int) -> tupl
 
 def _unpack(u: FloatArray, family: str, structure: str, phi_fixed: float) -> Member:
     mean = float(np.clip(expit(u[0]), 1e-4, 1 - 1e-4))
-    conc = float(np.clip(np.exp(u[1]), 1e-2, 1e4))
+    conc = float(np.exp(np.clip(u[1], np.log(1e-2), np.log(1e4))))
     w0 = w1 = 0.0
     j = 2
     if family == "beta+masses":
@@ -129,8 +142,14 @@ def _unpack(u: FloatArray, family: str, structure: str, phi_fixed: float) -> Mem
     return Member(mean, conc, w0, w1, phi)
 
 
-def _chi2(sp: list[Spec], y: FloatArray, mb: Member, Sinv: FloatArray, eq: npt.NDArray[np.bool_],
-          sd_lower: FloatArray) -> float:
+def _chi2(
+    sp: list[Spec],
+    y: FloatArray,
+    mb: Member,
+    Sinv: FloatArray,
+    eq: npt.NDArray[np.bool_],
+    sd_lower: FloatArray,
+) -> float:
     pred = predict(sp, mb)
     r = (y - pred)[eq]
     val = float(r @ Sinv @ r) if eq.any() else 0.0
@@ -141,7 +160,8 @@ def _chi2(sp: list[Spec], y: FloatArray, mb: Member, Sinv: FloatArray, eq: npt.N
 
 
 def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, seed: int = 0) -> Fit:
-    """GLS fit of one family ('beta' or 'beta+masses') under one wrong-answer structure ('differ', 'agree', 'free'
+    """GLS fit of one family ('beta' or 'beta+masses') under one wrong-answer structure ('differ', 'agree',
+    'free'
     or 'none' when no majority-vote point is present)."""
     y = points["y"].to_numpy()
     eq = (points["metric"] != "rerank@k").to_numpy()
@@ -162,13 +182,19 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
         starts.append(np.array(u))
 
     def run(S: FloatArray, inits: list[FloatArray]) -> tuple[FloatArray, float]:
-        Sinv = np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0))
+        Sinv = np.asarray(
+            np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0)), dtype=np.float64
+        )
         sd = np.sqrt(np.diag(S))
         sp = specs(points)
         best_u, best = inits[0], np.inf
         for u0 in inits:
-            res = minimize(lambda u: _chi2(sp, y, _unpack(u, family, structure, phi_fixed), Sinv, eq, sd), u0,
-                           method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-4, "maxiter": 250 * len(u0)})
+            res = minimize(
+                lambda u: _chi2(sp, y, _unpack(u, family, structure, phi_fixed), Sinv, eq, sd),
+                u0,
+                method="Nelder-Mead",
+                options={"xatol": 1e-3, "fatol": 1e-4, "maxiter": 250 * len(u0)},
+            )
             if res.fun < best:
                 best_u, best = np.asarray(res.x), float(res.fun)
         return best_u, best
@@ -189,15 +215,21 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
     return Fit(family, structure, mb, chi, df, n_params, pval, region, pdraw, S1)
 
 
-def _region(points: pd.DataFrame, S: FloatArray, eq: npt.NDArray[np.bool_], mb: Member,
-            chi_min: float) -> tuple[float, float, float, float]:
+def _region(
+    points: pd.DataFrame, S: FloatArray, eq: npt.NDArray[np.bool_], mb: Member, chi_min: float
+) -> tuple[float, float, float, float]:
     """Range of (mean, concentration) with chi2 <= min + chi2_0.95(2), the rest of the member held fixed."""
     means = np.linspace(0.005, 0.995, 60)
     concs = np.logspace(-2, 3, 41)
     M, C = np.meshgrid(means, concs, indexing="ij")
     y = points["y"].to_numpy()
-    pred = np.stack([mb.w1 + (1 - mb.w0 - mb.w1) * beta_expect(str(r.metric), float(r.k), int(r.m), mb.phi, M, C)
-                     for r in points.itertuples()], axis=-1)
+    pred = np.stack(
+        [
+            mb.w1 + (1 - mb.w0 - mb.w1) * beta_expect(metric, k, m, mb.phi, M, C)
+            for metric, k, m in specs(points)
+        ],
+        axis=-1,
+    )
     r = y - pred
     Sinv = np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0))
     re = r[..., eq]

@@ -1,4 +1,5 @@
-"""Distribution-free checks: linear programmes over a discretised distribution of p (and of the wrong-answer share).
+"""Distribution-free checks: linear programmes over a discretised distribution of p (and of the wrong-answer
+share).
 
 Every published number of a claim is a linear functional of the distribution F of per-question p (and phi):
 value_i = integral of kernel_i dF. With F discretised on a grid of atoms (w >= 0, sum w = 1):
@@ -8,7 +9,8 @@ value_i = integral of kernel_i dF. With F discretised on a grid of atoms (w >= 0
   z = Phi^-1(1 - alpha / (2 J)): the true F is one feasible w, and it stays within z sigma of every point with
   probability >= 1 - alpha. For pass@k points this is the complete-monotonicity test of 1 - pass@k
   (Hausdorff 1921: a sequence is completely monotone iff it is a moment sequence E(1-p)^k).
-* moment bounds: min and max of c' w over the same tolerance region (the range of any unobserved value that some
+* moment bounds: min and max of c' w over the same tolerance region (the range of any unobserved value that
+some
   i.i.d. model within noise of every published point allows).
 """
 
@@ -28,8 +30,9 @@ def z_crit(n_points: int, alpha: float = ALPHA) -> float:
     return float(norm.isf(alpha / (2.0 * max(n_points, 1))))
 
 
-def _rows(A: FloatArray, y: FloatArray, sigma: FloatArray, lower_only: npt.NDArray[np.bool_],
-          tol: float | None) -> tuple[FloatArray, FloatArray]:
+def _rows(
+    A: FloatArray, y: FloatArray, sigma: FloatArray, lower_only: npt.NDArray[np.bool_], tol: float | None
+) -> tuple[FloatArray, FloatArray]:
     """Inequality rows G v <= h for v = (w, s) (tol None: s is a variable) or v = w (fixed tolerance)."""
     n = A.shape[1]
     rows: list[FloatArray] = []
@@ -47,8 +50,9 @@ def _rows(A: FloatArray, y: FloatArray, sigma: FloatArray, lower_only: npt.NDArr
     return G, np.asarray(rhs)
 
 
-def min_max_deviation(A: FloatArray, y: FloatArray, sigma: FloatArray,
-                      lower_only: npt.NDArray[np.bool_]) -> tuple[float, FloatArray]:
+def min_max_deviation(
+    A: FloatArray, y: FloatArray, sigma: FloatArray, lower_only: npt.NDArray[np.bool_]
+) -> tuple[float, FloatArray]:
     """s* = min over distributions of the largest standardised deviation, and the minimising weights."""
     n = A.shape[1]
     G, h = _rows(A, y, sigma, lower_only, None)
@@ -61,16 +65,29 @@ def min_max_deviation(A: FloatArray, y: FloatArray, sigma: FloatArray,
     return float(res.x[-1]), np.asarray(res.x[:-1])
 
 
-def value_range(target: FloatArray, A: FloatArray, y: FloatArray, sigma: FloatArray,
-                lower_only: npt.NDArray[np.bool_], tol: float) -> tuple[float, float]:
-    """(min, max) of target . w over distributions within tol * sigma of every point; (nan, nan) if infeasible."""
+def value_range(
+    target: FloatArray,
+    A: FloatArray,
+    y: FloatArray,
+    sigma: FloatArray,
+    lower_only: npt.NDArray[np.bool_],
+    tol: float,
+) -> tuple[float, float]:
+    """(min, max) of target . w over distributions within tol * sigma of every point (nan if infeasible)."""
     n = A.shape[1]
     G, h = _rows(A, y, sigma, lower_only, tol)
     A_eq = np.ones((1, n))
     out = []
     for sign in (1.0, -1.0):
-        res = linprog(sign * target, A_ub=G if len(h) else None, b_ub=h if len(h) else None, A_eq=A_eq,
-                      b_eq=[1.0], bounds=[(0, None)] * n, method="highs")
+        res = linprog(
+            sign * target,
+            A_ub=G if len(h) else None,
+            b_ub=h if len(h) else None,
+            A_eq=A_eq,
+            b_eq=[1.0],
+            bounds=[(0, None)] * n,
+            method="highs",
+        )
         if res.status != 0:
             return float("nan"), float("nan")
         out.append(sign * float(res.fun))

@@ -1,6 +1,7 @@
 """Audit output: one figure per claim, Markdown and self-contained HTML sections, the CSV of fits.
 
-The only module of the audit that does I/O. Every string that comes from a data file is escaped (html.escape in
+The only module of the audit that does I/O. Every string that comes from a data file is escaped (html.escape
+in
 HTML; pipes and angle brackets in Markdown). Files are written through a temporary file and an atomic rename.
 """
 
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
 MARKERS = {"pass@k": "o", "maj@k": "s", "rerank@k": "^", "g-pass@k": "D", "accuracy": "o"}
 LINESTYLES = ("-", "--", ":", "-.")
 METHODS_NOTE = (
-    "Each claim is tested against plain independent sampling: every question has its own success probability p "
-    "and samples are independent. A distribution-free linear programme asks whether any spread of p (and, for "
+    "Each claim is tested against plain independent sampling: every question has its own success "
+    "probability p "
+    "and samples are independent. A distribution-free linear programme asks whether any spread of p "
+    "(and, for "
     "majority vote, any share of wrong answers on one wrong answer) reproduces all published points within "
     "sampling noise; beta-family members are fitted by generalised least squares with a parametric-bootstrap "
     "covariance over the stated number of questions. Methods: docs/methods/audit.md."
@@ -45,28 +48,65 @@ def claim_figure(audit: ClaimAudit) -> Figure:
     band = cur[cur["kind"] == "bound:any i.i.d. model"] if len(cur) else cur
     for j, (met, grp) in enumerate(band.groupby("metric", sort=False)):
         g = grp.sort_values("x")
-        ax.fill_between(g["x"], g["ci_low"], g["ci_high"], color="0.85" if j == 0 else "0.93",
-                        hatch=None if j == 0 else "///", edgecolor="0.6", linewidth=0.0,
-                        label=f"{met}: range any i.i.d. model allows")
+        ax.fill_between(
+            g["x"],
+            g["ci_low"],
+            g["ci_high"],
+            color="0.85" if j == 0 else "0.93",
+            hatch=None if j == 0 else "///",
+            edgecolor="0.6",
+            linewidth=0.0,
+            label=f"{met}: range any i.i.d. model allows",
+        )
     fits = cur[cur["kind"].astype(str).str.startswith("fit:")] if len(cur) else cur
-    for j, ((kind, met), grp) in enumerate(fits.groupby(["kind", "metric"], sort=False)):
+    for j, (key, grp) in enumerate(fits.groupby(["kind", "metric"], sort=False)):
+        kind, met = str(key[0]), str(key[1])
         g = grp.sort_values("x")
         if j == 0 and g["ci_low"].notna().any():
-            ax.fill_between(g["x"], g["ci_low"], g["ci_high"], color="0.7", alpha=0.35, linewidth=0,
-                            label="95% band of the first fit (question resampling)")
-        ax.plot(g["x"], g["value"], color="black", linestyle=LINESTYLES[j % len(LINESTYLES)], linewidth=1.3,
-                label=f"{met} {kind.removeprefix('fit:')}")
+            ax.fill_between(
+                g["x"],
+                g["ci_low"],
+                g["ci_high"],
+                color="0.7",
+                alpha=0.35,
+                linewidth=0,
+                label="95% band of the first fit (question resampling)",
+            )
+        ax.plot(
+            g["x"],
+            g["value"],
+            color="black" if met == "maj@k" or len(set(fits["metric"])) == 1 else "0.45",
+            linestyle=LINESTYLES[j % len(LINESTYLES)],
+            linewidth=1.3,
+            label=f"{met} {kind.removeprefix('fit:')}",
+        )
     pts = audit.points
     for met, grp in pts.groupby("metric", sort=False):
         face = "white" if met in ("rerank@k", "g-pass@k") else "black"
-        ax.errorbar(grp["x"], grp["value"], yerr=1.96 * grp["sigma"], fmt=MARKERS.get(str(met), "o"),
-                    color="black", markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=5,
-                    label=f"published {met}" + (" (lower bound on coverage)" if met == "rerank@k" else "")
-                    + " +/- 1.96 SE")
+        ax.errorbar(
+            grp["x"],
+            grp["value"],
+            yerr=1.96 * grp["sigma"],
+            fmt=MARKERS.get(str(met), "o"),
+            color="black",
+            markerfacecolor=face,
+            markersize=6,
+            capsize=3,
+            linewidth=1,
+            zorder=5,
+            label=f"published {met}"
+            + (" (lower bound on coverage)" if met == "rerank@k" else "")
+            + " +/- 1.96 SE",
+        )
         if met == "g-pass@k":
             for r in grp.itertuples():
-                ax.annotate(str(r.label).split(" ")[-1], (r.x, r.value), textcoords="offset points",
-                            xytext=(6, -3), fontsize=7)
+                ax.annotate(
+                    str(r.label).split(" ")[-1],
+                    (r.x, r.value),
+                    textcoords="offset points",
+                    xytext=(6, -3),
+                    fontsize=7,
+                )
     xs = pd.concat([pts["x"], cur["x"]]) if len(cur) else pts["x"]
     xs = xs[np.isfinite(xs.astype(float)) & (xs.astype(float) > 0)]
     if len(xs) and audit.x_label != "setting":
@@ -105,35 +145,88 @@ def _fmt(v: object, digits: int = 1) -> str:
 
 def _points_rows(a: ClaimAudit) -> list[list[str]]:
     rows = []
-    for r in a.points.itertuples():
-        allowed = (f"{_fmt(r.allowed_low)}-{_fmt(r.allowed_high)}" if np.isfinite(r.allowed_low) else "n/a")
-        rows.append([str(r.label), f"{r.value:g}", _fmt(r.sigma), allowed,
-                     ("verified: " if r.verified else "UNVERIFIED: ") + str(r.verification)])
+    for r in a.points.to_dict("records"):
+        allowed = (
+            f"{_fmt(r['allowed_low'])}-{_fmt(r['allowed_high'])}" if np.isfinite(r["allowed_low"]) else "n/a"
+        )
+        rows.append(
+            [
+                str(r["label"]),
+                f"{r['value']:g}",
+                _fmt(r["sigma"]),
+                allowed,
+                ("verified: " if r["verified"] else "UNVERIFIED: ") + str(r["verification"]),
+            ]
+        )
     return rows
 
 
-POINT_HEADER = ["number", "published %", "SE (points)", "allowed by i.i.d. given the others (%)", "verification"]
-FIT_HEADER = ["family", "wrong answers", "mean", "concentration", "w0", "w1", "phi", "fit", "status",
-              "slope/decade", "R^2", "straight decades"]
+POINT_HEADER = [
+    "number",
+    "published %",
+    "SE (points)",
+    "allowed by i.i.d. given the others (%)",
+    "verification",
+]
+FIT_HEADER = [
+    "family",
+    "wrong answers",
+    "mean",
+    "concentration",
+    "w0",
+    "w1",
+    "phi",
+    "fit",
+    "status",
+    "slope/decade",
+    "R^2",
+    "straight decades",
+]
 
 
 def _fit_rows(a: ClaimAudit) -> list[list[str]]:
     rows = []
-    for r in a.fits.itertuples():
-        rows.append([str(r.family), str(r.wrong_answers), _fmt(r.mean, 3), _fmt(r.concentration, 3),
-                     _fmt(r.w0, 3), _fmt(r.w1, 3), _fmt(r.phi, 2), str(r.statistic), str(r.status),
-                     _fmt(r.slope_per_decade), _fmt(r.r2, 2), _fmt(r.straight_decades)])
+    for r in a.fits.to_dict("records"):
+        rows.append(
+            [
+                str(r["family"]),
+                str(r["wrong_answers"]),
+                _fmt(r["mean"], 3),
+                _fmt(r["concentration"], 3),
+                _fmt(r["w0"], 3),
+                _fmt(r["w1"], 3),
+                _fmt(r["phi"], 2),
+                str(r["statistic"]),
+                str(r["status"]),
+                _fmt(r["slope_per_decade"]),
+                _fmt(r["r2"], 2),
+                _fmt(r["straight_decades"]),
+            ]
+        )
     return rows
 
 
 def render_markdown(result: AuditResult, figure_paths: dict[str, str]) -> str:
-    out = ["# Audit of published test-time-compute claims", "", METHODS_NOTE, "", "| claim | verdict | summary |",
-           "|---|---|---|"]
+    out = [
+        "# Audit of published test-time-compute claims",
+        "",
+        METHODS_NOTE,
+        "",
+        "| claim | verdict | summary |",
+        "|---|---|---|",
+    ]
     for a in result.claims:
         out.append(f"| {_md(a.claim_id)} | {a.verdict} | {_md(a.summary)} |")
     for a in result.claims:
-        out += ["", f"## {_md(a.title)}", "", f"`{_md(a.claim_id)}` - **{a.verdict}**. {_md(a.summary)}", "",
-                f"Source: {_md(a.source)}; {_md(a.citation)}", ""]
+        out += [
+            "",
+            f"## {_md(a.title)}",
+            "",
+            f"`{_md(a.claim_id)}` - **{a.verdict}**. {_md(a.summary)}",
+            "",
+            f"Source: {_md(a.source)}; {_md(a.citation)}",
+            "",
+        ]
         out += ["| " + " | ".join(POINT_HEADER) + " |", "|" + "---|" * len(POINT_HEADER)]
         out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _points_rows(a)]
         out += ["", "Evidence:", ""] + [f"- {_md(e)}" for e in a.evidence]
@@ -153,22 +246,31 @@ def _table_html(header: list[str], rows: list[list[str]]) -> str:
 
 def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
     e = html.escape
-    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-             "<title>Audit of published test-time-compute claims</title><style>",
-             "body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em;line-height:1.4}",
-             "table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}",
-             "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}",
-             ".consistent{font-weight:bold}.inconsistent{font-weight:bold;text-decoration:underline}",
-             "img{max-width:100%}</style></head><body>",
-             "<h1>Audit of published test-time-compute claims</h1>", f"<p>{e(METHODS_NOTE)}</p>"]
-    parts.append(_table_html(["claim", "verdict", "summary"],
-                             [[a.claim_id, a.verdict, a.summary] for a in result.claims]))
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        "<title>Audit of published test-time-compute claims</title><style>",
+        "body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em;line-height:1.4}",
+        "table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}",
+        "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}",
+        ".consistent{font-weight:bold}.inconsistent{font-weight:bold;text-decoration:underline}",
+        "img{max-width:100%}</style></head><body>",
+        "<h1>Audit of published test-time-compute claims</h1>",
+        f"<p>{e(METHODS_NOTE)}</p>",
+    ]
+    parts.append(
+        _table_html(
+            ["claim", "verdict", "summary"], [[a.claim_id, a.verdict, a.summary] for a in result.claims]
+        )
+    )
     for a in result.claims:
-        parts += [f"<section id='{e(_slug(a.claim_id))}'><h2>{e(a.title)}</h2>",
-                  f"<p><code>{e(a.claim_id)}</code> - <span class='{e(a.verdict.replace(' ', '-'))}'>"
-                  f"{e(a.verdict)}</span>. {e(a.summary)}</p>",
-                  f"<p>Source: {e(a.source)}; {e(a.citation)}</p>", _table_html(POINT_HEADER, _points_rows(a)),
-                  "<p>Evidence:</p><ul>" + "".join(f"<li>{e(x)}</li>" for x in a.evidence) + "</ul>"]
+        parts += [
+            f"<section id='{e(_slug(a.claim_id))}'><h2>{e(a.title)}</h2>",
+            f"<p><code>{e(a.claim_id)}</code> - <span class='{e(a.verdict.replace(' ', '-'))}'>"
+            f"{e(a.verdict)}</span>. {e(a.summary)}</p>",
+            f"<p>Source: {e(a.source)}; {e(a.citation)}</p>",
+            _table_html(POINT_HEADER, _points_rows(a)),
+            "<p>Evidence:</p><ul>" + "".join(f"<li>{e(x)}</li>" for x in a.evidence) + "</ul>",
+        ]
         if a.claim_id in pngs:
             b64 = base64.b64encode(pngs[a.claim_id]).decode("ascii")
             parts.append(f"<img alt='{e(a.title)}' src='data:image/png;base64,{b64}'>")
@@ -212,8 +314,11 @@ def write_audit(result: AuditResult, out_dir: str) -> list[str]:
         _write_atomic(path, png)
         rel[a.claim_id] = f"figures/{name}.png"
         paths.append(path)
-    for name, text in (("audit.md", render_markdown(result, rel)), ("audit.html", render_html(result, pngs)),
-                       ("audit_fits.csv", result.fits_table().to_csv(index=False))):
+    for name, text in (
+        ("audit.md", render_markdown(result, rel)),
+        ("audit.html", render_html(result, pngs)),
+        ("audit_fits.csv", result.fits_table().to_csv(index=False)),
+    ):
         path = os.path.join(out_dir, name)
         _write_atomic(path, text.encode("utf-8"))
         paths.append(path)

@@ -1,4 +1,4 @@
-"""`harness audit [FILE] --out DIR`: are published accuracy-vs-compute numbers consistent with plain sampling?"""
+"""`harness audit [FILE] --out DIR`: are published accuracy-vs-compute numbers consistent with sampling?"""
 
 from __future__ import annotations
 
@@ -11,16 +11,27 @@ from harness._validation import HarnessInputError
 
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
-        "audit", help="audit published test-time-compute numbers against plain i.i.d. sampling",
-        description="Given only published numbers (no logs), say whether they are consistent with independent "
-                    "sampling from some spread of per-question difficulty, what they rule in or out, and what "
-                    "cannot be concluded. With no FILE, audits the bundled published claims.")
-    p.add_argument("file", nargs="?", default=None, metavar="FILE",
-                   help="claims CSV (columns claim_id, metric, k, value, n_questions, ...) or digitised chart "
-                        "points (compute, value[, error, n_questions]); default: the bundled published claims")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (audit.md, audit.html, CSV, PNGs)")
-    p.add_argument("--claim", action="append", default=None, metavar="ID",
-                   help="audit only this claim id (repeatable)")
+        "audit",
+        help="audit published test-time-compute numbers against plain i.i.d. sampling",
+        description="Given only published numbers (no logs), say whether they are consistent with "
+        "independent "
+        "sampling from some spread of per-question difficulty, what they rule in or out, and what "
+        "cannot be concluded. With no FILE, audits the bundled published claims.",
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        default=None,
+        metavar="FILE",
+        help="claims CSV (columns claim_id, metric, k, value, n_questions, ...) or digitised chart "
+        "points (compute, value[, error, n_questions]); default: the bundled published claims",
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder (audit.md, audit.html, CSV, PNGs)"
+    )
+    p.add_argument(
+        "--claim", action="append", default=None, metavar="ID", help="audit only this claim id (repeatable)"
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the parametric bootstrap (default 0)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
@@ -33,14 +44,20 @@ def run(args: argparse.Namespace) -> int:
     if args.claim:
         unknown = sorted(set(args.claim) - set(claims["claim_id"]))
         if unknown:
-            raise HarnessInputError(f"--claim {unknown[0]!r} is not in the table",
-                                    fix=f"claims: {', '.join(list(dict.fromkeys(claims['claim_id']))[:8])}, ...")
+            raise HarnessInputError(
+                f"--claim {unknown[0]!r} is not in the table",
+                fix=f"claims: {', '.join(list(dict.fromkeys(claims['claim_id']))[:8])}, ...",
+            )
         claims = claims[claims["claim_id"].isin(args.claim)]
     result = audit_claims(claims, seed=args.seed)
     paths = write_audit(result, args.out)
     if not args.quiet:
         counts = result.verdicts()["verdict"].value_counts()
-        print(f"audited {len(result.claims)} claims: " + ", ".join(f"{v} {n}" for v, n in counts.items()),
-              file=sys.stderr)
-        print(f"wrote {len(paths)} files to {args.out} (audit.md, audit.html, audit_fits.csv)", file=sys.stderr)
+        print(
+            f"audited {len(result.claims)} claims: " + ", ".join(f"{v} {n}" for v, n in counts.items()),
+            file=sys.stderr,
+        )
+        print(
+            f"wrote {len(paths)} files to {args.out} (audit.md, audit.html, audit_fits.csv)", file=sys.stderr
+        )
     return 0

@@ -1,0 +1,309 @@
+"""harness audit: kernels vs the foundation closed forms, simulated i.i.d. and non-i.i.d. claims, moment
+bounds against the truth, bundled verdicts under rounding, the CLI's outputs and its one-line errors."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate, stats
+
+import harness.audit as audit
+from harness import maj_all_wrong_agree, maj_all_wrong_differ, pass_at_k
+from harness.audit._audit import design, lp_sigma
+from harness.audit._claims import split_claims, validate_claims
+from harness.audit._fit import Member, fit_family, predict
+from harness.audit._kernels import beta_expect, kernel, p_grid
+from harness.audit._lp import value_range, z_crit
+from harness.cli import main
+
+
+def claim_rows(
+    cid: str, q: int, pts: list[tuple[str, int, float, int | None]], **extra: object
+) -> pd.DataFrame:
+    """A claims table: (metric, k, value %, samples per question) per point."""
+    return pd.DataFrame(
+        [
+            {
+                "claim_id": cid,
+                "metric": m,
+                "k": k,
+                "value": v,
+                "n_questions": q,
+                "samples_per_question": "" if n is None else n,
+                **extra,
+            }
+            for m, k, v, n in pts
+        ]
+    )
+
+
+def simulate_iid_passk(rng: np.random.Generator, q: int, ks: list[int], n: int) -> list[float]:
+    """Unbiased pass@k (%) of q questions with p ~ 0.15 delta_0 + 0.85 Beta(0.4, 1.2), n samples each."""
+    p = np.where(rng.random(q) < 0.15, 0.0, rng.beta(0.4, 1.2, q))
+    c = rng.binomial(n, p)
+    return [100 * float(v) for v in pass_at_k(np.full(q, n), c, ks).mean(axis=0)]
+
+
+def simulate_refinement_passk(rng: np.random.Generator, q: int, ks: list[int], boost: float) -> list[float]:
+    """Sequential refinement: attempt j succeeds with 1 - (1 - p0)(1 - boost)^j (feedback from failures);
+    pass@k = share of questions solved within their first k attempts (one run)."""
+    p0 = rng.beta(0.5, 3.0, q)
+    kmax = max(ks)
+    j = np.arange(kmax)
+    pj = 1 - (1 - p0[:, None]) * (1 - boost) ** j[None, :]
+    solved = np.cumsum(rng.random((q, kmax)) < pj, axis=1) > 0
+    return [100 * float(solved[:, k - 1].mean()) for k in ks]
+
+
+# ----------------------------------------------------------------------------- kernels
+@pytest.mark.parametrize("k", [1, 2, 3, 8, 33])
+def test_maj_kernel_matches_closed_forms(k: int) -> None:
+    # reference: harness.maj_all_wrong_agree / maj_all_wrong_differ (binary, all-distinct votes; random ties)
+    for c in (50, 300, 500, 910):
+        p = np.array([c / 1000])
+        agree = maj_all_wrong_agree(1000, c, [k], kind="iid")[0]
+        differ = maj_all_wrong_differ(1000, c, [k], kind="iid")[0]
+        assert kernel("maj@k", k, 0, 1.0, p)[0] == pytest.approx(agree, abs=1e-12)
+        assert kernel("maj@k", k, 0, 0.0, p)[0] == pytest.approx(differ, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("metric", "k", "m", "phi"),
+    [("pass@k", 64, 0, 0.0), ("maj@k", 16, 0, 0.5), ("g-pass@k", 16, 12, 0.0), ("maj@k", 5, 0, 1.0)],
+)
+def test_beta_closed_forms_match_quadrature(metric: str, k: int, m: int, phi: float) -> None:
+    a, b = 0.6, 1.4  # Beta(0.6, 1.4) = mean 0.3, concentration 2
+    ref = integrate.quad(
+        lambda t: kernel(metric, k, m, phi, np.array([t]))[0] * stats.beta.pdf(t, a, b), 0, 1, limit=200
+    )[0]
+    assert float(beta_expect(metric, k, m, phi, np.array(0.3), np.array(2.0))) == pytest.approx(ref, abs=1e-7)
+
+
+def test_maj2_equals_maj1_for_every_p() -> None:
+    # with ties split evenly, two votes give p^2 + p(1-p) = p, whatever the wrong answers do
+    p = p_grid(50)
+    for phi in (0.0, 0.3, 1.0):
+        np.testing.assert_allclose(kernel("maj@k", 2, 0, phi, p), p, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- simulated claims
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_iid_pass_curve_is_accepted(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ks = [1, 2, 4, 8, 16, 32]
+    vals = simulate_iid_passk(rng, 120, ks, 32)
+    table = claim_rows("iid", 120, [("pass@k", k, v, 32) for k, v in zip(ks, vals, strict=True)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "consistent", res.summary
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sequential_refinement_is_rejected(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ks = [1, 2, 4, 8]
+    vals = simulate_refinement_passk(rng, 100, ks, boost=0.5)
+    table = claim_rows("refine", 100, [("pass@k", k, v, None) for k, v in zip(ks, vals, strict=True)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "inconsistent", res.summary
+    assert "complete monotonicity" in res.summary
+
+
+def test_weak_refinement_on_two_points_is_not_testable() -> None:
+    # two points against two parameters: the audit must not claim a rejection it cannot make
+    rng = np.random.default_rng(5)
+    vals = simulate_refinement_passk(rng, 100, [1, 4], boost=0.1)
+    table = claim_rows("two", 100, [("pass@k", 1, vals[0], None), ("pass@k", 4, vals[1], None)])
+    assert audit.audit_claims(table, detail=False).claims[0].verdict == "not testable"
+
+
+def test_maj2_above_maj1_is_rejected() -> None:
+    # a second attempt that sees the first (p 0.3 -> 0.9) gives maj@2 = (0.3 + 0.9)/2 = 0.6 > maj@1 = 0.3
+    table = claim_rows(
+        "maj-refine",
+        100,
+        [
+            ("maj@k", 1, 30.0, None),
+            ("maj@k", 2, 60.0, None),
+            ("maj@k", 4, 70.0, None),
+            ("maj@k", 8, 75.0, None),
+        ],
+    )
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "inconsistent"
+    assert any(c.name == "maj@2 = maj@1" and c.status == "fail" for c in res.checks)
+
+
+def test_iid_majority_curve_is_accepted() -> None:
+    # exact expectations of a member with Q = 30: every check must pass and the verdict is consistent
+    mb = Member(mean=0.5, conc=1.0, phi=0.4)
+    pts = pd.DataFrame({"metric": "maj@k", "k": [1.0, 2.0, 4.0, 8.0], "m": 0})
+    vals = 100 * predict(pts, mb)
+    table = claim_rows(
+        "maj-iid", 30, [("maj@k", int(k), v, None) for k, v in zip(pts["k"], vals, strict=True)]
+    )
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "consistent", res.summary
+
+
+def test_gls_fit_recovers_the_member() -> None:
+    mb = Member(mean=0.35, conc=0.8)
+    pts = split_claims(
+        validate_claims(claim_rows("fit", 200, [("pass@k", k, 1.0, None) for k in (1, 4, 16, 64)]))
+    )[0].points
+    pts["y"] = predict(pts, mb)
+    fit = fit_family(pts, 200.0, "beta", "none", seed=0)
+    assert fit.member.mean == pytest.approx(0.35, abs=0.01)
+    assert math.log(fit.member.conc) == pytest.approx(math.log(0.8), abs=0.1)
+    assert fit.chi2 < 0.01 and fit.df == 2
+    assert fit.region[0] <= 0.35 <= fit.region[1] and fit.region[2] <= 0.8 <= fit.region[3]
+
+
+def test_moment_bounds_contain_the_truth() -> None:
+    # 12 simulated 60-question sets, pass@1/4/16 from 16 samples each; bounds at k = 64 and 512 hold the truth
+    grid = p_grid(300)
+    misses = 0
+    for seed in range(12):
+        rng = np.random.default_rng(100 + seed)
+        p = np.where(rng.random(60) < 0.2, 0.0, rng.beta(0.3, 0.9, 60))
+        c = rng.binomial(16, p)
+        ks = [1, 4, 16]
+        y = pass_at_k(np.full(60, 16), c, ks).mean(axis=0)
+        pts = pd.DataFrame(
+            {"metric": "pass@k", "k": np.array(ks, float), "m": 0, "y": y, "n_samples": 16.0, "sd_extra": 0.0}
+        )
+        A = design(pts, np.array([0.0]), grid)
+        sig = lp_sigma(pts, 60.0)
+        for big in (64, 512):
+            truth = float(np.mean(1 - (1 - p) ** big))
+            lo, hi = value_range(kernel("pass@k", big, 0, 0.0, grid), A, y, sig, np.zeros(3, bool), z_crit(3))
+            misses += not (lo - 1e-3 <= truth <= hi + 1e-3)
+    assert misses == 0
+
+
+# ----------------------------------------------------------------------------- bundled claims
+def test_bundled_claims_load_from_package_data() -> None:
+    from harness.audit._claims import bundled_path
+
+    path = bundled_path()
+    assert Path(path).parts[-3:] == ("_data", "published", "claims.csv")
+    table = audit.load_claims()
+    assert table["claim_id"].nunique() >= 40
+    assert (table["citation"] != "").all() and (table["verification"] != "").all()
+    assert table["value"].between(0, 100).all()
+
+
+def test_bundled_csv_matches_package_copy() -> None:
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "data/published/claims.csv").read_bytes() == (
+        root / "harness/_data/published/claims.csv"
+    ).read_bytes()
+
+
+def test_bundled_verdicts_stable_under_stated_rounding() -> None:
+    # claims whose numbers are exact (rounding 0: counts out of 30, verbatim) have nothing to perturb
+    table = audit.load_claims()
+    rounded = table.groupby("claim_id")["rounding"].transform(lambda r: r.fillna(0).max() > 0)
+    table = table[rounded]
+    assert table["claim_id"].nunique() >= 30
+    base = audit.audit_claims(table, detail=False).verdicts().set_index("claim_id")["verdict"]
+    assert set(base) <= set(audit.VERDICTS)
+    for sign in (-0.5, 0.5):
+        shifted = table.copy()
+        shifted["value"] = (shifted["value"] + sign * shifted["rounding"].fillna(0)).clip(0, 100)
+        got = audit.audit_claims(shifted, detail=False).verdicts().set_index("claim_id")["verdict"]
+        changed = got[got != base]
+        assert changed.empty, f"verdicts move under rounding: {changed.to_dict()}"
+
+
+def test_bundled_token_budget_curve_is_not_testable_and_says_why() -> None:
+    table = audit.load_claims()
+    sub = table[table["claim_id"] == "zhang-o1-mini-aime2024-token-budget"]
+    res = audit.audit_claims(sub).claims[0]
+    assert res.verdict == "not testable"
+    assert "reasoning length" in res.summary
+    assert any(e.startswith("matched compute") for e in res.evidence)
+
+
+def test_unverified_numbers_are_flagged() -> None:
+    table = audit.load_claims()
+    sub = table[table["claim_id"] == "openai-o1-aime2024-text"]
+    res = audit.audit_claims(sub, detail=False).claims[0]
+    assert not res.points["verified"].any()
+    assert sum("UNVERIFIED" in e for e in res.evidence) == 3
+
+
+# ----------------------------------------------------------------------------- output and CLI
+def test_cli_writes_escaped_html_markdown_csv_and_figures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "claims.csv"
+    table = claim_rows(
+        "user<script>",
+        50,
+        [("pass@k", 1, 20.0, 10), ("pass@k", 4, 41.0, 10), ("pass@k", 10, 55.0, 10)],
+        title="<script>alert(1)</script> & co",
+        citation="arXiv 0000.00000",
+        verification="verified",
+    )
+    table.to_csv(f, index=False)
+    out = tmp_path / "out"
+    assert main(["audit", str(f), "--out", str(out), "--quiet"]) == 0
+    html_text = (out / "audit.html").read_text()
+    assert "<script>" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_text
+    assert "data:image/png;base64," in html_text
+    md = (out / "audit.md").read_text()
+    assert "## &lt;script&gt;" in md and "figures/user-script.png" in md
+    fits = pd.read_csv(out / "audit_fits.csv")
+    assert {"family", "chi2", "df", "p_value", "region_mean_low", "slope_per_decade"} <= set(fits.columns)
+    assert (out / "figures" / "user-script.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in os.listdir(out) if p.startswith(".tmp-")]
+    assert capsys.readouterr().err == ""
+
+
+def test_digitised_points_are_audited(tmp_path: Path) -> None:
+    f = tmp_path / "chart.csv"
+    f.write_text("compute,value,error,n_questions\n1,30,1,100\n4,52,1,100\n16,70,1,100\n64,80,1,100\n")
+    table = audit.load_claims(str(f))
+    assert list(table["metric"].unique()) == ["pass@k"] and table["claim_id"].iat[0] == "chart"
+    assert audit.audit_claims(table, detail=False).claims[0].verdict == "consistent"
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ("claim_id,metric,k,n_questions\nx,pass@k,1,30\n", "missing required column 'value'"),
+        ("claim_id,metric,k,value,n_questions\nx,pass@k,1,120,30\nx,pass@k,2,50,30\n", "outside [0, 100]"),
+        ("claim_id,metric,k,value,n_questions\nx,pass@k,0,20,30\nx,pass@k,2,50,30\n", "k=0 is not positive"),
+        ("claim_id,metric,k,value,n_questions\nx,pass@k,1,20,30\n", "needs at least 2"),
+        (
+            "claim_id,metric,k,value,n_questions\nx,pass@k,1,20,30\nx,best@k,2,50,30\n",
+            "unknown metric 'best@k'",
+        ),
+        ("claim_id,metric,k,value,n_questions,tau\nx,g-pass@k,16,20,30,\nx,g-pass@k,16,5,30,1\n", "tau"),
+        ("compute,value\n1,20\n4,40\n", "n_questions is empty"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str, needle: str
+) -> None:
+    f = tmp_path / "bad.csv"
+    f.write_text(body)
+    assert main(["audit", str(f), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err and "bad.csv" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_claim_figure_has_labelled_log_axis() -> None:
+    table = claim_rows(
+        "fig", 40, [("pass@k", 1, 20.0, None), ("pass@k", 8, 50.0, None), ("pass@k", 64, 70.0, None)]
+    )
+    fig = audit.audit_claims(table).claims[0].figure()
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    assert "samples" in ax.get_xlabel() and "%" in ax.get_ylabel()
