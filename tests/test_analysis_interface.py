@@ -22,10 +22,33 @@ def _binary_counts() -> QuestionCounts:
 def test_analysis_fields_and_columns() -> None:
     a = analyse(_binary_counts(), bootstrap=50, seed=0)
     names = {f.name for f in dataclasses.fields(Analysis)}
-    assert {"questions", "fits", "predictions", "plateaus", "shape", "local_slope", "decomposition",
-            "dependence", "dependence_reason", "budget", "budget_reason", "notes"} <= names
-    for col in ("n", "c", "p_hat", "wilson_low", "wilson_high", "jeffreys_low", "jeffreys_high", "p_correct",
-                "p_top_wrong", "margin", "stopping"):
+    assert {
+        "questions",
+        "fits",
+        "predictions",
+        "plateaus",
+        "shape",
+        "local_slope",
+        "decomposition",
+        "dependence",
+        "dependence_reason",
+        "budget",
+        "budget_reason",
+        "notes",
+    } <= names
+    for col in (
+        "n",
+        "c",
+        "p_hat",
+        "wilson_low",
+        "wilson_high",
+        "jeffreys_low",
+        "jeffreys_high",
+        "p_correct",
+        "p_top_wrong",
+        "margin",
+        "stopping",
+    ):
         assert col in a.questions.columns
     for col in ("fit", "params", "n_params", "loglik", "aic", "gof_stat", "gof_df", "gof_p", "converged"):
         assert col in a.fits.columns
@@ -34,9 +57,19 @@ def test_analysis_fields_and_columns() -> None:
     assert a.predictions["k"].max() >= 100 * 64
     for col in ("pass_inf", "maj_inf", "power_law_exponent", "exponent_ci_low", "exponent_ci_high"):
         assert col in a.plateaus.columns
-    for col in ("slope_per_decade", "slope_per_decade_ci_low", "r2", "max_residual", "curvature",
-                "straight_window_1pp_decades", "rise_1pp", "straight_window_2pp_decades", "rise_2pp",
-                "compute_min", "compute_max"):
+    for col in (
+        "slope_per_decade",
+        "slope_per_decade_ci_low",
+        "r2",
+        "max_residual",
+        "curvature",
+        "straight_window_1pp_decades",
+        "rise_1pp",
+        "straight_window_2pp_decades",
+        "rise_2pp",
+        "compute_min",
+        "compute_max",
+    ):
         assert col in a.shape.columns
     assert {"measured", "iid"} <= set(a.shape["kind"])
     assert {"local_slope_per_decade", "ci_low", "ci_high", "compute"} <= set(a.local_slope.columns)
@@ -46,7 +79,9 @@ def test_analysis_fields_and_columns() -> None:
 
 
 def test_no_group_column_gives_reason_not_a_random_split() -> None:
-    r = pd.DataFrame({"question_id": np.repeat(["a", "b", "c"], 8), "correct": np.tile([1, 0, 1, 1, 0, 0, 1, 0], 3)})
+    r = pd.DataFrame(
+        {"question_id": np.repeat(["a", "b", "c"], 8), "correct": np.tile([1, 0, 1, 1, 0, 0, 1, 0], 3)}
+    )
     counts = rollouts_to_counts(r)
     a = analyse(counts, rollouts=r, bootstrap=20)
     assert a.dependence is None
