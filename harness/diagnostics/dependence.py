@@ -112,17 +112,22 @@ def curve_difference_test(
     d_q = np.where(np.abs(d_q) < 1e-12, 0.0, d_q)  # k where D is identically 0 (e.g. k = 1, equal groups)
     q = d_q.shape[0]
     d = d_q.mean(axis=0)
-    w = rng.multinomial(q, np.full(q, 1.0 / q), size=bootstrap) / q
-    reps = w @ d_q
-    se = reps.std(axis=0, ddof=1)
+    se = d_q.std(axis=0, ddof=1) / np.sqrt(q)
     se = np.where(se > 1e-12, se, np.nan)
     t = d / se
+    w = rng.multinomial(q, np.full(q, 1.0 / q), size=bootstrap) / q
+    m1 = w @ d_q
     a = (1 - level) / 2
-    lo, hi = np.quantile(reps, [a, 1 - a], axis=0)
-    t_max = float(np.nanmax(np.abs(t))) if np.isfinite(t).any() else float("nan")
-    if not np.isfinite(t_max):
-        return d, lo, hi, t, t_max, float("nan")
-    t_star = np.nanmax(np.abs((reps - d) / se), axis=1)
+    lo, hi = np.quantile(m1, [a, 1 - a], axis=0)
+    if not np.isfinite(t).any():
+        return d, np.asarray(lo), np.asarray(hi), t, float("nan"), float("nan")
+    t_max = float(np.nanmax(np.abs(t)))
+    # studentized (bootstrap-t) replicates, each with its own standard error (Hall 1992, sec. 3.5)
+    se_b = np.sqrt(np.maximum(w @ d_q**2 - m1**2, 0.0) / (q - 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_b = np.abs((m1 - d) / np.where(se_b > 1e-12, se_b, np.nan))
+    t_b[:, ~np.isfinite(t)] = np.nan
+    t_star = np.nanmax(np.where(np.isfinite(t_b), t_b, -np.inf), axis=1)
     p = float((1 + (t_star >= t_max).sum()) / (1 + bootstrap))
     return d, np.asarray(lo), np.asarray(hi), t, t_max, p
 
@@ -268,8 +273,8 @@ def _curve_rows(
                 "reject": bool(p < 1 - level),
                 "n_questions": len(keep),
                 "n_groups": len(by_group),
-                "calibration": f"max-|t| over k = {ks.tolist()} (max |t| = {t_max:.2f}); paired bootstrap "
-                f"over questions, {bootstrap} replicates",
+                "calibration": f"max-|t| over k = {ks.tolist()} (max |t| = {t_max:.2f}); studentized paired "
+                f"bootstrap over questions, {bootstrap} replicates",
             }
         )
     return out
