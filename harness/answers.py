@@ -156,14 +156,17 @@ _EXTRACT: dict[str, Callable[[str], str | None]] = {
 def extract_answer(text: object, method: str = "auto") -> str | None:
     """The final answer in ``text`` by ``method`` (one of ``EXTRACTORS``); None when nothing is found."""
     check_choice("extractor", method, EXTRACTORS)
-    if text is None:
-        return None
-    if isinstance(text, float) and text != text:  # NaN
+    if _missing(text):
         return None
     return _EXTRACT[method](str(text))
 
 
 # --------------------------------------------------------------------------- normalisation
+def _missing(v: object) -> bool:
+    """None or a float NaN (how pandas marks a missing string)."""
+    return v is None or (isinstance(v, float) and v != v)
+
+
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _FRAC_SHORT = re.compile(r"\\[dt]?frac(\d)(\d)")
 _TEXT = re.compile(r"\\(?:text|textbf|mathrm|mathbf|mbox)\s*\{([^{}]*)\}")
@@ -205,7 +208,7 @@ def normalize_answer(answer: str | None) -> str | None:
     kept
     as 50) to one canonical form (a reduced fraction or an integer).
     """
-    if answer is None:
+    if _missing(answer):
         return None
     s = str(answer).strip()
     s = re.sub(r"^\\\(|\\\)$", "", s).strip()
@@ -345,7 +348,7 @@ def group_answers(answers: Sequence[str | None], *, normalizer: str = "math") ->
     """
     check_choice("normalizer", normalizer, NORMALISERS)
     if normalizer == "none":
-        return [None if a is None else str(a) for a in answers]
+        return [None if _missing(a) else str(a) for a in answers]
     normed = [normalize_answer(a) for a in answers]
     if normalizer == "plain" or not math_verify_available():
         return normed

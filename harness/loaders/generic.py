@@ -182,7 +182,7 @@ def histogram_counts(
     if "model" not in d.columns:
         d["model"] = "model"
     d["question_id"] = d["question_id"].astype(str)
-    raw = d["answer"].where(d["answer"].notna(), None).astype(object)
+    raw = pd.Series([None if pd.isna(v) else str(v) for v in d["answer"].to_numpy(object)], dtype=object)
     labels: list[str | None] = [None] * len(d)
     for idx in d.groupby(["model", "question_id"], sort=False).indices.values():
         lab = group_answers(

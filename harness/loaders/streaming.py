@@ -24,7 +24,7 @@ from harness.loaders._build import counts_from_classes
 from harness.loaders._io import check_file, iter_jsonl, parquet_file
 from harness.tables import FIXED, QuestionCounts, parse_stopping
 
-BATCH_ROWS = 1 << 20
+BATCH_ROWS = 1 << 18
 _COMPACT_EVERY = 16
 
 
@@ -147,23 +147,23 @@ def stream_counts(
         if qid.null_count:
             i = int(np.argmax(np.asarray(qid.is_null().to_numpy(zero_copy_only=False), bool)))
             raise HarnessInputError("empty question id", source=path, row=n_rows + i, column="question_id")
-        cols["question_id"] = qid.cast(pa.string())
+        if not (pa.types.is_integer(qid.type) or pa.types.is_string(qid.type)):
+            cols["question_id"] = qid.cast(pa.string())
         cols["correct"] = _bool_column(cols["correct"], source=path, row_offset=n_rows)
-        cols["model"] = (
-            cols["model"].cast(pa.string())
-            if "model" in cols
-            else pa.array(np.full(len(tbl), "model", dtype=object), pa.string())
-        )
+        if "model" in cols:
+            cols["model"] = cols["model"].cast(pa.string())
         if "answer" in cols:
             cols["answer"] = cols["answer"].cast(pa.string())
         if "sample_id" in cols:
-            key = pd.DataFrame({k: cols[k].to_pandas() for k in ("model", "question_id", "sample_id")})
-            hashes.append(pd.util.hash_pandas_object(key, index=False).to_numpy(np.uint64))
-        keys = ["model", "question_id"] + (["answer"] if "answer" in cols else [])
+            hashes.append(_key_hash([cols[k] for k in ("model", "question_id", "sample_id") if k in cols]))
+        keys = (
+            (["model"] if "model" in cols else [])
+            + ["question_id"]
+            + (["answer"] if "answer" in cols else [])
+        )
         data = {k: cols[k] for k in keys}
         data["correct"] = cols["correct"].cast(pa.int64())
-        data["one"] = pa.array(np.ones(len(tbl), np.int64))
-        aggs = [("one", "sum"), ("correct", "sum")]
+        aggs = [("correct", "count"), ("correct", "sum")]
         if "tokens" in cols:
             data["tokens"] = cols["tokens"].cast(pa.float64())
             aggs.append(("tokens", "sum"))
@@ -174,8 +174,10 @@ def stream_counts(
             parts = [_merge(parts, keys)]
     if n_rows == 0:
         raise HarnessInputError("the file holds no rows", source=path, fix="it holds no samples")
-    keys = ["model", "question_id"] + (["answer"] if "answer" in have else [])
+    keys = (["model"] if "model" in have else []) + ["question_id"] + (["answer"] if "answer" in have else [])
     total = _merge(parts, keys).to_pandas()
+    if "model" not in total.columns:
+        total["model"] = "model"
     if hashes:
         h = np.sort(np.concatenate(hashes))
         dup = h[1:] == h[:-1]
@@ -184,11 +186,13 @@ def stream_counts(
     notes = [f"{path}: {n_rows} rows reduced to counts in batches (streaming; per-sample rows not kept)"]
     rule = (stopping or FIXED).replace("=", ":")
     parse_stopping(rule)
-    n = total["one_sum"].to_numpy(np.int64)
+    n = total["correct_count"].to_numpy(np.int64)
     c = total["correct_sum"].to_numpy(np.int64)
     tokens_col = total["tokens_sum"] if "tokens_sum" in total.columns else None
     if "answer" not in have:
-        g = pd.DataFrame({"model": total["model"], "question_id": total["question_id"], "n": n, "c": c})
+        g = pd.DataFrame(
+            {"model": total["model"], "question_id": total["question_id"].astype(str), "n": n, "c": c}
+        )
         if tokens_col is not None:
             g["tokens"] = tokens_col.to_numpy(float)
         counts = QuestionCounts(
@@ -224,7 +228,7 @@ def stream_counts(
     if tokens_col is not None:
         cls["tokens"] = tokens_col.to_numpy(float)
     labels: list[str | None] = [None] * len(cls)
-    raw = cls["answer"].where(cls["answer"].notna(), None).to_numpy(object)
+    raw = [None if pd.isna(v) else str(v) for v in cls["answer"].to_numpy(object)]
     for idx in cls.groupby(["model", "question_id"], sort=False).indices.values():
         lab = group_answers([raw[j] for j in idx], normalizer=options.normalizer)
         for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
@@ -239,13 +243,56 @@ def stream_counts(
     return Loaded(counts=counts, rollouts=None, source=path, format=fmt, notes=counts.notes, answers=record)
 
 
+def _key_hash(columns: list[Any]) -> np.ndarray:
+    """A 64-bit hash per row of the key columns, without Python objects per row.
+
+    Integer columns hash their values; other columns are dictionary-encoded in Arrow so only the distinct
+    values are hashed (pandas' siphash), then gathered by the dictionary indices.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out: np.ndarray | None = None
+    for col in columns:
+        if pa.types.is_integer(col.type) and col.null_count == 0:
+            h = pd.util.hash_array(col.to_numpy())
+        else:
+            enc = (
+                pc.dictionary_encode(col.cast(pa.string())).combine_chunks()
+                if isinstance(col, pa.ChunkedArray)
+                else pc.dictionary_encode(col.cast(pa.string()))
+            )
+            dict_vals = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+            dh = pd.util.hash_array(dict_vals) if len(dict_vals) else np.zeros(0, np.uint64)
+            idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            h = np.where(idx >= 0, dh[np.clip(idx, 0, None)] if len(dh) else 0, np.uint64(0x5EED)).astype(
+                np.uint64
+            )
+        out = h if out is None else (out * np.uint64(0x9E3779B97F4A7C15)) ^ h
+    assert out is not None
+    return out
+
+
 def _merge(parts: list[Any], keys: list[str]) -> Any:
     import pyarrow as pa
 
+    if len({p.schema for p in parts}) > 1:  # e.g. JSON ids read as numbers in one batch, strings in another
+        parts = [_keys_as_string(p, keys) for p in parts]
     tbl = pa.concat_tables(parts)
-    sums = [c for c in tbl.column_names if c.endswith("_sum")]
+    sums = [c for c in tbl.column_names if c not in keys]
     merged = tbl.group_by(keys, use_threads=False).aggregate([(c, "sum") for c in sums])
-    return merged.rename_columns([c[:-4] if c.endswith("_sum_sum") else c for c in merged.column_names])
+    return merged.rename_columns(
+        [c[:-4] if c.endswith("_sum") and c[:-4] in sums else c for c in merged.column_names]
+    )
+
+
+def _keys_as_string(tbl: Any, keys: list[str]) -> Any:
+    import pyarrow as pa
+
+    for k in keys:
+        i = tbl.schema.get_field_index(k)
+        tbl = tbl.set_column(i, k, tbl.column(k).cast(pa.string()))
+    return tbl
 
 
 def _locate_duplicate(path: str, fmt: str, src: dict[str, str], batch_rows: int) -> None:
