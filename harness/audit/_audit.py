@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from harness.audit._claims import Claim
-from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve, specs
+from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve, specs, within_bound
 from harness.audit._kernels import PHI_GRID, kernel, p_grid
 from harness.audit._lp import ALPHA, min_max_deviation, value_range, z_crit
 from harness.audit._shape import slope_r2, straight_window
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 VERDICTS = ("consistent", "inconsistent", "not testable")
+CHI2_MISS = 6.63  # chi-square(1) 99% point: a family with df <= 0 that misses by more cannot reach the points
 FIT_COLUMNS = (
     "claim_id",
     "family",
@@ -107,22 +108,10 @@ def lp_sigma(points: pd.DataFrame, q: float) -> FloatArray:
     """Distribution-free within-question standard error of each point (fraction).
 
     For a fixed question set the published mean of per-question success indicators has variance
-    sum_q f_q (1 - f_q) / Q^2 <= y (1 - y) / Q (concavity), divided by n/k when each question's number comes
-    from
-    n >= k samples; plus rounding^2/12 and the digitisation error^2.
+    sum_q f_q (1 - f_q) / Q^2 <= y (1 - y) / Q (concavity), divided by n/k when each question's number
+    comes from n >= k samples; plus rounding^2/12 and the digitisation error^2 (``_fit.within_bound``).
     """
-    y = points["y"].to_numpy()
-    k = points["k"].to_numpy()
-    n = points["n_samples"].to_numpy()
-    ratio = np.where(
-        np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1.0)), 1.0
-    )
-    if np.isfinite(q):
-        yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
-        var = yc * (1 - yc) * ratio / q
-    else:
-        var = np.zeros(len(y))
-    return np.asarray(np.sqrt(var + points["sd_extra"].to_numpy() ** 2) + 1e-6, dtype=np.float64)
+    return np.asarray(np.sqrt(within_bound(points, q)) + 1e-6, dtype=np.float64)
 
 
 def design(points: pd.DataFrame, phis: FloatArray, grid: FloatArray) -> FloatArray:
@@ -464,7 +453,10 @@ def _details(
             v = 100 * predict_curve(main, kk, f.member)
             slope, r2 = slope_r2(np.log10(kk), v)
             win = straight_window(np.log10(kk), v)
-        status = "exact (df <= 0)" if f.df <= 0 else "fits" if f.p_value >= 0.01 else "rejected"
+        if f.df <= 0:
+            status = "no test (df <= 0)" if f.chi2 < CHI2_MISS else "cannot reach the points"
+        else:
+            status = "fits" if f.p_value >= 0.01 else "rejected"
         fit_rows.append(
             {
                 "claim_id": claim.claim_id,
@@ -550,6 +542,9 @@ def _evidence(
             if f.df >= 1
             else f"{eq_points} points against {f.n_params} parameters: an exact fit is expected "
             f"(chi-square {f.chi2:.2f})"
+            if f.chi2 < CHI2_MISS
+            else f"{eq_points} points against {f.n_params} parameters, yet the closest member misses "
+            f"(chi-square {f.chi2:.2f}): this member cannot reach the published points"
         )
         region = (
             (
@@ -589,11 +584,21 @@ def _summary(
         c = next(c for c in checks if c.status == "fail")
         return f"Inconsistent with sampling alone because {c.name} fails: {c.detail}."
     if verdict == "not testable":
+        n_low = int((pts["metric"] == "rerank@k").sum())
+        if eq_points == 0:
+            return (
+                f"Not testable: the {n_low} numbers are scores of answers selected from k samples by an "
+                "unstated rule, i.e. only lower bounds on coverage, and some spread of difficulty reaches "
+                "any such bounds."
+            )
         params = "mean and concentration of p" + (" and the wrong-answer share" if has_maj else "")
+        low = f" (plus {n_low} lower bound{'s' if n_low > 1 else ''})" if n_low else ""
+        ruled = [c.name.split(" bounds")[0] for c in checks if c.status == "info" and "ruled out" in c.detail]
+        extra = f"; they do rule out a structure for {', '.join(ruled)} (see evidence)" if ruled else ""
         return (
-            f"Not testable: {eq_points} points against {n_params} parameters ({params}); "
-            "no distribution-free "
-            f"check fails, so these numbers neither support nor contradict plain repeated sampling."
+            f"Not testable: {eq_points} points{low} against {n_params} parameters ({params}); no "
+            f"distribution-free check fails, so these numbers neither support nor contradict plain repeated "
+            f"sampling{extra}."
         )
     good = [f for f in fits if f.df >= 1 and f.p_value >= 0.01]
     lp = checks[0].detail.split(" (")[0]

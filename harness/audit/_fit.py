@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import stats
 from scipy.optimize import minimize
 from scipy.special import expit, logit
 from scipy.stats import chi2 as chi2_dist
@@ -106,27 +107,70 @@ def point_kernels(points: pd.DataFrame, phi: float, grid: FloatArray = BOOT_GRID
     return np.column_stack([kernel(metric, k, m, phi, grid) for metric, k, m in specs(points)])
 
 
+def _shared_counts_n(points: pd.DataFrame) -> int | None:
+    """n when every point is a pass@k / G-Pass estimate from the same n samples per question, else None."""
+    if not points["metric"].isin(["pass@k", "g-pass@k"]).all():
+        return None
+    n = points["n_samples"].to_numpy(dtype=float)
+    k = points["k"].to_numpy(dtype=float)
+    if np.isfinite(n).all() and len(set(n.tolist())) == 1 and (k <= n).all():
+        return int(n[0])
+    if (~np.isfinite(n)).all() and len(set(k.tolist())) == 1 and float(k[0]).is_integer():
+        return int(k[0])  # one realisation of k samples per question (G-Pass with n not stated)
+    return None
+
+
+def _estimator_table(metric: str, k: int, m: int, n: int) -> FloatArray:
+    """The unbiased estimator's value for c = 0..n correct of n (pass@k: 1 - C(n-c,k)/C(n,k); G-Pass:
+    hypergeometric tail P(at least m of k))."""
+    c = np.arange(n + 1)
+    if metric == "pass@k":
+        return np.asarray(1.0 - stats.hypergeom.pmf(0, n, c, k), dtype=np.float64)
+    return np.asarray(stats.hypergeom.sf(m - 1, n, c, k), dtype=np.float64)
+
+
 def bootstrap_cov(points: pd.DataFrame, mb: Member, q: float, seed: int) -> tuple[FloatArray, FloatArray]:
-    """Covariance of the published points under the member (see the module docstring), and the p draws."""
+    """Covariance of the published points under the member (see the module docstring), and the p draws.
+
+    When every point is an unbiased pass@k / G-Pass estimate from the same n samples per question, the
+    replicates draw c ~ Bin(n, p) per question and apply the estimators, so the within-question noise enters
+    with its exact correlation across points. Otherwise the between-question part comes from the replicates
+    and the within-question part is the distribution-free bound at the published values (``within_bound``),
+    which keeps S away from singular when the member puts its mass near p = 0 and 1.
+    """
     J = len(points)
     extra = np.diag(points["sd_extra"].to_numpy() ** 2)
     if not np.isfinite(q):
         return extra + 1e-12 * np.eye(J), np.full((1, 1), mb.mean)
     qi = int(q)
     p = draw_p(mb, qi, B_REPS, seed)
+    n_shared = _shared_counts_n(points)
+    if n_shared is not None:
+        rng = np.random.default_rng(seed + 1)
+        c = rng.binomial(n_shared, p)
+        tables = np.column_stack([_estimator_table(mt, int(k), m, n_shared) for mt, k, m in specs(points)])
+        means = np.stack([tables[c[:, :]].mean(axis=1)[:, j] for j in range(J)], axis=1)
+        total = np.atleast_2d(np.cov(means, rowvar=False))
+        return total + extra + 1e-10 * np.eye(J), p
     K = point_kernels(points, mb.phi)
     means = grid_means(p, K)
-    between = np.atleast_2d(np.cov(means, rowvar=False)) if B_REPS > 1 else np.zeros((J, J))
-    fk = means.mean(axis=0)
-    within_q = grid_means(p, K * (1 - K)).mean(axis=0)  # E over questions of f(1 - f)
-    k = points["k"].to_numpy()
-    n = points["n_samples"].to_numpy()
-    ratio = np.where(
-        np.isfinite(n) & (n > 0), np.minimum(1.0, k / np.where(np.isfinite(n) & (n > 0), n, 1)), 1.0
-    )
-    within = np.diag(within_q * ratio / qi)
-    del fk
-    return between + within + extra + 1e-10 * np.eye(J), p
+    between = np.atleast_2d(np.cov(means, rowvar=False))
+    return between + np.diag(within_bound(points, q)) + 1e-10 * np.eye(J), p
+
+
+def within_bound(points: pd.DataFrame, q: float) -> FloatArray:
+    """Distribution-free within-question variance of each point (fraction^2) plus rounding and digitisation:
+    y (1 - y) min(1, k/n) / Q + rounding^2/12 + error^2 (n = k when the number of samples is not stated)."""
+    y = points["y"].to_numpy(dtype=float)
+    k = points["k"].to_numpy(dtype=float)
+    n = points["n_samples"].to_numpy(dtype=float)
+    ok = np.isfinite(n) & (n > 0)
+    ratio = np.where(ok, np.minimum(1.0, k / np.where(ok, n, 1.0)), 1.0)
+    extra = points["sd_extra"].to_numpy(dtype=float) ** 2
+    if not np.isfinite(q):
+        return np.asarray(extra, dtype=np.float64)
+    yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
+    return np.asarray(yc * (1 - yc) * ratio / q + extra, dtype=np.float64)
 
 
 def _unpack(u: FloatArray, family: str, structure: str, phi_fixed: float) -> Member:
@@ -170,15 +214,16 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
     yc = np.clip(y, 0.5 / qq, 1 - 0.5 / qq)
     S0 = np.diag(yc * (1 - yc) / qq + points["sd_extra"].to_numpy() ** 2)
     n_params = 2 + (2 if family == "beta+masses" else 0) + (1 if structure == "free" else 0)
-    first = points.sort_values("k").iloc[0]
-    m0 = float(np.clip(first["y"] if first["k"] <= 1 else first["y"] / 2, 0.02, 0.98))
+    g_mean, g_conc, g_phi = _grid_start(points, S0, eq, structure, phi_fixed)
     starts = []
-    for c0 in (0.3, 5.0):
+    for m0, c0, w in ((g_mean, g_conc, -4.0), (g_mean, g_conc, -1.0)):
         u = [float(logit(m0)), float(np.log(c0))]
         if family == "beta+masses":
-            u += [-3.0, -3.0]
+            u += [w, w]
+        elif w != -4.0:
+            continue
         if structure == "free":
-            u += [0.0]
+            u += [float(logit(np.clip(g_phi, 0.02, 0.98)))]
         starts.append(np.array(u))
 
     def run(S: FloatArray, inits: list[FloatArray]) -> tuple[FloatArray, float]:
@@ -202,7 +247,7 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
     u1, _ = run(S0, starts)
     mb1 = _unpack(u1, family, structure, phi_fixed)
     S1, pdraw = bootstrap_cov(points, mb1, q, seed)
-    u2, chi = run(S1, [u1])
+    u2, chi = run(S1, [u1, *starts])
     mb = _unpack(u2, family, structure, phi_fixed)
     J_eq = int(eq.sum())
     df = J_eq - n_params
@@ -213,6 +258,29 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
     if mb != mb1:
         _, pdraw = bootstrap_cov(points, mb, q, seed)
     return Fit(family, structure, mb, chi, df, n_params, pval, region, pdraw, S1)
+
+
+def _grid_start(
+    points: pd.DataFrame, S: FloatArray, eq: npt.NDArray[np.bool_], structure: str, phi_fixed: float
+) -> tuple[float, float, float]:
+    """The best (mean, concentration, phi) on a coarse grid: a start for Nelder-Mead."""
+    means = np.linspace(0.02, 0.98, 25)
+    concs = np.logspace(-1.5, 3, 19)
+    M, C = np.meshgrid(means, concs, indexing="ij")
+    y = points["y"].to_numpy()
+    best = (np.inf, 0.5, 1.0, phi_fixed)
+    Sinv = np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0))
+    sd = np.sqrt(np.diag(S))
+    for phi in (0.0, 0.25, 0.5, 0.75, 1.0) if structure == "free" else (phi_fixed,):
+        pred = np.stack([beta_expect(mt, k, m, phi, M, C) for mt, k, m in specs(points)], axis=-1)
+        r = y - pred
+        val = np.einsum("...i,ij,...j->...", r[..., eq], Sinv, r[..., eq])
+        if (~eq).any():
+            val = val + np.sum((np.maximum(0.0, r[..., ~eq]) / sd[~eq]) ** 2, axis=-1)
+        i = np.unravel_index(int(np.nanargmin(val)), val.shape)
+        if val[i] < best[0]:
+            best = (float(val[i]), float(M[i]), float(C[i]), phi)
+    return best[1], best[2], best[3]
 
 
 def _region(

@@ -155,7 +155,7 @@ def _points_rows(a: ClaimAudit) -> list[list[str]]:
                 f"{r['value']:g}",
                 _fmt(r["sigma"]),
                 allowed,
-                ("verified: " if r["verified"] else "UNVERIFIED: ") + str(r["verification"]),
+                str(r["verification"]) if r["verified"] else "UNVERIFIED: " + str(r["verification"]),
             ]
         )
     return rows
