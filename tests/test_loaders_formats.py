@@ -170,3 +170,51 @@ def test_load_many_names_models_after_files_when_they_collide(tmp_path: Path) ->
 )
 def test_detect_format(name: str, fmt: str) -> None:
     assert detect_format(str(FIX / name)) == fmt and fmt in FORMATS
+
+
+def test_hub_id_parsing() -> None:
+    from harness.loaders.hf import parse_hub_id
+
+    assert parse_hub_id("hf:ScalingIntelligence/monkey_business:MATH_Pythia-160M@test") == (
+        "ScalingIntelligence/monkey_business",
+        "MATH_Pythia-160M",
+        "test",
+    )
+    assert parse_hub_id("hf:HuggingFaceH4/MATH-500") == ("HuggingFaceH4/MATH-500", None, None)
+
+
+def test_lighteval_new_layout(tmp_path: Path) -> None:
+    import pandas as pd
+
+    df = pd.DataFrame(
+        {
+            "doc": [
+                {"query": "1+1", "choices": ["2"], "gold_index": 0},
+                {"query": "2+2", "choices": ["4"], "gold_index": 0},
+            ],
+            "model_response": [
+                {"text": ["\\boxed{2}", "\\boxed{3}"], "output_tokens": [[1, 2, 3], [1, 2]]},
+                {"text": ["\\boxed{4}", "\\boxed{4.0}"], "output_tokens": [[1], [1, 2]]},
+            ],
+            "metric": [{"maj@2": 1.0}, {"maj@2": 1.0}],
+        }
+    )
+    p = tmp_path / "details" / "new-model" / "2025-01-01" / "details_math_2025-01-01.parquet"
+    p.parent.mkdir(parents=True)
+    df.to_parquet(p, index=False)
+    got = load(str(p))
+    assert got.format == "lighteval" and rows(got) == {"0": (2, 1), "1": (2, 2)}
+    assert got.counts.models == ["new-model"] and got.counts.tokens.tolist() == [5.0, 3.0]
+
+
+def test_inspect_non_boolean_score_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from harness._validation import HarnessInputError
+
+    log = json.loads((FIX / "inspect_log.json").read_text())
+    log["samples"][0]["scores"]["match"]["value"] = 0.7
+    p = tmp_path / "log.json"
+    p.write_text(json.dumps(log))
+    with pytest.raises(HarnessInputError, match=r"0\.7 is not boolean-like.*C/I/N/P"):
+        load(str(p))
