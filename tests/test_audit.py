@@ -273,6 +273,14 @@ def test_digitised_points_are_audited(tmp_path: Path) -> None:
     assert audit.audit_claims(table, detail=False).claims[0].verdict == "consistent"
 
 
+def test_digitised_points_take_n_questions_from_the_command_line(tmp_path: Path) -> None:
+    f = tmp_path / "chart.csv"
+    f.write_text("compute,value\n1,30\n4,52\n16,70\n")
+    out = tmp_path / "o"
+    assert main(["audit", str(f), "--out", str(out), "--n-questions", "200", "--quiet"]) == 0
+    assert "chart" in (out / "audit.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("body", "needle"),
     [

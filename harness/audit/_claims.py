@@ -81,8 +81,14 @@ def bundled_path() -> str:
     )
 
 
-def load_claims(path: str | None = None) -> pd.DataFrame:
-    """Read and validate a claims table (``None``: the bundled published claims); one row per number."""
+def load_claims(
+    path: str | None = None, *, n_questions: int | None = None, metric: str | None = None
+) -> pd.DataFrame:
+    """Read and validate a claims table (``None``: the bundled published claims); one row per number.
+
+    ``n_questions`` fills blank ``n_questions`` cells; ``metric`` (pass@k or maj@k) is the metric of
+    chart points (default pass@k, k = compute).
+    """
     src = bundled_path() if path is None else path
     label = "bundled claims" if path is None else path
     if not os.path.isfile(src):
@@ -98,6 +104,19 @@ def load_claims(path: str | None = None) -> pd.DataFrame:
     raw.columns = [str(c).strip().lower() for c in raw.columns]
     if "metric" not in raw.columns and {"compute", "value"} <= set(raw.columns):
         raw = _from_digitised(raw, Path(src).stem)
+        if metric is not None:
+            if metric not in ("pass@k", "maj@k"):
+                raise HarnessInputError(
+                    f"--metric {metric!r} is not pass@k or maj@k", fix="digitised points are pass@k or maj@k"
+                )
+            raw["metric"] = metric
+    if n_questions is not None:
+        if n_questions < 1:
+            raise HarnessInputError(f"--n-questions {n_questions} is not positive", fix="count the questions")
+        if "n_questions" not in raw.columns:
+            raw["n_questions"] = ""
+        blank = raw["n_questions"].astype(str).str.strip() == ""
+        raw.loc[blank, "n_questions"] = str(n_questions)
     return validate_claims(raw, source=label)
 
 

@@ -32,6 +32,19 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--claim", action="append", default=None, metavar="ID", help="audit only this claim id (repeatable)"
     )
+    p.add_argument(
+        "--n-questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="number of questions, for rows (or digitised points) that do not give it",
+    )
+    p.add_argument(
+        "--metric",
+        default=None,
+        choices=("pass@k", "maj@k"),
+        help="metric of digitised chart points (default pass@k at k = compute)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the parametric bootstrap (default 0)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
@@ -40,7 +53,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.audit import audit_claims, load_claims, write_audit
 
-    claims = load_claims(args.file)
+    claims = load_claims(args.file, n_questions=args.n_questions, metric=args.metric)
     if args.claim:
         unknown = sorted(set(args.claim) - set(claims["claim_id"]))
         if unknown:
