@@ -87,7 +87,7 @@ def load_claims(
     """Read and validate a claims table (``None``: the bundled published claims); one row per number.
 
     ``n_questions`` fills blank ``n_questions`` cells; ``metric`` (pass@k or maj@k) is the metric of
-    chart points (default pass@k, k = compute).
+    digitised chart points (default pass@k, k = compute).
     """
     src = bundled_path() if path is None else path
     label = "bundled claims" if path is None else path
