@@ -1,39 +1,52 @@
-"""`harness demo`: the embedded default, needing no data (a curve table until the report lands)."""
+"""`harness demo --out DIR`: the embedded default, needing no data: sigmoids per question, a line in
+aggregate,
+published claims audited. Writes the same kind of report as `harness report`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from typing import Any
 
-import numpy as np
-
-from harness.curves import compute_curves
-from harness.tables import QuestionCounts
+from harness.commands._common import progress_printer
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("demo", help="the embedded default: sigmoids per question, a line in aggregate")
-    p.add_argument("--out", default="-", help="output CSV ('-' for stdout)")
+    p = sub.add_parser(
+        "demo",
+        help="the embedded default: sigmoids per question, a line in aggregate, published claims audited",
+        description="Part 1: one question at constant p (pass@k and maj@k are sigmoids in log k). Part 2: a "
+        "synthetic test set whose p spreads over decades (a straight-looking line, with the log-linear "
+        "diagnostics). Part 3: the bundled published claims audited. No user data, no network.",
+    )
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    p.add_argument(
+        "--bootstrap", type=int, default=200, help="bootstrap replicates over questions (default 200)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and the bootstrap")
+    p.add_argument("--no-audit", action="store_true", help="skip Part 3 (the audit of published claims)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
 
 
-def demo_counts(n: int = 1024, questions: int = 200, seed: int = 0) -> QuestionCounts:
-    """A synthetic test set whose per-question p spreads over decades (log10 p uniform on [-3, 0])."""
-    rng = np.random.default_rng(seed)
-    p = 10.0 ** rng.uniform(-3.0, 0.0, questions)
-    c = rng.binomial(n, p)
-    wrong = n - c
-    return QuestionCounts.from_classes(c, [[w] for w in wrong], model="synthetic: log10 p ~ U(-3, 0)")
-
-
 def run(args: argparse.Namespace) -> int:
-    table = compute_curves(demo_counts(), metrics=("pass@k", "maj@k"), bootstrap=200)
-    text = table.to_csv(index=False)
-    if args.out == "-":
-        sys.stdout.write(text)
-    else:
-        from harness.commands._common import write_text_atomic
+    from harness.report.demo import build_demo
+    from harness.report.write import prepare_output_dir, write_report
 
-        write_text_atomic(args.out, text)
+    start = time.perf_counter()
+    progress = progress_printer(args.quiet)
+    prepare_output_dir(args.out, force=args.force)
+    report = build_demo(bootstrap=args.bootstrap, seed=args.seed, audit=not args.no_audit, progress=progress)
+    written = write_report(report, args.out, force=True, progress=progress)
+    if not args.quiet:
+        print(
+            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
+            f"{os.path.join(args.out, 'report.html')}",
+            file=sys.stderr,
+        )
+        for line in report.headline:
+            print(line, file=sys.stderr)
     return 0

@@ -81,6 +81,13 @@ def optional_module(name: str) -> tuple[Any, str]:
         raise
 
 
+def _ci(row: pd.Series) -> str:
+    """'95% CI a to b' in pp from a slopes row, or 'no interval'."""
+    if not np.isfinite(float(row["ci_low_pp"])):
+        return "no interval"
+    return f"95% CI {_pp(float(row['ci_low_pp']))} to {_pp(float(row['ci_high_pp']))}"
+
+
 def _pp(x: float) -> str:
     """A value already in percentage points, to one decimal."""
     return f"{x:.1f}"
@@ -195,29 +202,24 @@ def headline(
     """The first screen: the answer to the mission question for these data, then its support and limits."""
     lines: list[str] = []
     dep_text, dep_rejects = _dependence_verdict(analysis.analysis)
-    primary = "maj@k" if counts.answers_known else "pass@k"
     models = counts.models
     for model in models[:max_models]:
-        s = slopes[(slopes["model"] == model) & (slopes["metric"] == primary)]
         fact = facts[facts["model"] == model].iloc[0]
         sp = spread[spread["model"] == model].iloc[0]
         prefix = f"{model}: " if len(models) > 1 else ""
+        s = slopes[(slopes["model"] == model) & (slopes["metric"] == "pass@k")]
         if len(s) < 2:
             lines.append(
-                f"{prefix}only {int(fact['n_min'])} samples per question for some questions: too few k "
-                f"values for a slope (mean p̂ = {fact['mean_p']:.3f})."
+                f"{prefix}only {int(fact['n_min'])} samples for some questions: too few k values for a slope "
+                f"(mean p̂ = {fact['mean_p']:.3f})."
             )
             continue
         meas = s[s["kind"] == "measured"].iloc[0]
         iid = s[s["kind"] == "iid"].iloc[0]
-        explained = dep_rejects is not True
         verdict = (
-            "is explained by independent sampling" if explained else "is NOT explained by sampling alone"
-        )
-        ci = (
-            f"95% CI {_pp(meas['ci_low_pp'])} to {_pp(meas['ci_high_pp'])}"
-            if np.isfinite(meas["ci_low_pp"])
-            else "no interval"
+            "is NOT explained by sampling alone"
+            if dep_rejects is True
+            else "is explained by independent sampling"
         )
         spread_txt = (
             f"per-question p̂ spans {sp['decades_10_90']:.1f} decades (10th–90th percentile of the "
@@ -225,19 +227,33 @@ def headline(
             if np.isfinite(sp["decades_10_90"])
             else f"only {sp['share_between']:.0%} of questions have 0 < p̂ < 1"
         )
-        lines.append(
-            f"{prefix}The measured {primary} slope of {_pp(meas['slope_pp_per_decade'])} percentage points "
-            f"per decade "
-            f"of samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {ci}) {verdict}: sampling each "
-            f"question "
-            f"independently at its own logged answer shares predicts {_pp(iid['slope_pp_per_decade'])} pp "
-            f"per decade, "
-            f"and {spread_txt}; one question's curve rises from 10% to 90% within "
-            f"{SIGMOID_WIDTH_DECADES:.2f} "
-            f"decades, so the spread of difficulty alone lays the sigmoids into a line (R² {meas['r2']:.3f}, "
-            f"straight within 1 pp over {meas['window_decades']:.1f} decades)."
-            + (f" {dep_text[0].upper()}{dep_text[1:]}" if dep_rejects is not None else "")
+        text = (
+            f"{prefix}The measured pass@k slope of {_pp(meas['slope_pp_per_decade'])} percentage points per "
+            f"decade of samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}) {verdict}: "
+            f"sampling each question independently at its own success share predicts "
+            f"{_pp(iid['slope_pp_per_decade'])} pp per decade, and {spread_txt}, while one question's curve "
+            f"rises "
+            f"from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades; the spread of difficulty alone "
+            f"lays the "
+            f"sigmoids into a line (R² {meas['r2']:.3f}, within 1 pp of a straight line over "
+            f"{meas['window_decades']:.1f} decades)."
         )
+        m = slopes[(slopes["model"] == model) & (slopes["metric"] == "maj@k")]
+        if len(m) >= 2:
+            mm = m[m["kind"] == "measured"].iloc[0]
+            mi = m[m["kind"] == "iid"].iloc[0]
+            sub = counts.select(model)
+            maj_inf = float((sub.correct > sub.top_wrong()).mean())
+            text += (
+                f" Majority vote: maj@k rises {_pp(mm['slope_pp_per_decade'])} pp per decade ({_ci(mm)}; "
+                f"i.i.d. "
+                f"{_pp(mi['slope_pp_per_decade'])}) towards {maj_inf:.3f}, the share of questions whose "
+                f"correct "
+                "answer is the most frequent one."
+            )
+        if dep_rejects is not None:
+            text += f" Dependence: {dep_text}"
+        lines.append(text)
     if len(models) > max_models:
         lines.append(f"… and {len(models) - max_models} more models: see slopes.csv and the tables below.")
     one = facts.iloc[0]
@@ -344,7 +360,7 @@ def build_report(
     used: set[str] = set()
     figs: list[ReportFigure] = []
     per_model_sections: list[Section] = []
-    primary = "maj@k" if counts.answers_known else "pass@k"
+    primary = "pass@k"  # the straight-line figure: coverage is the curve that looks log-linear
     sigmoid_ks = np.unique(np.round(np.geomspace(1, max(2, int(counts.n.max())) * 10, 60)).astype(np.int64))
     for model in models[: opt.max_model_figures]:
         stem = slug(model, used)
@@ -379,7 +395,7 @@ def build_report(
         )
         names.append(f"p-histogram-{stem}")
         line_rows = curves[
-            (curves["model"] == model) & (curves["metric"] == primary) & (curves["kind"] == "measured")
+            (curves["model"] == model) & (curves["metric"] == "pass@k") & (curves["kind"] == "measured")
         ]
         srow = slopes[
             (slopes["model"] == model) & (slopes["metric"] == primary) & (slopes["kind"] == "measured")
@@ -642,7 +658,7 @@ def _model_paragraphs(
             "expected and says nothing about dependence."
             if metric == "pass@k"
             else f"{metric}: measured slope {_pp(m['slope_pp_per_decade'])} pp/decade (95% CI "
-                 f"{_pp(m['ci_low_pp'])} to "
+            f"{_pp(m['ci_low_pp'])} to "
             f"{_pp(m['ci_high_pp'])}), i.i.d. {_pp(i['slope_pp_per_decade'])} (CI {_pp(i['ci_low_pp'])} to "
             f"{_pp(i['ci_high_pp'])}), difference {_pp(d['slope_pp_per_decade'])} (CI {_pp(d['ci_low_pp'])} "
             f"to "

@@ -105,6 +105,13 @@ def _log_axis(ax: Axes, unit: str) -> None:
     ax.grid(True, which="major", color="#dddddd", linewidth=0.6)
 
 
+def _title(text: str, width: int = 75) -> str:
+    """A title wrapped onto lines of at most ``width`` characters (long names never run off the figure)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -164,7 +171,10 @@ def curves_figure(
                 labels.append(lab)
     fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     fig.suptitle(
-        f"{_short(name)}: measured vs independent sampling (bands: 95% bootstrap over questions)", fontsize=10
+        _title(
+            f"{_short(name)}: measured vs independent sampling (bands: 95% bootstrap over questions)", 110
+        ),
+        fontsize=10,
     )
     return fig
 
@@ -203,7 +213,9 @@ def sigmoids_figure(sigmoids: pd.DataFrame, *, model: str | None = None, max_que
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_title(f"{_short(name)}: each question is a sigmoid in log k; their mean need not be", fontsize=10)
+    ax.set_title(
+        _title(f"{_short(name)}: each question is a sigmoid in log k; their mean need not be"), fontsize=10
+    )
     return fig
 
 
@@ -251,8 +263,10 @@ def p_histogram_figure(
         )
     ax_log.set_xlabel("log10 p̂ (questions with 0 < p̂ < 1)")
     ax_log.set_ylabel("questions")
-    ax_log.set_title(f"p̂ = 0: {int((p == 0).sum())} questions, p̂ = 1: {int((p == 1).sum())}", fontsize=9)
-    fig.suptitle(f"{_short(name)}: spread of per-question success probability", fontsize=10)
+    ax_log.set_title(
+        _title(f"p̂ = 0: {int((p == 0).sum())} questions, p̂ = 1: {int((p == 1).sum())}"), fontsize=9
+    )
+    fig.suptitle(_title(f"{_short(name)}: spread of per-question success probability", 110), fontsize=10)
     return fig
 
 
@@ -322,7 +336,8 @@ def straight_line_figure(
     bottom.set_ylabel("residual (pp)")
     _log_axis(bottom, str(part["compute_unit"].iloc[0]))
     top.set_title(
-        f"{_short(str(part['model'].iloc[0]))}: how straight is the curve in log compute?", fontsize=10
+        _title(f"{_short(str(part['model'].iloc[0]))}: how straight is the curve in log compute?"),
+        fontsize=10,
     )
     return fig
 
@@ -368,7 +383,8 @@ def extrapolation_figure(curves: pd.DataFrame, *, model: str | None = None, metr
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8, frameon=False, loc="upper left")
     ax.set_title(
-        f"{_short(name)}: extrapolation beyond the logged samples (spread = model uncertainty)", fontsize=10
+        _title(f"{_short(name)}: extrapolation beyond the logged samples (spread = model uncertainty)"),
+        fontsize=10,
     )
     return fig
 
@@ -405,7 +421,7 @@ def models_figure(
     ax.set_ylim(-0.02, 1.02)
     ax.legend(fontsize=8, frameon=False, loc="upper left", ncols=2 if len(models) > 4 else 1)
     shown = f" (first {len(models)} models)" if len(models) < sub["model"].nunique() else ""
-    ax.set_title(f"{metric}, {kind}{shown}", fontsize=10)
+    ax.set_title(_title(f"{metric}, {kind}{shown}"), fontsize=10)
     return fig
 
 
@@ -447,7 +463,7 @@ def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) ->
     _log_axis(ax, str(sub["compute_unit"].iloc[0]))
     ax.set_ylabel(f"difference in {sub['metric'].iloc[0]} (percentage points)")
     ax.legend(fontsize=8, frameon=False, loc="best")
-    ax.set_title("who is ahead at matched compute (bands: 95% bootstrap over questions)", fontsize=10)
+    ax.set_title(_title("who is ahead at matched compute (bands: 95% bootstrap over questions)"), fontsize=10)
     return fig
 
 
@@ -485,7 +501,9 @@ def fixed_p_figure(table: pd.DataFrame) -> Figure:
     fig.legend(
         handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=8, frameon=False
     )
-    fig.suptitle("one question at constant p: accuracy against log samples is a sigmoid", fontsize=10)
+    fig.suptitle(
+        _title("one question at constant p: accuracy against log samples is a sigmoid", 110), fontsize=10
+    )
     return fig
 
 
@@ -516,5 +534,5 @@ def dependence_figure(dependence: pd.DataFrame) -> Figure:
     ax.set_ylabel("within-group − pooled (percentage points)")
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.legend(fontsize=8, frameon=False)
-    ax.set_title("dependence across groups: zero is what exchangeable sampling predicts", fontsize=10)
+    ax.set_title(_title("dependence across groups: zero is what exchangeable sampling predicts"), fontsize=10)
     return fig

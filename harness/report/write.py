@@ -17,6 +17,12 @@ from harness.report.document import Report
 from harness.report.render import render_html, render_markdown
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: str, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and :func:`os.replace`."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -24,6 +30,7 @@ def write_bytes_atomic(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the file the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
