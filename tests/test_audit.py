@@ -235,6 +235,30 @@ def test_unverified_numbers_are_flagged() -> None:
     res = audit.audit_claims(sub, detail=False).claims[0]
     assert not res.points["verified"].any()
     assert sum("UNVERIFIED" in e for e in res.evidence) == 3
+    assert "unverified as reported: pass@1, maj@64, rerank@1000" in res.summary
+
+
+def test_public_names() -> None:
+    assert set(audit.__all__) == {
+        "VERDICTS",
+        "AuditResult",
+        "Check",
+        "ClaimAudit",
+        "audit_claims",
+        "load_claims",
+        "write_audit",
+    }
+    fields = audit.ClaimAudit.__dataclass_fields__
+    assert list(fields)[:8] == [
+        "claim_id",
+        "title",
+        "verdict",
+        "summary",
+        "evidence",
+        "fits",
+        "points",
+        "curves",
+    ]
 
 
 # ----------------------------------------------------------------------------- output and CLI

@@ -241,7 +241,7 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True) -> ClaimAud
         fits_rows += fit_rows
     fits_df = pd.DataFrame(fits_rows, columns=list(FIT_COLUMNS))
     evidence = _evidence(claim, pts, checks, fits, lo_hi, bounds_text, shape_text, eq_points, n_params)
-    summary = _summary(verdict, checks, fits, eq_points, n_params, has_maj, lo_hi, pts)
+    summary = _flag_unverified(_summary(verdict, checks, fits, eq_points, n_params, has_maj, lo_hi, pts), pts)
     return ClaimAudit(
         claim.claim_id,
         claim.title,
@@ -570,6 +570,14 @@ def _evidence(
     return ev
 
 
+def _flag_unverified(summary: str, pts: pd.DataFrame) -> str:
+    """Append which numbers are unverified, so no summary presents them as fact."""
+    bad = pts.loc[~pts["verified"].astype(bool), "label"].astype(str).tolist()
+    if not bad:
+        return summary
+    return f"{summary.rstrip('.')} (unverified as reported: {', '.join(bad)})."
+
+
 def _summary(
     verdict: str,
     checks: list[Check],
@@ -733,7 +741,7 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         claim.claim_id,
         claim.title,
         "not testable",
-        summary,
+        _flag_unverified(summary, pts),
         tuple(ev),
         fits,
         points_out,
