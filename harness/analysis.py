@@ -269,7 +269,9 @@ def _curve_ks(
         rows = curves[(curves["model"] == model) & (curves["metric"] == metric) & (curves["kind"] == kind)]
         return np.asarray(np.unique(rows["k"].to_numpy(np.int64)), np.int64)
     ks = default_ks(int(sub.n.max()))
-    return np.asarray(ks[ks <= sub.n.min()], np.int64)
+    if kind == "measured":  # the measured curve stops at the smallest n; end it exactly there
+        return np.asarray(np.unique(np.append(ks[ks <= sub.n.min()], sub.n.min())), np.int64)
+    return np.asarray(ks, np.int64)
 
 
 def _curve_rows(

@@ -31,7 +31,7 @@ def test_straight_window_finds_the_linear_part() -> None:
     y = np.where(x <= 2, 0.1 * x, 0.2)  # rises 0.1 per decade for 2 decades, then flat
     width, rise, x0, x1 = straight_window(x, y, 0.01)
     # the window may extend a little into the flat part while staying within 1 point of a straight line
-    assert 2.0 <= width < 2.75 and x0 == 0.0
+    assert 2.0 <= width < 2.75 and x0 == 0.0 and x1 == pytest.approx(width)
     assert rise == pytest.approx(0.2, abs=0.03)
     assert np.isnan(straight_window(x[:2], y[:2], 0.01)[0])  # fewer than 3 points: no window
     mid, s = local_slopes(x, y)
