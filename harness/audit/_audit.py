@@ -433,7 +433,8 @@ def _details(
     curves = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(CURVE_COLUMNS))
     # implied shape over the claim's own compute range
     main = curve_metrics[0]
-    own = pts[pts["metric"] == main]
+    # pass@1 is maj@1: it belongs to a majority-vote claim's own curve
+    own = pts[(pts["metric"] == main) | ((main == "maj@k") & (pts["metric"] == "pass@k") & (pts["k"] == 1))]
     kr = (float(own["k"].min()), float(own["k"].max())) if len(own) else (1.0, kmax)
     if len(sampling_k):
         kr = (float(min(kr[0], sampling_k.min())), float(max(kr[1], sampling_k.max())))
