@@ -648,7 +648,8 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         if len(d):
             ev.append(
                 f"noise: the largest step between neighbouring budgets ({100 * d[worst]:+.1f} points) is "
-                f"{abs(d[worst]) / sd[worst]:.1f} standard errors; dips of one or two questions are noise"
+                f"{abs(d[worst]) / sd[worst]:.1f} standard errors"
+                + ("; every step is within noise" if abs(d[worst]) / sd[worst] < 1.96 else "")
             )
         slope, r2 = slope_r2(np.log10(p["compute"].to_numpy()), p["value"].to_numpy())
         ev.append(

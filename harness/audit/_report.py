@@ -122,6 +122,11 @@ def claim_figure(audit: ClaimAudit) -> Figure:
     return fig
 
 
+def _source(a: ClaimAudit) -> str:
+    parts = [p for p in (a.source, a.citation) if p]
+    return "; ".join(parts) if parts else "not stated"
+
+
 def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
@@ -224,7 +229,7 @@ def render_markdown(result: AuditResult, figure_paths: dict[str, str]) -> str:
             "",
             f"`{_md(a.claim_id)}` - **{a.verdict}**. {_md(a.summary)}",
             "",
-            f"Source: {_md(a.source)}; {_md(a.citation)}",
+            f"Source: {_md(_source(a))}",
             "",
         ]
         out += ["| " + " | ".join(POINT_HEADER) + " |", "|" + "---|" * len(POINT_HEADER)]
@@ -267,7 +272,7 @@ def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
             f"<section id='{e(_slug(a.claim_id))}'><h2>{e(a.title)}</h2>",
             f"<p><code>{e(a.claim_id)}</code> - <span class='{e(a.verdict.replace(' ', '-'))}'>"
             f"{e(a.verdict)}</span>. {e(a.summary)}</p>",
-            f"<p>Source: {e(a.source)}; {e(a.citation)}</p>",
+            f"<p>Source: {e(_source(a))}</p>",
             _table_html(POINT_HEADER, _points_rows(a)),
             "<p>Evidence:</p><ul>" + "".join(f"<li>{e(x)}</li>" for x in a.evidence) + "</ul>",
         ]
