@@ -20,11 +20,12 @@ Kotz & Balakrishnan, *Discrete Multivariate Distributions*, ch. 39), so that
     P(all Y_j < x, sum = m) / P(sum = m)
 
 factorises into a convolution over classes. A dynamic programme over the "competitive" classes (those that can
-reach x with non-negligible probability), vectorised over every x at once and batched with FFT convolution,
+reach x with non-negligible probability), run for each x,
 gives the exact sum; the other wrong classes and the unanswered samples form one free binomial (Poisson) pool.
-Classes are treated as non-competitive, and x values skipped, only where a rigorous Chernoff bound (Hoeffding
-1963: hypergeometric tails are dominated by binomial ones) puts the neglected probability below ``EPS``; the total
-neglected mass per value is below (number of classes + 2) x ``EPS`` = about 1e-15.
+The tilt is chosen per x (theta = m / pool), so every term is evaluated where it is largest. Classes are treated
+as non-competitive, and x values skipped, only where a rigorous Chernoff bound (Hoeffding 1963: hypergeometric
+tails are dominated by binomial ones) puts the neglected probability below ``EPS`` / (classes + 2); the total
+neglected mass per value is below about 1e-15. The programme is compiled with numba (``_majority_kernel``).
 """
 
 from __future__ import annotations
@@ -34,165 +35,24 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import fftconvolve
-
 from harness._validation import check_choice, check_ks
-from harness.estimators._pmf import log_binom, log_hypergeom, log_poisson
+from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, maj_kernel
+from harness.estimators._pmf import log_binom, log_hypergeom
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
 TIES = ("random", "strict", "weak")
 KINDS = ("measured", "iid")
-EPS = 1e-17
+EPS = 1e-14
 _LOG_EPS = float(np.log(EPS))
-_DIRECT_CELLS = 60_000  # below this many multiply-adds per kernel offset block, convolve directly (exact)
-
-
-def _kl_bernoulli(x: FloatArray, q: FloatArray) -> FloatArray:
-    """KL(x || q) between Bernoulli distributions, elementwise (0 log 0 = 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(x > 0, x * np.log(x / q), 0.0)
-        b = np.where(x < 1, (1 - x) * np.log((1 - x) / (1 - q)), 0.0)
-    return np.asarray(a + b, dtype=np.float64)
-
-
-def _log_upper_tail_bound(t: float, m: float, q: FloatArray) -> FloatArray:
-    """log of a Chernoff bound on P(Y >= t), Y ~ Bin(m, q) or hypergeometric with the same mean (<= 0)."""
-    if m <= 0:
-        return np.where(t <= 0, 0.0, -np.inf)
-    frac = t / m
-    if frac > 1:
-        return np.full(q.shape, -np.inf)
-    return np.where(frac <= q, 0.0, -m * _kl_bernoulli(np.full(q.shape, frac), q))
-
-
-def _log_lower_tail_bound(t: float, m: float, q: FloatArray) -> FloatArray:
-    """log of a Chernoff bound on P(Y <= t) for the same Y."""
-    if m <= 0:
-        return np.where(t >= 0, 0.0, -np.inf)
-    frac = t / m
-    if frac < 0:
-        return np.full(q.shape, -np.inf)
-    return np.where(frac >= q, 0.0, -m * _kl_bernoulli(np.full(q.shape, frac), q))
-
-
-def _conv_rows(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Row-wise full convolution of two 2-D arrays (same number of rows)."""
-    if a.shape[1] * b.shape[1] * a.shape[0] <= _DIRECT_CELLS or min(a.shape[1], b.shape[1]) <= 8:
-        out = np.zeros((a.shape[0], a.shape[1] + b.shape[1] - 1))
-        short, long_ = (a, b) if a.shape[1] <= b.shape[1] else (b, a)
-        for i in range(short.shape[1]):
-            out[:, i : i + long_.shape[1]] += short[:, i : i + 1] * long_
-        return out
-    res = fftconvolve(a, b, axes=1)
-    return np.asarray(np.maximum(res, 0.0), dtype=np.float64)
+_TIE_CODES = {"random": TIE_RANDOM, "strict": TIE_STRICT, "weak": TIE_WEAK}
 
 
 @lru_cache(maxsize=65536)
 def _maj_one(a0: int, wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str) -> float:
     """Exact maj@k for one question: correct class a0, wrong classes ``wrong`` (desc), ``rest`` non-voting."""
-    if a0 == 0:
-        return 0.0
-    pool = sum(wrong) + rest  # non-correct samples
-    total = a0 + pool
-    if pool == 0:
-        return 1.0
-    x_all = np.arange(0, k + 1, dtype=np.float64)
-    if kind == "measured":
-        lp0 = log_hypergeom(x_all, total, a0, k)
-    else:
-        lp0 = log_binom(x_all, k, a0 / total)
-    keep = (lp0 > _LOG_EPS) & (x_all >= 1)
-    if not keep.any():
-        return 0.0
-    xs = x_all[keep].astype(np.int64)
-    p0 = np.exp(lp0[keep])
-    xlo, xhi = int(xs[0]), int(xs[-1])
-    m_max, m_min = k - xlo, k - xhi
-    sizes = np.asarray(wrong, dtype=np.float64)
-    q = sizes / pool
-    # classes that exceed every plausible x with near certainty: the correct class never wins
-    if len(sizes) and m_min > 0:
-        always_above = _log_lower_tail_bound(float(xhi), float(m_min), q[:1]) < _LOG_EPS
-        if kind == "measured":
-            always_above &= sizes[:1] > xhi
-        if bool(always_above[0]):
-            return 0.0
-    # competitive classes: P(Y_j >= xlo) not negligible at the largest m (a class with a_j < xlo can never)
-    log_up = _log_upper_tail_bound(float(xlo), float(m_max), q) if len(sizes) else np.zeros(0)
-    comp_mask = log_up >= _LOG_EPS - np.log(max(len(sizes), 1))
-    if kind == "measured":
-        comp_mask &= sizes >= xlo
-    comp = [int(s) for s in sizes[comp_mask]]
-    free = pool - sum(comp)
-    if not comp:
-        return float(min(p0.sum(), 1.0))
-    # tilt: independent Binomial(a, theta) (measured) or Poisson(lam * a / pool) (iid) conditioned on sum = m
-    m_c = float(np.clip(k - float((xs * p0).sum() / p0.sum()), 0.5, pool - 0.5 if kind == "measured" else np.inf))
-    if kind == "measured":
-        theta = m_c / pool
-
-        def logpmf(i: FloatArray, a: float) -> FloatArray:
-            return log_binom(i, a, theta)
-    else:
-        lam = m_c
-
-        def logpmf(i: FloatArray, a: float) -> FloatArray:
-            return log_poisson(i, lam * a / pool)
-
-    nx = len(xs)
-    tie_dim = len(comp) + 1 if ties == "random" else 1
-    state = np.ones((tie_dim, nx, 1)) * (np.arange(tie_dim) == 0)[:, None, None]
-    offset = 0
-    for a in comp:
-        lo = _class_floor(a, pool, m_min, kind)
-        hi = min(a if kind == "measured" else k, xhi, m_max)
-        if hi < lo:
-            return 0.0 if lo > xhi else float(min(p0.sum(), 1.0))
-        vals = np.arange(lo, hi + 1, dtype=np.float64)
-        f = np.exp(logpmf(vals, a))
-        below = vals[None, :] < xs[:, None] if ties != "weak" else vals[None, :] <= xs[:, None]
-        kernel = f[None, :] * below
-        new_len = state.shape[2] + len(vals) - 1
-        new = np.zeros((tie_dim, nx, new_len))
-        for t in range(tie_dim):
-            if state[t].any():
-                new[t] = _conv_rows(state[t], kernel)
-        if ties == "random":
-            rows = np.nonzero((xs >= lo) & (xs <= hi))[0]
-            if len(rows):
-                shift = xs[rows] - lo
-                cols = shift[:, None] + np.arange(state.shape[2])[None, :]
-                fx = f[shift][:, None]
-                for t in range(tie_dim - 1):
-                    new[t + 1][rows[:, None], cols] += state[t][rows] * fx
-        state = new
-        offset += lo
-    # combine with the free pool: need pmf_free(m_x - s), s = offset + column
-    s_idx = np.arange(state.shape[2])
-    d = (k - xs)[:, None] - offset - s_idx[None, :]
-    d_flat = np.arange(int(d.min()), int(d.max()) + 1)
-    if kind == "measured":
-        lf = log_binom(d_flat.astype(np.float64), free, theta)
-        lnorm = log_binom((k - xs).astype(np.float64), pool, theta)
-    else:
-        lf = log_poisson(d_flat.astype(np.float64), lam * free / pool)
-        lnorm = log_poisson((k - xs).astype(np.float64), lam)
-    g = np.exp(lf)[d - d_flat[0]]
-    weights = 1.0 / (1.0 + np.arange(tie_dim))
-    numer = np.einsum("t,txs,xs->x", weights, state, g)
-    ratio = np.where(np.isfinite(lnorm), numer * np.exp(-lnorm), 0.0)
-    return float(np.clip((p0 * ratio).sum(), 0.0, 1.0))
-
-
-def _class_floor(a: int, pool: int, m_min: int, kind: str) -> int:
-    """Smallest count of a class of size a that has non-negligible probability at the fewest draws m_min."""
-    if m_min <= 0:
-        return 0
-    i = np.arange(0, min(a, m_min) + 1 if kind == "measured" else m_min + 1, dtype=np.float64)
-    lp = log_hypergeom(i, pool, a, m_min) if kind == "measured" else log_binom(i, m_min, a / pool)
-    cdf = np.cumsum(np.exp(lp))
-    return int(np.searchsorted(cdf, EPS, side="right"))
+    sizes = np.asarray(wrong, dtype=np.int64)
+    return float(maj_kernel(a0, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS))
 
 
 def maj_at_k_one(

@@ -1,0 +1,287 @@
+"""Compiled kernel of the exact maj@k computation (see :mod:`harness.estimators.majority` for the method).
+
+For each count x of the correct class, the other classes' counts are conditioned on summing to m = k - x. With
+the tilt theta = m / pool (without replacement: independent Binomial(a_j, theta)) or mean m a_j / pool (with
+replacement: independent Poisson), the conditional law is exactly the multivariate hypergeometric (multinomial)
+one, and P(all Y_j < x | sum = m) = [sum over configurations of prod f_j(y_j) g(m - sum y)] / P(S = m), a
+truncated convolution computed by a dynamic programme over the *competitive* classes. A class is left out at x
+(merged into the free pool g) only where a Chernoff bound (Hoeffding 1963) puts P(x) P(Y_j >= x) below
+eps / (classes + 2); an x is skipped where P(X = x) < eps or where P(X = x) prod_j P(Y_j <= x), an upper bound
+on its contribution by negative association, is below that.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+TIE_RANDOM, TIE_STRICT, TIE_WEAK = 0, 1, 2
+
+
+@njit(cache=True)
+def _log_choose(a: float, i: float) -> float:
+    return math.lgamma(a + 1.0) - math.lgamma(i + 1.0) - math.lgamma(a - i + 1.0)
+
+
+@njit(cache=True)
+def _kl(x: float, q: float) -> float:
+    """KL(Bernoulli(x) || Bernoulli(q)); infinite where x puts mass that q does not."""
+    if q >= 1.0:
+        return 0.0 if x >= 1.0 else np.inf
+    if q <= 0.0:
+        return 0.0 if x <= 0.0 else np.inf
+    out = 0.0
+    if x > 0.0:
+        out += x * math.log(x / q)
+    if x < 1.0:
+        out += (1.0 - x) * math.log((1.0 - x) / (1.0 - q))
+    return out
+
+
+@njit(cache=True)
+def _log_tilted(i: int, a: int, theta: float, mean: float, measured: bool) -> float:
+    """log pmf at i of Binomial(a, theta) (measured) or Poisson(mean) (iid)."""
+    if i < 0:
+        return -np.inf
+    if measured:
+        if i > a:
+            return -np.inf
+        if theta >= 1.0:
+            return 0.0 if i == a else -np.inf
+        out = _log_choose(float(a), float(i))
+        if i > 0:
+            out += i * math.log(theta)
+        if a - i > 0:
+            out += (a - i) * math.log1p(-theta)
+        return out
+    if mean <= 0.0:
+        return 0.0 if i == 0 else -np.inf
+    return i * math.log(mean) - mean - math.lgamma(i + 1.0)
+
+
+@njit(cache=True)
+def _credit(sizes: npt.NDArray[np.int64], x: int, ties: int) -> float:
+    """Credit when every class count is known exactly (all samples drawn)."""
+    t = 0
+    for j in range(sizes.shape[0]):
+        if sizes[j] > x:
+            return 0.0
+        if sizes[j] == x:
+            t += 1
+    if t == 0:
+        return 1.0
+    if ties == TIE_STRICT:
+        return 0.0
+    if ties == TIE_WEAK:
+        return 1.0
+    return 1.0 / (1.0 + t)
+
+
+@njit(cache=True)
+def maj_kernel(
+    a0: int, sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, measured: bool, log_eps: float
+) -> float:
+    """Exact maj@k of one question: correct class a0, wrong classes ``sizes`` (descending), ``rest`` non-voting."""
+    n_wrong = sizes.shape[0]
+    pool = rest
+    for j in range(n_wrong):
+        pool += sizes[j]
+    total = a0 + pool
+    if a0 == 0:
+        return 0.0
+    if pool == 0:
+        return 1.0
+    log_w = math.log(n_wrong + 2.0)
+    if measured:
+        xmin = max(1, k - pool)
+        xmax = min(k, a0)
+        lnorm0 = _log_choose(float(total), float(k))
+        lp = 0.0
+        lq = 0.0
+    else:
+        xmin = 1
+        xmax = k
+        lnorm0 = 0.0
+        lp = math.log(a0 / total)
+        lq = math.log1p(-a0 / total)
+    comp = np.empty(n_wrong, np.int64)
+    acc = 0.0
+    for x in range(xmin, xmax + 1):
+        m = k - x
+        if measured:
+            lpx = _log_choose(float(a0), float(x)) + _log_choose(float(pool), float(m)) - lnorm0
+        else:
+            lpx = _log_choose(float(k), float(x)) + x * lp + m * lq
+        if lpx < log_eps:
+            continue
+        px = math.exp(lpx)
+        if m == 0:
+            acc += px
+            continue
+        if measured and m == pool:  # every sample drawn: the vote is known
+            acc += px * _credit(sizes, x, ties)
+            continue
+        frac = x / m
+        # P(all Y_j <= x) <= prod_j P(Y_j <= x): multinomial and multivariate hypergeometric counts are negatively
+        # associated (Joag-Dev & Proschan 1983); with Chernoff bounds on each factor, skip x when negligible
+        log_success_bound = lpx
+        for j in range(n_wrong):
+            q = sizes[j] / pool
+            if frac >= q:
+                break  # descending sizes: later classes have smaller means
+            if measured and sizes[j] <= x:
+                break
+            log_success_bound -= m * _kl(frac, q)
+            if log_success_bound < log_eps - log_w:
+                break
+        if log_success_bound < log_eps - log_w:
+            continue
+        ncomp = 0
+        comp_total = 0
+        if frac <= 1.0:
+            for j in range(n_wrong):
+                a = sizes[j]
+                if measured and a < x:
+                    break
+                q = a / pool
+                bound = 0.0 if frac <= q else -m * _kl(frac, q)
+                if lpx + bound < log_eps - log_w:
+                    break  # sizes are descending, so every later class is negligible too
+                comp[ncomp] = a
+                ncomp += 1
+                comp_total += a
+        if ncomp == 0:
+            acc += px
+            continue
+        theta = m / pool
+        free = pool - comp_total
+        # pass 1: each competitive class's kernel f(i), i = lo..hi, around its mode; values whose weight is
+        # negligible against what this x can contribute (px) are cut on both sides
+        kern = np.zeros((ncomp, min(x, m) + 1))
+        los = np.empty(ncomp, np.int64)
+        his = np.empty(ncomp, np.int64)
+        cut = log_eps - lpx - 12.0  # dropped weight <= e^cut x width / P(S=m) per class
+        can_tie = 0
+        ncut = 0
+        for c in range(ncomp):
+            a = comp[c]
+            mean = m * a / pool
+            hi = min(x, m)
+            if measured:
+                hi = min(hi, a)
+            mode = int(math.floor((a + 1) * theta)) if measured else int(math.floor(mean))
+            mode = min(max(mode, 0), hi)
+            lmode = _log_tilted(mode, a, theta, mean, measured)
+            lo = mode
+            lf = lmode
+            while lo > 0:  # f(i-1) = f(i) * i / (a-i+1) * (1-theta)/theta, or f(i) * i / mean
+                step = (math.log(lo / (a - lo + 1.0)) + math.log1p(-theta) - math.log(theta)) if measured \
+                    else math.log(lo / mean)
+                if lf + step < cut:
+                    break
+                lf += step
+                lo -= 1
+            # walk up past x if need be: a class whose weight dies out below x is never truncated by the vote,
+            # so it joins the free pool exactly (to the cut)
+            up = mode
+            lf = lmode
+            limit = min(a, m) if measured else m
+            while up < limit:
+                step = (math.log((a - up) / (up + 1.0)) + math.log(theta) - math.log1p(-theta)) if measured \
+                    else math.log(mean / (up + 1.0))
+                if lf + step < cut:
+                    break
+                lf += step
+                up += 1
+                if up > x:
+                    break
+            if up < x or (ties == TIE_WEAK and up <= x):
+                free += a
+                continue
+            up = min(up, hi)
+            c_new = ncut
+            ncut += 1
+            los[c_new] = lo
+            his[c_new] = up
+            if up == x:
+                can_tie += 1
+            lf = _log_tilted(lo, a, theta, mean, measured)
+            for i in range(lo, up + 1):
+                kern[c_new, i - lo] = math.exp(lf)
+                if i < up:
+                    lf += (math.log((a - i) / (i + 1.0)) + math.log(theta) - math.log1p(-theta)) if measured \
+                        else math.log(mean / (i + 1.0))
+        ncomp = ncut
+        # pass 2: the truncated convolution over classes; column j of the state is the sum base + j
+        if measured:
+            ldenom = _log_tilted(m, pool, theta, 0.0, True)
+        else:
+            ldenom = _log_tilted(m, 0, 0.0, float(m), False)
+        tmax = 0
+        if ties == TIE_RANDOM and can_tie > 0:
+            # configurations with more than tmax ties weigh at most e_{tmax+1}(f_c(x)) / P(S = m)
+            # <= F^(tmax+1) / (tmax+1)! / P(S = m), F = sum of the classes' weights at x: cap tmax there
+            tie_weight = 0.0
+            for c in range(ncomp):
+                if his[c] == x:
+                    tie_weight += kern[c, x - los[c]]
+            tmax = min(can_tie, m // x)
+            if tie_weight > 0.0:
+                log_f = math.log(tie_weight)
+                for t in range(tmax):
+                    if lpx - ldenom + (t + 1) * log_f - math.lgamma(t + 2.0) < log_eps - log_w:
+                        tmax = t
+                        break
+        base_total = 0
+        span_total = 0
+        for c in range(ncomp):
+            base_total += los[c]
+            span_total += his[c] - los[c]
+        if base_total > m:
+            continue  # the competitive classes alone exceed the m draws: impossible
+        width_all = min(span_total, m - base_total) + 1
+        state = np.zeros((tmax + 1, width_all))
+        new = np.zeros((tmax + 1, width_all))
+        state[0, 0] = 1.0
+        base = 0
+        span = 0
+        for c in range(ncomp):
+            lo = los[c]
+            hi = his[c]
+            top = hi if ties == TIE_WEAK else min(hi, x - 1)
+            new[:, : min(span + hi - lo, width_all - 1) + 1] = 0.0
+            room = min(m - base - lo, width_all - 1)  # largest column this class may write
+            for t in range(tmax + 1):
+                # new[t, j + ii] += kern[ii] * state[t, j] for j + ii <= room: contiguous inner loops (SIMD)
+                for ii in range(top - lo + 1):
+                    coeff = kern[c, ii]
+                    jmax = min(span, room - ii)
+                    for j in range(jmax + 1):
+                        new[t, j + ii] += coeff * state[t, j]
+                if ties == TIE_RANDOM and t < tmax and hi == x:
+                    coeff = kern[c, x - lo]
+                    jmax = min(span, room - (x - lo))
+                    for j in range(jmax + 1):
+                        new[t + 1, j + x - lo] += coeff * state[t, j]
+            state, new = new, state
+            base += lo
+            span = min(span + hi - lo, width_all - 1)
+        s_lo = base
+        s_hi = base + span
+        numer = 0.0
+        for s in range(s_lo, min(s_hi, m) + 1):
+            d = m - s
+            if measured:
+                lg = _log_tilted(d, free, theta, 0.0, True) if d <= free else -np.inf
+            else:
+                lg = _log_tilted(d, 0, 0.0, m * free / pool, False)
+            if lg == -np.inf:
+                continue
+            g = math.exp(lg)
+            for t in range(tmax + 1):
+                numer += state[t, s - s_lo] * g / (1.0 + t)
+        acc += px * numer * math.exp(-ldenom)
+    return min(max(acc, 0.0), 1.0)
