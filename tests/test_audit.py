@@ -339,3 +339,16 @@ def test_claim_figure_has_labelled_log_axis() -> None:
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     assert "samples" in ax.get_xlabel() and "%" in ax.get_ylabel()
+
+
+def test_pair_rules_out_agreeing_wrong_answers() -> None:
+    # if all wrong answers agreed, maj@64 <= P(p > ~1/2) <= 2 pass@1 (Markov) = 40% < 90%; if they differ,
+    # one correct vote among 64 distinct wrong ones can win, so 90% is reachable
+    table = claim_rows("pair", 100, [("pass@k", 1, 20.0, 64), ("maj@k", 64, 90.0, 64)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "not testable"
+    info = next(c for c in res.checks if c.name == "maj@64 bounds given pass@1")
+    agree = info.detail.split("if all wrong answers agree: ")[1]
+    differ = info.detail.split("if all wrong answers differ: ")[1].split(";")[0]
+    assert "ruled out" in agree and "ruled out" not in differ
+    assert "rule out a structure" in res.summary

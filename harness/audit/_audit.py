@@ -354,9 +354,10 @@ def _details(
     has_maj = len(phis) > 1
     structures = ["differ", "agree", "free"] if has_maj else ["none"]
     fits: list[Fit] = []
-    for st in structures:
-        for fam in ("beta", "beta+masses"):
-            fits.append(fit_family(pts, claim.n_questions, fam, st, seed=seed))
+    if (~lower).any():  # lower bounds alone pin down no member: no fits, no implied shape
+        for st in structures:
+            for fam in ("beta", "beta+masses"):
+                fits.append(fit_family(pts, claim.n_questions, fam, st, seed=seed))
     metric = pts["metric"].to_numpy()
     curve_metrics = ["maj@k"] if has_maj else []
     if (
@@ -692,7 +693,12 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
             "cost as "
             f"much as the longest budget; i.i.d. sampling there allows coverage in [{_pct(lo)}, {_pct(hi)}] "
             f"and majority vote in [{_pct(mlo)}, {_pct(mhi)}], so the longest budget's "
-            f"{_pct(float(yv[-1]))} does not show that longer thinking beats sampling at equal tokens"
+            f"{_pct(float(yv[-1]))} "
+            + (
+                "does not show that longer thinking beats sampling at equal tokens"
+                if float(yv[-1]) - zc * float(se[-1]) <= max(hi, mhi)
+                else "is above anything sampling at the cheapest budget could give at equal tokens"
+            )
         )
         summary = (
             "Not testable: the compute axis is reasoning length, not the number of samples, "
