@@ -352,3 +352,46 @@ def test_pair_rules_out_agreeing_wrong_answers() -> None:
     differ = info.detail.split("if all wrong answers differ: ")[1].split(";")[0]
     assert "ruled out" in agree and "ruled out" not in differ
     assert "rule out a structure" in res.summary
+
+
+def simulate_iid_majority(rng: np.random.Generator, q: int, ks: list[int], phi: float) -> list[float]:
+    """One independent run per k: each question draws k samples (correct w.p. p, the dominant wrong answer
+    w.p. (1-p) phi, otherwise a never-repeated wrong answer); plurality vote, ties split evenly (%)."""
+    p = rng.beta(0.8, 0.7, q)
+    out = []
+    for k in ks:
+        u = rng.random((q, k))
+        correct = (u < p[:, None]).sum(axis=1)
+        dominant = ((u >= p[:, None]) & (u < p[:, None] + (1 - p[:, None]) * phi)).sum(axis=1)
+        singles = k - correct - dominant
+        top_other = np.maximum(dominant, (singles > 0).astype(int))
+        tied = (dominant == correct).astype(int) + np.where(correct == 1, singles, 0)
+        credit = np.where(correct > top_other, 1.0, np.where(correct == top_other, 1.0 / (1 + tied), 0.0))
+        out.append(100 * float(np.where(correct == 0, 0.0, credit).mean()))
+    return out
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_simulated_iid_majority_votes_are_accepted(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ks = [1, 2, 4, 8, 16]
+    vals = simulate_iid_majority(rng, 60, ks, phi=0.4)
+    table = claim_rows("maj-sim", 60, [("maj@k", k, v, None) for k, v in zip(ks, vals, strict=True)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "consistent", res.summary
+
+
+def test_majority_simulator_matches_the_kernel() -> None:
+    # the simulator above and the closed-form kernel agree on one question (p = 0.45, phi = 0.4), k = 1..6
+    rng = np.random.default_rng(0)
+    for k in range(1, 7):
+        u = rng.random((200_000, k))
+        p, phi = 0.45, 0.4
+        correct = (u < p).sum(axis=1)
+        dominant = ((u >= p) & (u < p + (1 - p) * phi)).sum(axis=1)
+        singles = k - correct - dominant
+        top_other = np.maximum(dominant, (singles > 0).astype(int))
+        tied = (dominant == correct).astype(int) + np.where(correct == 1, singles, 0)
+        credit = np.where(correct > top_other, 1.0, np.where(correct == top_other, 1.0 / (1 + tied), 0.0))
+        mc = float(np.where(correct == 0, 0.0, credit).mean())
+        assert mc == pytest.approx(kernel("maj@k", k, 0, phi, np.array([p]))[0], abs=4e-3)

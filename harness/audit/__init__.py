@@ -11,6 +11,7 @@ See docs/methods/audit.md for the checks, fits and what they can and cannot conc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -40,13 +41,26 @@ class AuditResult:
         )
 
 
-def audit_claims(claims: pd.DataFrame, *, seed: int = 0, detail: bool = True) -> AuditResult:
+def audit_claims(
+    claims: pd.DataFrame,
+    *,
+    seed: int = 0,
+    detail: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> AuditResult:
     """Audit every claim of a validated claims table (from :func:`load_claims`).
 
-    ``detail=False`` computes the verdict and the distribution-free checks only (no fits, bands or shapes).
+    ``detail=False`` computes the verdict and the distribution-free checks only (no fits, bands or shapes);
+    ``progress`` is called with a short message before each claim.
     """
     table = validate_claims(claims, source="claims table")
-    return AuditResult(tuple(audit_claim(c, seed=seed, detail=detail) for c in split_claims(table)))
+    out = []
+    parts = split_claims(table)
+    for i, c in enumerate(parts):
+        if progress is not None:
+            progress(f"[{i + 1}/{len(parts)}] {c.claim_id}")
+        out.append(audit_claim(c, seed=seed, detail=detail))
+    return AuditResult(tuple(out))
 
 
 def write_audit(result: AuditResult, out_dir: str) -> list[str]:

@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
                 fix=f"claims: {', '.join(list(dict.fromkeys(claims['claim_id']))[:8])}, ...",
             )
         claims = claims[claims["claim_id"].isin(args.claim)]
-    result = audit_claims(claims, seed=args.seed)
+    from harness.commands._common import progress_printer
+
+    result = audit_claims(claims, seed=args.seed, progress=progress_printer(args.quiet))
     paths = write_audit(result, args.out)
     if not args.quiet:
         counts = result.verdicts()["verdict"].value_counts()
