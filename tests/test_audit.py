@@ -15,6 +15,7 @@ from scipy import integrate, stats
 import harness.audit as audit
 from harness import maj_all_wrong_agree, maj_all_wrong_differ, pass_at_k
 from harness.audit._audit import design, lp_sigma
+from harness.audit._calibration import claim_table, simulate_iid_passk, simulate_refinement_passk
 from harness.audit._claims import split_claims, validate_claims
 from harness.audit._fit import Member, fit_family, predict
 from harness.audit._kernels import beta_expect, kernel, p_grid
@@ -25,39 +26,11 @@ from harness.cli import main
 def claim_rows(
     cid: str, q: int, pts: list[tuple[str, int, float, int | None]], **extra: object
 ) -> pd.DataFrame:
-    """A claims table: (metric, k, value %, samples per question) per point."""
-    return pd.DataFrame(
-        [
-            {
-                "claim_id": cid,
-                "metric": m,
-                "k": k,
-                "value": v,
-                "n_questions": q,
-                "samples_per_question": "" if n is None else n,
-                **extra,
-            }
-            for m, k, v, n in pts
-        ]
-    )
-
-
-def simulate_iid_passk(rng: np.random.Generator, q: int, ks: list[int], n: int) -> list[float]:
-    """Unbiased pass@k (%) of q questions with p ~ 0.15 delta_0 + 0.85 Beta(0.4, 1.2), n samples each."""
-    p = np.where(rng.random(q) < 0.15, 0.0, rng.beta(0.4, 1.2, q))
-    c = rng.binomial(n, p)
-    return [100 * float(v) for v in pass_at_k(np.full(q, n), c, ks).mean(axis=0)]
-
-
-def simulate_refinement_passk(rng: np.random.Generator, q: int, ks: list[int], boost: float) -> list[float]:
-    """Sequential refinement: attempt j succeeds with 1 - (1 - p0)(1 - boost)^j (feedback from failures);
-    pass@k = share of questions solved within their first k attempts (one run)."""
-    p0 = rng.beta(0.5, 3.0, q)
-    kmax = max(ks)
-    j = np.arange(kmax)
-    pj = 1 - (1 - p0[:, None]) * (1 - boost) ** j[None, :]
-    solved = np.cumsum(rng.random((q, kmax)) < pj, axis=1) > 0
-    return [100 * float(solved[:, k - 1].mean()) for k in ks]
+    """A claims table: (metric, k, value %, samples per question) per point, plus constant columns."""
+    table = claim_table(cid, q, pts)
+    for key, val in extra.items():
+        table[key] = val
+    return table
 
 
 # ----------------------------------------------------------------------------- kernels
