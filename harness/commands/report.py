@@ -23,13 +23,21 @@ def add_parser(sub: Any) -> None:
         "report",
         help="full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",
         description="Load logged samples (any format the loaders read), measure every curve exactly, "
-                    "compare it "
+        "compare it "
         "with independent sampling, run the tests the data allow, and write DIR/report.html, "
         "DIR/report.md, CSV tables, summary.json and the figures (PNG and SVG). Several inputs or a "
         "model column give one report comparing the models.",
     )
     add_input_options(p)
     add_report_options(p)
+    p.add_argument(
+        "--fits",
+        default=None,
+        metavar="NAMES",
+        help="distributions of p to fit, comma-separated (default: all the analysis offers, e.g. "
+             "beta_binomial,"
+        "zoi_beta_binomial,scaled_beta,npmle)",
+    )
     p.set_defaults(run=run)
 
 
@@ -88,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
     if progress is not None:
         progress(f"loading {len(args.inputs)} input(s)")
     loaded = load_runs(args)
-    options = ReportOptions(bootstrap=args.bootstrap, seed=args.seed, ties=args.ties, compute=args.compute)
+    fits = tuple(f.strip() for f in args.fits.split(",") if f.strip()) if args.fits else None
+    options = ReportOptions(
+        bootstrap=args.bootstrap, seed=args.seed, ties=args.ties, compute=args.compute, fits=fits
+    )
     report = build_report(loaded, options, progress=progress)
     written = write_report(report, args.out, force=True, progress=progress)
     if not args.quiet:

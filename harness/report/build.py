@@ -59,6 +59,8 @@ class ReportOptions:
     max_model_figures: int = 4
     """Per-model figures are drawn for the first this-many models; the tables hold all of them."""
     title: str | None = None
+    fits: tuple[str, ...] | None = None
+    """Distributions of p the analysis fits (None: all it offers)."""
 
 
 def slug(text: str, used: set[str]) -> str:
@@ -133,6 +135,8 @@ def run_analysis(
         bootstrap=options.bootstrap,
         seed=options.seed,
         progress=progress,
+        ties=options.ties,
+        **({"fits": options.fits} if options.fits is not None else {}),
     )
     return AnalysisOutcome(result, "")
 
@@ -170,23 +174,46 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def _dependence_verdict(analysis: Any) -> tuple[str, bool | None]:
-    """A sentence on the dependence test, and True when it rejects exchangeability (None: no test ran)."""
+    """A sentence on the dependence tests, and True when one rejects exchangeability (None: no test ran).
+
+    One line per (model, test) of the analysis' dependence table; each test at its own 5% level (not corrected
+    for the number of tests, which the sentence says).
+    """
     dep = _frame(analysis, "dependence")
     reason = str(getattr(analysis, "dependence_reason", "") or "") if analysis is not None else ""
-    if dep is None or len(dep) == 0:
+    if dep is None or len(dep) == 0 or not {"test", "p_value"} <= set(dep.columns):
         return reason, None
-    pcols = [c for c in dep.columns if c in ("p_value", "p", "pvalue", "max_t_p")]
-    if not pcols:
-        return "a dependence test ran; see the dependence table.", None
-    pvals = pd.to_numeric(dep[pcols[0]], errors="coerce").dropna()
-    if len(pvals) == 0:
-        return "the dependence test gave no p-value.", None
-    pmin = float(pvals.min())
-    rejects = pmin < 0.05
+    firsts = dep.groupby(["model", "test"], sort=False).first().reset_index()
+    parts = []
+    rejects = False
+    for _, row in firsts.iterrows():
+        p = float(row["p_value"])
+        rej = bool(row["reject"]) if "reject" in row.index else p < 0.05
+        rejects |= rej
+        who = f"{row['model']} " if firsts["model"].nunique() > 1 else ""
+        parts.append(f"{who}{row['test']} p = {p:.3g}{' (rejects)' if rej else ''}")
+    verdict = "rejects" if rejects else "does not reject"
     return (
-        f"the dependence test across groups {'rejects' if rejects else 'does not reject'} exchangeable "
-        f"sampling (smallest p = {pmin:.3g} over {len(pvals)} test(s))."
+        f"across the group column, exchangeable sampling: {verdict} ({'; '.join(parts)}; each test at 5%, "
+        "not corrected for their number)."
     ), rejects
+
+
+def _budget_sentence(analysis: Any) -> str:
+    """One sentence per model on thinking longer vs sampling more at matched compute ('' when no table)."""
+    budget = _frame(analysis, "budget")
+    if budget is None or len(budget) == 0 or "verdict" not in budget.columns:
+        return ""
+    out = []
+    for model, part in budget.groupby("model", sort=False):
+        wins = part[part["verdict"].astype(str).str.startswith("thinking longer beats")]
+        loses = part[part["verdict"].astype(str).str.startswith("majority voting beats")]
+        out.append(
+            f"{model}: over {len(part)} budgets, thinking longer beats majority voting at matched compute at "
+            f"{len(wins)}, loses at {len(loses)}, and is within the bootstrap interval at "
+            f"{len(part) - len(wins) - len(loses)}."
+        )
+    return "Thinking longer vs sampling: " + " ".join(out)
 
 
 def headline(
@@ -286,6 +313,9 @@ def headline(
         )
     if needs:
         limits += " A test that could say otherwise needs " + " or ".join(needs) + "."
+    budget_text = _budget_sentence(analysis.analysis)
+    if budget_text:
+        lines.append(budget_text)
     if has_group and dep_rejects is None and dep_text:
         limits += f" Dependence test: {dep_text}"
     lines.append(limits)
@@ -453,15 +483,18 @@ def build_report(
                 )
     dependence = _frame(analysis, "dependence")
     dep_fig = None
-    if dependence is not None and {"model", "k", "value", "ci_low", "ci_high"} <= set(dependence.columns):
-        figs.append(
-            ReportFigure(
-                "dependence",
-                "Within-group minus pooled maj@k with its paired bootstrap interval.",
-                fig_lib.dependence_figure(dependence),
+    if dependence is not None and {"test", "k", "estimate", "ci_low", "ci_high"} <= set(dependence.columns):
+        curve_d = dependence[dependence["test"].astype(str).str.startswith("curve_D")]
+        if len(curve_d):
+            figs.append(
+                ReportFigure(
+                    "dependence",
+                    f"D(k) = within-group minus pooled {str(curve_d['test'].iloc[0])[8:-1]}, with its paired "
+                    "bootstrap interval over questions; zero is what exchangeable sampling predicts.",
+                    fig_lib.dependence_figure(curve_d.rename(columns={"estimate": "value"})),
+                )
             )
-        )
-        dep_fig = "dependence"
+            dep_fig = "dependence"
 
     tables: dict[str, pd.DataFrame] = {
         "curves": curves_all,
@@ -591,7 +624,7 @@ def _densities(analysis: Any, model: str) -> pd.DataFrame | None:
 
 
 def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | None:
-    """Beta densities for fits whose params JSON has alpha/beta (a, b) and optional point masses."""
+    """Beta densities for fits whose params JSON has a, b (and optional point masses pi0/pi1, a scale)."""
     if fits is None or len(fits) == 0 or "params" not in fits.columns:
         return None
     from scipy import stats
@@ -609,6 +642,7 @@ def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | 
         b = params.get("beta", params.get("b"))
         if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or a <= 0 or b <= 0:
             continue
+        scale = float(params.get("scale", 1.0) or 1.0)  # scaled beta: p = scale x Beta(a, b)
         mass = (
             1.0
             - float(params.get("pi0", params.get("w0", 0.0)) or 0.0)
@@ -620,7 +654,7 @@ def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | 
                     "model": model,
                     "fit": str(row["fit"]),
                     "p": grid,
-                    "density": mass * stats.beta.pdf(grid, a, b),
+                    "density": mass * stats.beta.pdf(grid / scale, a, b) / scale,
                 }
             )
         )

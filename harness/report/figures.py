@@ -234,7 +234,9 @@ def p_histogram_figure(
     fig, axes = new_figure(width=9.0, height=3.8, ncols=2)
     ax_lin, ax_log = axes[0]
     bins = np.linspace(0.0, 1.0, 21)
-    ax_lin.hist(p, bins=bins, color="#bdbdbd", edgecolor="#333333", linewidth=0.6, label="questions")
+    counts_per_bin, _, _ = ax_lin.hist(
+        p, bins=bins, color="#bdbdbd", edgecolor="#333333", linewidth=0.6, label="questions"
+    )
     if densities is not None and len(densities):
         require_columns(densities, ("model", "fit", "p", "density"), figure="p_histogram_figure densities")
         dens = densities[densities["model"].astype(str) == name]
@@ -248,6 +250,9 @@ def p_histogram_figure(
                 linewidth=1.5,
                 label=f"fit: {fit}",
             )
+    ax_lin.set_ylim(
+        0, 1.15 * max(counts_per_bin.max(), 1)
+    )  # a density spike at 0 or 1 must not flatten the bars
     ax_lin.set_xlabel("per-question success share p̂ = c/n")
     ax_lin.set_ylabel("questions")
     ax_lin.legend(fontsize=8, frameon=False, loc="upper center")

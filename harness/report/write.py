@@ -93,7 +93,12 @@ def write_report(
             progress(f"figure {fig.name}")
         images[fig.name] = figure_bytes(fig.figure, "png")
         put(f"figures/{fig.name}.png", images[fig.name])
-        put(f"figures/{fig.name}.svg", figure_bytes(fig.figure, "svg"))
+        engine = fig.figure.get_layout_engine()
+        fig.figure.set_layout_engine("none")  # the PNG pass placed everything; the SVG reuses that layout
+        try:
+            put(f"figures/{fig.name}.svg", figure_bytes(fig.figure, "svg"))
+        finally:
+            fig.figure.set_layout_engine(engine)
     for name, frame in report.tables.items():
         put(f"{name}.csv", frame.to_csv(index=False).encode("utf-8"))
     summary = dict(report.summary)

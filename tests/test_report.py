@@ -1,0 +1,250 @@
+"""harness report: the report value, its files, escaping of log strings, the CLI contract."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness import HarnessInputError, load
+from harness.cli import main
+from harness.report import ReportOptions, build_report, write_report
+from harness.report.render import escape_markdown, render_html, render_markdown
+
+EVIL = "<script>alert(1)</script>"
+
+
+def write_rollouts(path: Path, *, questions: int = 12, n: int = 16, seed: int = 0, evil: bool = True) -> Path:
+    """A small per-sample log; question q0's most frequent answer is a wrong answer that is an HTML script."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for q in range(questions):
+        p = 10 ** rng.uniform(-1.5, 0)
+        for s in range(n):
+            ok = rng.random() < p
+            wrong = EVIL if (evil and q == 0) else f"w{rng.integers(0, 2)}"
+            rows.append(
+                {"question_id": f"q{q}", "sample_id": s, "answer": "right" if ok else wrong, "correct": ok}
+            )
+    if evil:  # make sure the script answer beats the correct one on q0
+        for r in rows[:n]:
+            r["answer"], r["correct"] = EVIL, False
+        rows[0]["answer"], rows[0]["correct"] = "right", True
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("report")
+    src = write_rollouts(tmp / "log.csv")
+    out = tmp / "out"
+    status = main(
+        ["report", str(src), "--out", str(out), "--bootstrap", "30", "--fits", "beta_binomial", "--quiet"]
+    )
+    assert status == 0
+    return out
+
+
+def test_report_writes_every_promised_file(report_dir: Path) -> None:
+    for name in (
+        "report.html",
+        "report.md",
+        "curves.csv",
+        "questions.csv",
+        "fits.csv",
+        "summary.json",
+        "slopes.csv",
+    ):
+        assert (report_dir / name).stat().st_size > 0, name
+    pngs = sorted(p.stem for p in (report_dir / "figures").glob("*.png"))
+    svgs = sorted(p.stem for p in (report_dir / "figures").glob("*.svg"))
+    assert pngs == svgs and len(pngs) >= 4
+    assert not [p for p in report_dir.rglob(".tmp-*")]  # atomic writes leave no temporary files
+    assert oct((report_dir / "report.html").stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_headline_comes_first_and_its_numbers_are_in_the_csv(report_dir: Path) -> None:
+    summary = json.loads((report_dir / "summary.json").read_text())
+    first = summary["headline"][0]
+    assert "pass@k slope of" in first and "per decade" in first
+    assert "explained by independent sampling" in first
+    slopes = pd.read_csv(report_dir / "slopes.csv")
+    meas = slopes[(slopes["metric"] == "pass@k") & (slopes["kind"] == "measured")].iloc[0]
+    assert f"{meas['slope_pp_per_decade']:.1f} percentage points per decade" in first
+    html = (report_dir / "report.html").read_text()
+    assert html.index('id="answer"') < html.index("<h2>")  # the answer is on the first screen
+    assert "group column" in summary["headline"][-1]  # and what would be needed to test more
+
+
+def test_curves_csv_rows_say_how_they_were_made(report_dir: Path) -> None:
+    curves = pd.read_csv(report_dir / "curves.csv")
+    for col in ("estimator", "ties", "n_questions", "interval", "kind"):
+        assert curves[col].notna().any(), col
+    assert {"measured", "iid", "iid-binary:agree", "iid-binary:differ"} <= set(curves["kind"])
+    assert curves["interval"].str.contains("bootstrap over questions, 30 replicates").any()
+    assert set(curves.loc[curves["metric"] == "maj@k", "ties"]) == {"random"}
+
+
+def test_log_strings_are_escaped_in_html_and_markdown(report_dir: Path) -> None:
+    html = (report_dir / "report.html").read_text()
+    md = (report_dir / "report.md").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;" in md and "<script" not in md.lower()
+    assert "http://" not in html and "https://" not in html  # nothing loads from the network
+
+
+def test_existing_output_needs_force(report_dir: Path, tmp_path: Path) -> None:
+    src = write_rollouts(tmp_path / "log.csv", evil=False)
+    args = [
+        "report",
+        str(src),
+        "--out",
+        str(report_dir),
+        "--bootstrap",
+        "0",
+        "--fits",
+        "beta_binomial",
+        "--quiet",
+    ]
+    assert main(args) == 2
+    before = (report_dir / "report.html").read_bytes()
+    assert (report_dir / "report.html").read_bytes() == before
+    assert main([*args, "--force"]) == 0
+    assert (report_dir / "report.html").read_bytes() != before
+
+
+def test_progress_goes_to_stderr_and_quiet_silences_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = write_rollouts(tmp_path / "log.csv", questions=4, n=8, evil=False)
+    assert (
+        main(
+            ["report", str(src), "--out", str(tmp_path / "a"), "--bootstrap", "0", "--fits", "beta_binomial"]
+        )
+        == 0
+    )
+    loud = capsys.readouterr()
+    assert "curves for 1 model" in loud.err and loud.out == ""
+    assert (
+        main(
+            [
+                "report",
+                str(src),
+                "--out",
+                str(tmp_path / "b"),
+                "--bootstrap",
+                "0",
+                "--fits",
+                "beta_binomial",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    quiet = capsys.readouterr()
+    assert quiet.err == "" and quiet.out == ""
+
+
+def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None:
+    a = write_rollouts(tmp_path / "run_a.csv", seed=1, evil=False)
+    b = write_rollouts(tmp_path / "run_b.csv", seed=2, evil=False)
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "report",
+                str(a),
+                str(b),
+                "--out",
+                str(out),
+                "--bootstrap",
+                "0",
+                "--fits",
+                "beta_binomial",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert [m["model"] for m in summary["models"]] == ["run_a", "run_b"]
+    assert (out / "figures" / "models-pass-at-k.png").exists()
+    assert summary["headline"][0].startswith("run_a: ")
+
+
+def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rows = [
+        {
+            "question_id": f"q{q}",
+            "sample_id": s,
+            "correct": bool(rng.random() < 0.5),
+            "group": s % 2,
+            "answer": None,
+        }
+        for q in range(10)
+        for s in range(8)
+    ]
+    for r in rows:
+        r["answer"] = "a" if r["correct"] else "b"
+    path = tmp_path / "grouped.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    report = build_report(load(str(path)), ReportOptions(bootstrap=30, fits=("beta_binomial",)))
+    tests = next(s for s in report.sections if s.anchor == "tests")
+    assert tests.paragraphs[0].startswith("Dependence across groups: across the group column")
+    assert "dependence" in report.tables
+    assert "needs a group column" not in " ".join(report.headline)
+
+
+def test_count_table_without_answers_says_majority_vote_is_undefined(tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    pd.DataFrame({"question_id": ["a", "b", "c", "d"], "n": [100] * 4, "c": [1, 10, 50, 90]}).to_csv(
+        path, index=False
+    )
+    report = build_report(load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",)))
+    data = next(s for s in report.sections if s.anchor == "data")
+    assert any("majority vote is not defined" in p for p in data.paragraphs)
+    assert "maj@k" not in set(report.tables["curves"]["metric"])
+    assert report.tables["models"]["mean_p"].iloc[0] == pytest.approx(0.3775)
+
+
+def test_renderers_escape_everything() -> None:
+    assert escape_markdown("a|b <i>*x*</i>", in_table=True) == "a\\|b &lt;i&gt;\\*x\\*&lt;/i&gt;"
+    from harness.report.document import Report, ReportTable, Section
+
+    rep = Report(
+        title=EVIL,
+        headline=(EVIL,),
+        sections=(Section(EVIL, (EVIL,), tables=(ReportTable(pd.DataFrame({EVIL: [EVIL]}), EVIL),)),),
+        figures=(),
+        tables={},
+        summary={},
+    )
+    assert "<script>" not in render_html(rep, {})
+    assert "<script>" not in render_markdown(rep)
+
+
+def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    from harness.report.write import prepare_output_dir
+
+    with pytest.raises(HarnessInputError, match="not a folder"):
+        prepare_output_dir(str(target), force=True)
+    assert os.path.isfile(target)
+
+
+def test_write_report_returns_relative_paths(tmp_path: Path) -> None:
+    path = write_rollouts(tmp_path / "log.csv", questions=5, n=8, evil=False)
+    report = build_report(
+        load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",), max_model_figures=1)
+    )
+    written = write_report(report, str(tmp_path / "out"))
+    assert "report.html" in written and all(not os.path.isabs(w) for w in written)
+    assert all((tmp_path / "out" / w).exists() for w in written)
