@@ -47,7 +47,7 @@ def _batches(path: str, fmt: str, wanted: list[str] | None, batch_rows: int) -> 
     check_file(path)
     try:
         stream = pa.input_stream(path, compression="detect")
-        reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=64 << 20))
+        reader = pj.open_json(stream, read_options=pj.ReadOptions(block_size=16 << 20))
         yield from reader
     except (pa.ArrowInvalid, OSError, EOFError) as exc:
         # locate the bad line precisely with the line-by-line reader (raises a HarnessInputError)
