@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from harness._validation import HarnessInputError
 from harness.curves import CURVE_COLUMNS, ESTIMATOR_NAMES, default_ks, per_question_metric
@@ -86,14 +87,42 @@ def analyse(
     fits: tuple[str, ...] = FIT_NAMES,
     ties: str = "random",
     exact_intervals: bool = False,
+    blas_threads: int | None = 1,
 ) -> Analysis:
     """Run the whole null-model analysis: p per question, spread fits, predictions, shape, decomposition,
     tests.
 
     ``curves`` is harness.curves.compute_curves output (computed here for pass@k and maj@k if None).
     ``rollouts`` (the canonical per-sample table) enables the dependence tests (``group`` column) and the
-    think-longer-vs-sample-more comparison (``budget`` column).
+    think-longer-vs-sample-more comparison (``budget`` column). ``blas_threads`` caps the BLAS thread pool
+    while it runs (the matrices are small; on a shared 2-core machine a multi-threaded BLAS made the Pythia
+    benchmark 13x slower); None leaves it alone.
     """
+    if blas_threads is None:
+        return _analyse(
+            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties,
+            exact_intervals,
+        )
+    with threadpool_limits(limits=blas_threads, user_api="blas"):
+        return _analyse(
+            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties,
+            exact_intervals,
+        )
+
+
+def _analyse(
+    counts: QuestionCounts,
+    curves: pd.DataFrame | None,
+    rollouts: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    progress: Callable[[str], None] | None,
+    level: float,
+    extrapolate: int,
+    fits: tuple[str, ...],
+    ties: str,
+    exact_intervals: bool,
+) -> Analysis:
     if bootstrap < 0:
         raise HarnessInputError(
             f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates"
