@@ -387,7 +387,7 @@ def _details(
                 pd.DataFrame(
                     {
                         "claim_id": claim.claim_id,
-                        "kind": f"fit:beta ({STRUCTURE_NAMES[f.structure]})",
+                        "kind": "fit:beta" + _wrong(f.structure, " ({})"),
                         "metric": met,
                         "k": ks,
                         "x": ks * scale,
@@ -489,7 +489,7 @@ def _details(
         )
         if f.family == "beta" and np.isfinite(slope):
             shape_text.append(
-                f"beta member ({STRUCTURE_NAMES[f.structure]}): {slope:+.1f} points per decade of k over "
+                f"beta member{_wrong(f.structure, ' ({})')}: {slope:+.1f} points per decade of k over "
                 f"k = {kr[0]:g}-{kr[1]:g} (R^2 {r2:.2f}; within 2 points of a straight line for {win:.1f} of "
                 f"{math.log10(kr[1] / kr[0]):.1f} decades)"
             )
@@ -499,6 +499,11 @@ def _details(
             + (f" (R^2 {c_r2:.2f})" if np.isfinite(c_r2) else " (two points: no R^2)")
         )
     return fits, fit_rows, curves, bounds_text, shape_text
+
+
+def _wrong(structure: str, template: str) -> str:
+    """The wrong-answer structure in a label ('' when no majority-vote number is present)."""
+    return "" if structure == "none" else template.format(STRUCTURE_NAMES[structure])
 
 
 def _noise_line(pts: pd.DataFrame, q: float) -> str:
@@ -557,7 +562,7 @@ def _evidence(
             else ""
         )
         ev.append(
-            f"beta family, wrong answers {STRUCTURE_NAMES[f.structure]}: mean {mb.mean:.3f}, concentration "
+            f"beta family{_wrong(f.structure, ', wrong answers {}')}: mean {mb.mean:.3f}, concentration "
             f"{mb.conc:.3g}{phi} ({fit_txt}){region}"
         )
     ev += [f"moment bound: {t}" for t in bounds_text]

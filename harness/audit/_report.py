@@ -63,15 +63,15 @@ def claim_figure(audit: ClaimAudit) -> Figure:
         kind, met = str(key[0]), str(key[1])
         g = grp.sort_values("x")
         if j == 0 and g["ci_low"].notna().any():
-            ax.fill_between(
+            ax.plot(
                 g["x"],
                 g["ci_low"],
-                g["ci_high"],
-                color="0.7",
-                alpha=0.35,
-                linewidth=0,
-                label="95% band of the first fit (question resampling)",
+                color="0.35",
+                linestyle=(0, (1, 2)),
+                linewidth=0.9,
+                label=f"{kind.removeprefix('fit:')}: 95% band, another draw of the questions",
             )
+            ax.plot(g["x"], g["ci_high"], color="0.35", linestyle=(0, (1, 2)), linewidth=0.9)
         ax.plot(
             g["x"],
             g["value"],
