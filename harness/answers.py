@@ -205,8 +205,7 @@ def normalize_answer(answer: str | None) -> str | None:
     Removes surrounding ``$``, ``\(...\)``, ``\text{}`` wrappers, ``\left``/``\right``, ``\!``, trailing full
     stops, leading "x =" style assignments to one variable; collapses spacing; lower-cases answers without
     LaTeX commands; maps numbers (``72``, ``72.0``, ``$72``, ``1,000``, ``\frac{1}{2}``, ``0.5``, ``50\%``
-    kept
-    as 50) to one canonical form (a reduced fraction or an integer).
+    kept as 50) to one canonical form (a reduced fraction or an integer).
     """
     if _missing(answer):
         return None

@@ -58,7 +58,7 @@ def test_count_table_and_histogram() -> None:
 
 def test_list_rows_monkey_business_and_search_and_learn() -> None:
     mb = load(str(FIX / "hf_monkey" / "train.parquet"))
-    assert mb.format == "monkey_business" and rows(mb) == {"0": (3, 2), "1": (3, 1)}
+    assert mb.format == "monkey_business" and rows(mb) == {"1+1?": (3, 2), "2+2?": (3, 1)}
     sal = load(str(FIX / "search_and_learn.jsonl"))
     assert sal.format == "search-and-learn" and rows(sal) == {"test/1.json": (3, 2), "test/2.json": (3, 2)}
     assert sal.counts.tokens.tolist() == [310.0, 180.0]
@@ -67,7 +67,7 @@ def test_list_rows_monkey_business_and_search_and_learn() -> None:
 
 def test_hf_local_dataset_directory_and_data_file(tmp_path: Path) -> None:
     got = load(str(FIX / "hf_monkey"), format="hf")
-    assert rows(got) == {"0": (3, 2), "1": (3, 1)}
+    assert rows(got) == {"1+1?": (3, 2), "2+2?": (3, 1)}
     assert detect_format(str(FIX / "hf_monkey")) == "hf"
     # a datasets.save_to_disk directory
     import datasets
@@ -77,7 +77,7 @@ def test_hf_local_dataset_directory_and_data_file(tmp_path: Path) -> None:
         str(FIX / "hf_monkey" / "train.parquet"), cache_dir=str(tmp_path / "c")
     )
     ds.save_to_disk(str(tmp_path / "saved"))
-    assert rows(load("hf:" + str(tmp_path / "saved"))) == {"0": (3, 2), "1": (3, 1)}
+    assert rows(load("hf:" + str(tmp_path / "saved"))) == {"1+1?": (3, 2), "2+2?": (3, 1)}
 
 
 def test_lm_eval_samples_repeats_and_filters() -> None:

@@ -2,8 +2,8 @@
 
 Every format module produces a pandas frame with canonical column names (``question_id``, ``sample_id``,
 ``text`` or ``answer``, ``correct`` or ``gold``, optional ``tokens``, ``score``, ``group``, ``model``) and
-hands it
-to :func:`finish`, so that extraction, grading, validation and stopping-rule detection are the same for all.
+hands it to :func:`finish`, so that extraction, grading, validation and stopping-rule detection are the same
+for all.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "qid",
         "prompt_idx",
         "question",
+        "problem",
     ),
     "n": ("n", "n_samples", "num_samples", "n_runs", "num_samples_total"),
     "c": ("c", "n_correct", "num_correct", "num_samples_correct"),
@@ -193,8 +194,7 @@ def counts_from_classes(
     stopping: str | None,
     notes: list[str] | None = None,
 ) -> QuestionCounts:
-    """A class table (model, question_id, answer [null = no answer], correct, count[, tokens]) ->
-    QuestionCounts.
+    """QuestionCounts from a class table (model, question_id, answer [null: no answer], correct, count).
 
     Used for answer histograms and for the streaming reduction. Errors: a class both correct and incorrect,
     a class marked correct with no answer, a negative or fractional count, a question with zero samples.

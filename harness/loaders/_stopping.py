@@ -3,11 +3,9 @@
 Rule detected here: ``first-success-block:B`` — samples are drawn in blocks of B and sampling stops after the
 first block that holds a success (Best-of-N jailbreaking, Hughes et al. 2024: B = 60, cap 10,020; verified on
 the per-attempt logs in ../shared/data/bon_jailbreaking_text). It is declared detected only when the data
-leave no
-other reading: sample ids are in draw order, n differs between questions, every n is a multiple of B >= 2,
-every
-question with a success has its first success in its last block, and every question without one sits at the
-cap.
+leave no other reading: sample ids are in draw order, n differs between questions, every n is a multiple of B
+>= 2, every question with a success has its first success in its last block, and every question without one
+sits at the cap.
 """
 
 from __future__ import annotations

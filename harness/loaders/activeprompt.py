@@ -2,14 +2,12 @@
 
 Format (shizhediao/active-prompt ``generate_uncertainty.py`` at commit 1923e44, file
 ``final_test_uncertainty_result/gsm8k_fair_few_shot_k=10.txt``; checked against the copy in
-../shared/data/activeprompt_gsm8k_train_hist10): one line per question,
-``[question_idx, variance, {answer: count, ...}], uncertainty: U, variance: V``, the list part a Python
-literal
-(read with ``ast.literal_eval``). The answers are the repo's ``answer_extraction`` output; the file has no
-gold,
-so ``--gold FILE`` (question id + gold, e.g. GSM8K ``train.jsonl`` with ``#### 72`` answers, or a table with a
-``gold`` column) is required, and correctness is graded by the normaliser (numbers compare by value, as the
-repo's ``float(answer) == float(gold)``).
+../shared/data/activeprompt_gsm8k_train_hist10): one line per question, ``[question_idx, variance, {answer:
+count, ...}], uncertainty: U, variance: V``, the list part a Python literal (read with ``ast.literal_eval``).
+The answers are the repo's ``answer_extraction`` output; the file has no gold, so ``--gold FILE`` (question id
++ gold, e.g. GSM8K ``train.jsonl`` with ``#### 72`` answers, or a table with a ``gold`` column) is required,
+and correctness is graded by the normaliser (numbers compare by value, as the repo's ``float(answer) ==
+float(gold)``).
 """
 
 from __future__ import annotations

@@ -4,14 +4,13 @@ Two layouts, checked against ../shared/data/bon_jailbreaking_text (copied from
 RylanSchaeffer/KoyejoLab-Large-How-Do-Language-Monkey-Power-Get-Their-Power at cd078ae):
 
 * raw JSONL ``data/raw_data/best_of_n_jailbreaking/<model>_text_t1.0_n10000.jsonl``: ``i`` (behaviour index),
-  ``flagged`` (bool: the reply was judged a successful jailbreak), ``n`` (attempt index), ``behavior_id``;
-  the model comes from the file name (text before ``_text_``).
+  ``flagged`` (bool: the reply was judged a successful jailbreak), ``n`` (attempt index), ``behavior_id``; the
+  model comes from the file name (text before ``_text_``).
 * processed parquet ``data/processed_data/best_of_n_jailbreaking.parquet``: ``Problem Idx``, ``Score`` (bool),
   ``Scaling Parameter`` (attempt index), ``behavior_id``, ``Model``, ``Modality``, ``Temperature``.
 
 The attempt index is the sample id, so the first-success-block stopping rule (blocks of 60, Hughes et al.
-2024)
-is detected from the data (see :mod:`harness.loaders._stopping`) unless ``--stopping`` says otherwise.
+2024) is detected from the data (see :mod:`harness.loaders._stopping`) unless ``--stopping`` says otherwise.
 """
 
 from __future__ import annotations

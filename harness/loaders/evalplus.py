@@ -2,9 +2,9 @@
 
 * evalplus (evalplus/evalplus ``evalplus/evaluate.py``): ``{"date", "hash", "eval": {task_id: [ {"task_id",
   "solution", "base_status", "plus_status", "base_fail_tests", "plus_fail_tests"}, ... ]}}`` with statuses
-  ``"pass"``/``"fail"``; older releases stored ``{"eval": {task_id: {"base": [[status, details], ...],
-  "plus": [...]}}}``. Correct = base and plus tests pass (EvalPlus's "plus" score); ``--correct-col base``
-  uses the base tests only.
+  ``"pass"``/``"fail"``; older releases stored ``{"eval": {task_id: {"base": [[status, details], ...], "plus":
+  [...]}}}``. Correct = base and plus tests pass (EvalPlus's "plus" score); ``--correct-col base`` uses the
+  base tests only.
 * human-eval (openai/human-eval ``human_eval/evaluate_functional_correctness.py`` writes
   ``<sample_file>_results.jsonl``): each line the sample (``task_id``, ``completion``) plus ``result``
   (``"passed"``, ``"failed: ..."``, ``"timed out"``) and ``passed`` (bool).

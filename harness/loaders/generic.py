@@ -2,14 +2,11 @@
 
 * Rollouts (one row per sample): ``question_id`` plus ``correct`` (or ``gold`` to grade against), optional
   ``sample_id``, ``answer`` (or ``text``: free-text completions to extract answers from), ``model``,
-  ``tokens``,
-  ``score``, ``group``, ``budget``.
+  ``tokens``, ``score``, ``group``, ``budget``.
 * Count tables (one row per question): ``question_id``, ``n``, ``c``; optional ``model``, ``tokens`` (total
-  over
-  the row's samples), ``flops_per_sample``. Known aliases (``n_samples``, ``n_correct``, ``problem_idx``,
-  ...) are
-  accepted with a note; anything else maps with ``--question-col`` (comma-separated for a composite id),
-  ``--n-col``, ``--c-col``.
+  over the row's samples), ``flops_per_sample``. Known aliases (``n_samples``, ``n_correct``, ``problem_idx``,
+  ...) are accepted with a note; anything else maps with ``--question-col`` (comma-separated for a composite
+  id), ``--n-col``, ``--c-col``.
 * Answer histograms (one row per question and answer): ``question_id``, ``answer``, ``count``, ``correct`` (or
   ``gold``).
 

@@ -2,9 +2,8 @@
 
 The file is any generic table (CSV, TSV, JSONL[.gz], Parquet) with a question id column (first present of
 ``question_id``, ``question_idx``, ``id``, ``problem_idx``, ``task_id``, ``doc_id``, ``idx``) and a gold
-column
-(first present of ``gold``, ``expected_answer``, ``gt_answer``, ``target``, ``answer``). A gold text holding a
-GSM8K-style ``#### 72`` (openai/grade-school-math ``train.jsonl`` / ``test.jsonl`` ``answer`` field,
+column (first present of ``gold``, ``expected_answer``, ``gt_answer``, ``target``, ``answer``). A gold text
+holding a GSM8K-style ``#### 72`` (openai/grade-school-math ``train.jsonl`` / ``test.jsonl`` ``answer`` field,
 Faithful-CoT ``data/*/test.jsonl``) is reduced to the text after ``####``. Several rows per question (e.g. an
 answer-histogram parquet with a ``gold`` column) must agree.
 """

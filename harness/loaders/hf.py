@@ -1,11 +1,9 @@
 """Hugging Face datasets: ``hf:ORG/NAME[:CONFIG][@SPLIT]``, a local dataset directory, or local data files.
 
-Read with ``datasets.load_dataset`` (``datasets.load_from_disk`` for a ``save_to_disk`` directory,
-recognised by
-its ``state.json``). Remote code is never run: datasets >= 4 no longer executes dataset scripts, and with
-older
-versions ``trust_remote_code=False`` is passed. The split defaults to the only split (several splits without
-``@SPLIT`` is an error listing them). Rows are then read as list-valued (:mod:`harness.loaders.lists`:
+Read with ``datasets.load_dataset`` (``datasets.load_from_disk`` for a ``save_to_disk`` directory, recognised
+by its ``state.json``). Remote code is never run: datasets >= 4 no longer executes dataset scripts, and with
+older versions ``trust_remote_code=False`` is passed. The split defaults to the only split (several splits
+without ``@SPLIT`` is an error listing them). Rows are then read as list-valued (:mod:`harness.loaders.lists`:
 monkey_business ``samples``/``is_corrects``/``gt_answer``, search-and-learn ``completions``/``scores``/
 ``completion_tokens``/``answer``) or, without list columns, as a generic long table.
 """

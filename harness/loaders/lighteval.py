@@ -5,12 +5,11 @@ Two layouts (huggingface/lighteval ``src/lighteval/logging/info_loggers.py`` ``D
 * up to 0.8: one row per doc with ``example``/``full_prompt``, ``predictions`` (list of generated texts, n of
   them for sampling metrics such as ``maj@n``/``pass@k``), ``gold`` (list of gold strings), ``metrics``;
 * from 0.9: ``doc`` (struct: ``query``, ``choices``, ``gold_index``, ...), ``model_response`` (struct:
-  ``text``
-  list, ``output_tokens`` list of token lists), ``metric`` (struct of per-doc metric values).
+  ``text`` list, ``output_tokens`` list of token lists), ``metric`` (struct of per-doc metric values).
 
 lighteval keeps no per-sample correctness, so each generated text's answer is extracted (``--extractor``,
-default ``auto``) and graded against the gold; the question id is the row number. The model is the folder
-name two levels above the file when the path follows lighteval's layout.
+default ``auto``) and graded against the gold; the question id is the row number. The model is the folder name
+two levels above the file when the path follows lighteval's layout.
 """
 
 from __future__ import annotations

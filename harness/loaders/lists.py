@@ -3,9 +3,9 @@
 Known schemas (field names checked against the sources named):
 
 * ``monkey_business`` — ScalingIntelligence/monkey_business on the Hugging Face hub (dataset card and the
-  large_language_monkeys repo's ``llmonk/evaluate``): ``samples`` (list of completions), ``is_corrects``
-  (list of
-  bool), ``gt_answer`` (gold), ``question``.
+  large_language_monkeys repo's ``llmonk/evaluate``): ``samples`` (list of completions), ``is_corrects`` (list
+  of bool), ``gt_answer`` (gold), ``question`` (the text; used as the question id so that files of several
+  models align; third-party readers of the data index rows by the same keys).
 * ``search-and-learn`` — huggingface/search-and-learn ``src/sal/search/*.py`` output datasets: ``completions``
   (list of str), ``scores`` (list of per-step PRM score lists; the last step is the completion's score, as the
   repo's ``aggregate_scores(..., "last")``), ``completion_tokens`` (list of int), ``answer`` (gold),
@@ -13,8 +13,7 @@ Known schemas (field names checked against the sources named):
 * ``esc`` — Yiwei98/ESC ``GPT3.5_result/*/T*.jsonl``: ``question``, ``answer`` (gold), ``generated_answer``
   (list of completions); default extractor ``esc-letters`` (the repo's ``consistency_last.py`` rule).
 * ``faithful-cot`` — veronica320/Faithful-COT ``output_dir/<dataset>/test/<config>/predictions.jsonl``:
-  ``id``,
-  ``answer`` (the authors' VOTED answer, not gold), ``completion``, ``completions`` (list); gold from
+  ``id``, ``answer`` (the authors' VOTED answer, not gold), ``completion``, ``completions`` (list); gold from
   ``data/<dataset>/test.jsonl`` (``id``, ``answer`` = "#### gold") via ``--gold``; extractor ``faithful-cot``.
 
 Any other list layout maps with ``--text-col`` (or ``--answer-col``), ``--correct-col``, ``--gold-col``,
@@ -58,6 +57,7 @@ SCHEMAS: tuple[ListSchema, ...] = (
         text="samples",
         correct="is_corrects",
         gold="gt_answer",
+        question="question",
     ),
     ListSchema(
         "search-and-learn",

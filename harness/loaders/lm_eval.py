@@ -6,12 +6,10 @@ Fields (EleutherAI/lm-evaluation-harness ``lm_eval/evaluator.py``, the ``example
 metric. With ``repeats: N`` in the task config (e.g. ``gsm8k-cot-self-consistency``) each request is cloned N
 times and ``resps`` is ``[[r_1, ..., r_N]]`` (one list per request, one entry per repeat). A task with several
 filters (``score-first``, ``maj@64``, ...) writes one line per (doc, filter) with the same ``resps``; the
-first
-filter's line of each doc is used and the rest counted in a note.
+first filter's line of each doc is used and the rest counted in a note.
 
 Each repeat's final answer is extracted from the raw text (``--extractor``, default ``auto``) and graded
-against
-``target`` (the normaliser decides equality, e.g. GSM8K ``#### 72`` targets reduce to ``72``).
+against ``target`` (the normaliser decides equality, e.g. GSM8K ``#### 72`` targets reduce to ``72``).
 """
 
 from __future__ import annotations

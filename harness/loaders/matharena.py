@@ -1,9 +1,8 @@
 """MathArena leaderboard data: per problem, each model's success rate in percent over a few runs.
 
 Layout (eth-sri/matharena.ai at 8fdd9ab, ``static/js/table_data.js``: ``var result_data = [...]``; the JSON
-array
-alone is kept in ../shared/data/matharena_aime2025i_feb2025/result_data.json): a list of objects, one per
-problem, ``{"<model>": percent, ..., "question": <problem number>}``, followed by summary rows whose
+array alone is kept in ../shared/data/matharena_aime2025i_feb2025/result_data.json): a list of objects, one
+per problem, ``{"<model>": percent, ..., "question": <problem number>}``, followed by summary rows whose
 ``question`` is not a problem number (``"Avg"``, ``"Cost"``), which are skipped with a note. The site's method
 (index.html) runs each model 4 times per problem, so ``--samples-per-question`` defaults to 4 and every
 percentage must be a whole multiple of 100/N.

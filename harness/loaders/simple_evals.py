@@ -2,11 +2,10 @@
 
 Layout (openai/simple-evals ``simple_evals.py``: ``result_dict = {"score", "metrics", "htmls", "convos",
 "metadata"}``; per-example HTML from ``common.py`` ``HTML_JINJA`` with ``<p>Correct Answer: ...</p>``,
-``<p>Extracted Answer: ...</p>``, ``<p>Score: ...</p>``). The evals repeat their examples as
-``examples * n_repeats`` (e.g. ``math_eval.py``, ``gpqa_eval.py``), so there is no question id: row r
-belongs to
-question r mod N, and N must be confirmed with ``--n-questions`` (the row count must be a multiple of N).
-Correctness is the per-example ``Score`` (1/0, true/false); the extracted answer is kept as the voting class.
+``<p>Extracted Answer: ...</p>``, ``<p>Score: ...</p>``). The evals repeat their examples as ``examples *
+n_repeats`` (e.g. ``math_eval.py``, ``gpqa_eval.py``), so there is no question id: row r belongs to question r
+mod N, and N must be confirmed with ``--n-questions`` (the row count must be a multiple of N). Correctness is
+the per-example ``Score`` (1/0, true/false); the extracted answer is kept as the voting class.
 """
 
 from __future__ import annotations
