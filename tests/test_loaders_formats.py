@@ -218,3 +218,13 @@ def test_inspect_non_boolean_score_is_refused(tmp_path: Path) -> None:
     p.write_text(json.dumps(log))
     with pytest.raises(HarnessInputError, match=r"0\.7 is not boolean-like.*C/I/N/P"):
         load(str(p))
+
+
+def test_nemo_seed_pooling_merges_equivalent_answers_across_files(tmp_path: Path) -> None:
+    import json
+
+    for seed, ans in ((0, "\\frac{1}{2}"), (1, "0.5"), (2, "3")):
+        rec = {"problem": "p", "expected_answer": "1/3", "predicted_answer": ans, "symbolic_correct": False}
+        (tmp_path / f"output-rs{seed}.jsonl").write_text(json.dumps(rec) + "\n")
+    got = load_many([str(tmp_path / f"output-rs{s}.jsonl") for s in range(3)])
+    assert got.counts.wrong is not None and got.counts.wrong[0].tolist() == [2, 1]

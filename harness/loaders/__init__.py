@@ -228,14 +228,14 @@ def load_many(
     are pooled at the rollout level so each question keeps one row; other files are stacked, and files that
     would collide under the default model name are told apart by their file name (with a note).
     """
-    parts = [
-        load(s, format=format, columns=columns, stopping=stopping, options=options, **option_kwargs)
-        for s in sources
-    ]
+    opts = options if options is not None else LoadOptions(**option_kwargs)
+    if options is not None and option_kwargs:
+        opts = replace(options, **option_kwargs)
+    parts = [load(s, format=format, columns=columns, stopping=stopping, options=opts) for s in sources]
     if len(parts) > 1 and all(p.format == "nemo-skills" for p in parts):
         from harness.loaders.nemo_skills import pool_seeds
 
-        return pool_seeds(parts, stopping=stopping)
+        return pool_seeds(parts, stopping=stopping, normalizer=opts.normalizer)
     keys = [set(zip(p.counts.model.tolist(), p.counts.question_id.tolist(), strict=True)) for p in parts]
     seen: set[tuple[str, str]] = set()
     clash = False

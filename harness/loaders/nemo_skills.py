@@ -18,9 +18,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
+from harness.answers import group_answers
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import finish
 from harness.loaders._io import iter_jsonl
@@ -98,10 +100,22 @@ def load_source(
     return loaded
 
 
-def pool_seeds(parts: Sequence[Loaded], *, stopping: str | None) -> Loaded:
-    """Pool the rollouts of several seed files into one row per question (the seed is the group)."""
+def pool_seeds(parts: Sequence[Loaded], *, stopping: str | None, normalizer: str = "math") -> Loaded:
+    """Pool the rollouts of several seed files into one row per question (the seed is the group).
+
+    Answer classes are formed again over the pooled samples of each question, so that equivalent answers
+    from different seed files (grouped file by file at load time) land in one class.
+    """
     frames = [p.rollouts for p in parts if p.rollouts is not None]
     r = pd.concat(frames, ignore_index=True)
+    if "answer" in r.columns:
+        labels = r["answer"].to_numpy(object).copy()
+        for idx in r.groupby(["model", "question_id"], sort=False).indices.values():
+            ii = np.asarray(idx)
+            labels[ii] = group_answers(
+                [None if pd.isna(v) else str(v) for v in labels[ii]], normalizer=normalizer
+            )
+        r["answer"] = pd.Series(labels, index=r.index, dtype=object)
     if "problem" in r.columns:
         texts = r.groupby("question_id")["problem"].nunique(dropna=True)
         bad = texts[texts > 1]
