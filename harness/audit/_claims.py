@@ -41,8 +41,9 @@ OPTIONAL_TEXT = (
     "compute_unit",
     "verification",
     "notes",
+    "question",
 )
-OPTIONAL_NUM = ("tau", "question", "compute", "samples_per_question", "rounding", "error")
+OPTIONAL_NUM = ("tau", "compute", "samples_per_question", "rounding", "error")
 CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM
 BUNDLED_NAME = "claims.csv"
 
@@ -199,7 +200,7 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     metrics_ = out["metric"].to_numpy()
     err_ = out["error"].to_numpy(dtype=float)
     tau_ = out["tau"].to_numpy(dtype=float)
-    quest_ = out["question"].to_numpy(dtype=float)
+    quest_ = out["question"].astype(str).str.strip().replace({"nan": ""}).to_numpy()
     for i in range(len(df)):
         line = i + 2
         if not 0.0 <= value[i] <= 100.0:
@@ -259,7 +260,7 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
                 column="tau",
                 fix="G-Pass@k needs its threshold tau in (0, 1]",
             )
-        if m == "question-accuracy" and not np.isfinite(quest_[i]):
+        if m == "question-accuracy" and not quest_[i]:
             raise HarnessInputError(
                 "question-accuracy needs a question id", source=source, line=line, column="question"
             )
