@@ -223,7 +223,7 @@ def test_inspect_non_boolean_score_is_refused(tmp_path: Path) -> None:
 def test_nemo_seed_pooling_merges_equivalent_answers_across_files(tmp_path: Path) -> None:
     import json
 
-    for seed, ans in ((0, "\\frac{1}{2}"), (1, "0.5"), (2, "3")):
+    for seed, ans in ((0, "\\sqrt{4}"), (1, "2"), (2, "3")):  # only math-verify knows sqrt(4) = 2
         rec = {"problem": "p", "expected_answer": "1/3", "predicted_answer": ans, "symbolic_correct": False}
         (tmp_path / f"output-rs{seed}.jsonl").write_text(json.dumps(rec) + "\n")
     got = load_many([str(tmp_path / f"output-rs{s}.jsonl") for s in range(3)])
