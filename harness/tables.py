@@ -214,7 +214,7 @@ class QuestionCounts:
 
     @classmethod
     def from_classes(
-        cls, correct: npt.ArrayLike, wrong: Sequence[Sequence[int]] | npt.ArrayLike,
+        cls, correct: npt.ArrayLike, wrong: Sequence[Sequence[int]] | npt.NDArray[np.int64],
         abstain: npt.ArrayLike | None = None, *, model: str = "model", **kwargs: Any,
     ) -> QuestionCounts:
         """Counts from the correct-class size and the wrong-class sizes per question (ragged lists allowed)."""

@@ -172,7 +172,7 @@ def maj_kernel(
             hi = min(x, m)
             if measured:
                 hi = min(hi, a)
-            mode = int(math.floor((a + 1) * theta)) if measured else int(math.floor(mean))
+            mode = math.floor((a + 1) * theta) if measured else math.floor(mean)
             mode = min(max(mode, 0), hi)
             lmode = _log_tilted(mode, a, theta, mean, measured)
             lo = mode
@@ -216,10 +216,7 @@ def maj_kernel(
                         else math.log(mean / (i + 1.0))
         ncomp = ncut
         # pass 2: the truncated convolution over classes; column j of the state is the sum base + j
-        if measured:
-            ldenom = _log_tilted(m, pool, theta, 0.0, True)
-        else:
-            ldenom = _log_tilted(m, 0, 0.0, float(m), False)
+        ldenom = _log_tilted(m, pool, theta, 0.0, True) if measured else _log_tilted(m, 0, 0.0, float(m), False)
         tmax = 0
         if ties == TIE_RANDOM and can_tie > 0:
             # configurations with more than tmax ties weigh at most e_{tmax+1}(f_c(x)) / P(S = m)

@@ -21,7 +21,7 @@ def log_choose(a: ArrayLike, i: ArrayLike) -> FloatArray:
 
 
 def log_hypergeom(i: ArrayLike, pool: ArrayLike, size: ArrayLike, draws: ArrayLike) -> FloatArray:
-    """log P(X = i), X the number drawn from a class of ``size`` in ``draws`` draws without replacement from ``pool``."""
+    """log P(X = i): X drawn from a class of ``size`` in ``draws`` draws without replacement from ``pool``."""
     pool_ = np.asarray(pool, dtype=np.float64)
     size_ = np.asarray(size, dtype=np.float64)
     draws_ = np.asarray(draws, dtype=np.float64)

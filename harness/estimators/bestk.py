@@ -73,7 +73,7 @@ def best_at_k(
 
 def scores_by_model(
     rollouts: object, counts: object
-) -> dict[str, tuple[list[FloatArray], list[FloatArray]]]:
+) -> dict[str, tuple[Sequence[FloatArray], Sequence[FloatArray]]]:
     """Per model, the per-question score and correctness arrays, aligned with the rows of ``counts``."""
     import pandas as pd
 
@@ -84,10 +84,11 @@ def scores_by_model(
                                 fix="log a score column (map it with --score-col) or drop best@k from --metrics")
     assert isinstance(counts, QuestionCounts)
     groups = {key: g for key, g in rollouts.groupby(["model", "question_id"], sort=False)}
-    out: dict[str, tuple[list[FloatArray], list[FloatArray]]] = {}
+    out: dict[str, tuple[Sequence[FloatArray], Sequence[FloatArray]]] = {}
     for model in counts.models:
         sub = counts.select(model)
-        s_list, y_list = [], []
+        s_list: list[FloatArray] = []
+        y_list: list[FloatArray] = []
         for qid in sub.question_id.tolist():
             g = groups[(model, qid)]
             s_list.append(g["score"].to_numpy(np.float64))

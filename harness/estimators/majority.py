@@ -35,6 +35,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+
 from harness._validation import check_choice, check_ks
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 from scipy import stats
 
 from harness._validation import check_choice, check_counts, check_ks
@@ -24,30 +25,53 @@ from harness.estimators._pmf import log_hypergeom
 FloatArray = npt.NDArray[np.float64]
 KINDS = ("measured", "iid")
 
-_BLOCK_CELLS = 2_000_000  # questions x k cells per block in the cumulative-product kernel
 
 
-def _survival_all_k(n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], kmax: int) -> FloatArray:
-    """g[q, k-1] = C(n-c, k)/C(n, k) for k = 1..kmax: a running product of (n-c-i)/(n-i), O(kmax) per question."""
-    q = len(n)
-    out = np.empty((q, kmax))
-    i = np.arange(kmax, dtype=np.float64)
-    rows = max(1, _BLOCK_CELLS // max(kmax, 1))
-    for a in range(0, q, rows):
-        nb = n[a : a + rows, None].astype(np.float64)
-        cb = c[a : a + rows, None].astype(np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.clip((nb - cb - i) / (nb - i), 0.0, 1.0)
-        ratio[i[None, :] >= nb] = 0.0  # k > n: C(n-c,k) = 0 too; masked to NaN by the caller
-        np.cumprod(ratio, axis=1, out=out[a : a + rows])
+@njit(cache=True)
+def _survival_at(n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], ks: npt.NDArray[np.int64]) -> FloatArray:
+    """g[q, j] = C(n-c, k_j)/C(n, k_j) = prod_{i<k_j} (1 - c/(n-i)) for sorted ks: O(max k) per question, no
+    (questions x k) intermediate. Factors are clipped at 0, so g = 0 once k > n - c (and for k > n)."""
+    out = np.empty((n.shape[0], ks.shape[0]))
+    for q in range(n.shape[0]):
+        g = 1.0
+        j = 0
+        cq = float(c[q])
+        nq = n[q]
+        for i in range(ks[-1]):
+            if i < nq:
+                factor = 1.0 - cq / (nq - i)
+                g *= factor if factor > 0.0 else 0.0
+            else:
+                g = 0.0
+            while j < ks.shape[0] and ks[j] == i + 1:
+                out[q, j] = g
+                j += 1
     return out
+
+
+@njit(cache=True)
+def _survival_sum_all(n: npt.NDArray[np.int64], c: npt.NDArray[np.int64], kmax: int) -> FloatArray:
+    """sum over questions of C(n-c, k)/C(n, k) for every k = 1..kmax (one running product per question)."""
+    total = np.zeros(kmax)
+    for q in range(n.shape[0]):
+        g = 1.0
+        cq = float(c[q])
+        nq = n[q]
+        for i in range(min(kmax, nq)):
+            factor = 1.0 - cq / (nq - i)
+            g *= factor if factor > 0.0 else 0.0
+            if g == 0.0:
+                break
+            total[i] += g
+    return total
 
 
 def pass_at_k(n: npt.ArrayLike, c: npt.ArrayLike, ks: npt.ArrayLike, *, kind: str = "measured") -> FloatArray:
     """pass@k per question (rows) and k (columns).
 
     ``measured``: the unbiased estimator 1 - C(n-c,k)/C(n,k) computed as 1 - prod_{i<k} (1 - c/(n-i)), which is
-    stable for all k (no large binomials) and costs O(max k) per question. ``iid``: 1 - (1 - c/n)^k.
+    stable for all k (no large binomials) and costs O(max k) per question for all k at once (compiled).
+    ``iid``: 1 - (1 - c/n)^k.
     """
     check_choice("kind", kind, KINDS)
     n_, c_ = check_counts(n, c)
@@ -56,10 +80,7 @@ def pass_at_k(n: npt.ArrayLike, c: npt.ArrayLike, ks: npt.ArrayLike, *, kind: st
         p = (c_ / n_)[:, None]
         with np.errstate(divide="ignore"):
             return -np.expm1(k_[None, :] * np.log1p(-np.minimum(p, 1.0)))
-    kmax = int(min(k_.max(), n_.max()))
-    g = _survival_all_k(n_, c_, kmax)
-    cols = np.minimum(k_, kmax) - 1
-    out = 1.0 - g[:, cols]
+    out = 1.0 - _survival_at(n_, c_, k_)
     out[k_[None, :] > n_[:, None]] = np.nan
     return out
 
@@ -67,15 +88,11 @@ def pass_at_k(n: npt.ArrayLike, c: npt.ArrayLike, ks: npt.ArrayLike, *, kind: st
 def pass_at_k_all(n: npt.ArrayLike, c: npt.ArrayLike) -> FloatArray:
     """The mean pass@k over questions for every k = 1..max n (NaN where some question has n < k).
 
-    Streams over blocks of questions, so 10,000 questions x n = 10,000 needs no 10^8-cell matrix.
+    One compiled running product per question, so 10,000 questions x n = 10,000 needs no 10^8-cell matrix.
     """
     n_, c_ = check_counts(n, c)
     kmax = int(n_.max())
-    total = np.zeros(kmax)
-    rows = max(1, _BLOCK_CELLS // kmax)
-    for a in range(0, len(n_), rows):
-        total += (1.0 - _survival_all_k(n_[a : a + rows], c_[a : a + rows], kmax)).sum(axis=0)
-    out = total / len(n_)
+    out = 1.0 - _survival_sum_all(n_, c_, kmax) / len(n_)
     out[np.arange(1, kmax + 1) > n_.min()] = np.nan
     return out
 
@@ -98,7 +115,7 @@ def pass_at_k_variance(
         ok = two_k <= n_.max()
         if ok.any():
             g2[:, ok] = 1.0 - pass_at_k(n_, c_, two_k[ok])
-        return g * g - g2
+        return np.asarray(g * g - g2, dtype=np.float64)
     p_ = np.broadcast_to(np.asarray(p, dtype=np.float64), n_.shape)
     out = np.empty((len(n_), len(k_)))
     for qi in range(len(n_)):
