@@ -228,3 +228,16 @@ def test_nemo_seed_pooling_merges_equivalent_answers_across_files(tmp_path: Path
         (tmp_path / f"output-rs{seed}.jsonl").write_text(json.dumps(rec) + "\n")
     got = load_many([str(tmp_path / f"output-rs{s}.jsonl") for s in range(3)])
     assert got.counts.wrong is not None and got.counts.wrong[0].tolist() == [2, 1]
+
+
+def test_json_array_with_mapped_list_columns(tmp_path: Path) -> None:
+    import json
+
+    rows_ = [
+        {"id": "a", "gen": ["\\boxed{1}", "\\boxed{2}"], "ok": [True, False]},
+        {"id": "b", "gen": ["\\boxed{5}"], "ok": [True]},
+    ]
+    p = tmp_path / "lists.json"
+    p.write_text(json.dumps(rows_))
+    got = load(str(p), columns=ColumnMap(text="gen", correct="ok", question="id"))
+    assert rows(got) == {"a": (2, 1), "b": (1, 1)} and got.counts.correct_label.tolist() == ["1", "5"]

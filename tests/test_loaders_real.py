@@ -126,5 +126,7 @@ def test_codet_unlabeled_is_refused_clearly(shared_data: Path) -> None:
     from harness._validation import HarnessInputError
 
     folder = shared_data / "codet_humaneval_codegen16b_n100_UNLABELED"
-    with pytest.raises(HarnessInputError, match="columns present: prompt, samples"):
+    with pytest.raises(
+        HarnessInputError, match=r"code_solution.jsonl.gz: code samples without correctness labels"
+    ):
         load(str(folder / "HumanEval_codegen16B_temp0.8_topp0.95_num100_max300_code_solution.jsonl.gz"))

@@ -111,6 +111,12 @@ def _detect_jsonl(rec: dict[str, Any]) -> str:
         return "lm-eval"
     if {"i", "flagged", "n"} <= keys:
         return "bon"
+    if {"prompt", "samples"} <= keys and not ({"is_corrects", "passed", "correct"} & keys):
+        raise HarnessInputError(
+            "code samples without correctness labels (fields: " + ", ".join(sorted(keys)) + ")",
+            fix="execute them in a sandbox first (e.g. human-eval's evaluate_functional_correctness) "
+            "and load the *_results.jsonl it writes",
+        )
     if {"task_id", "passed"} <= keys:
         return "human-eval"
     schema = detect_schema(list(keys))
@@ -201,10 +207,10 @@ def load(
         raise HarnessInputError(
             f"unknown format {format!r}", source=source, fix=f"use one of {', '.join(FORMATS)}"
         )
-    fmt = format or detect_format(source)
     if stopping is not None:
         stopping = stopping.replace("=", ":")
     try:
+        fmt = format or detect_format(source)
         return _dispatch(fmt)(
             source, format=fmt, columns=columns or ColumnMap(), stopping=stopping, options=opts
         )

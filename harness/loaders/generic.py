@@ -203,6 +203,22 @@ def histogram_counts(
     return counts_from_classes(d, source=source, stopping=stopping, notes=notes)
 
 
+def _holds_sample_lists(df: pd.DataFrame, columns: ColumnMap) -> bool:
+    """True when rows hold lists of samples (a known list schema, or a mapped text/answer list column)."""
+    from harness.loaders.lists import detect_schema
+
+    present = [str(c) for c in df.columns]
+    if "question_id" in present and "correct" in present:
+        return False
+    if detect_schema(present) is not None:
+        return True
+    col = columns.text or columns.answer
+    if col is None or col not in present or len(df) == 0:
+        return False
+    first = df[col].iloc[0]
+    return isinstance(first, (list, tuple, np.ndarray))
+
+
 def load_table(
     source: str,
     *,
@@ -231,6 +247,10 @@ def load_table(
     df = read_frame(source, fmt)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="the file holds no samples")
+    if format not in ("counts", "histogram") and _holds_sample_lists(df, columns):
+        from harness.loaders.lists import load_lists
+
+        return load_lists(df, source=source, fmt=fmt, columns=columns, stopping=stopping, options=options)
     notes: list[str] = []
     df = normalise_frame(df, columns, source=source, notes=notes)
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
