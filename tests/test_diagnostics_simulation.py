@@ -56,10 +56,9 @@ def _rejection_rates(rho: float, seed: int) -> tuple[float, float, float]:
 @pytest.mark.slow
 def test_size_is_within_two_points_of_nominal() -> None:
     chi2, over, curve = _rejection_rates(0.0, seed=11)
-    # 300 datasets: binomial SE of a 5% rate is 1.3 points
-    assert abs(chi2 - 0.05) <= 0.02, chi2
-    assert abs(over - 0.05) <= 0.02, over
-    assert abs(curve - 0.05) <= 0.02, curve
+    # 300 datasets: binomial SE of a 5% rate is 1.3 points; "within 2 points" (+1e-9 for the float boundary)
+    for rate in (chi2, over, curve):
+        assert abs(rate - 0.05) <= 0.02 + 1e-9, (chi2, over, curve)
 
 
 @pytest.mark.slow

@@ -37,9 +37,16 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-def _within_question_perms(qidx: IntArray, rng: np.random.Generator) -> IntArray:
-    """An index array permuting positions within each question block (qidx must be sorted)."""
-    return np.asarray(np.lexsort((rng.random(len(qidx)), qidx)), np.int64)
+def _permuted_groups(qidx: IntArray, grp: IntArray, reps: int, rng: np.random.Generator) -> IntArray:
+    """(reps, N) group labels permuted within each question block (qidx sorted): argsort of U(0,1) + qidx."""
+    keys = rng.random((reps, len(qidx))) + qidx[None, :]
+    return np.asarray(grp[np.argsort(keys, axis=1)], np.int64)
+
+
+def _batched(total: int, n: int) -> list[int]:
+    """Split ``total`` permutations into batches of at most ~4M cells."""
+    size = max(1, 4_000_000 // max(n, 1))
+    return [min(size, total - i) for i in range(0, total, size)]
 
 
 def chi2_permutation_test(
@@ -58,14 +65,18 @@ def chi2_permutation_test(
     inv_e = np.where(expected > 0, 1.0 / np.where(expected > 0, expected, 1.0), 0.0).ravel()
     n = float(len(qidx))
 
-    def stat(g: IntArray) -> float:
-        o = np.bincount(base + g, minlength=nq * nc * ng).astype(np.float64)
-        return float((o * o * inv_e).sum() - n)
+    cells = nq * nc * ng
 
-    t_obs = stat(grp)
+    def stat(g: IntArray) -> FloatArray:
+        g2 = np.atleast_2d(g)
+        flat = (np.arange(g2.shape[0])[:, None] * cells + base[None, :] + g2).ravel()
+        o = np.bincount(flat, minlength=g2.shape[0] * cells).reshape(g2.shape[0], cells).astype(np.float64)
+        return np.asarray((o * o) @ inv_e - n, np.float64)
+
+    t_obs = float(stat(grp)[0])
     exceed = 0
-    for _ in range(permutations):
-        exceed += stat(grp[_within_question_perms(qidx, rng)]) >= t_obs - 1e-9
+    for size in _batched(permutations, len(qidx)):
+        exceed += int((stat(_permuted_groups(qidx, grp, size, rng)) >= t_obs - 1e-9).sum())
     return t_obs, (1 + exceed) / (1 + permutations)
 
 
@@ -92,15 +103,18 @@ def overdispersion_test(
     g_q = (n_qg[use] > 0).sum(axis=1)
     centre = float(((g_q - 1) * n_q[use] / np.maximum(n_q[use] - 1, 1)).sum())
 
-    def zstat(g: IntArray) -> float:
-        c_qg = np.bincount(qidx * ng + g, weights=y, minlength=nq * ng).reshape(nq, ng)[use]
-        num = ((c_qg - n_qg[use] * pq) ** 2 / (pq * (1 - pq))).sum() - centre
-        return float(num / denom) if denom > 0 else float("nan")
+    def zstat(g: IntArray) -> FloatArray:
+        g2 = np.atleast_2d(g)
+        r = g2.shape[0]
+        flat = (np.arange(r)[:, None] * (nq * ng) + qidx[None, :] * ng + g2).ravel()
+        c_qg = np.bincount(flat, weights=np.tile(y, r), minlength=r * nq * ng).reshape(r, nq, ng)[:, use]
+        num = ((c_qg - n_qg[use] * pq) ** 2 / (pq * (1 - pq))).sum(axis=(1, 2)) - centre
+        return np.asarray(num / denom if denom > 0 else np.full(r, np.nan), np.float64)
 
-    z = zstat(grp)
+    z = float(zstat(grp)[0])
     exceed = 0
-    for _ in range(permutations):
-        exceed += zstat(grp[_within_question_perms(qidx, rng)]) >= z - 1e-9
+    for size in _batched(permutations, len(qidx)):
+        exceed += int((zstat(_permuted_groups(qidx, grp, size, rng)) >= z - 1e-9).sum())
     return z, (1 + exceed) / (1 + permutations), float(stats.norm.sf(z))
 
 

@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy import linalg, optimize, special, stats
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from harness.estimators._pmf import log_binom, log_choose
 from harness.tables import FIXED, QuestionCounts, parse_stopping
@@ -429,7 +430,8 @@ def fit_spread(counts: QuestionCounts, *, fits: tuple[str, ...] = FIT_NAMES) -> 
     }
     out = []
     bb: tuple[float, float] | None = None
-    with np.errstate(over="ignore", under="ignore"):
+    # small matrices: a multi-threaded BLAS only loses time to oversubscription on shared cores
+    with np.errstate(over="ignore", under="ignore"), threadpool_limits(limits=1, user_api="blas"):
         for name in fits:
             if name == "zoi_beta_binomial":
                 f = fit_zoi_beta_binomial(grid, bb)
