@@ -44,14 +44,10 @@ def test_streaming_equals_in_memory(tmp_path: Path, fmt: str) -> None:
     else:
         df.to_json(path, orient="records", lines=True)
     eager = load(str(path), stream=False)
-    lazy = stream_counts(
-        str(path), fmt=fmt, columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=97
-    )
+    lazy = stream_counts(str(path), fmt=fmt, columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=97)
     assert lazy.rollouts is None and any("streaming" in n for n in lazy.notes)
     pd.testing.assert_frame_equal(frame_of(eager.counts), frame_of(lazy.counts), check_dtype=False)
-    assert lazy.counts.abstain is not None and int(lazy.counts.abstain.sum()) == int(
-        df["answer"].isna().sum()
-    )
+    assert lazy.counts.abstain is not None and int(lazy.counts.abstain.sum()) == int(df["answer"].isna().sum())
 
 
 def test_streaming_through_load_with_mapped_columns(tmp_path: Path) -> None:
@@ -69,17 +65,13 @@ def test_streaming_errors_name_rows(tmp_path: Path) -> None:
     p = tmp_path / "dup.parquet"
     dup.to_parquet(p, index=False)
     with pytest.raises(HarnessInputError, match=r"row 12.*sample_id.*duplicate"):
-        stream_counts(
-            str(p), fmt="parquet", columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=5
-        )
+        stream_counts(str(p), fmt="parquet", columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=5)
     bad = df.astype({"correct": object})
     bad.loc[7, "correct"] = "perhaps"
     p2 = tmp_path / "bad.parquet"
     bad.astype({"correct": str}).to_parquet(p2, index=False)
     with pytest.raises(HarnessInputError, match=r"row 7.*'correct'.*accepted"):
-        stream_counts(
-            str(p2), fmt="parquet", columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=5
-        )
+        stream_counts(str(p2), fmt="parquet", columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=5)
     p3 = tmp_path / "bad.jsonl"
     p3.write_text(json.dumps({"question_id": 1, "correct": True}) + "\n{oops\n")
     with pytest.raises(HarnessInputError, match="line 2"):
@@ -92,3 +84,19 @@ def test_streaming_mixed_class_is_an_error(tmp_path: Path) -> None:
     df.to_parquet(p, index=False)
     with pytest.raises(HarnessInputError, match="marked correct in 1 and incorrect in 1"):
         load(str(p), stream=True)
+
+
+def test_automatic_streaming_only_for_plain_rollouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.loaders.generic as generic
+
+    monkeypatch.setattr(generic, "STREAM_THRESHOLD_BYTES", 10)
+    df = make_rollouts(n_q=3, n_s=4)
+    p = tmp_path / "big.parquet"
+    df.to_parquet(p, index=False)
+    got = load(str(p))
+    assert got.rollouts is None and any("streaming" in n for n in got.notes)
+    text = pd.DataFrame({"question_id": [1, 1], "text": ["\\boxed{2}", "\\boxed{3}"], "gold": ["2", "2"]})
+    p2 = tmp_path / "big_text.parquet"
+    text.to_parquet(p2, index=False)
+    got2 = load(str(p2))
+    assert got2.rollouts is not None and got2.counts.correct.tolist() == [1]

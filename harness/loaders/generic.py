@@ -86,9 +86,7 @@ def read_frame(path: str, fmt: str) -> pd.DataFrame:
         if not data:
             raise HarnessInputError("the JSON array is empty", source=path, fix="it holds no samples")
         return pd.DataFrame.from_records(data)
-    raise HarnessInputError(
-        f"unknown table format {fmt!r}", source=path, fix=f"use one of {', '.join(TABLE_FORMATS)}"
-    )
+    raise HarnessInputError(f"unknown table format {fmt!r}", source=path, fix=f"use one of {', '.join(TABLE_FORMATS)}")
 
 
 def counts_from_frame(
@@ -109,11 +107,7 @@ def counts_from_frame(
                 fix="sample counts are whole numbers",
             )
     n, c = check_counts(pd.to_numeric(df["n"]).to_numpy(), pd.to_numeric(df["c"]).to_numpy(), source=source)
-    model = (
-        df["model"].astype(str).to_numpy(object)
-        if "model" in df.columns
-        else np.full(len(df), "model", object)
-    )
+    model = df["model"].astype(str).to_numpy(object) if "model" in df.columns else np.full(len(df), "model", object)
     qid = df["question_id"].astype(str).to_numpy(object)
     tokens = pd.to_numeric(df["tokens"], errors="coerce").to_numpy(float) if "tokens" in df.columns else None
     flops = (
@@ -195,12 +189,20 @@ def histogram_counts(
             lab is not None and grade(lab, g, normalizer=options.normalizer)
             for lab, g in zip(labels, golds, strict=True)
         ]
-        notes.append(
-            f"histogram: correctness graded against the gold answer (normaliser {options.normalizer})"
-        )
+        notes.append(f"histogram: correctness graded against the gold answer (normaliser {options.normalizer})")
     if unparsed:
         notes.append(f"histogram: {unparsed} answer rows are empty: counted as wrong, no vote")
     return counts_from_classes(d, source=source, stopping=stopping, notes=notes)
+
+
+def _streamable(path: str, fmt: str, columns: ColumnMap) -> bool:
+    """True when a large file is a plain rollouts table the batch reducer handles (flag, no text to grade)."""
+    from harness.loaders._io import iter_jsonl, parquet_file
+
+    first: dict[str, object] = {} if fmt == "parquet" else dict(next(iter_jsonl(path))[1])
+    names = list(parquet_file(path).schema_arrow.names) if fmt == "parquet" else list(first)
+    canon = {columns.renames().get(n, n) for n in names}
+    return {"question_id", "correct"} <= canon and not ({"text", "gold", "n", "count"} & canon)
 
 
 def _holds_sample_lists(df: pd.DataFrame, columns: ColumnMap) -> bool:
@@ -239,7 +241,11 @@ def load_table(
     check_file(source)
     stream = options.stream
     if stream is None:
-        stream = fmt in ("jsonl", "parquet") and os.path.getsize(source) > STREAM_THRESHOLD_BYTES
+        stream = (
+            fmt in ("jsonl", "parquet")
+            and os.path.getsize(source) > STREAM_THRESHOLD_BYTES
+            and _streamable(source, fmt, columns)
+        )
     if stream and fmt in ("jsonl", "parquet"):
         from harness.loaders.streaming import stream_counts
 
