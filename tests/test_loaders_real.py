@@ -96,6 +96,8 @@ def test_matharena_result_json(shared_data: Path) -> None:
     # PROVENANCE.md / model_summary.csv: o3-mini (high) acc 80.0%
     o3 = c.select("o3-mini (high)")
     assert round(100 * float(o3.correct.sum() / o3.n.sum()), 1) == 80.0
+    # PROVENANCE.md: average output tokens per run, o3-mini high 12,047 (from secondary_data.json)
+    assert round(o3.mean_tokens_per_sample()) == 12_047
 
 
 def test_pythia_checkpoint_counts_with_flops(shared_data: Path) -> None:
