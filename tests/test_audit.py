@@ -23,9 +23,7 @@ from harness.audit._lp import value_range, z_crit
 from harness.cli import main
 
 
-def claim_rows(
-    cid: str, q: int, pts: list[tuple[str, int, float, int | None]], **extra: object
-) -> pd.DataFrame:
+def claim_rows(cid: str, q: int, pts: list[tuple[str, int, float, int | None]], **extra: object) -> pd.DataFrame:
     """A claims table: (metric, k, value %, samples per question) per point, plus constant columns."""
     table = claim_table(cid, q, pts)
     for key, val in extra.items():
@@ -116,18 +114,16 @@ def test_iid_majority_curve_is_accepted() -> None:
     mb = Member(mean=0.5, conc=1.0, phi=0.4)
     pts = pd.DataFrame({"metric": "maj@k", "k": [1.0, 2.0, 4.0, 8.0], "m": 0})
     vals = 100 * predict(pts, mb)
-    table = claim_rows(
-        "maj-iid", 30, [("maj@k", int(k), v, None) for k, v in zip(pts["k"], vals, strict=True)]
-    )
+    table = claim_rows("maj-iid", 30, [("maj@k", int(k), v, None) for k, v in zip(pts["k"], vals, strict=True)])
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "consistent", res.summary
 
 
 def test_gls_fit_recovers_the_member() -> None:
     mb = Member(mean=0.35, conc=0.8)
-    pts = split_claims(
-        validate_claims(claim_rows("fit", 200, [("pass@k", k, 1.0, None) for k in (1, 4, 16, 64)]))
-    )[0].points
+    pts = split_claims(validate_claims(claim_rows("fit", 200, [("pass@k", k, 1.0, None) for k in (1, 4, 16, 64)])))[
+        0
+    ].points
     pts["y"] = predict(pts, mb)
     fit = fit_family(pts, 200.0, "beta", "none", seed=0)
     assert fit.member.mean == pytest.approx(0.35, abs=0.01)
@@ -235,9 +231,7 @@ def test_public_names() -> None:
 
 
 # ----------------------------------------------------------------------------- output and CLI
-def test_cli_writes_escaped_html_markdown_csv_and_figures(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_writes_escaped_html_markdown_csv_and_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "claims.csv"
     table = claim_rows(
         "user<script>",
@@ -252,7 +246,7 @@ def test_cli_writes_escaped_html_markdown_csv_and_figures(
     assert main(["audit", str(f), "--out", str(out), "--quiet"]) == 0
     html_text = (out / "audit.html").read_text()
     assert "<script>" not in html_text and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_text
-    assert "data:image/png;base64," in html_text
+    assert "data:image/png;base64," in html_text and "src='figures" not in html_text
     md = (out / "audit.md").read_text()
     assert "## &lt;script&gt;" in md and "figures/user-script.png" in md
     fits = pd.read_csv(out / "audit_fits.csv")
@@ -305,9 +299,7 @@ def test_bad_input_exits_2_with_one_line(
 
 
 def test_claim_figure_has_labelled_log_axis() -> None:
-    table = claim_rows(
-        "fig", 40, [("pass@k", 1, 20.0, None), ("pass@k", 8, 50.0, None), ("pass@k", 64, 70.0, None)]
-    )
+    table = claim_rows("fig", 40, [("pass@k", 1, 20.0, None), ("pass@k", 8, 50.0, None), ("pass@k", 64, 70.0, None)])
     fig = audit.audit_claims(table).claims[0].figure()
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
@@ -368,3 +360,20 @@ def test_majority_simulator_matches_the_kernel() -> None:
         credit = np.where(correct > top_other, 1.0, np.where(correct == top_other, 1.0 / (1 + tied), 0.0))
         mc = float(np.where(correct == 0, 0.0, credit).mean())
         assert mc == pytest.approx(kernel("maj@k", k, 0, phi, np.array([p]))[0], abs=4e-3)
+
+
+def test_majority_above_coverage_is_rejected() -> None:
+    # a majority can only be right if some sample is: maj@8 = 80% with pass@8 = 60% (300 questions) is impossible
+    table = claim_rows("cov", 300, [("pass@k", 1, 30.0, None), ("pass@k", 8, 60.0, None), ("maj@k", 8, 80.0, None)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "inconsistent"
+    assert any(c.name == "maj@8 <= pass@8" and c.status == "fail" for c in res.checks)
+
+
+def test_rerank_beyond_reachable_coverage_is_rejected() -> None:
+    # pass@10 = 5% caps pass@100 near 10 x 5% = 50% (each question's 1-(1-p)^100 <= 10 (1-(1-p)^10)), so a
+    # re-ranked 95% at 100 samples cannot come from i.i.d. samples; 92% of coverage would need pass@10 >= 9.2%
+    table = claim_rows("rr", 300, [("pass@k", 1, 1.0, None), ("pass@k", 10, 5.0, None), ("rerank@k", 100, 95.0, None)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "inconsistent"
+    assert any(c.name == "re-ranking as a lower bound on pass@100" and c.status == "fail" for c in res.checks)
