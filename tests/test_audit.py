@@ -377,3 +377,18 @@ def test_rerank_beyond_reachable_coverage_is_rejected() -> None:
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "inconsistent"
     assert any(c.name == "re-ranking as a lower bound on pass@100" and c.status == "fail" for c in res.checks)
+
+
+def test_straight_windows() -> None:
+    from harness.audit._shape import points_straight_window, slope_r2, straight_window
+
+    x = np.linspace(0, 3, 31)
+    line = 10 + 15 * x
+    assert straight_window(x, line) == pytest.approx(3.0)
+    assert slope_r2(x, line) == pytest.approx((15.0, 1.0))
+    # one question's pass@k = 1 - (1-p)^k is a sigmoid in log k, about 1.3 decades wide (ARCHITECTURE.md): no
+    # 2-point straight window spans the 3 decades around its centre
+    sig = 100 * (1 - (1 - 0.01) ** (10**x))
+    assert 0.2 < straight_window(x, sig) < 1.5
+    assert points_straight_window(x[::10], line[::10], np.full(4, 1.0)) == pytest.approx(3.0)
+    assert points_straight_window(x[::10], sig[::10], np.full(4, 1.0)) < 3.0

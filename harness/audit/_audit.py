@@ -14,7 +14,7 @@ from harness.audit._claims import Claim
 from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve, specs, within_bound
 from harness.audit._kernels import PHI_GRID, kernel, p_grid
 from harness.audit._lp import ALPHA, min_max_deviation, value_range, z_crit
-from harness.audit._shape import slope_r2, straight_window
+from harness.audit._shape import points_straight_window, slope_r2, straight_window
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -45,6 +45,7 @@ FIT_COLUMNS = (
     "straight_decades",
     "claim_slope_per_decade",
     "claim_r2",
+    "claim_straight_decades",
     "statistic",
 )
 CURVE_COLUMNS = ("claim_id", "kind", "metric", "k", "x", "value", "ci_low", "ci_high")
@@ -117,10 +118,7 @@ def lp_sigma(points: pd.DataFrame, q: float) -> FloatArray:
 def design(points: pd.DataFrame, phis: FloatArray, grid: FloatArray) -> FloatArray:
     """A[i, (phi, p)] = kernel of point i at atom (p, phi); atoms ordered phi-major."""
     return np.vstack(
-        [
-            np.concatenate([kernel(metric, k, m, float(ph), grid) for ph in phis])
-            for metric, k, m in specs(points)
-        ]
+        [np.concatenate([kernel(metric, k, m, float(ph), grid) for ph in phis]) for metric, k, m in specs(points)]
     )
 
 
@@ -360,11 +358,7 @@ def _details(
                 fits.append(fit_family(pts, claim.n_questions, fam, st, seed=seed))
     metric = pts["metric"].to_numpy()
     curve_metrics = ["maj@k"] if has_maj else []
-    if (
-        ((metric == "pass@k") & (pts["k"].to_numpy() > 1)).any()
-        or (metric == "rerank@k").any()
-        or not has_maj
-    ):
+    if ((metric == "pass@k") & (pts["k"].to_numpy() > 1)).any() or (metric == "rerank@k").any() or not has_maj:
         curve_metrics.append("pass@k")
     kmax = float(pts["k"].max())
     kmax_maj = float(pts.loc[pts["metric"] == "maj@k", "k"].max()) if has_maj else kmax
@@ -397,9 +391,7 @@ def _details(
                     }
                 )
             )
-        bks = np.unique(
-            np.concatenate((_k_grid(top, True, 9), pts.loc[pts["metric"] == met, "k"].to_numpy()))
-        )
+        bks = np.unique(np.concatenate((_k_grid(top, True, 9), pts.loc[pts["metric"] == met, "k"].to_numpy())))
         blo, bhi = [], []
         for kk in bks:
             lo_, hi_ = value_range(target_row(met, kk, phis, grid), A, y, sig, lower, zc)
@@ -420,9 +412,7 @@ def _details(
                 }
             )
         )
-        observed = set(
-            pts.loc[pts["metric"].isin([met, "pass@k"] if met == "maj@k" else [met]), "k"].tolist()
-        )
+        observed = set(pts.loc[pts["metric"].isin([met, "pass@k"] if met == "maj@k" else [met]), "k"].tolist())
         far = [kk for kk in bks if kk > kmax]
         show = [kk for kk in bks if kk not in observed and (kk == 1 or kk == far[-1] if far else kk == 1)]
         for kk in show:
@@ -439,8 +429,16 @@ def _details(
     kr = (float(own["k"].min()), float(own["k"].max())) if len(own) else (1.0, kmax)
     if len(sampling_k):
         kr = (float(min(kr[0], sampling_k.min())), float(max(kr[1], sampling_k.max())))
-    c_slope, c_r2 = (
-        slope_r2(np.log10(own["k"].to_numpy()), own["value"].to_numpy()) if len(own) else (np.nan,) * 2
+    c_slope, c_r2 = slope_r2(np.log10(own["k"].to_numpy()), own["value"].to_numpy()) if len(own) else (np.nan,) * 2
+    own_sorted = own.sort_values("k")
+    c_win = (
+        points_straight_window(
+            np.log10(own_sorted["k"].to_numpy(dtype=float)),
+            own_sorted["value"].to_numpy(dtype=float),
+            1.96 * 100 * sig[own_sorted.index.to_numpy()],
+        )
+        if len(own) >= 3
+        else float("nan")
     )
     shape_text: list[str] = []
     fit_rows: list[dict[str, object]] = []
@@ -483,8 +481,8 @@ def _details(
                 "straight_decades": win,
                 "claim_slope_per_decade": c_slope,
                 "claim_r2": c_r2,
-                "statistic": f"chi2 = {f.chi2:.2f} on {f.df} df"
-                + (f", p = {f.p_value:.3f}" if f.df >= 1 else ""),
+                "claim_straight_decades": c_win,
+                "statistic": f"chi2 = {f.chi2:.2f} on {f.df} df" + (f", p = {f.p_value:.3f}" if f.df >= 1 else ""),
             }
         )
         if f.family == "beta" and np.isfinite(slope):
@@ -496,7 +494,13 @@ def _details(
     if shape_text and np.isfinite(c_slope):
         shape_text.append(
             f"the claim's own {main} points: {c_slope:+.1f} points per decade"
-            + (f" (R^2 {c_r2:.2f})" if np.isfinite(c_r2) else " (two points: no R^2)")
+            + (f" (R^2 {c_r2:.2f}" if np.isfinite(c_r2) else " (two points: no R^2)")
+            + (
+                f"; a straight line in log k fits within noise for {c_win:.1f} of "
+                f"{math.log10(kr[1] / kr[0]):.1f} decades)"
+                if np.isfinite(c_win)
+                else (")" if np.isfinite(c_r2) else "")
+            )
         )
     return fits, fit_rows, curves, bounds_text, shape_text
 
@@ -528,10 +532,7 @@ def _evidence(
     eq_points: int,
     n_params: int,
 ) -> list[str]:
-    ev = [
-        f"{c.name}: {c.status} - {c.detail}" if c.status != "info" else f"{c.name}: {c.detail}"
-        for c in checks
-    ]
+    ev = [f"{c.name}: {c.status} - {c.detail}" if c.status != "info" else f"{c.name}: {c.detail}" for c in checks]
     for i, r in enumerate(pts.itertuples()):
         lo, hi = lo_hi[i]
         if np.isfinite(lo) and (lo > 0.005 or hi < 0.995):
@@ -570,10 +571,7 @@ def _evidence(
     ev.append(_noise_line(pts, claim.n_questions))
     for r in pts.itertuples():
         if not r.verified:
-            ev.append(
-                f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); "
-                "treat as reported, not as fact"
-            )
+            ev.append(f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); treat as reported, not as fact")
     return ev
 
 
@@ -670,9 +668,7 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         s0 = se[:1]
         kk = max(1.0, float(comp.max()) / c0)
         zc = z_crit(1)
-        lo, hi = value_range(
-            kernel("pass@k", kk, 0, 0.0, grid), base, np.array([y0]), s0, np.array([False]), zc
-        )
+        lo, hi = value_range(kernel("pass@k", kk, 0, 0.0, grid), base, np.array([y0]), s0, np.array([False]), zc)
         mlo = min(
             value_range(
                 np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
@@ -727,10 +723,7 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         ev.append(f"the difference of {100 * gap:.1f} points is {gap * q:.1f} questions")
     for r in pts.itertuples():
         if not r.verified:
-            ev.append(
-                f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); "
-                "treat as reported, not as fact"
-            )
+            ev.append(f"UNVERIFIED number: {r.label} = {r.value:g}% ({r.verification}); treat as reported, not as fact")
     scale_label = "tokens per question (log scale)" if "tokens" in unit else "setting"
     x = comp if np.isfinite(comp).all() else np.arange(1, len(pts) + 1, dtype=np.float64)
     points_out = pd.DataFrame(

@@ -67,26 +67,18 @@ def calibrate(n_null: int = 150, n_power: int = 40, n_fits: int = 60, seed: int 
         rng = np.random.default_rng(seed + 1000 + s)
         vals = simulate_iid_passk(rng, 60, ks, 32)
         c = split_claims(
-            validate_claims(
-                claim_table("x", 60, [("pass@k", k, v, 32) for k, v in zip(ks, vals, strict=True)])
-            )
+            validate_claims(claim_table("x", 60, [("pass@k", k, v, 32) for k, v in zip(ks, vals, strict=True)]))
         )
         rej += audit_claim(c[0], detail=False).verdict == "inconsistent"
-    rows.append(
-        ("LP check, i.i.d. claims (Q=60, pass@1..32 from 32 samples)", "rejection rate", rej / n_null)
-    )
+    rows.append(("LP check, i.i.d. claims (Q=60, pass@1..32 from 32 samples)", "rejection rate", rej / n_null))
     for boost in (0.05, 0.1, 0.2):
         rej = 0
         for s in range(n_power):
             rng = np.random.default_rng(seed + 2000 + s)
             vals = simulate_refinement_passk(rng, 100, [1, 2, 4, 8], boost)
-            tab = claim_table(
-                "x", 100, [("pass@k", k, v, None) for k, v in zip([1, 2, 4, 8], vals, strict=True)]
-            )
+            tab = claim_table("x", 100, [("pass@k", k, v, None) for k, v in zip([1, 2, 4, 8], vals, strict=True)])
             rej += audit_claim(split_claims(validate_claims(tab))[0], detail=False).verdict == "inconsistent"
-        rows.append(
-            (f"LP check, refinement boost {boost} (Q=100, pass@1..8, one run)", "power", rej / n_power)
-        )
+        rows.append((f"LP check, refinement boost {boost} (Q=100, pass@1..8, one run)", "power", rej / n_power))
     pv = []
     for s in range(n_fits):
         rng = np.random.default_rng(seed + 3000 + s)
@@ -94,16 +86,10 @@ def calibrate(n_null: int = 150, n_power: int = 40, n_fits: int = 60, seed: int 
         cnt = rng.binomial(32, p)
         vals = 100 * pass_at_k(np.full(60, 32), cnt, ks).mean(axis=0)
         tab = claim_table("x", 60, [("pass@k", k, float(v), 32) for k, v in zip(ks, vals, strict=True)])
-        pv.append(
-            fit_family(split_claims(validate_claims(tab))[0].points, 60.0, "beta", "none", seed=s).p_value
-        )
+        pv.append(fit_family(split_claims(validate_claims(tab))[0].points, 60.0, "beta", "none", seed=s).p_value)
     pva = np.array(pv)
-    rows.append(
-        ("beta GLS fit, true beta member (Q=60, pass@1..32)", "share p < 0.05", float((pva < 0.05).mean()))
-    )
-    rows.append(
-        ("beta GLS fit, true beta member (Q=60, pass@1..32)", "share p < 0.01", float((pva < 0.01).mean()))
-    )
+    rows.append(("beta GLS fit, true beta member (Q=60, pass@1..32)", "share p < 0.05", float((pva < 0.05).mean())))
+    rows.append(("beta GLS fit, true beta member (Q=60, pass@1..32)", "share p < 0.01", float((pva < 0.01).mean())))
     return pd.DataFrame(rows, columns=["experiment", "quantity", "value"])
 
 

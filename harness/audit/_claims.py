@@ -82,9 +82,7 @@ def bundled_path() -> str:
     )
 
 
-def load_claims(
-    path: str | None = None, *, n_questions: int | None = None, metric: str | None = None
-) -> pd.DataFrame:
+def load_claims(path: str | None = None, *, n_questions: int | None = None, metric: str | None = None) -> pd.DataFrame:
     """Read and validate a claims table (``None``: the bundled published claims); one row per number.
 
     ``n_questions`` fills blank ``n_questions`` cells; ``metric`` (pass@k or maj@k) is the metric of
@@ -177,9 +175,7 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
                 column="claim_id",
                 fix="name the claim each number belongs to",
             )
-    metric = (
-        df["metric"].astype(str).str.strip().str.lower().replace({"cons@k": "maj@k", "coverage": "pass@k"})
-    )
+    metric = df["metric"].astype(str).str.strip().str.lower().replace({"cons@k": "maj@k", "coverage": "pass@k"})
     for i, m in enumerate(metric.tolist()):
         if m not in METRICS:
             raise HarnessInputError(
@@ -396,8 +392,7 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                         verified=is_verified(ver),
                         verification=ver,
                         label=f"pass@{kk}",
-                        notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates "
-                        f"over {runs} runs",
+                        notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates over {runs} runs",
                     )
                 )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))

@@ -227,9 +227,7 @@ def fit_family(points: pd.DataFrame, q: float, family: str, structure: str, *, s
         starts.append(np.array(u))
 
     def run(S: FloatArray, inits: list[FloatArray]) -> tuple[FloatArray, float]:
-        Sinv = np.asarray(
-            np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0)), dtype=np.float64
-        )
+        Sinv = np.asarray(np.linalg.inv(S[np.ix_(eq, eq)]) if eq.any() else np.zeros((0, 0)), dtype=np.float64)
         sd = np.sqrt(np.diag(S))
         sp = specs(points)
         best_u, best = inits[0], np.inf
@@ -292,10 +290,7 @@ def _region(
     M, C = np.meshgrid(means, concs, indexing="ij")
     y = points["y"].to_numpy()
     pred = np.stack(
-        [
-            mb.w1 + (1 - mb.w0 - mb.w1) * beta_expect(metric, k, m, mb.phi, M, C)
-            for metric, k, m in specs(points)
-        ],
+        [mb.w1 + (1 - mb.w0 - mb.w1) * beta_expect(metric, k, m, mb.phi, M, C) for metric, k, m in specs(points)],
         axis=-1,
     )
     r = y - pred

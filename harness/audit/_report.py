@@ -94,9 +94,7 @@ def claim_figure(audit: ClaimAudit) -> Figure:
             capsize=3,
             linewidth=1,
             zorder=5,
-            label=f"published {met}"
-            + (" (lower bound on coverage)" if met == "rerank@k" else "")
-            + " +/- 1.96 SE",
+            label=f"published {met}" + (" (lower bound on coverage)" if met == "rerank@k" else "") + " +/- 1.96 SE",
         )
         if met == "g-pass@k":
             for r in grp.itertuples():
@@ -151,9 +149,7 @@ def _fmt(v: object, digits: int = 1) -> str:
 def _points_rows(a: ClaimAudit) -> list[list[str]]:
     rows = []
     for r in a.points.to_dict("records"):
-        allowed = (
-            f"{_fmt(r['allowed_low'])}-{_fmt(r['allowed_high'])}" if np.isfinite(r["allowed_low"]) else "n/a"
-        )
+        allowed = f"{_fmt(r['allowed_low'])}-{_fmt(r['allowed_high'])}" if np.isfinite(r["allowed_low"]) else "n/a"
         rows.append(
             [
                 str(r["label"]),
@@ -263,9 +259,7 @@ def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
         f"<p>{e(METHODS_NOTE)}</p>",
     ]
     parts.append(
-        _table_html(
-            ["claim", "verdict", "summary"], [[a.claim_id, a.verdict, a.summary] for a in result.claims]
-        )
+        _table_html(["claim", "verdict", "summary"], [[a.claim_id, a.verdict, a.summary] for a in result.claims])
     )
     for a in result.claims:
         parts += [

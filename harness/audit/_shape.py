@@ -38,3 +38,21 @@ def straight_window(log10_x: FloatArray, value_pct: FloatArray, tol: float = STR
                 best = float(x[j] - x[i])
                 break
     return best
+
+
+def points_straight_window(log10_x: FloatArray, value_pct: FloatArray, tol_pct: FloatArray) -> float:
+    """Longest span (decades) of consecutive published points (at least 3) that a straight line in log x fits
+    with every residual within its own tolerance (e.g. 1.96 standard errors); 0 when no 3 points do."""
+    x = np.asarray(log10_x, dtype=np.float64)
+    v = np.asarray(value_pct, dtype=np.float64)
+    t = np.asarray(tol_pct, dtype=np.float64)
+    best = 0.0
+    for i in range(len(x)):
+        for j in range(i + 2, len(x)):
+            xs, vs = x[i : j + 1], v[i : j + 1]
+            if len(np.unique(xs)) < 2:
+                continue
+            slope, icept = np.polyfit(xs, vs, 1)
+            if np.all(np.abs(vs - (slope * xs + icept)) <= t[i : j + 1]):
+                best = max(best, float(xs[-1] - xs[0]))
+    return best
