@@ -92,10 +92,21 @@ def maj_at_k(
 
 
 # ----------------------------------------------------------------------------- closed forms (binary answers)
-def _x_pmf(n: int, c: int, k: int, kind: str) -> FloatArray:
-    x = np.arange(0, k + 1, dtype=np.float64)
-    lp = log_hypergeom(x, n, c, k) if kind == "measured" else log_binom(x, k, c / n)
-    return np.exp(lp)
+def _closed_form(
+    n: int, c: int, ks: npt.ArrayLike, ties: str, kind: str, credit: Callable[[FloatArray, int], float]
+) -> FloatArray:
+    """Apply ``credit(pmf of the correct count X, k)`` for each k (NaN where measured and k > n)."""
+    check_choice("ties", ties, TIES)
+    check_choice("kind", kind, KINDS)
+    out = []
+    for k in check_ks(ks).tolist():
+        if kind == "measured" and k > n:
+            out.append(np.nan)
+            continue
+        x = np.arange(0, k + 1, dtype=np.float64)
+        pmf = np.exp(log_hypergeom(x, n, c, k) if kind == "measured" else log_binom(x, k, c / n))
+        out.append(min(credit(pmf, k), 1.0))
+    return np.array(out)
 
 
 def maj_all_wrong_agree(n: int, c: int, ks: npt.ArrayLike, *, ties: str = "random", kind: str = "iid") -> FloatArray:
@@ -103,36 +114,25 @@ def maj_all_wrong_agree(n: int, c: int, ks: npt.ArrayLike, *, ties: str = "rando
 
     Success iff the correct count X exceeds k/2; at X = k/2 the tie rule applies.
     """
-    check_choice("ties", ties, TIES)
-    k_ = check_ks(ks)
-    out = []
-    for k in k_.tolist():
-        if kind == "measured" and k > n:
-            out.append(np.nan)
-            continue
-        f = _x_pmf(n, c, k, kind)
-        win = f[k // 2 + 1 :].sum()
-        tie = f[k // 2] if k % 2 == 0 else 0.0
-        credit = {"strict": 0.0, "weak": 1.0, "random": 0.5}[ties]
-        out.append(min(win + credit * tie, 1.0))
-    return np.array(out)
+    tie_credit = {"strict": 0.0, "weak": 1.0, "random": 0.5}.get(ties, 0.0)
+
+    def credit(pmf: FloatArray, k: int) -> float:
+        tie = pmf[k // 2] if k % 2 == 0 else 0.0
+        return float(pmf[k // 2 + 1 :].sum() + tie_credit * tie)
+
+    return _closed_form(n, c, ks, ties, kind, credit)
 
 
 def maj_all_wrong_differ(n: int, c: int, ks: npt.ArrayLike, *, ties: str = "random", kind: str = "iid") -> FloatArray:
     """maj@k when every wrong sample gives a different answer (each wrong class has one vote).
 
     Two correct votes always win; one correct vote ties with the k-1 drawn wrong samples (credit 1/k under
-    ``random``, 0 under ``strict`` unless k = 1, 1 under ``weak``).
+    ``random``, 0 under ``strict`` unless k = 1, 1 under ``weak``). With replacement this is the limit of
+    infinitely many wrong answers, each drawn at most once.
     """
-    check_choice("ties", ties, TIES)
-    k_ = check_ks(ks)
-    out = []
-    for k in k_.tolist():
-        if kind == "measured" and k > n:
-            out.append(np.nan)
-            continue
-        f = _x_pmf(n, c, k, kind)
-        one = f[1] if k >= 1 else 0.0
-        credit = {"strict": 1.0 if k == 1 else 0.0, "weak": 1.0, "random": 1.0 / k}[ties]
-        out.append(min(f[2:].sum() + credit * one, 1.0))
-    return np.array(out)
+
+    def credit(pmf: FloatArray, k: int) -> float:
+        one = {"strict": 1.0 if k == 1 else 0.0, "weak": 1.0, "random": 1.0 / k}.get(ties, 0.0)
+        return float(pmf[2:].sum() + one * pmf[1])
+
+    return _closed_form(n, c, ks, ties, kind, credit)
