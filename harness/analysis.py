@@ -1,10 +1,8 @@
 """The sampling null model for a whole table: one call, :func:`analyse`, returning an :class:`Analysis`.
 
-Pure: no I/O, no printing (``progress`` receives short status strings). Every table is tidy; every interval
-is a
-percentile bootstrap over questions. See docs/methods/null_model.md for formulas, citations and what each
-number
-can and cannot show.
+Pure: no I/O, no printing (``progress`` receives short status strings). Every table is tidy; every interval is
+a percentile bootstrap over questions. See docs/methods/null_model.md for formulas, citations and what each
+number can and cannot show.
 """
 
 from __future__ import annotations
@@ -26,6 +24,7 @@ from harness.diagnostics.shape import (
     local_slopes,
     percentile,
     straight_window,
+    straight_window_reps,
 )
 from harness.models.pestimates import question_table
 from harness.models.predict import (
@@ -382,6 +381,14 @@ def _shape_row(
         w, rise, x0, x1 = straight_window(x, y, tol)
         row[f"straight_window_{tag}_decades"] = w
         row[f"rise_{tag}"] = rise
+        if reps.shape[0]:
+            wr, rr = straight_window_reps(x, reps, tol)
+            for name, vals in ((f"straight_window_{tag}_decades", wr), (f"rise_{tag}", rr)):
+                lo, hi = percentile(vals[:, None], level)
+                row[f"{name}_ci_low"], row[f"{name}_ci_high"] = float(lo[0]), float(hi[0])
+        else:
+            for name in (f"straight_window_{tag}_decades", f"rise_{tag}"):
+                row[f"{name}_ci_low"] = row[f"{name}_ci_high"] = np.nan
         row[f"straight_window_{tag}_from"] = 10**x0 if np.isfinite(x0) else np.nan
         row[f"straight_window_{tag}_to"] = 10**x1 if np.isfinite(x1) else np.nan
     return row

@@ -10,7 +10,7 @@ from harness.analysis import analyse
 from harness.diagnostics.budget import budget_comparison
 from harness.diagnostics.decomposition import decade_points, decompose, p_bin_labels
 from harness.diagnostics.dependence import dependence_tests
-from harness.diagnostics.shape import line_fit, local_slopes, straight_window
+from harness.diagnostics.shape import line_fit, local_slopes, straight_window, straight_window_reps
 from harness.estimators.passk import pass_at_k
 from harness.tables import rollouts_to_counts
 
@@ -37,6 +37,16 @@ def test_straight_window_finds_the_linear_part() -> None:
     mid, s = local_slopes(x, y)
     assert s[0, 0] == pytest.approx(0.1) and s[0, -1] == pytest.approx(0.0)
     assert mid[0] == pytest.approx(0.125)
+
+
+def test_vectorised_straight_windows_match_the_single_curve_version() -> None:
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 4, 13)
+    ys = np.cumsum(rng.uniform(0, 0.05, size=(25, 13)), axis=1)
+    widths, rises = straight_window_reps(x, ys, 0.01)
+    for row, w, r in zip(ys, widths, rises, strict=True):
+        w1, r1, _, _ = straight_window(x, row, 0.01)
+        assert w == pytest.approx(w1) and r == pytest.approx(r1)
 
 
 def test_single_question_sigmoid_is_about_1_3_decades_wide() -> None:

@@ -1,17 +1,14 @@
 """Think longer vs sample more: accuracy at each reasoning budget against the sampling null at matched
 compute.
 
-For budgets b_0 < b_1 < ... (the ``budget`` column) with mean tokens per sample t_b (the ``tokens`` column,
-or the
-budget value itself when tokens are not logged), the matched number of base-budget samples is k_b = t_b / t_0.
-The sampling null at that compute is maj@k_b (and, as an oracle-verifier bound, pass@k_b) of independent
-samples
-from each question's base-budget answer distribution (exact multinomial, ``iid``), interpolated linearly in
-log k
-between the neighbouring whole numbers. The think-longer accuracy is the single-sample accuracy at budget b.
-The
-difference is averaged over the questions logged at every budget, with a paired percentile bootstrap over
-questions; "longer thinking beats voting" is claimed only where the whole interval is above 0.
+For budgets b_0 < b_1 < ... (the ``budget`` column) with mean tokens per sample t_b (the ``tokens`` column, or
+the budget value itself when tokens are not logged), the matched number of base-budget samples is k_b = t_b /
+t_0. The sampling null at that compute is maj@k_b (and, as an oracle-verifier bound, pass@k_b) of independent
+samples from each question's base-budget answer distribution (exact multinomial, ``iid``), interpolated
+linearly in log k between the neighbouring whole numbers. The think-longer accuracy is the single-sample
+accuracy at budget b. The difference is averaged over the questions logged at every budget, with a paired
+percentile bootstrap over questions; "longer thinking beats voting" is claimed only where the whole interval
+is above 0.
 """
 
 from __future__ import annotations

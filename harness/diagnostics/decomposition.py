@@ -2,9 +2,8 @@
 
 The aggregate curve is the mean of per-question curves f_i(k) (for pass@k under sampling a sigmoid in log k,
 1-(1-p_i)^k, centred near k = 1/p_i and about 1.3 decades wide). Over a decade [k0, k1] the aggregate rises by
-(1/Q) sum_i [f_i(k1) - f_i(k0)]; grouping the terms by p_hat bin gives each bin's ``slope_contribution``
-(rise per
-decade; the bins add up to the chord slope of the aggregate over that decade).
+(1/Q) sum_i [f_i(k1) - f_i(k0)]; grouping the terms by p_hat bin gives each bin's ``slope_contribution`` (rise
+per decade; the bins add up to the chord slope of the aggregate over that decade).
 """
 
 from __future__ import annotations

@@ -5,19 +5,15 @@ Under the sampling null the n samples of a question are i.i.d., so within a ques
 information about the answers. Three tests, each calibrated without asymptotics:
 
 * ``chi2_class_by_group``: Pearson X^2 of answer class x group, summed over questions; p-value from permuting
-the
-  group labels within each question (exact conditional test; row and column totals are fixed by the
+  the group labels within each question (exact conditional test; row and column totals are fixed by the
   permutation, so X^2 = sum O^2/E - n is cheap to recompute).
-* ``overdispersion``: Tarone's (1979, Biometrika 66:585-590) score statistic for beta-binomial
-over-dispersion of
-  correct counts across groups, stratified by question, Z = [sum_qg (c_qg - n_qg p_q)^2 / (p_q (1-p_q))
+* ``overdispersion``: Tarone's (1979, Biometrika 66:585-590) score statistic for beta-binomial over-dispersion
+  of correct counts across groups, stratified by question, Z = [sum_qg (c_qg - n_qg p_q)^2 / (p_q (1-p_q))
   - sum_qg n_qg] / sqrt(2 sum_qg n_qg (n_qg - 1)) over questions with 0 < p_q < 1; one-sided, calibrated by
-  the
-  same within-question permutations (the asymptotic normal p is reported beside it).
+    the same within-question permutations (the asymptotic normal p is reported beside it).
 * ``curve_D``: D(k) = mean over questions of [within-group maj@k (average over groups) - pooled maj@k], both
-  exact U-statistics, so E D(k) = 0 under exchangeability; paired percentile bootstrap over questions for
-  each k
-  and a max-|t| statistic across k, calibrated by the centred bootstrap (Romano & Wolf 2005 style step-0).
+  exact U-statistics, so E D(k) = 0 under exchangeability; paired percentile bootstrap over questions for each
+  k and a max-|t| statistic across k, calibrated by the centred bootstrap (Romano & Wolf 2005 style step-0).
 
 A random split of exchangeable samples satisfies the null by construction: such a "test" can only confirm the
 assumption it starts from, so these tests are run only on a real group column and reported as what they are.

@@ -3,20 +3,16 @@
 For a curve y_j at x_j = log10(compute_j):
 
 * OLS line y = a + b x: ``slope_per_decade`` b, ``r2``, ``max_residual`` max_j |y_j - a - b x_j|;
-* ``curvature``: the coefficient q of x^2 in the quadratic fit a + b x + q x^2 (per decade^2; negative =
-concave);
+* ``curvature``: the coefficient q of x^2 in the fit a + b x + q x^2 (per decade^2; negative = concave);
 * straight windows: the widest run of consecutive points (at least 3) whose own OLS line leaves every point
-within
-  1 (2) percentage points, its width in decades and the rise of that line over it;
+  within 1 (2) percentage points, its width in decades and the rise of that line over it;
 * ``local_slope``: (y_{j+1} - y_j)/(x_{j+1} - x_j) between neighbouring points, placed at their geometric mid.
 
 Intervals: percentile bootstrap over questions (the questions are the independent units; all k points of a
-curve
-share them, and measured and i.i.d. curves of a model use the same resamples). A per-question sigmoid
+curve share them, and measured and i.i.d. curves of a model use the same resamples). A per-question sigmoid
 1-(1-p)^k rises over about 1.3 decades around k = 1/p, so a test set whose p spreads over several decades
-yields a straight-looking aggregate (ARCHITECTURE.md): compare the diagnostics of the measured curve with
-those of
-the i.i.d. prediction before reading meaning into a straight line.
+yields a straight-looking aggregate (ARCHITECTURE.md): compare the diagnostics of the measured curve with those
+of the i.i.d. prediction before reading meaning into a straight line.
 """
 
 from __future__ import annotations
@@ -74,7 +70,7 @@ def straight_window(x: npt.ArrayLike, y: npt.ArrayLike, tol: float) -> tuple[flo
     n = len(x_)
     for i in range(n):
         for j in range(n - 1, i + 1, -1):
-            w = x_[j] - x_[i]
+            w = round(float(x_[j] - x_[i]), 9)  # rounded: equal widths tie exactly, the leftmost is kept
             if w <= best_w:
                 break
             xs, ys = x_[i : j + 1], y_[i : j + 1]
@@ -86,6 +82,34 @@ def straight_window(x: npt.ArrayLike, y: npt.ArrayLike, tol: float) -> tuple[flo
                 best = (float(w), b * float(w), float(x_[i]), float(x_[j]))
                 break
     return best
+
+
+def straight_window_reps(x: npt.ArrayLike, y: npt.ArrayLike, tol: float) -> tuple[FloatArray, FloatArray]:
+    """:func:`straight_window` width and rise for every row of ``y`` (R, K), vectorised over rows."""
+    x_ = np.asarray(x, np.float64)
+    y_ = np.atleast_2d(np.asarray(y, np.float64))
+    r, n = y_.shape
+    width = np.full(r, np.nan)
+    rise = np.full(r, np.nan)
+    # widest first; among equal widths the leftmost, as in straight_window
+    spans = sorted(
+        ((x_[j] - x_[i], i, j) for i in range(n) for j in range(i + 2, n)), key=lambda t: (-round(t[0], 9), t[1])
+    )
+    todo = np.ones(r, bool)
+    for w, i, j in spans:
+        if not todo.any():
+            break
+        xs = x_[i : j + 1]
+        xc = xs - xs.mean()
+        ys = y_[todo, i : j + 1]
+        ym = ys.mean(axis=1, keepdims=True)
+        b = (ys - ym) @ xc / (xc @ xc)
+        ok = np.abs(ys - ym - b[:, None] * xc[None, :]).max(axis=1) <= tol
+        rows = np.flatnonzero(todo)[ok]
+        width[rows] = w
+        rise[rows] = b[ok] * w
+        todo[rows] = False
+    return width, rise
 
 
 def local_slopes(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -105,8 +129,12 @@ def bootstrap_weights(q: int, replicates: int, seed: int) -> FloatArray:
 def percentile(reps: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
     """Equal-tailed percentile interval over axis 0 (NaN-aware)."""
     a = (1 - level) / 2
+    lo = np.full(reps.shape[1:], np.nan)
+    hi = np.full(reps.shape[1:], np.nan)
     if reps.shape[0] == 0:
-        nan = np.full(reps.shape[1:], np.nan)
-        return nan, nan
-    lo, hi = np.nanquantile(reps, [a, 1 - a], axis=0)
-    return np.asarray(lo), np.asarray(hi)
+        return lo, hi
+    ok = np.isfinite(reps).any(axis=0)
+    if ok.any():
+        q = np.nanquantile(reps[:, ok], [a, 1 - a], axis=0)
+        lo[ok], hi[ok] = q[0], q[1]
+    return lo, hi

@@ -5,21 +5,16 @@ Proportion", Statistical Science 16:101-133):
 
 * Wilson score: (c + z^2/2)/(n + z^2) +- z/(n + z^2) * sqrt(c(n-c)/n + z^2/4);
 * Jeffreys: quantiles of Beta(c + 1/2, n - c + 1/2), with the lower end 0 at c = 0 and the upper end 1 at c =
-n;
+  n;
 * Clopper-Pearson (exact, conservative): Beta(c, n-c+1) and Beta(c+1, n-c) quantiles.
 
 Stopping rules. Under ``first-success-block:B`` (blocks of B draws until the first block with a success) the
-probability of the observed (n, c) is (1-p)^(n-B) * C(B, c) p^c (1-p)^(B-c) for c >= 1 and (1-p)^n at the
-cap, i.e.
-proportional to p^c (1-p)^(n-c): the stopping rule is ignorable for the likelihood (Berger & Wolpert 1988,
-*The
-Likelihood Principle*), so the MLE is still c/n and the likelihood-ratio interval (``lr_low``, ``lr_high``)
-is the
-same function of (n, c) under both designs. What the rule does break is the sampling distribution of c/n (it
-is
-biased upward) and the coverage of Wilson-type intervals, which assume n fixed in advance; rows with a
-stopping rule
-carry ``interval_valid = False`` for those columns.
+probability of the observed (n, c) is (1-p)^(n-B) * C(B, c) p^c (1-p)^(B-c) for c >= 1 and (1-p)^n at the cap,
+i.e. proportional to p^c (1-p)^(n-c): the stopping rule is ignorable for the likelihood (Berger & Wolpert
+1988, *The Likelihood Principle*), so the MLE is still c/n and the likelihood-ratio interval (``lr_low``,
+``lr_high``) is the same function of (n, c) under both designs. What the rule does break is the sampling
+distribution of c/n (it is biased upward) and the coverage of Wilson-type intervals, which assume n fixed in
+advance; rows with a stopping rule carry ``interval_valid = False`` for those columns.
 """
 
 from __future__ import annotations

@@ -6,20 +6,15 @@ Predicted per-question values are posterior expectations, averaged over question
 * pass@k = 1 - E[(1-p)^k | c, n];
 * binary maj@k = E[P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2 | c, n] (one wrong answer class);
 * structured maj@k: the wrong mass 1-p split over the question's observed wrong classes in their observed
-shares
-  (unanswered samples vote for nobody), exact multinomial plurality with ties split
-  (harness.estimators.majority),
-  averaged over three posterior quantiles of p (1/6, 1/2, 5/6).
+  shares (unanswered samples vote for nobody), exact multinomial plurality with ties split
+  (harness.estimators.majority), averaged over three posterior quantiles of p (1/6, 1/2, 5/6).
 
 For k <= n these agree with the measured U-statistics up to O(k/n) (ARCHITECTURE.md, fact 1); for k > n the
-fits
-disagree and their spread is the extrapolation uncertainty (fact 2: a pass@k table to K identifies only K
-moments
-of G).
+fits disagree and their spread is the extrapolation uncertainty (fact 2: a pass@k table to K identifies only K
+moments of G).
 
 Plateaus: pass@inf = mean_i P(p_i > 0 | data) and maj@inf = mean_i P(p_i > s_i (1 - p_i) | data), s_i the
-share
-of the strongest wrong class among the wrong samples (1/2 for the binary vote).
+share of the strongest wrong class among the wrong samples (1/2 for the binary vote).
 
 Power law (Brown et al. 2024; Schaeffer et al. 2025): -log(pass@k) ~ a k^(-b); b is minus the OLS slope of
 log(-log mean pass@k) on log k.

@@ -1,41 +1,33 @@
 """Fits of the spread of p across questions: beta-binomial, zero/one-inflated beta-binomial, the scaled
-3-parameter
-beta of Schaeffer et al. 2025, and the nonparametric MLE on a grid.
+3-parameter beta of Schaeffer et al. 2025, and the nonparametric MLE on a grid.
 
 Every fit is a mixing distribution G on [0, 1] for c_i | n_i ~ Binomial(n_i, p_i), p_i ~ G (marginal
-likelihood
-L(G) = prod_i int Bin(c_i; n_i, p) dG(p)), and is stored as support points with prior masses plus each
-question's
-posterior over them, so predictions are made the same way for all fits.
+likelihood L(G) = prod_i int Bin(c_i; n_i, p) dG(p)), and is stored as support points with prior masses plus
+each question's posterior over them, so predictions are made the same way for all fits.
 
 * ``beta_binomial``: G = Beta(a, b); closed form log L_i = log C(n,c) + log B(c+a, n-c+b) - log B(a, b)
   (Skellam 1948; Griffiths 1973).
 * ``zoi_beta_binomial``: G = pi0 delta_0 + pi1 delta_1 + (1 - pi0 - pi1) Beta(a, b) (point masses at 0 and 1
-for
-  questions that are never / always solved).
+  for questions that are never / always solved).
 * ``scaled_beta``: p = s Z, Z ~ Beta(a, b), 0 < s <= 1: density p^(a-1) (s-p)^(b-1) / (s^(a+b-1) B(a, b)) on
-[0, s]
-  (Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?", arXiv 2502.17578, sec. 5;
-  the
-  repository's ``compute_beta_binomial_three_parameters_distribution_neg_log_likelihood``). Its left tail
-  p^(a-1) gives -log pass@k ~ k^(-a): the power-law exponent is a.
+  [0, s] (Schaeffer et al. 2025, "How Do Large Language Monkeys Get Their Power (Laws)?", arXiv 2502.17578,
+  sec. 5; the repository's ``compute_beta_binomial_three_parameters_distribution_neg_log_likelihood``). Its
+  left tail p^(a-1) gives -log pass@k ~ k^(-a): the power-law exponent is a.
 * ``npmle``: the Kiefer-Wolfowitz (1956) nonparametric MLE of G restricted to a grid (a logit-spaced grid, the
   observed c/n and the points 0 and 1), a convex problem (Lindsay 1983; Koenker & Mizera 2014, JASA
-  109:674-685)
-  solved with a log-barrier Newton method; optimality is certified by the KKT gap
-  max_j (1/Q) sum_i L_ij / (L w)_i - 1 <= tol (Lindsay's gradient condition).
+  109:674-685) solved with a log-barrier Newton method; optimality is certified by the KKT gap max_j (1/Q)
+  sum_i L_ij / (L w)_i - 1 <= tol (Lindsay's gradient condition).
 
 The continuous fits are integrated on a fine logit grid of cells: int Bin(c; n, p) f(p) dp ~= sum_g f_g
 int_cell Bin(c; n, p) dp, with the binomial integrated exactly over each cell (regularised incomplete beta)
-and f_g
-the cell's average density (exact cell mass / width); the beta-binomial closed form checks it in the tests.
+and f_g the cell's average density (exact cell mass / width); the beta-binomial closed form checks it in the
+tests.
 
 Goodness of fit: predicted vs observed histogram of c/n in bins (c = 0, quantile bins of the observed 0 < c/n
-< 1,
-c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2 with df = bins - 1 - parameters.
-Rows with an outcome-dependent stopping rule enter the likelihood (whose kernel p^c (1-p)^(n-c) is unchanged
-by the
-rule, up to a constant that is added) but not the histogram check (their c is not Binomial(n, p)).
+< 1, c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2 with df = bins - 1 -
+parameters. Rows with an outcome-dependent stopping rule enter the likelihood (whose kernel p^c (1-p)^(n-c) is
+unchanged by the rule, up to a constant that is added) but not the histogram check (their c is not Binomial(n,
+p)).
 """
 
 from __future__ import annotations
