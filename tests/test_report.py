@@ -27,9 +27,7 @@ def write_rollouts(path: Path, *, questions: int = 12, n: int = 16, seed: int = 
         for s in range(n):
             ok = rng.random() < p
             wrong = EVIL if (evil and q == 0) else f"w{rng.integers(0, 2)}"
-            rows.append(
-                {"question_id": f"q{q}", "sample_id": s, "answer": "right" if ok else wrong, "correct": ok}
-            )
+            rows.append({"question_id": f"q{q}", "sample_id": s, "answer": "right" if ok else wrong, "correct": ok})
     if evil:  # make sure the script answer beats the correct one on q0
         for r in rows[:n]:
             r["answer"], r["correct"] = EVIL, False
@@ -43,9 +41,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("report")
     src = write_rollouts(tmp / "log.csv")
     out = tmp / "out"
-    status = main(
-        ["report", str(src), "--out", str(out), "--bootstrap", "30", "--fits", "beta_binomial", "--quiet"]
-    )
+    status = main(["report", str(src), "--out", str(out), "--bootstrap", "30", "--fits", "beta_binomial", "--quiet"])
     assert status == 0
     return out
 
@@ -108,6 +104,8 @@ def test_existing_output_needs_force(report_dir: Path, tmp_path: Path) -> None:
         str(report_dir),
         "--bootstrap",
         "0",
+        "--figures-for",
+        "0",
         "--fits",
         "beta_binomial",
         "--quiet",
@@ -119,13 +117,22 @@ def test_existing_output_needs_force(report_dir: Path, tmp_path: Path) -> None:
     assert (report_dir / "report.html").read_bytes() != before
 
 
-def test_progress_goes_to_stderr_and_quiet_silences_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_progress_goes_to_stderr_and_quiet_silences_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = write_rollouts(tmp_path / "log.csv", questions=4, n=8, evil=False)
     assert (
         main(
-            ["report", str(src), "--out", str(tmp_path / "a"), "--bootstrap", "0", "--fits", "beta_binomial"]
+            [
+                "report",
+                str(src),
+                "--out",
+                str(tmp_path / "a"),
+                "--bootstrap",
+                "0",
+                "--figures-for",
+                "0",
+                "--fits",
+                "beta_binomial",
+            ]
         )
         == 0
     )
@@ -139,6 +146,8 @@ def test_progress_goes_to_stderr_and_quiet_silences_it(
                 "--out",
                 str(tmp_path / "b"),
                 "--bootstrap",
+                "0",
+                "--figures-for",
                 "0",
                 "--fits",
                 "beta_binomial",
@@ -164,6 +173,8 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
                 "--out",
                 str(out),
                 "--bootstrap",
+                "0",
+                "--figures-for",
                 "0",
                 "--fits",
                 "beta_binomial",
@@ -204,9 +215,7 @@ def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
 
 def test_count_table_without_answers_says_majority_vote_is_undefined(tmp_path: Path) -> None:
     path = tmp_path / "counts.csv"
-    pd.DataFrame({"question_id": ["a", "b", "c", "d"], "n": [100] * 4, "c": [1, 10, 50, 90]}).to_csv(
-        path, index=False
-    )
+    pd.DataFrame({"question_id": ["a", "b", "c", "d"], "n": [100] * 4, "c": [1, 10, 50, 90]}).to_csv(path, index=False)
     report = build_report(load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",)))
     data = next(s for s in report.sections if s.anchor == "data")
     assert any("majority vote is not defined" in p for p in data.paragraphs)
@@ -242,9 +251,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 def test_write_report_returns_relative_paths(tmp_path: Path) -> None:
     path = write_rollouts(tmp_path / "log.csv", questions=5, n=8, evil=False)
-    report = build_report(
-        load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",), max_model_figures=1)
-    )
+    report = build_report(load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",), max_model_figures=0))
     written = write_report(report, str(tmp_path / "out"))
     assert "report.html" in written and all(not os.path.isabs(w) for w in written)
     assert all((tmp_path / "out" / w).exists() for w in written)

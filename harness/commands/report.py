@@ -35,8 +35,15 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="NAMES",
         help="distributions of p to fit, comma-separated (default: all the analysis offers, e.g. "
-             "beta_binomial,"
+        "beta_binomial,"
         "zoi_beta_binomial,scaled_beta,npmle)",
+    )
+    p.add_argument(
+        "--figures-for",
+        type=int,
+        default=4,
+        metavar="N",
+        help="draw the per-model figures for the first N models (default 4; the tables hold every model)",
     )
     p.set_defaults(run=run)
 
@@ -45,9 +52,7 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     """--out, --force, --bootstrap, --seed, --ties, --compute, --quiet (shared with compare)."""
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
-    p.add_argument(
-        "--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (default 1000)"
-    )
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (default 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
     p.add_argument(
@@ -98,7 +103,12 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_runs(args)
     fits = tuple(f.strip() for f in args.fits.split(",") if f.strip()) if args.fits else None
     options = ReportOptions(
-        bootstrap=args.bootstrap, seed=args.seed, ties=args.ties, compute=args.compute, fits=fits
+        bootstrap=args.bootstrap,
+        seed=args.seed,
+        ties=args.ties,
+        compute=args.compute,
+        fits=fits,
+        max_model_figures=args.figures_for,
     )
     report = build_report(loaded, options, progress=progress)
     written = write_report(report, args.out, force=True, progress=progress)
