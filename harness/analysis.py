@@ -99,12 +99,30 @@ def analyse(
     """
     if blas_threads is None:
         return _analyse(
-            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties,
+            counts,
+            curves,
+            rollouts,
+            bootstrap,
+            seed,
+            progress,
+            level,
+            extrapolate,
+            fits,
+            ties,
             exact_intervals,
         )
     with threadpool_limits(limits=blas_threads, user_api="blas"):
         return _analyse(
-            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties,
+            counts,
+            curves,
+            rollouts,
+            bootstrap,
+            seed,
+            progress,
+            level,
+            extrapolate,
+            fits,
+            ties,
             exact_intervals,
         )
 
@@ -123,9 +141,7 @@ def _analyse(
     exact_intervals: bool,
 ) -> Analysis:
     if bootstrap < 0:
-        raise HarnessInputError(
-            f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates"
-        )
+        raise HarnessInputError(f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates")
     for f in fits:
         if f not in FIT_NAMES:
             raise HarnessInputError(f"unknown fit {f!r}", fix=f"use some of {', '.join(FIT_NAMES)}")
@@ -172,9 +188,7 @@ def _analyse(
         ks_pred = default_ks(extrapolate * n_max)
         ks_pred = np.unique(np.append(ks_pred, n_max))
         say(f"{model}: predictions to k = {int(ks_pred.max())}")
-        pred, _ = prediction_rows(
-            model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties
-        )
+        pred, _ = prediction_rows(model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties)
         pred_tables.append(pred)
         pf = plateau_rows(model, fitted, sub)
         beyond = ks_pred[ks_pred >= n_max]
@@ -244,9 +258,7 @@ def _analyse(
             y = prow["value"].to_numpy(np.float64)
             met, knd = str(prow["metric"].iloc[0]), str(prow["kind"].iloc[0])
             shape_rows.append(
-                _shape_row(
-                    model, met, knd, x, y, np.zeros((0, len(x))), level, prow["compute"].to_numpy(np.float64)
-                )
+                _shape_row(model, met, knd, x, y, np.zeros((0, len(x))), level, prow["compute"].to_numpy(np.float64))
             )
         say(f"{model}: slope decomposition")
         decomp_tables.append(_decomposition(model, sub, ties, extrapolate))
@@ -258,12 +270,13 @@ def _analyse(
     )
     dependence, dep_reason = _dependence(counts, rollouts, bootstrap, seed, level, ties, say)
     budget, budget_reason = _budget(counts, rollouts, bootstrap, seed, level, ties, say)
-    predictions = (
-        pd.concat(pred_tables, ignore_index=True) if pred_tables else pd.DataFrame(columns=CURVE_COLUMNS)
-    )
+    predictions = pd.concat(pred_tables, ignore_index=True) if pred_tables else pd.DataFrame(columns=CURVE_COLUMNS)
+    fit_range = fit_spread_between(predictions)
+    fits_df = pd.DataFrame(fit_rows)
+    notes.extend(_reading_notes(fits_df, fit_range, level))
     return Analysis(
         questions=pd.concat(q_tables, ignore_index=True),
-        fits=pd.DataFrame(fit_rows),
+        fits=fits_df,
         predictions=predictions,
         plateaus=pd.DataFrame(plateau_rows_all),
         shape=pd.DataFrame(shape_rows),
@@ -276,11 +289,34 @@ def _analyse(
         notes=tuple(notes),
         curves=curves_used,
         plateaus_by_fit=pd.concat(plateau_fit_tables, ignore_index=True) if plateau_fit_tables else None,
-        fit_range=fit_spread_between(predictions),
+        fit_range=fit_range,
     )
 
 
 # ----------------------------------------------------------------------------- helpers
+def _reading_notes(fits: pd.DataFrame, fit_range: pd.DataFrame, level: float) -> list[str]:
+    """Plain sentences on how to read the tables (ARCHITECTURE.md facts) and what the fits could not settle."""
+    out = [
+        "measured and iid rows come from the same logged samples: the measured U-statistic and the i.i.d. "
+        "prediction differ only by O(k/n), so their agreement is expected and is not a test of anything",
+        "beyond the logged n the curve depends on the fitted distribution of p: read the spread between the "
+        "fit:* rows (fit_range) as the extrapolation uncertainty",
+    ]
+    if not fits.empty:
+        bad = fits[(fits["gof_p"] < 1 - level)]
+        for model, part in bad.groupby("model", sort=False):
+            out.append(f"{model}: the c-histogram check rejects {', '.join(part['fit'])} at the {1 - level:.0%} level")
+    if not fit_range.empty:
+        pk = fit_range[fit_range["metric"] == "pass@k"]
+        for model, part in pk.groupby("model", sort=False):
+            last = part.sort_values("k").iloc[-1]
+            out.append(
+                f"{model}: at k = {int(last['k'])} the fits' pass@k ranges from {last['fit_min']:.3f} to "
+                f"{last['fit_max']:.3f}"
+            )
+    return out
+
+
 def _compute_scale(curves: pd.DataFrame | None, model: str) -> tuple[float, str]:
     if curves is None or curves.empty:
         return 1.0, "samples"

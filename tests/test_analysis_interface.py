@@ -74,6 +74,8 @@ def test_analysis_fields_and_columns() -> None:
     assert {"measured", "iid"} <= set(a.shape["kind"])
     assert {"local_slope_per_decade", "ci_low", "ci_high", "compute"} <= set(a.local_slope.columns)
     assert {"decade_start", "p_bin", "slope_contribution"} <= set(a.decomposition.columns)
+    assert any("not a test" in n for n in a.notes)
+    assert any("at k = 6400 the fits' pass@k ranges from" in n for n in a.notes)
     assert a.dependence is None and "rollouts" in a.dependence_reason
     assert a.budget is None and "rollouts" in a.budget_reason
 
