@@ -35,10 +35,9 @@ from harness.models.spread import SpreadFit
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
-STRUCTURED_MAJ_MAX_FACTOR = 8
-"""Structured maj@k predictions stop at 8 n (the exact multinomial kernel costs O(k) per question; past that
-the
-binary maj@k rows and the maj@inf plateau carry the extrapolation)."""
+STRUCTURED_MAJ_MAX_FACTOR = 100
+"""Structured maj@k predictions stop at this multiple of n (the default covers the whole prediction range;
+lower it if the exact multinomial kernel, O(k) per question, becomes the bottleneck)."""
 _PSEUDO = 1_000_000  # pseudo-count scale for multinomial probabilities in the exact maj@k kernel
 
 
