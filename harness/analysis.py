@@ -160,10 +160,10 @@ def _analyse(
         if not sub.fixed_n:
             rules = sorted({str(s) for s in np.asarray(sub.stopping).tolist()})
             notes.append(
-                f"{model}: n was set by an outcome-dependent stopping rule ({', '.join(rules)}); "
-                "fits use the likelihood (unchanged by the rule up to a constant); measured pass@k "
-                "beyond the block size and Wilson/Jeffreys intervals assume fixed n and are biased "
-                "(see interval_valid)"
+                f"{model}: n was set by an outcome-dependent stopping rule ({', '.join(rules)}); the fits use "
+                "the likelihood, which such a rule leaves unchanged up to a constant; c/n, Wilson/Jeffreys "
+                "intervals and the c-histogram check assume a fixed n (see interval_valid), and the measured "
+                "curve stops at the smallest n"
             )
         say(f"{model}: fitting the spread of p ({', '.join(fits)})")
         fitted = fit_spread(sub, fits=fits)
