@@ -155,7 +155,14 @@ def build_demo(
         anchor="part2",
     )
     part2_sections = tuple(
-        replace(s, title=f"Part 2 · {s.title}") for s in sub_report.sections if s.anchor not in ("methods",)
+        replace(
+            s,
+            title=f"Part 2 · {s.title}",
+            tables=tuple(replace(t, csv=_part2_csv(t.csv)) for t in s.tables),
+            anchor=f"part2-{s.anchor}" if s.anchor else "",
+        )
+        for s in sub_report.sections
+        if s.anchor not in ("methods",)
     )
 
     part3, audit_figs, audit_tables = _audit_part(seed, audit, say)
@@ -172,22 +179,14 @@ def build_demo(
     )
     tables: dict[str, pd.DataFrame] = {"part1_fixed_p": fixed, "part1_fixed_p_summary": widths}
     tables.update(
-        {
-            f"part2_{k}" if k not in ("curves", "questions", "fits") else k: v
-            for k, v in sub_report.tables.items()
-        }
+        {f"part2_{k}" if k not in UNPREFIXED else k: v for k, v in sub_report.tables.items()}
     )
     tables.update(audit_tables)
     notes = {
         "part1_fixed_p": "exact pass@k and maj@k (both extremes) for one question at constant p",
         "part1_fixed_p_summary": "k at 10/50/90% pass@k and the rise in decades",
     }
-    notes.update(
-        {
-            (f"part2_{k}" if k not in ("curves", "questions", "fits") else k): v
-            for k, v in sub_report.table_notes.items()
-        }
-    )
+    notes.update({(f"part2_{k}" if k not in UNPREFIXED else k): v for k, v in sub_report.table_notes.items()})
     methods = [s for s in sub_report.sections if s.anchor == "methods"]
     summary: dict[str, Any] = {
         "headline": list(headline),
@@ -205,6 +204,16 @@ def build_demo(
         summary=summary,
         table_notes=notes,
     )
+
+
+UNPREFIXED = ("curves", "questions", "fits")
+"""Part 2 tables written under their usual names (the demo's own tables get a part prefix)."""
+
+
+def _part2_csv(csv: str | None) -> str | None:
+    if csv is None or csv.removesuffix(".csv") in UNPREFIXED:
+        return csv
+    return f"part2_{csv}"
 
 
 def _audit_part(
@@ -251,9 +260,7 @@ def _audit_part(
     for i, claim in enumerate(detailed.claims if detailed is not None else ()):
         name = f"part3-claim-{i + 1}"
         figs.append(
-            ReportFigure(
-                name, f"{claim.title}: published points and the fitted sampling curves.", claim.figure()
-            )
+            ReportFigure(name, f"{claim.title}: published points and the fitted sampling curves.", claim.figure())
         )
         source = (f"Source: {claim.citation or claim.source}",) if (claim.citation or claim.source) else ()
         sections.append(

@@ -53,11 +53,11 @@ def prepare_output_dir(out_dir: str, *, force: bool) -> None:
     os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
 
 
-def figure_bytes(figure: Figure, fmt: str) -> bytes:
-    """The figure rendered to PNG or SVG bytes (SVG without a timestamp, so reruns give identical files)."""
+def figure_bytes(figure: Figure, fmt: str, *, dpi: float | None = None) -> bytes:
+    """The figure rendered to PNG or SVG bytes (no timestamps, so reruns give identical files)."""
     buf = io.BytesIO()
-    metadata: dict[str, Any] = {"Date": None} if fmt == "svg" else {}
-    figure.savefig(buf, format=fmt, metadata=metadata)
+    metadata: dict[str, Any] = {"Date": None} if fmt == "svg" else {"Software": None}
+    figure.savefig(buf, format=fmt, metadata=metadata, dpi=dpi)
     return buf.getvalue()
 
 
