@@ -81,11 +81,32 @@ def test_analysis_fields_and_columns() -> None:
 
 
 def test_no_group_column_gives_reason_not_a_random_split() -> None:
-    r = pd.DataFrame(
-        {"question_id": np.repeat(["a", "b", "c"], 8), "correct": np.tile([1, 0, 1, 1, 0, 0, 1, 0], 3)}
-    )
+    r = pd.DataFrame({"question_id": np.repeat(["a", "b", "c"], 8), "correct": np.tile([1, 0, 1, 1, 0, 0, 1, 0], 3)})
     counts = rollouts_to_counts(r)
     a = analyse(counts, rollouts=r, bootstrap=20)
     assert a.dependence is None
     assert "no group column" in a.dependence_reason
     assert a.budget is None and "no budget column" in a.budget_reason
+
+
+def test_given_curves_on_a_token_axis_are_used_as_they_are() -> None:
+    from harness.curves import compute_curves
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(30):
+        p = rng.uniform(0.1, 0.9)
+        for _ in range(16):
+            ok = bool(rng.random() < p)
+            rows.append(
+                {"question_id": f"q{i}", "correct": ok, "answer": "a" if ok else f"w{rng.integers(3)}", "tokens": 500.0}
+            )
+    r = pd.DataFrame(rows)
+    counts = rollouts_to_counts(r)
+    curves = compute_curves(counts, metrics=("pass@k", "maj@k"), compute="tokens", bootstrap=50)
+    a = analyse(counts, curves=curves, bootstrap=50)
+    assert a.curves is curves
+    assert (a.predictions["compute_unit"] == "tokens").all()
+    assert np.allclose(a.predictions["compute"], a.predictions["k"] * 500.0)
+    meas = a.shape[(a.shape["kind"] == "measured") & (a.shape["metric"] == "pass@k")].iloc[0]
+    assert meas["compute_min"] == 500.0 and meas["compute_max"] == 16 * 500.0
