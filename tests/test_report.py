@@ -186,7 +186,7 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
     summary = json.loads((out / "summary.json").read_text())
     assert [m["model"] for m in summary["models"]] == ["run_a", "run_b"]
     assert (out / "figures" / "models-pass-at-k.png").exists()
-    assert summary["headline"][0].startswith("run_a: ")
+    assert summary["headline"][0].startswith("For each of the 2 models") and summary["headline"][1].startswith("run_a: ")
 
 
 def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:

@@ -166,9 +166,7 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame) -> pd.DataFrame:
                 last = part.sort_values("k").iloc[-1]
                 row[f"{metric.replace('@k', '')}_k"] = int(last["k"])
                 row[f"{metric.replace('@k', '')}_at_k"] = float(last["value"])
-        row["stopping"] = (
-            ", ".join(sorted(set(map(str, sub.stopping.tolist())))) if sub.stopping is not None else ""
-        )
+        row["stopping"] = ", ".join(sorted(set(map(str, sub.stopping.tolist())))) if sub.stopping is not None else ""
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -230,6 +228,20 @@ def headline(
     lines: list[str] = []
     dep_text, dep_rejects = _dependence_verdict(analysis.analysis)
     models = counts.models
+    if len(models) > 1:
+        lines.append(
+            f"For each of the {len(models)} models, the measured pass@k slope per decade of samples "
+            + (
+                "is NOT explained by sampling alone where the dependence test rejects"
+                if dep_rejects is True
+                else "is explained by independent sampling"
+            )
+            + f": one question's curve rises from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades of "
+            f"k, and "
+            "the spread of per-question p over decades lays those sigmoids into a line; sampling each "
+            "question "
+            "independently at its own success share predicts the slope below (pp = percentage points)."
+        )
     for model in models[:max_models]:
         fact = facts[facts["model"] == model].iloc[0]
         sp = spread[spread["model"] == model].iloc[0]
@@ -244,9 +256,7 @@ def headline(
         meas = s[s["kind"] == "measured"].iloc[0]
         iid = s[s["kind"] == "iid"].iloc[0]
         verdict = (
-            "is NOT explained by sampling alone"
-            if dep_rejects is True
-            else "is explained by independent sampling"
+            "is NOT explained by sampling alone" if dep_rejects is True else "is explained by independent sampling"
         )
         spread_txt = (
             f"per-question p̂ spans {sp['decades_10_90']:.1f} decades (10th–90th percentile of the "
@@ -254,17 +264,31 @@ def headline(
             if np.isfinite(sp["decades_10_90"])
             else f"only {sp['share_between']:.0%} of questions have 0 < p̂ < 1"
         )
-        text = (
-            f"{prefix}The measured pass@k slope of {_pp(meas['slope_pp_per_decade'])} percentage points per "
-            f"decade of samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}) {verdict}: "
-            f"sampling each question independently at its own success share predicts "
-            f"{_pp(iid['slope_pp_per_decade'])} pp per decade, and {spread_txt}, while one question's curve "
-            f"rises "
-            f"from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades; the spread of difficulty alone "
-            f"lays the "
-            f"sigmoids into a line (R² {meas['r2']:.3f}, within 1 pp of a straight line over "
-            f"{meas['window_decades']:.1f} decades)."
-        )
+        if len(models) == 1:
+            text = (
+                f"The measured pass@k slope of {_pp(meas['slope_pp_per_decade'])} percentage points per "
+                f"decade of "
+                f"samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}) {verdict}: sampling "
+                f"each "
+                f"question independently at its own success share predicts "
+                f"{_pp(iid['slope_pp_per_decade'])} pp "
+                f"per decade, and {spread_txt}, while one question's curve rises from 10% to 90% within "
+                f"{SIGMOID_WIDTH_DECADES:.2f} decades; the spread of difficulty alone lays the sigmoids "
+                f"into a line "
+                f"(R² {meas['r2']:.3f}, within 1 pp of a straight line over {meas['window_decades']:.1f} "
+                f"decades)."
+            )
+        else:
+            decades = (
+                f"p̂ spans {sp['decades_10_90']:.1f} decades"
+                if np.isfinite(sp["decades_10_90"])
+                else (f"{sp['share_between']:.0%} of questions with 0 < p̂ < 1")
+            )
+            text = (
+                f"{prefix}pass@k {_pp(meas['slope_pp_per_decade'])} pp per decade (k = {int(meas['k_min'])}–"
+                f"{int(meas['k_max'])}, {_ci(meas)}); i.i.d. {_pp(iid['slope_pp_per_decade'])}; {decades}; "
+                f"R² {meas['r2']:.3f}; {verdict.removeprefix('is ')}."
+            )
         m = slopes[(slopes["model"] == model) & (slopes["metric"] == "maj@k")]
         if len(m) >= 2:
             mm = m[m["kind"] == "measured"].iloc[0]
@@ -296,9 +320,7 @@ def headline(
             bits.append(f"pass@{int(one['pass_k'])} = {one['pass_at_k']:.3f}")
         if "maj_at_k" in facts.columns and np.isfinite(one.get("maj_at_k", np.nan)):
             bits.append(f"maj@{int(one['maj_k'])} = {one['maj_at_k']:.3f}")
-        lines.append(
-            "Data: " + ", ".join(bits) + " (exact estimators over all k-subsets of the logged samples)."
-        )
+        lines.append("Data: " + ", ".join(bits) + " (exact estimators over all k-subsets of the logged samples).")
     limits = (
         "These data alone cannot show a gain beyond sampling: the measured curve is itself the unbiased "
         "i.i.d. estimator over the logged samples, so measured and predicted agree by construction up to "
@@ -308,9 +330,7 @@ def headline(
     if not has_group:
         needs.append("a group column (batch, seed or prompt variant) for the dependence test")
     if not has_budget:
-        needs.append(
-            "a budget column (reasoning budget) to compare thinking longer with sampling at matched compute"
-        )
+        needs.append("a budget column (reasoning budget) to compare thinking longer with sampling at matched compute")
     if needs:
         limits += " A test that could say otherwise needs " + " or ".join(needs) + "."
     budget_text = _budget_sentence(analysis.analysis)
@@ -326,9 +346,7 @@ def headline(
 
 
 # --------------------------------------------------------------------------------------------- build
-def build_report(
-    loaded: Loaded, options: ReportOptions | None = None, *, progress: Progress = None
-) -> Report:
+def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progress: Progress = None) -> Report:
     """Every table, figure and sentence of the report for the loaded data (nothing is written)."""
     opt = options or ReportOptions()
     check_choice("ties", opt.ties, TIES)
@@ -369,18 +387,14 @@ def build_report(
         curves_all = curves
     if progress is not None:
         progress("slopes per decade with bootstrap intervals")
-    slopes = slope_table(
-        counts, ks_by_model, ties=opt.ties, bootstrap=opt.bootstrap, level=opt.level, seed=opt.seed
-    )
+    slopes = slope_table(counts, ks_by_model, ties=opt.ties, bootstrap=opt.bootstrap, level=opt.level, seed=opt.seed)
     spread = p_spread(counts)
     facts = _model_facts(counts, curves)
     outcome = run_analysis(counts, curves, rollouts, opt, progress)
     analysis = outcome.analysis
     predictions = _frame(analysis, "predictions")
     if predictions is not None and len(predictions):
-        curves_all = pd.concat(
-            [curves_all, predictions.reindex(columns=list(CURVE_COLUMNS))], ignore_index=True
-        )
+        curves_all = pd.concat([curves_all, predictions.reindex(columns=list(CURVE_COLUMNS))], ignore_index=True)
     questions = _questions_table(counts, analysis)
     fits = _frame(analysis, "fits")
     fits = fits if fits is not None else pd.DataFrame(columns=list(FIT_COLUMNS))
@@ -424,12 +438,8 @@ def build_report(
             )
         )
         names.append(f"p-histogram-{stem}")
-        line_rows = curves[
-            (curves["model"] == model) & (curves["metric"] == "pass@k") & (curves["kind"] == "measured")
-        ]
-        srow = slopes[
-            (slopes["model"] == model) & (slopes["metric"] == primary) & (slopes["kind"] == "measured")
-        ]
+        line_rows = curves[(curves["model"] == model) & (curves["metric"] == "pass@k") & (curves["kind"] == "measured")]
+        srow = slopes[(slopes["model"] == model) & (slopes["metric"] == primary) & (slopes["kind"] == "measured")]
         if len(line_rows) >= 3:
             window = None
             if len(srow):
@@ -507,9 +517,7 @@ def build_report(
     notes = {
         "curves": "tidy curves; each row names its estimator, tie rule, questions and interval method",
         "questions": "per (model, question): n, c, p̂ = c/n and (with the analysis) intervals and vote margin",
-        "fits": "fitted distributions of p across questions"
-        if analysis is not None
-        else f"empty: {outcome.reason}",
+        "fits": "fitted distributions of p across questions" if analysis is not None else f"empty: {outcome.reason}",
         "slopes": "least-squares slope per decade of the mean curve: measured, i.i.d., paired difference",
         "p_spread": "shares of questions with p̂ = 0, between, = 1; decades of log10 p̂ (10th–90th pct)",
         "models": "headline numbers per model (measured at the largest k every question reaches)",
@@ -537,9 +545,7 @@ def build_report(
         dep_fig,
         opt,
     )
-    title = (
-        opt.title or f"Is this test-time-compute curve more than repeated sampling? ({_source_name(loaded)})"
-    )
+    title = opt.title or (f"Is this test-time-compute curve more than repeated sampling? ({_source_name(loaded)})")
     summary = {
         "harness_version": __version__,
         "source": loaded.source,
@@ -629,7 +635,7 @@ def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | 
         return None
     from scipy import stats
 
-    grid = np.linspace(0.0025, 0.9975, 200)
+    grid = np.concatenate([np.geomspace(1e-6, 0.01, 120, endpoint=False), np.linspace(0.01, 0.9975, 200)])
     frames = []
     for _, row in fits[fits["model"] == model].iterrows():
         try:
@@ -661,9 +667,7 @@ def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | 
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
-def _model_paragraphs(
-    model: str, slopes: pd.DataFrame, spread: pd.DataFrame, primary: str
-) -> tuple[str, ...]:
+def _model_paragraphs(model: str, slopes: pd.DataFrame, spread: pd.DataFrame, primary: str) -> tuple[str, ...]:
     out = []
     sp = spread[spread["model"] == model]
     if len(sp):
@@ -848,9 +852,7 @@ def _sections(
         shape = _frame(analysis, "shape")
         if shape is not None:
             tables.append(
-                ReportTable(
-                    shape, "Shape diagnostics from the analysis (bootstrap intervals).", csv="shape.csv"
-                )
+                ReportTable(shape, "Shape diagnostics from the analysis (bootstrap intervals).", csv="shape.csv")
             )
         sections.append(
             Section(
@@ -884,8 +886,7 @@ def _sections(
         )
     else:
         test_par.append(
-            "Budget test (thinking longer vs sampling at matched compute): not run, the data have no "
-            "budget column."
+            "Budget test (thinking longer vs sampling at matched compute): not run, the data have no budget column."
         )
     test_tables = []
     for name, caption in (("dependence", "Dependence tests."), ("budget", "Longer thinking vs sampling.")):
@@ -926,20 +927,16 @@ def _sections(
         Section(
             "How every number was made",
             (
-                "pass@k: unbiased 1 − C(n−c,k)/C(n,k) over all k-subsets (Chen et al. 2021); i.i.d.: 1 − (1 "
-                "− c/n)^k.",
+                "pass@k: unbiased 1 − C(n−c,k)/C(n,k) over all k-subsets (Chen et al. 2021); i.i.d.: 1 − (1 − c/n)^k.",
                 "maj@k: exact mean over all k-subsets (a U-statistic, unbiased for i.i.d. maj@k); i.i.d.: "
                 "exact multinomial"
                 f" from the answer shares; ties: {opt.ties}. Binary extremes: all wrong answers agree "
                 f"(Condorcet) and all "
                 "differ, from c/n alone.",
                 "pass^k: C(c,k)/C(n,k); i.i.d.: (c/n)^k.",
-                f"Intervals: {interval}; the questions are the independent units and every k point shares "
-                f"them.",
+                f"Intervals: {interval}; the questions are the independent units and every k point shares them.",
                 "Files: "
-                + ", ".join(
-                    f"{n}.csv" for n in ("curves", "questions", "fits", "slopes", "p_spread", "models")
-                )
+                + ", ".join(f"{n}.csv" for n in ("curves", "questions", "fits", "slopes", "p_spread", "models"))
                 + ", summary.json, figures/*.png and *.svg.",
             ),
             anchor="methods",

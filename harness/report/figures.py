@@ -93,9 +93,7 @@ def _one_model(table: pd.DataFrame, model: str | None, *, figure: str) -> tuple[
         model = models[0]
     sub = table[table["model"].astype(str) == model]
     if len(sub) == 0:
-        raise HarnessInputError(
-            f"{figure}: no rows for model {model!r}", fix=f"models: {', '.join(models[:10])}"
-        )
+        raise HarnessInputError(f"{figure}: no rows for model {model!r}", fix=f"models: {', '.join(models[:10])}")
     return model, sub
 
 
@@ -110,6 +108,11 @@ def _title(text: str, width: int = 75) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def _chars(fig: Figure) -> int:
+    """About how many characters of a 10-point title fit across the figure."""
+    return max(30, int(fig.get_figwidth() * 13))
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -169,10 +172,13 @@ def curves_figure(
             if lab not in labels:
                 handles.append(h)
                 labels.append(lab)
-    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    fig.legend(
+        handles, labels, loc="outside lower center", ncols=2 if len(present) > 1 else 1, fontsize=8, frameon=False
+    )
     fig.suptitle(
         _title(
-            f"{_short(name)}: measured vs independent sampling (bands: 95% bootstrap over questions)", 110
+            f"{_short(name)}: measured vs independent sampling (bands: 95% bootstrap over questions)",
+            _chars(fig),
         ),
         fontsize=10,
     )
@@ -191,15 +197,11 @@ def sigmoids_figure(sigmoids: pd.DataFrame, *, model: str | None = None, max_que
     per_q = sub.pivot_table(index="question_id", columns="k", values="value", aggfunc="first")
     p_of = sub.groupby("question_id")["p"].first().reindex(per_q.index)
     order = np.argsort(p_of.to_numpy(float), kind="stable")
-    pick = order[
-        np.unique(np.linspace(0, len(order) - 1, min(max_questions, len(order))).round().astype(int))
-    ]
+    pick = order[np.unique(np.linspace(0, len(order) - 1, min(max_questions, len(order))).round().astype(int))]
     ks = per_q.columns.to_numpy(float)
     for i in pick:
         ax.plot(ks, per_q.iloc[i].to_numpy(float), color="#9a9a9a", linewidth=0.7, alpha=0.8)
-    ax.plot(
-        [], [], color="#9a9a9a", linewidth=0.7, label=f"single questions ({len(pick)} of {len(per_q)} shown)"
-    )
+    ax.plot([], [], color="#9a9a9a", linewidth=0.7, label=f"single questions ({len(pick)} of {len(per_q)} shown)")
     ax.plot(
         ks,
         per_q.mean(axis=0).to_numpy(float),
@@ -213,9 +215,7 @@ def sigmoids_figure(sigmoids: pd.DataFrame, *, model: str | None = None, max_que
     ax.set_ylim(-0.02, 1.02)
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    ax.set_title(
-        _title(f"{_short(name)}: each question is a sigmoid in log k; their mean need not be"), fontsize=10
-    )
+    ax.set_title(_title(f"{_short(name)}: each question is a sigmoid in log k; their mean need not be"), fontsize=10)
     return fig
 
 
@@ -250,28 +250,39 @@ def p_histogram_figure(
                 linewidth=1.5,
                 label=f"fit: {fit}",
             )
-    ax_lin.set_ylim(
-        0, 1.15 * max(counts_per_bin.max(), 1)
-    )  # a density spike at 0 or 1 must not flatten the bars
+    ax_lin.set_ylim(0, 1.15 * max(counts_per_bin.max(), 1))  # a density spike at 0 or 1 must not flatten the bars
     ax_lin.set_xlabel("per-question success share p̂ = c/n")
     ax_lin.set_ylabel("questions")
     ax_lin.legend(fontsize=8, frameon=False, loc="upper center")
     inner = p[(p > 0) & (p < 1)]
     if len(inner):
         lo = np.floor(np.log10(inner.min()) * 2) / 2
-        ax_log.hist(
+        log_counts, _, _ = ax_log.hist(
             np.log10(inner),
             bins=np.arange(lo, 0.25, 0.25),
             color="#bdbdbd",
             edgecolor="#333333",
             linewidth=0.6,
         )
+        if densities is not None and len(densities):
+            dens = densities[densities["model"].astype(str) == name]
+            for (fit, part), style in zip(dens.groupby("fit", sort=False), _styles(), strict=False):
+                pp = part["p"].to_numpy(float)
+                keep = pp >= 10**lo
+                # density of log10 p is f(p) p ln 10; times questions and the 0.25-decade bin width
+                ax_log.plot(
+                    np.log10(pp[keep]),
+                    part["density"].to_numpy(float)[keep] * pp[keep] * np.log(10) * len(p) * 0.25,
+                    color=style["color"],
+                    linestyle=style["linestyle"],
+                    linewidth=1.5,
+                    label=f"fit: {fit}",
+                )
+            ax_log.set_ylim(0, 1.15 * max(log_counts.max(), 1))
     ax_log.set_xlabel("log10 p̂ (questions with 0 < p̂ < 1)")
     ax_log.set_ylabel("questions")
-    ax_log.set_title(
-        _title(f"p̂ = 0: {int((p == 0).sum())} questions, p̂ = 1: {int((p == 1).sum())}"), fontsize=9
-    )
-    fig.suptitle(_title(f"{_short(name)}: spread of per-question success probability", 110), fontsize=10)
+    ax_log.set_title(_title(f"p̂ = 0: {int((p == 0).sum())} questions, p̂ = 1: {int((p == 1).sum())}"), fontsize=9)
+    fig.suptitle(_title(f"{_short(name)}: spread of per-question success probability", _chars(fig)), fontsize=10)
     return fig
 
 
@@ -361,9 +372,7 @@ def extrapolation_figure(curves: pd.DataFrame, *, model: str | None = None, metr
     ax = axes[0][0]
     meas = sub[sub["kind"] == "measured"].sort_values("compute")
     if len(meas):
-        ax.plot(
-            meas["compute"], meas["value"], "o", color="#000000", markersize=5, label="measured", zorder=3
-        )
+        ax.plot(meas["compute"], meas["value"], "o", color="#000000", markersize=5, label="measured", zorder=3)
         ax.axvline(float(meas["compute"].max()), color="#555555", linewidth=0.8, linestyle=":")
         ax.annotate(
             "logged n",
@@ -444,9 +453,7 @@ def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) ->
     fig, axes = new_figure(width=7.4, height=4.4)
     ax = axes[0][0]
     for (a, b), style in zip(pairs, _styles(), strict=False):
-        part = sub[(sub["model_a"].astype(str) == a) & (sub["model_b"].astype(str) == b)].sort_values(
-            "compute"
-        )
+        part = sub[(sub["model_a"].astype(str) == a) & (sub["model_b"].astype(str) == b)].sort_values("compute")
         x = part["compute"].to_numpy(float)
         ax.plot(
             x,
@@ -503,11 +510,9 @@ def fixed_p_figure(table: pd.DataFrame) -> Figure:
         ax.set_ylim(-0.02, 1.02)
     axes[0][0].set_ylabel("probability the question is solved")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(
-        handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=8, frameon=False
-    )
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 6), fontsize=8, frameon=False)
     fig.suptitle(
-        _title("one question at constant p: accuracy against log samples is a sigmoid", 110), fontsize=10
+        _title("one question at constant p: accuracy against log samples is a sigmoid", _chars(fig)), fontsize=10
     )
     return fig
 
@@ -522,9 +527,7 @@ def dependence_figure(dependence: pd.DataFrame) -> Figure:
     ax = axes[0][0]
     for (model, part), style in zip(dependence.groupby("model", sort=False), _styles(), strict=False):
         part = part.sort_values("k")
-        ax.plot(
-            part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=_short(str(model), 40), **style
-        )
+        ax.plot(part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=_short(str(model), 40), **style)
         ax.fill_between(
             part["k"],
             100 * part["ci_low"],
