@@ -136,6 +136,7 @@ def test_faithful_cot_control_and_its_batches_of_ten(shared_data: Path) -> None:
     assert dep is not None
     p = dep.groupby("test")["p_value"].first()
     assert p["chi2_class_by_group"] < 0.01 and p["overdispersion"] < 0.01
+    assert p["curve_D_perm(pass@k)"] < 0.01
 
 
 def test_best_of_n_jailbreaking_with_its_stopping_rule(shared_data: Path) -> None:
