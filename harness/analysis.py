@@ -39,6 +39,28 @@ from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
 SHAPE_METRICS = ("pass@k", "maj@k")
+LOCAL_SLOPE_COLUMNS = (
+    "model",
+    "metric",
+    "kind",
+    "compute",
+    "compute_from",
+    "compute_to",
+    "local_slope_per_decade",
+    "ci_low",
+    "ci_high",
+)
+DECOMPOSITION_COLUMNS = (
+    "model",
+    "metric",
+    "kind",
+    "decade_start",
+    "decade_end",
+    "p_bin",
+    "n_questions",
+    "slope_contribution",
+    "share_of_slope",
+)
 
 
 @dataclass(frozen=True)
@@ -280,8 +302,8 @@ def _analyse(
         predictions=predictions,
         plateaus=pd.DataFrame(plateau_rows_all),
         shape=pd.DataFrame(shape_rows),
-        local_slope=pd.concat(local_tables, ignore_index=True) if local_tables else pd.DataFrame(),
-        decomposition=pd.concat(decomp_tables, ignore_index=True) if decomp_tables else pd.DataFrame(),
+        local_slope=_concat(local_tables, LOCAL_SLOPE_COLUMNS),
+        decomposition=_concat(decomp_tables, DECOMPOSITION_COLUMNS),
         dependence=dependence,
         dependence_reason=dep_reason,
         budget=budget,
@@ -294,6 +316,12 @@ def _analyse(
 
 
 # ----------------------------------------------------------------------------- helpers
+def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Concatenate non-empty parts; an empty table still has its columns."""
+    parts = [p for p in parts if not p.empty]
+    return pd.concat(parts, ignore_index=True)[list(columns)] if parts else pd.DataFrame(columns=list(columns))
+
+
 def _reading_notes(fits: pd.DataFrame, fit_range: pd.DataFrame, level: float) -> list[str]:
     """Plain sentences on how to read the tables (ARCHITECTURE.md facts) and what the fits could not settle."""
     out = [
