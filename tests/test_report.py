@@ -186,7 +186,9 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
     summary = json.loads((out / "summary.json").read_text())
     assert [m["model"] for m in summary["models"]] == ["run_a", "run_b"]
     assert (out / "figures" / "models-pass-at-k.png").exists()
-    assert summary["headline"][0].startswith("For each of the 2 models") and summary["headline"][1].startswith("run_a: ")
+    assert summary["headline"][0].startswith("For each of the 2 models") and summary["headline"][1].startswith(
+        "run_a: "
+    )
 
 
 def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
@@ -255,3 +257,45 @@ def test_write_report_returns_relative_paths(tmp_path: Path) -> None:
     written = write_report(report, str(tmp_path / "out"))
     assert "report.html" in written and all(not os.path.isabs(w) for w in written)
     assert all((tmp_path / "out" / w).exists() for w in written)
+
+
+def test_dependence_verdict_holds_the_family_of_tests_at_five_percent() -> None:
+    from types import SimpleNamespace
+
+    from harness.report.build import _dependence_verdict
+
+    def verdict(ps: list[float]) -> tuple[str, bool | None]:
+        dep = pd.DataFrame({"model": "m", "test": [f"t{i}" for i in range(len(ps))], "p_value": ps})
+        return _dependence_verdict(SimpleNamespace(dependence=dep, dependence_reason="r"))
+
+    text, rejects = verdict([0.03, 0.5])
+    assert rejects is False and "Bonferroni over 2 tests, each at 0.025" in text
+    text, rejects = verdict([0.01, 0.5])
+    assert rejects is True and "t0 p = 0.01 (rejects)" in text
+    assert _dependence_verdict(None) == ("", None)
+
+
+def test_budget_column_gets_its_sentence_and_table(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    rows = []
+    for q in range(12):
+        p0 = 10 ** rng.uniform(-1.5, 0)
+        for budget, gain in ((1000, 1.0), (4000, 1.8)):
+            for s in range(8):
+                ok = bool(rng.random() < min(1.0, p0 * gain))
+                rows.append(
+                    {
+                        "question_id": f"q{q}",
+                        "sample_id": f"{budget}-{s}",
+                        "answer": "r" if ok else "w",
+                        "correct": ok,
+                        "budget": budget,
+                        "tokens": float(budget),
+                    }
+                )
+    path = tmp_path / "budget.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    report = build_report(load(str(path)), ReportOptions(bootstrap=20, fits=("beta_binomial",), max_model_figures=0))
+    assert any(line.startswith("Thinking longer vs sampling: ") for line in report.headline)
+    assert "budget" in report.tables and len(report.tables["budget"]) == 2
+    assert "tests across the budget column" in report.headline[-1]

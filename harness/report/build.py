@@ -174,26 +174,30 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame) -> pd.DataFrame:
 def _dependence_verdict(analysis: Any) -> tuple[str, bool | None]:
     """A sentence on the dependence tests, and True when one rejects exchangeability (None: no test ran).
 
-    One line per (model, test) of the analysis' dependence table; each test at its own 5% level (not corrected
-    for the number of tests, which the sentence says).
+    One entry per (model, test) of the analysis' dependence table; the family of tests is held at 5% by
+    Bonferroni (a test rejects when its p-value is below 0.05 / number of tests), which the sentence says.
     """
     dep = _frame(analysis, "dependence")
     reason = str(getattr(analysis, "dependence_reason", "") or "") if analysis is not None else ""
     if dep is None or len(dep) == 0 or not {"test", "p_value"} <= set(dep.columns):
         return reason, None
     firsts = dep.groupby(["model", "test"], sort=False).first().reset_index()
+    firsts = firsts[pd.to_numeric(firsts["p_value"], errors="coerce").notna()]
+    if len(firsts) == 0:
+        return reason or "the dependence tests gave no p-value.", None
+    alpha = 0.05 / len(firsts)
     parts = []
     rejects = False
     for _, row in firsts.iterrows():
         p = float(row["p_value"])
-        rej = bool(row["reject"]) if "reject" in row.index else p < 0.05
+        rej = p < alpha
         rejects |= rej
         who = f"{row['model']} " if firsts["model"].nunique() > 1 else ""
         parts.append(f"{who}{row['test']} p = {p:.3g}{' (rejects)' if rej else ''}")
     verdict = "rejects" if rejects else "does not reject"
     return (
-        f"across the group column, exchangeable sampling: {verdict} ({'; '.join(parts)}; each test at 5%, "
-        "not corrected for their number)."
+        f"across the group column, exchangeable sampling: {verdict} ({'; '.join(parts)}; Bonferroni over "
+        f"{len(firsts)} tests, each at {alpha:.3g})."
     ), rejects
 
 
@@ -289,6 +293,11 @@ def headline(
                 f"{int(meas['k_max'])}, {_ci(meas)}); i.i.d. {_pp(iid['slope_pp_per_decade'])}; {decades}; "
                 f"R² {meas['r2']:.3f}; {verdict.removeprefix('is ')}."
             )
+        if float(meas["decades"]) < 1.0:
+            text += (
+                f" Caution: the logged samples cover only {float(meas['decades']):.1f} decades of k, too short to "
+                "tell a line from a sigmoid."
+            )
         m = slopes[(slopes["model"] == model) & (slopes["metric"] == "maj@k")]
         if len(m) >= 2:
             mm = m[m["kind"] == "measured"].iloc[0]
@@ -321,18 +330,25 @@ def headline(
         if "maj_at_k" in facts.columns and np.isfinite(one.get("maj_at_k", np.nan)):
             bits.append(f"maj@{int(one['maj_k'])} = {one['maj_at_k']:.3f}")
         lines.append("Data: " + ", ".join(bits) + " (exact estimators over all k-subsets of the logged samples).")
-    limits = (
-        "These data alone cannot show a gain beyond sampling: the measured curve is itself the unbiased "
-        "i.i.d. estimator over the logged samples, so measured and predicted agree by construction up to "
-        "O(k/n)."
-    )
-    needs = []
-    if not has_group:
-        needs.append("a group column (batch, seed or prompt variant) for the dependence test")
-    if not has_budget:
-        needs.append("a budget column (reasoning budget) to compare thinking longer with sampling at matched compute")
-    if needs:
-        limits += " A test that could say otherwise needs " + " or ".join(needs) + "."
+    if has_group or has_budget:
+        limits = (
+            "On the pooled samples the measured curve is itself the unbiased i.i.d. estimator, so measured and "
+            "predicted agree by construction up to O(k/n); what can show more are the tests across the "
+            + " and ".join(c for c, has in (("group", has_group), ("budget", has_budget)) if has)
+            + " column(s) reported here."
+        )
+    else:
+        limits = (
+            "These data alone cannot show a gain beyond sampling: the measured curve is itself the unbiased "
+            "i.i.d. estimator over the logged samples, so measured and predicted agree by construction up to "
+            "O(k/n). A test that could say otherwise needs a group column (batch, seed or prompt variant) for "
+            "the dependence test or a budget column (reasoning budget) to compare thinking longer with sampling "
+            "at matched compute."
+        )
+    if not has_group and has_budget:
+        limits += " A group column (batch, seed or prompt variant) would also allow the dependence test."
+    if has_group and not has_budget:
+        limits += " A budget column would also allow comparing thinking longer with sampling at matched compute."
     budget_text = _budget_sentence(analysis.analysis)
     if budget_text:
         lines.append(budget_text)
