@@ -515,8 +515,9 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
             figs.append(
                 ReportFigure(
                     "dependence",
-                    f"D(k) = within-group minus pooled {str(curve_d['test'].iloc[0])[8:-1]}, with its paired "
-                    "bootstrap interval over questions; zero is what exchangeable sampling predicts.",
+                    "D(k) = within-group minus pooled curve for each curve-level test ("
+                    + ", ".join(dict.fromkeys(curve_d["test"].astype(str)))
+                    + "), with its bootstrap interval over questions; zero is what exchangeable sampling predicts.",
                     fig_lib.dependence_figure(curve_d.rename(columns={"estimate": "value"})),
                 )
             )

@@ -518,27 +518,38 @@ def fixed_p_figure(table: pd.DataFrame) -> Figure:
 
 
 def dependence_figure(dependence: pd.DataFrame) -> Figure:
-    """Curve-level dependence test: within-group minus pooled maj@k, D(k), with its interval, per model.
+    """Curve-level dependence test: D(k) = within-group minus pooled curve, with its interval, per model and test.
 
-    Needs ``model, k, value, ci_low, ci_high`` (value = D(k) as a share).
+    Needs ``model, k, value, ci_low, ci_high`` (value = D(k) as a share); an optional ``test`` column names the
+    curve test, one series each.
     """
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
     require_columns(dependence, ("model", "k", "value", "ci_low", "ci_high"), figure="dependence_figure")
+    keys = ["model", "test"] if "test" in dependence.columns else ["model"]
     fig, axes = new_figure(width=7.0, height=4.2)
     ax = axes[0][0]
-    for (model, part), style in zip(dependence.groupby("model", sort=False), _styles(), strict=False):
+    for key, style in zip(dependence.groupby(keys, sort=False), _styles(), strict=False):
+        name, part = key
+        label = " · ".join(_short(str(v), 40) for v in (name if isinstance(name, tuple) else (name,)))
         part = part.sort_values("k")
-        ax.plot(part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=_short(str(model), 40), **style)
+        ax.plot(part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=label, **style)
+        ok = np.isfinite(part["ci_low"].to_numpy(float))
         ax.fill_between(
-            part["k"],
-            100 * part["ci_low"],
-            100 * part["ci_high"],
+            part["k"].to_numpy(float)[ok],
+            100 * part["ci_low"].to_numpy(float)[ok],
+            100 * part["ci_high"].to_numpy(float)[ok],
             color=style["color"],
             alpha=BAND_ALPHA,
             linewidth=0,
         )
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("samples k (log scale)")
+    ks = np.unique(dependence["k"].to_numpy(float))
+    ax.set_xticks(ks)
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("samples per group k (log scale)")
     ax.set_ylabel("within-group − pooled (percentage points)")
     ax.grid(True, color="#dddddd", linewidth=0.6)
     ax.legend(fontsize=8, frameon=False)
