@@ -183,9 +183,9 @@ def _analyse(
             rules = sorted({str(s) for s in np.asarray(sub.stopping).tolist()})
             notes.append(
                 f"{model}: n was set by an outcome-dependent stopping rule ({', '.join(rules)}); the fits use "
-                "the likelihood, which such a rule leaves unchanged up to a constant; c/n, Wilson/Jeffreys "
-                "intervals and the c-histogram check assume a fixed n (see interval_valid), and the measured "
-                "curve stops at the smallest n"
+                "the likelihood, which such a rule leaves unchanged up to a constant; c/n and Wilson/Jeffreys "
+                "intervals assume a fixed n (see interval_valid), the fit check uses the blocks drawn until "
+                "the first success where the rule says so, and the measured curve stops at the smallest n"
             )
         say(f"{model}: fitting the spread of p ({', '.join(fits)})")
         fitted = fit_spread(sub, fits=fits)

@@ -151,7 +151,11 @@ def test_best_of_n_jailbreaking_with_its_stopping_rule(shared_data: Path) -> Non
     a = analyse(counts, bootstrap=50, fits=("beta_binomial", "npmle"))
     assert any("stopping rule" in n for n in a.notes)
     assert not a.questions["interval_valid"].any()
-    assert a.fits["converged"].all() and a.fits["gof_p"].isna().all()
+    assert a.fits["converged"].all()
+    # the goodness-of-fit check is the histogram of blocks drawn until the first success (c/n is not binomial)
+    bb = a.fits[a.fits["fit"] == "beta_binomial"].set_index("model")
+    assert bb["gof_p"].notna().all()
+    assert bb.loc["GPT4o", "gof_p"] < 0.01 and bb.loc["Claude 3.5 Opus", "gof_p"] > 0.1
     cur = a.curves
     assert cur is not None
     assert cur[cur["kind"] == "measured"]["k"].max() == 60  # the measured curve stops at the block size

@@ -191,7 +191,8 @@ def test_stopping_rule_likelihood_recovers_the_spread() -> None:
     bb = next(f for f in fit_spread(counts, fits=("beta_binomial",)))
     mean_true = 0.6 / 60.6
     assert bb.params["a"] / (bb.params["a"] + bb.params["b"]) == pytest.approx(mean_true, rel=0.2)
-    assert np.isnan(bb.gof_p)  # the c-histogram check assumes a fixed n
+    # the check is the histogram of blocks drawn until the first success; the beta truth passes it
+    assert bb.gof_df > 0 and bb.gof_p > 0.01
     # the naive per-question share c/n is biased upward under the rule (E[c/n] > p: small n come with
     # successes)
     assert (c_out / n_out).mean() > 1.15 * p.mean()

@@ -25,9 +25,11 @@ tests.
 
 Goodness of fit: predicted vs observed histogram of c/n in bins (c = 0, quantile bins of the observed 0 < c/n
 < 1, c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2 with df = bins - 1 -
-parameters. Rows with an outcome-dependent stopping rule enter the likelihood (whose kernel p^c (1-p)^(n-c) is
-unchanged by the rule, up to a constant that is added) but not the histogram check (their c is not Binomial(n,
-p)).
+parameters, over the fixed-n rows. When every row follows the same first-success-block:B rule the check is
+instead the histogram of blocks drawn until the first success (1, 2, 3-4, 5-8, ... blocks, and no success by the
+cap), whose probabilities under G are E[(1-p)^(B(j1-1)) - (1-p)^(B j2)] and E[(1-p)^(B J_max)]. Rows with
+another outcome-dependent rule enter the likelihood (whose kernel p^c (1-p)^(n-c) the rule leaves unchanged up to
+a constant, which is added) but no check.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ class _Grid:
     n: FloatArray
     c: FloatArray
     fixed: npt.NDArray[np.bool_]
+    block: int | None = None
+    """Block size when every row follows the same first-success-block rule (for the blocks-to-success check)."""
 
 
 def _make_grid(n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]) -> _Grid:
@@ -114,13 +118,16 @@ def _make_grid(n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]) 
     cell = np.maximum(cell, 0.0)
     const = np.zeros(len(n))
     fixed = np.ones(len(n), bool)
+    blocks: set[int | None] = set()
     for i, rule in enumerate(stopping.tolist()):
         kind, block = parse_stopping(str(rule))
+        blocks.add(block if kind == "first-success-block" else None)
         if kind != FIXED:
             fixed[i] = False
             if kind == "first-success-block" and block is not None and c[i] >= 1:
                 const[i] = float(log_choose(block, c[i]) - log_choose(n[i], c[i]))
-    return _Grid(edges, upper, rep, width, cell, const, n, c, fixed)
+    common = blocks.pop() if len(blocks) == 1 else None
+    return _Grid(edges, upper, rep, width, cell, const, n, c, fixed, common)
 
 
 def _beta_cell_mass(a: float, b: float, grid: _Grid, scale: float = 1.0) -> FloatArray:
@@ -195,9 +202,7 @@ def fit_beta_binomial(grid: _Grid) -> SpreadFit:
     a, b = (float(v) for v in np.exp(res.x))
     mass = _beta_cell_mass(a, b, grid)
     support, prior, post = _posterior(grid, mass)
-    return SpreadFit(
-        "beta_binomial", {"a": a, "b": b}, 2, -float(res.fun), bool(res.success), support, prior, post
-    )
+    return SpreadFit("beta_binomial", {"a": a, "b": b}, 2, -float(res.fun), bool(res.success), support, prior, post)
 
 
 def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = None) -> SpreadFit:
@@ -225,9 +230,7 @@ def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = No
         starts.append(np.array([np.log(bb_start[0]), np.log(bb_start[1]), -9.0, -9.0]))
     res: Any = None
     for x0 in starts:
-        r = optimize.minimize(
-            nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000}
-        )
+        r = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 4000})
         if res is None or r.fun < res.fun:
             res = r
     a, b, p0, p1 = unpack(res.x)
@@ -262,9 +265,7 @@ def fit_scaled_beta(grid: _Grid, bb_start: tuple[float, float] | None = None) ->
     best: Any = None
     for s0 in starts:
         x0 = np.array([np.log(a0), np.log(max(b0 * s0, 1e-3)), special.logit(s0)])
-        res = optimize.minimize(
-            nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 1500}
-        )
+        res = optimize.minimize(nll, x0, method="Nelder-Mead", options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 1500})
         if best is None or res.fun < best.fun:
             best = res
     a, b, s = unpack(best.x)
@@ -360,7 +361,67 @@ def fit_npmle(grid: _Grid, *, n_grid: int = 120) -> SpreadFit:
 
 
 # ----------------------------------------------------------------------------- goodness of fit
+def _pearson(expected: FloatArray, observed: FloatArray, n_params: int) -> tuple[float, int, float]:
+    """Pearson X^2 after merging adjacent bins until every expected count is >= 5; df = bins - 1 - params."""
+    e_m: list[float] = []
+    o_m: list[float] = []
+    e_acc = o_acc = 0.0
+    for e, o in zip(expected, observed, strict=True):
+        e_acc += e
+        o_acc += o
+        if e_acc >= 5:
+            e_m.append(e_acc)
+            o_m.append(o_acc)
+            e_acc = o_acc = 0.0
+    if e_acc > 0 or o_acc > 0:
+        if e_m:
+            e_m[-1] += e_acc
+            o_m[-1] += o_acc
+        else:
+            e_m.append(e_acc)
+            o_m.append(o_acc)
+    e_arr, o_arr = np.array(e_m), np.array(o_m)
+    stat = float(((o_arr - e_arr) ** 2 / np.maximum(e_arr, 1e-300)).sum())
+    df = len(e_arr) - 1 - n_params
+    return stat, int(df), float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+
+
+def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
+    """Blocks drawn until the first success (first-success-block:B): predicted vs observed histogram.
+
+    With J blocks drawn and a cap of J_max blocks, P(J in [j1, j2], success) = (1-p)^(B(j1-1)) - (1-p)^(B j2)
+    and P(no success by the cap) = (1-p)^(B J_max); bins j = 1, 2, 3-4, 5-8, ... and the censored bin.
+    """
+    b = grid.block
+    assert b is not None
+    if np.any(np.mod(grid.n, b) != 0) or len(grid.n) < 5:
+        return float("nan"), 0, float("nan")
+    j = (grid.n / b).astype(np.int64)
+    censored = grid.c == 0
+    j_max = int(j.max())
+    edges = [1]
+    while edges[-1] <= j_max:
+        edges.append(edges[-1] * 2)
+    lo = np.array(edges[:-1])
+    hi = np.minimum(np.array(edges[1:]) - 1, j_max)
+    with np.errstate(divide="ignore"):
+        lf = np.log1p(-np.minimum(fit.support, 1.0))[:, None] * b  # (G, 1) log (1-p)^B
+
+    def surv(blocks: npt.NDArray[np.int64]) -> FloatArray:
+        """(1-p)^(B * blocks), with 0 blocks -> 1 also at p = 1."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(np.where(blocks[None, :] == 0, 1.0, np.exp(lf * blocks[None, :])), np.float64)
+
+    probs = np.concatenate([surv(lo - 1) - surv(hi), surv(np.array([j_max]))], axis=1)  # (G, bins + 1)
+    expected = len(j) * (fit.mass @ probs)
+    idx = np.where(censored, len(lo), np.searchsorted(hi, j, side="left"))
+    observed = np.bincount(idx, minlength=len(lo) + 1).astype(np.float64)
+    return _pearson(expected, observed, fit.n_params)
+
+
 def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
+    if grid.block is not None and not grid.fixed.any():
+        return _gof_blocks(fit, grid)
     rows = grid.fixed
     if rows.sum() < 5:
         return float("nan"), 0, float("nan")
@@ -383,29 +444,7 @@ def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
         expected += sel.sum() * (fit.mass @ probs)
     idx = np.where(c == 0, 0, np.where(c == n, n_bins - 1, 1 + np.searchsorted(cuts, ph, side="left")))
     observed = np.bincount(idx, minlength=n_bins).astype(np.float64)
-    # merge adjacent bins until every expected count is >= 5
-    e_m: list[float] = []
-    o_m: list[float] = []
-    e_acc = o_acc = 0.0
-    for e, o in zip(expected, observed, strict=True):
-        e_acc += e
-        o_acc += o
-        if e_acc >= 5:
-            e_m.append(e_acc)
-            o_m.append(o_acc)
-            e_acc = o_acc = 0.0
-    if e_acc > 0 or o_acc > 0:
-        if e_m:
-            e_m[-1] += e_acc
-            o_m[-1] += o_acc
-        else:
-            e_m.append(e_acc)
-            o_m.append(o_acc)
-    e_arr, o_arr = np.array(e_m), np.array(o_m)
-    stat = float(((o_arr - e_arr) ** 2 / np.maximum(e_arr, 1e-300)).sum())
-    df = len(e_arr) - 1 - fit.n_params
-    p = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
-    return stat, int(df), p
+    return _pearson(expected, observed, fit.n_params)
 
 
 def fit_spread(counts: QuestionCounts, *, fits: tuple[str, ...] = FIT_NAMES) -> list[SpreadFit]:
