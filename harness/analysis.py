@@ -333,7 +333,8 @@ def _reading_notes(fits: pd.DataFrame, fit_range: pd.DataFrame, level: float) ->
     if not fits.empty:
         bad = fits[(fits["gof_p"] < 1 - level)]
         for model, part in bad.groupby("model", sort=False):
-            out.append(f"{model}: the goodness-of-fit check rejects {', '.join(part['fit'])} at the {1 - level:.0%} level")
+            names = ", ".join(part["fit"])
+            out.append(f"{model}: the goodness-of-fit check rejects {names} at the {1 - level:.0%} level")
     if not fit_range.empty:
         pk = fit_range[fit_range["metric"] == "pass@k"]
         for model, part in pk.groupby("model", sort=False):
