@@ -28,6 +28,7 @@ from harness.diagnostics.shape import (
 )
 from harness.models.pestimates import question_table
 from harness.models.predict import (
+    distributional_exponent,
     fit_spread_between,
     plateau_rows,
     power_law_exponent,
@@ -90,7 +91,9 @@ class Analysis:
     curves: pd.DataFrame | None = None
     """The measured / iid curve table used (given or computed)."""
     plateaus_by_fit: pd.DataFrame | None = None
-    """Per (model, fit): pass_inf, maj_inf_binary, maj_inf, power_law_exponent of the fit's prediction."""
+    """Per (model, fit): pass_inf, maj_inf_binary, maj_inf, power_law_exponent (posterior prediction over
+    k in [n, 100 n]) and power_law_exponent_distributional (Schaeffer et al.'s estimator: the fitted G's pass@k
+    over k = 1..1e5)."""
     fit_range: pd.DataFrame | None = None
     """Per (model, metric, k): min, max and range of the fits' predictions (extrapolation uncertainty)."""
 
@@ -214,6 +217,7 @@ def _analyse(
         pred_tables.append(pred)
         pf = plateau_rows(model, fitted, sub)
         beyond = ks_pred[ks_pred >= n_max]
+        pf["power_law_exponent_distributional"] = [distributional_exponent(f) for f in fitted]
         pf["power_law_exponent"] = [
             float(power_law_exponent(beyond, predict_pass(f, beyond).mean(axis=0))[0]) for f in fitted
         ]

@@ -53,6 +53,9 @@ def test_pythia_math_spread_plateaus_and_power_law(shared_data: Path) -> None:
         curve = src[src["Model"] == model].groupby("Scaling Parameter")["Score"].mean()
         b_repo = power_law_exponent(curve.index.to_numpy(float), curve.to_numpy())[0]
         assert plat.loc[model, "exponent_ci_low"] - 0.03 < b_repo < plat.loc[model, "exponent_ci_high"] + 0.03
+    # Schaeffer et al.'s distributional estimator (fitted G's pass@k over k = 1..1e5) lands near the measured b
+    dist = a.plateaus_by_fit[a.plateaus_by_fit["fit"] == "scaled_beta"].set_index("model").loc[SIZES]
+    assert np.all(np.abs(dist["power_law_exponent_distributional"].to_numpy() - b) < 0.03)
     # the scaled beta's left-tail exponent a is the asymptotic power-law exponent (Schaeffer et al. 2025)
     fits = a.fits[a.fits["fit"] == "scaled_beta"].set_index("model").loc[SIZES]
     alpha = fits["params"].map(lambda s: pd.read_json(pd.io.common.StringIO(s), typ="series")["a"]).to_numpy()

@@ -175,6 +175,17 @@ def test_power_law_exponent_of_an_exact_power_law_and_of_a_beta_left_tail() -> N
     assert power_law_exponent(big, passk)[0] == pytest.approx(0.2, rel=0.01)
 
 
+def test_distributional_exponent_matches_the_beta_marginal_closed_form() -> None:
+    from harness.models.predict import DISTRIBUTIONAL_KS, distributional_exponent
+
+    counts = _sim_counts(0.3, 6.0, 80, 200, seed=9)
+    bb = next(f for f in fit_spread(counts, fits=("beta_binomial",)))
+    a, b = bb.params["a"], bb.params["b"]
+    # marginal pass@k under Beta(a, b): 1 - B(a, b+k)/B(a, b)
+    exact = 1 - np.exp(special.betaln(a, b + DISTRIBUTIONAL_KS) - special.betaln(a, b))
+    assert distributional_exponent(bb) == pytest.approx(power_law_exponent(DISTRIBUTIONAL_KS, exact)[0], abs=0.01)
+
+
 def test_stopping_rule_likelihood_recovers_the_spread() -> None:
     # blocks of 60 until the first block with a success, cap 6000 (bon_jailbreaking_text PROVENANCE.md)
     rng = np.random.default_rng(8)

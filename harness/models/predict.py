@@ -50,6 +50,25 @@ def predict_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
     return np.asarray(1.0 - fit.posterior @ surv, np.float64)
 
 
+def marginal_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
+    """(K,) pass@k of a new question drawn from the fitted G: 1 - E_G[(1-p)^k] (no conditioning on the data)."""
+    with np.errstate(divide="ignore"):
+        log_fail = np.log1p(-np.minimum(fit.support, 1.0))
+    surv = np.exp(np.outer(log_fail, ks.astype(np.float64)))
+    surv[fit.support >= 1.0, :] = 0.0
+    return np.asarray(1.0 - fit.mass @ surv, np.float64)
+
+
+DISTRIBUTIONAL_KS = np.unique(np.logspace(0, 5, 25).astype(np.int64))
+"""k grid of Schaeffer et al.'s distributional exponent estimator (their repository's
+``compute_scaling_exponent_from_distributional_fit`` default, ``np.logspace(0, 5, 25, dtype=int)``)."""
+
+
+def distributional_exponent(fit: SpreadFit) -> float:
+    """Power-law exponent of the fit's marginal pass@k over k = 1..1e5 (Schaeffer et al. 2025's estimator)."""
+    return float(power_law_exponent(DISTRIBUTIONAL_KS, marginal_pass(fit, DISTRIBUTIONAL_KS))[0])
+
+
 def binary_maj_kernel(p: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
     """(G, K) P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2."""
     out = np.empty((len(p), len(ks)))
@@ -161,11 +180,7 @@ def prediction_rows(
                     }
                 )
             )
-    df = (
-        pd.concat(rows, ignore_index=True)[list(CURVE_COLUMNS)]
-        if rows
-        else pd.DataFrame(columns=CURVE_COLUMNS)
-    )
+    df = pd.concat(rows, ignore_index=True)[list(CURVE_COLUMNS)] if rows else pd.DataFrame(columns=CURVE_COLUMNS)
     return df, mats
 
 
@@ -186,15 +201,11 @@ def plateau_rows(model: str, fits: Sequence[SpreadFit], counts: QuestionCounts) 
     for f in fits:
         post = f.posterior
         pass_inf = float((post[:, f.support > 0].sum(axis=1)).mean())
-        maj_bin = float(
-            (post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean()
-        )
+        maj_bin = float((post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean())
         maj_s = float("nan")
         if thr_struct is not None:
             maj_s = float((post * (f.support[None, :] > thr_struct[:, None])).sum(axis=1).mean())
-        rows.append(
-            {"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s}
-        )
+        rows.append({"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s})
     return pd.DataFrame(rows)
 
 
