@@ -147,7 +147,7 @@ def _frame(analysis: Any, name: str) -> pd.DataFrame | None:
 
 
 # --------------------------------------------------------------------------------------------- headline
-def _model_facts(counts: QuestionCounts, curves: pd.DataFrame) -> pd.DataFrame:
+def _model_facts(counts: QuestionCounts, curves: pd.DataFrame, ties: str) -> pd.DataFrame:
     """Per model: questions, n range, mean p̂, and the measured pass@n / maj@n at the largest common k."""
     rows = []
     for model in counts.models:
@@ -167,6 +167,10 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame) -> pd.DataFrame:
                 row[f"{metric.replace('@k', '')}_k"] = int(last["k"])
                 row[f"{metric.replace('@k', '')}_at_k"] = float(last["value"])
         row["stopping"] = ", ".join(sorted(set(map(str, sub.stopping.tolist())))) if sub.stopping is not None else ""
+        row["estimator"] = (
+            "mean_p: mean of c/n over questions; pass/maj at k: exact mean over all k-subsets of the logged "
+            f"samples (maj@k ties: {ties})"
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -405,7 +409,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         progress("slopes per decade with bootstrap intervals")
     slopes = slope_table(counts, ks_by_model, ties=opt.ties, bootstrap=opt.bootstrap, level=opt.level, seed=opt.seed)
     spread = p_spread(counts)
-    facts = _model_facts(counts, curves)
+    facts = _model_facts(counts, curves, opt.ties)
     outcome = run_analysis(counts, curves, rollouts, opt, progress)
     analysis = outcome.analysis
     predictions = _frame(analysis, "predictions")
@@ -789,7 +793,7 @@ def _sections(
             tuple(data_par),
             tables=(
                 ReportTable(
-                    facts,
+                    facts.drop(columns=["estimator"]),
                     "Per model: questions, samples per question, mean p̂, and the exact measured pass@k / "
                     "maj@k at the "
                     f"largest k every question reaches (ties {opt.ties}).",
@@ -815,7 +819,7 @@ def _sections(
                     "Slopes, intervals, residuals and rises in percentage points (pp).",
                     csv="slopes.csv",
                 ),
-                ReportTable(spread, "Spread of per-question p̂.", csv="p_spread.csv"),
+                ReportTable(spread.drop(columns=["estimator"]), "Spread of per-question p̂.", csv="p_spread.csv"),
             ),
             anchor="slopes",
         )

@@ -37,9 +37,7 @@ def _pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
     return text
 
 
-def build_comparison_report(
-    loaded: Loaded, comparison: Comparison, *, bootstrap: int, seed: int, ties: str
-) -> Report:
+def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap: int, seed: int, ties: str) -> Report:
     """Headline sentences per pair and metric, the difference figure per metric, the tables."""
     table, crossings = comparison.table, comparison.crossings
     lines = []
@@ -48,9 +46,7 @@ def build_comparison_report(
     reference = str(table["model_a"].iloc[0]) if len(table) else ""
     lines.append(
         f"Reference run: {reference}. Compute per sample: "
-        + "; ".join(
-            f"{m} {v:.4g} {comparison.compute_unit}" for m, v in comparison.compute_per_sample.items()
-        )
+        + "; ".join(f"{m} {v:.4g} {comparison.compute_unit}" for m, v in comparison.compute_per_sample.items())
         + ". A run is 'ahead' only where the 95% bootstrap interval of the difference excludes zero."
     )
     figs = []
@@ -111,8 +107,7 @@ def build_comparison_report(
         tables={"comparison": table, "crossings": crossings},
         summary=summary,
         table_notes={
-            "comparison": "one row per (pair, metric, budget): both values, difference, interval, who is "
-            "ahead",
+            "comparison": "one row per (pair, metric, budget): both values, difference, interval, who is ahead",
             "crossings": "where the difference changes sign",
         },
     )

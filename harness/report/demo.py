@@ -178,9 +178,7 @@ def build_demo(
         "evidence that a model 'uses' extra compute (Part 3 audits published curves with this in mind).",
     )
     tables: dict[str, pd.DataFrame] = {"part1_fixed_p": fixed, "part1_fixed_p_summary": widths}
-    tables.update(
-        {f"part2_{k}" if k not in UNPREFIXED else k: v for k, v in sub_report.tables.items()}
-    )
+    tables.update({f"part2_{k}" if k not in UNPREFIXED else k: v for k, v in sub_report.tables.items()})
     tables.update(audit_tables)
     notes = {
         "part1_fixed_p": "exact pass@k and maj@k (both extremes) for one question at constant p",

@@ -79,10 +79,7 @@ def binary_extreme_curves(
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
         for kind, (estimator, fn) in BINARY_EXTREMES.items():
             mat = np.stack(
-                [
-                    fn(int(n), int(c), ks, ties=ties, kind="iid")
-                    for n, c in zip(sub.n, sub.correct, strict=True)
-                ]
+                [fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in zip(sub.n, sub.correct, strict=True)]
             )
             lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
             rows.append(
@@ -139,9 +136,7 @@ def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random")
     for p in np.asarray(ps, dtype=float):
         c = round(p * pool)
         frames.append(
-            pd.DataFrame(
-                {"p": p, "k": k_arr, "metric": "pass@k", "value": 1.0 - (1.0 - p) ** k_arr.astype(float)}
-            )
+            pd.DataFrame({"p": p, "k": k_arr, "metric": "pass@k", "value": 1.0 - (1.0 - p) ** k_arr.astype(float)})
         )
         frames.append(
             pd.DataFrame(
@@ -245,9 +240,7 @@ def slope_table(
                         "ci_low_pp": float(100 * lo[0]),
                         "ci_high_pp": float(100 * hi[0]),
                         "r2": r2 if kind != "measured - iid" else float("nan"),
-                        "max_residual_pp": float(100 * np.abs(resid).max())
-                        if kind != "measured - iid"
-                        else np.nan,
+                        "max_residual_pp": float(100 * np.abs(resid).max()) if kind != "measured - iid" else np.nan,
                         "window_k_min": int(ks[i]) if kind != "measured - iid" else 0,
                         "window_k_max": int(ks[j]) if kind != "measured - iid" else 0,
                         "window_decades": float(x[j] - x[i]) if kind != "measured - iid" else np.nan,
@@ -255,8 +248,7 @@ def slope_table(
                         if kind != "measured - iid"
                         else np.nan,
                         "n_questions": sub.n_questions,
-                        "estimator": "least squares of the mean curve on log10 k at k = "
-                        + ", ".join(map(str, ks)),
+                        "estimator": "least squares of the mean curve on log10 k at k = " + ", ".join(map(str, ks)),
                         "interval": _interval_text(level, bootstrap, sub.n_questions),
                     }
                 )
@@ -271,9 +263,7 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
     for model in counts.models:
         p = counts.select(model).p_hat
         inner = p[(p > 0) & (p < 1)]
-        decades = (
-            float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")
-        )
+        decades = float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")
         rows.append(
             {
                 "model": model,
@@ -283,6 +273,8 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
                 "share_between": float(((p > 0) & (p < 1)).mean()),
                 "share_p1": float((p == 1).mean()),
                 "decades_10_90": decades,
+                "estimator": "p̂ = c/n per question; decades = log10 p̂ at the 90th minus the 10th percentile "
+                "over questions with 0 < p̂ < 1",
             }
         )
     return pd.DataFrame(rows)

@@ -106,9 +106,7 @@ def write_report(
         "tables": {f"{name}.csv": report.table_notes.get(name, "") for name in report.tables},
         "figures": {f"figures/{f.name}.png": f.caption for f in report.figures},
     }
-    put(
-        "summary.json", (json.dumps(_json_safe(summary), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    )
+    put("summary.json", (json.dumps(_json_safe(summary), indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     put("report.md", render_markdown(report).encode("utf-8"))
     put("report.html", render_html(report, images).encode("utf-8"))
     return written
