@@ -452,8 +452,13 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         figs.append(
             ReportFigure(
                 f"p-histogram-{stem}",
-                f"{model}: per-question success share p̂ = c/n, linear and "
-                "log scale" + (" (with the fitted distributions of p)" if analysis is not None else "") + ".",
+                f"{model}: per-question success share p̂ = c/n, linear and log scale"
+                + (
+                    " (with the fitted beta-family densities of p; the nonparametric fit is discrete and is not drawn)"
+                    if analysis is not None
+                    else ""
+                )
+                + ".",
                 fig_lib.p_histogram_figure(questions, model=model, densities=_densities(analysis, model)),
             )
         )
