@@ -11,13 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.diagnostics.budget import compare_at_matched_compute
 from harness.diagnostics.dependence import (
     chi2_permutation_test,
     curve_difference_test,
     curve_permutation_test,
     overdispersion_test,
 )
+from harness.estimators.majority import maj_at_k_one
 from harness.estimators.passk import pass_at_k
+from harness.tables import QuestionCounts
 
 Q, G, M = 40, 2, 8
 DATASETS = 300
@@ -80,3 +83,33 @@ def test_power_against_intra_class_correlation() -> None:
     assert strong[2] > 5 * max(weak[2], 0.01), (weak, strong)
     # the same D(k) (pass@k) calibrated by within-question permutations is exact and far more powerful
     assert strong[3] >= 0.9 and weak[3] > 0.2, (weak, strong)
+
+
+def _budget_rejections(shift: float, seed: int, datasets: int) -> float:
+    """Share of simulated datasets where the think-longer interval excludes 0 (k = 4 base samples matched)."""
+    rng = np.random.default_rng(seed)
+    q, n, k = 60, 40, 4
+    rej = 0
+    for _ in range(datasets):
+        p = rng.uniform(0.3, 0.9, size=q)
+        probs = np.column_stack([p, *[(1 - p) / 3] * 3])
+        base = np.array([rng.multinomial(n, row) for row in probs])
+        base_counts = QuestionCounts.from_classes(base[:, 0], base[:, 1:])
+        # think longer reaches exactly the true maj@4 of the base distribution (+ shift)
+        truth = np.array([maj_at_k_one(int(x * 1e6), [int((1 - x) / 3 * 1e6)] * 3, 0, [k], kind="iid")[0] for x in p])
+        c_long = rng.binomial(n, np.minimum(truth + shift, 1.0))
+        long_counts = QuestionCounts.from_classes(c_long, (n - c_long)[:, None])
+        rows = compare_at_matched_compute(
+            "m", base_counts, [(4.0, 4.0, long_counts)], base_tokens=1.0, rng=rng, bootstrap=200
+        )
+        rej += rows[0]["diff_vote_ci_low"] > 0 or rows[0]["diff_vote_ci_high"] < 0  # type: ignore[operator]
+    return rej / datasets
+
+
+@pytest.mark.slow
+def test_think_longer_comparison_size_and_power() -> None:
+    # null: longer thinking is exactly as good as voting 4 base samples; 400 datasets (SE of 5% = 1.1 points)
+    size = _budget_rejections(0.0, seed=31, datasets=400)
+    assert abs(size - 0.05) <= 0.02 + 1e-9, size
+    # 5 points better than voting on every question: detected almost always
+    assert _budget_rejections(0.05, seed=32, datasets=100) >= 0.8

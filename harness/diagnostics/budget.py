@@ -4,7 +4,9 @@ compute.
 For budgets b_0 < b_1 < ... (the ``budget`` column) with mean tokens per sample t_b (the ``tokens`` column, or
 the budget value itself when tokens are not logged), the matched number of base-budget samples is k_b = t_b /
 t_0. The sampling null at that compute is maj@k_b (and, as an oracle-verifier bound, pass@k_b) of independent
-samples from each question's base-budget answer distribution (exact multinomial, ``iid``), interpolated
+samples from each question's base-budget answer distribution -- the unbiased U-statistic over the logged base
+samples while k <= n (ARCHITECTURE.md, fact 1; the i.i.d. plug-in maj@k is biased by O(1/n), which made the
+interval reject 20% of null datasets in simulation), the exact multinomial plug-in beyond -- interpolated
 linearly in log k between the neighbouring whole numbers. The think-longer accuracy is the single-sample
 accuracy at budget b. The difference is averaged over the questions logged at every budget, with a paired
 percentile bootstrap over questions; "longer thinking beats voting" is claimed only where the whole interval
@@ -24,13 +26,73 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def _at_real_k(counts: QuestionCounts, metric: str, k: float, ties: str) -> FloatArray:
+    """Per-question metric at a real k: the unbiased U-statistic while k <= n, the i.i.d. plug-in beyond."""
     lo, hi = max(int(np.floor(k)), 1), max(int(np.ceil(k)), 1)
     ks = np.unique(np.array([lo, hi], np.int64))
-    m = per_question_metric(counts, metric, "iid", ks, ties=ties)
+    kind = "measured" if hi <= int(counts.n.min()) else "iid"
+    m = per_question_metric(counts, metric, kind, ks, ties=ties)
     if len(ks) == 1:
         return np.asarray(m[:, 0], np.float64)
     w = (np.log(k) - np.log(lo)) / (np.log(hi) - np.log(lo))
     return np.asarray((1 - w) * m[:, 0] + w * m[:, 1], np.float64)
+
+
+def compare_at_matched_compute(
+    model: str,
+    base: QuestionCounts,
+    budgets: list[tuple[float, float, QuestionCounts]],
+    *,
+    base_tokens: float,
+    rng: np.random.Generator,
+    bootstrap: int = 1000,
+    level: float = 0.95,
+    ties: str = "random",
+    compute_basis: str = "tokens column",
+) -> list[dict[str, object]]:
+    """Rows per budget from aligned counts: ``budgets`` lists (budget, tokens per sample, counts at that budget)
+    with the same questions in the same order as ``base`` (the smallest budget)."""
+    a = (1 - level) / 2
+    q = base.n_questions
+    w = rng.multinomial(q, np.full(q, 1.0 / q), size=max(bootstrap, 1)) / q
+    metric_vote = "maj@k" if base.answers_known else None
+    rows: list[dict[str, object]] = []
+    for budget, tokens, cb in budgets:
+        k = max(tokens / base_tokens, 1.0)
+        think = cb.p_hat
+        row: dict[str, object] = {
+            "model": model,
+            "budget": float(budget),
+            "tokens_per_sample": float(tokens),
+            "matched_k": k,
+            "think_longer": float(think.mean()),
+            "n_questions": q,
+            "compute_basis": compute_basis,
+        }
+        for name, metric in (("vote", metric_vote), ("pass", "pass@k")):
+            if metric is None:
+                row[f"sample_more_{name}"] = np.nan
+                row[f"diff_{name}"] = row[f"diff_{name}_ci_low"] = row[f"diff_{name}_ci_high"] = np.nan
+                continue
+            null = _at_real_k(base, metric, k, ties)
+            diff = think - null
+            row[f"sample_more_{name}"] = float(null.mean())
+            row[f"diff_{name}"] = float(diff.mean())
+            lo, hi = np.quantile(w @ diff, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
+            row[f"diff_{name}_ci_low"], row[f"diff_{name}_ci_high"] = float(lo), float(hi)
+        row["verdict"] = _verdict(metric_vote is not None, row)
+        rows.append(row)
+    return rows
+
+
+def _verdict(has_vote: bool, row: dict[str, object]) -> str:
+    lo, hi = float(row["diff_vote_ci_low"]), float(row["diff_vote_ci_high"])  # type: ignore[arg-type]
+    if not has_vote or not np.isfinite(lo):
+        return "no voting comparison (no answer classes or no interval)"
+    if lo > 0:
+        return "thinking longer beats majority voting at matched compute"
+    if hi < 0:
+        return "majority voting beats thinking longer at matched compute"
+    return "no difference beyond the bootstrap interval"
 
 
 def budget_comparison(
@@ -48,7 +110,6 @@ def budget_comparison(
     rng = np.random.default_rng(seed)
     rows: list[dict[str, object]] = []
     skipped = []
-    a = (1 - level) / 2
     for model in counts.models:
         r = r_all[r_all["model"] == model]
         budgets = np.sort(r["budget"].unique())
@@ -68,50 +129,24 @@ def budget_comparison(
             pos = {q: i for i, q in enumerate(c.question_id.tolist())}
             return c.take(np.array([pos[q] for q in qids]))
 
-        base = aligned(per_b[budgets[0]])
         has_tokens = "tokens" in r.columns and bool(r["tokens"].notna().all())
-        t0 = float(r[r["budget"] == budgets[0]]["tokens"].mean()) if has_tokens else float(budgets[0])
-        metric_vote = "maj@k" if base.answers_known else None
-        q = len(qids)
-        w = rng.multinomial(q, np.full(q, 1.0 / q), size=max(bootstrap, 1)) / q
-        for b in budgets:
-            cb = aligned(per_b[b])
-            tb = float(r[r["budget"] == b]["tokens"].mean()) if has_tokens else float(b)
-            k = max(tb / t0, 1.0)
-            think = cb.p_hat
-            row: dict[str, object] = {
-                "model": model,
-                "budget": float(b),
-                "tokens_per_sample": tb,
-                "matched_k": k,
-                "think_longer": float(think.mean()),
-                "n_questions": q,
-                "compute_basis": "tokens column" if has_tokens else "budget value as tokens per sample",
-            }
-            for name, metric in (("vote", metric_vote), ("pass", "pass@k")):
-                if metric is None:
-                    row[f"sample_more_{name}"] = np.nan
-                    row[f"diff_{name}"] = row[f"diff_{name}_ci_low"] = row[f"diff_{name}_ci_high"] = np.nan
-                    continue
-                null = _at_real_k(base, metric, k, ties)
-                diff = think - null
-                reps = w @ diff
-                row[f"sample_more_{name}"] = float(null.mean())
-                row[f"diff_{name}"] = float(diff.mean())
-                lo, hi = np.quantile(reps, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
-                row[f"diff_{name}_ci_low"], row[f"diff_{name}_ci_high"] = float(lo), float(hi)
-            lo_v = row["diff_vote"]
-            verdict = "no voting comparison (no answer classes)"
-            if metric_vote is not None and np.isfinite(float(row["diff_vote_ci_low"])):  # type: ignore[arg-type]
-                if float(row["diff_vote_ci_low"]) > 0:  # type: ignore[arg-type]
-                    verdict = "thinking longer beats majority voting at matched compute"
-                elif float(row["diff_vote_ci_high"]) < 0:  # type: ignore[arg-type]
-                    verdict = "majority voting beats thinking longer at matched compute"
-                else:
-                    verdict = "no difference beyond the bootstrap interval"
-            del lo_v
-            row["verdict"] = verdict
-            rows.append(row)
+
+        def tokens_at(b: float, has_tokens: bool = has_tokens, r: pd.DataFrame = r) -> float:
+            return float(r[r["budget"] == b]["tokens"].mean()) if has_tokens else float(b)
+
+        rows.extend(
+            compare_at_matched_compute(
+                model,
+                aligned(per_b[budgets[0]]),
+                [(float(b), tokens_at(b), aligned(per_b[b])) for b in budgets],
+                base_tokens=tokens_at(budgets[0]),
+                rng=rng,
+                bootstrap=bootstrap,
+                level=level,
+                ties=ties,
+                compute_basis="tokens column" if has_tokens else "budget value as tokens per sample",
+            )
+        )
     if not rows:
         return None, "; ".join(skipped) or "no budgets"
     reason = "budget column present: accuracy per budget vs the sampling null at matched compute"
