@@ -1,17 +1,12 @@
-"""Models or runs side by side at matched compute: who is ahead at each budget, with intervals, and where
-curves cross.
+"""Models or runs side by side at matched compute: who is ahead at each budget, with intervals, and where curves
+cross.
 
 Compute per sample differs between runs (a reasoning model spends more tokens per sample), so runs are
-compared at
-equal *total* compute C = k x (compute per sample): run A at k_A = C / c_A samples, run B at k_B = C / c_B.
-Between
-the logged integer k the per-question exact curve is interpolated linearly in log k. Each run's value is the
-mean
-over its questions of the exact (measured) estimator; the interval of the difference is a percentile
-bootstrap over
-questions, paired when both runs answered the same questions (the same resampled questions for both),
-independent
-otherwise. Pure: no I/O.
+compared at equal *total* compute C = k x (compute per sample): run A at k_A = C / c_A samples, run B at k_B =
+C / c_B. Between the logged integer k the per-question exact curve is interpolated linearly in log k. Each
+run's value is the mean over its questions of the exact (measured) estimator; the interval of the difference
+is a percentile bootstrap over questions, paired when both runs answered the same questions (the same
+resampled questions for both), independent otherwise. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
     python reports/make_gallery.py            # writes reports/demo/README.md and reports/demo/figures/*.png
 
-The same report as `harness demo --out DIR` (which also writes HTML, SVG and every table as CSV); here only the
-Markdown and 72-dpi PNGs are kept so the repository stays small. Deterministic: the demo data and the bootstrap are
-seeded, and the PNGs carry no timestamps.
+The same report as `harness demo --out DIR` (which also writes HTML, SVG and every table as CSV); here only
+the Markdown and 72-dpi PNGs are kept so the repository stays small. Deterministic: the demo data and the
+bootstrap are seeded, and the PNGs carry no timestamps.
 """
 
 from __future__ import annotations

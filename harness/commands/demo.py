@@ -1,5 +1,4 @@
-"""`harness demo --out DIR`: the embedded default, needing no data: sigmoids per question, a line in
-aggregate,
+"""`harness demo --out DIR`: the embedded default, needing no data: sigmoids per question, a line in aggregate,
 published claims audited. Writes the same kind of report as `harness report`."""
 
 from __future__ import annotations

@@ -1,15 +1,12 @@
 """The embedded default (``harness demo``): the argument this project grew from, exact and reproducible.
 
 Part 1: one question at constant p. Accuracy against log samples is a sigmoid: pass@k = 1 - (1-p)^k is a
-Gumbel
-CDF in ln k centred at ln(1/p), rising from 10% to 90% within 1.34 decades; maj@k is a step at p = 1/2 when
-all
-wrong answers agree (Condorcet) and rises to 1 for any p > 0 when they all differ.
+Gumbel CDF in ln k centred at ln(1/p), rising from 10% to 90% within 1.34 decades; maj@k is a step at p = 1/2
+when all wrong answers agree (Condorcet) and rises to 1 for any p > 0 when they all differ.
 Part 2: a synthetic test set whose p spreads over three decades; the mean of those sigmoids is a
-straight-looking
-line in log k, and the full report pipeline (curves, slopes, diagnostics) runs on it.
-Part 3: the bundled published claims, audited (when the audit stage is in this build).
-Pure apart from rendering figures in memory; no data from the user, no network.
+straight-looking line in log k, and the full report pipeline (curves, slopes, diagnostics) runs on it.
+Part 3: the bundled published claims, audited (when the audit stage is in this build). Pure apart from
+rendering figures in memory; no data from the user, no network.
 """
 
 from __future__ import annotations
@@ -43,8 +40,7 @@ def demo_counts(questions: int = 200, n: int = 1000, seed: int = 0) -> QuestionC
     """A synthetic test set: log10 p uniform on [-3, 0], n samples per question, wrong samples over 3 answers.
 
     Each question's wrong samples fall on three wrong answers with shares from a Dirichlet(1, 1, 1), so
-    majority
-    vote has a realistic wrong-answer structure between the two extremes.
+    majority vote has a realistic wrong-answer structure between the two extremes.
     """
     rng = np.random.default_rng(seed)
     p = 10.0 ** rng.uniform(-3.0, 0.0, questions)

@@ -1,9 +1,7 @@
-"""The report as a plain value: headline, sections, tables and figures, rendered to HTML or Markdown
-elsewhere.
+"""The report as a plain value: headline, sections, tables and figures, rendered to HTML or Markdown elsewhere.
 
 Text in a :class:`Section` is plain text (never markup); renderers escape it. Strings from logs (answers,
-model
-names, question ids) travel only as plain text or table cells, so they can never become markup.
+model names, question ids) travel only as plain text or table cells, so they can never become markup.
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
 """Figures: each function takes a finished tidy table, checks the columns it needs, and returns the figure.
 
 Matplotlib is used through :class:`matplotlib.figure.Figure` with an Agg canvas (no pyplot global state).
-Every
-figure reads in greyscale: series differ by line style and marker as well as by colour, axes carry units,
-and a
-log compute axis is labelled as such.
+Every figure reads in greyscale: series differ by line style and marker as well as by colour, axes carry
+units, and a log compute axis is labelled as such.
 """
 
 from __future__ import annotations
@@ -130,10 +128,9 @@ def curves_figure(
 ) -> Figure:
     """Measured vs i.i.d.-predicted curves of one model on a log compute axis, one panel per metric.
 
-    Needs the tidy curve columns ``model, metric, compute, compute_unit, value, ci_low, ci_high, kind``.
-    Rows of
-    kind ``measured`` and ``iid`` get their bootstrap band; ``iid-binary:agree`` / ``iid-binary:differ`` (the
-    binomial prediction from p alone at the two wrong-answer extremes) are drawn as lines.
+    Needs the tidy curve columns ``model, metric, compute, compute_unit, value, ci_low, ci_high, kind``. Rows
+    of kind ``measured`` and ``iid`` get their bootstrap band; ``iid-binary:agree`` / ``iid-binary:differ``
+    (the binomial prediction from p alone at the two wrong-answer extremes) are drawn as lines.
     """
     need = ("model", "metric", "compute", "compute_unit", "value", "ci_low", "ci_high", "kind")
     require_columns(curves, need, figure="curves_figure")
@@ -224,9 +221,8 @@ def p_histogram_figure(
 ) -> Figure:
     """The per-question success share p̂ = c/n: on a linear scale, and on log10 for 0 < p̂ < 1.
 
-    Needs ``model, p_hat``. ``densities`` (optional; ``model, fit, p, density``) overlays fitted
-    distributions of p
-    on the linear panel, scaled to the histogram's counts.
+    Needs ``model, p_hat``. ``densities`` (optional; ``model, fit, p, density``) overlays fitted distributions
+    of p on the linear panel, scaled to the histogram's counts.
     """
     require_columns(questions, ("model", "p_hat"), figure="p_histogram_figure")
     name, sub = _one_model(questions, model, figure="p_histogram_figure")
@@ -289,12 +285,10 @@ def p_histogram_figure(
 def straight_line_figure(
     curve: pd.DataFrame, *, window: tuple[float, float] | None = None, tolerance_pp: float = 1.0
 ) -> Figure:
-    """One curve (``compute, value``; one model, metric and kind) with its least-squares line in log10
-    compute.
+    """One curve (``compute, value``; one model, metric and kind) with its least-squares line in log10 compute.
 
     The lower panel shows the residuals in percentage points with the ±``tolerance_pp`` band; ``window``
-    (compute
-    from, to) shades the longest stretch within that tolerance of its own straight line.
+    (compute from, to) shades the longest stretch within that tolerance of its own straight line.
     """
     require_columns(
         curve, ("model", "metric", "kind", "compute", "compute_unit", "value"), figure="straight_line_figure"
@@ -482,8 +476,8 @@ def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) ->
 def fixed_p_figure(table: pd.DataFrame) -> Figure:
     """One question at constant p: pass@k and maj@k against log k for several p (demo Part 1).
 
-    Needs ``p, k, metric, value``; ``metric`` is ``pass@k``, ``maj@k (all wrong agree)`` or
-    ``maj@k (all wrong differ)``, one panel each.
+    Needs ``p, k, metric, value``; ``metric`` is ``pass@k``, ``maj@k (all wrong agree)`` or ``maj@k (all wrong
+    differ)``, one panel each.
     """
     require_columns(table, ("p", "k", "metric", "value"), figure="fixed_p_figure")
     metrics = list(dict.fromkeys(table["metric"].astype(str)))
@@ -518,10 +512,11 @@ def fixed_p_figure(table: pd.DataFrame) -> Figure:
 
 
 def dependence_figure(dependence: pd.DataFrame) -> Figure:
-    """Curve-level dependence test: D(k) = within-group minus pooled curve, with its interval, per model and test.
+    """Curve-level dependence test: D(k) = within-group minus pooled curve, with its interval, per model and
+    test.
 
-    Needs ``model, k, value, ci_low, ci_high`` (value = D(k) as a share); an optional ``test`` column names the
-    curve test, one series each.
+    Needs ``model, k, value, ci_low, ci_high`` (value = D(k) as a share); an optional ``test`` column names
+    the curve test, one series each.
     """
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 

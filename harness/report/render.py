@@ -1,10 +1,8 @@
 """Render a :class:`~harness.report.document.Report` to self-contained HTML or to Markdown (strings, no I/O).
 
 Every piece of text is escaped: HTML with :func:`html.escape`, Markdown with HTML entities for ``<``, ``>``
-and
-``&`` (Markdown passes raw HTML through) plus backslashes for the characters that start Markdown syntax in
-table
-cells. The HTML has no scripts and loads nothing from the network; figures are embedded as base64 PNG.
+and ``&`` (Markdown passes raw HTML through) plus backslashes for the characters that start Markdown syntax in
+table cells. The HTML has no scripts and loads nothing from the network; figures are embedded as base64 PNG.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from harness.curves import CURVE_COLUMNS, bootstrap_means, per_question_metric
+from harness.diagnostics.shape import straight_window as shape_window
 from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ
 from harness.estimators.passk import pass_at_k
 from harness.tables import QuestionCounts
@@ -68,9 +69,8 @@ def binary_extreme_curves(
 
     ``iid-binary:agree``: all wrong samples give one answer (a binary vote, Condorcet's jury theorem);
     ``iid-binary:differ``: every wrong sample a different answer, so two correct votes always win. Between
-    them lies
-    every wrong-answer structure; the measured maj@k need not (it also depends on the observed answer
-    classes).
+    them lies every wrong-answer structure; the measured maj@k need not (it also depends on the observed
+    answer classes).
     """
     rows = []
     for model in counts.models:
@@ -126,9 +126,8 @@ def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random")
     """One question at constant p: exact pass@k and maj@k at both wrong-answer extremes (``p, k, metric,
     value``).
 
-    Computed with p as the share of a large virtual pool (n = 10^6 samples, c = p n) and ``kind='iid'``,
-    which is
-    exactly binomial sampling at p.
+    Computed with p as the share of a large virtual pool (n = 10^6 samples, c = p n) and ``kind='iid'``, which
+    is exactly binomial sampling at p.
     """
     k_arr = np.asarray(ks, dtype=np.int64)
     pool = 1_000_000
@@ -161,24 +160,6 @@ def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random")
     return pd.concat(frames, ignore_index=True)
 
 
-def straight_window(log_x: FloatArray, y: FloatArray, tolerance: float) -> tuple[int, int]:
-    """Indices (i, j) of the longest run of consecutive points (in log10 compute) whose own least-squares line
-    stays within ``tolerance`` (a share, e.g. 0.01 = 1 pp) of every point in it; ties go to the earliest
-    run."""
-    best = (0, 0)
-    best_len = -1.0
-    m = len(log_x)
-    for i in range(m):
-        for j in range(i + 1, m):
-            xs, ys = log_x[i : j + 1], y[i : j + 1]
-            slope, intercept = np.polyfit(xs, ys, 1)
-            if np.max(np.abs(ys - (intercept + slope * xs))) > tolerance + 1e-12:
-                break
-            if log_x[j] - log_x[i] > best_len + 1e-12:
-                best, best_len = (i, j), float(log_x[j] - log_x[i])
-    return best
-
-
 def slope_table(
     counts: QuestionCounts,
     ks_by_model: dict[str, IntArray],
@@ -190,18 +171,17 @@ def slope_table(
     seed: int = 0,
     tolerance_pp: float = 1.0,
 ) -> pd.DataFrame:
-    """Least-squares slope per decade of samples of the mean curve, measured and i.i.d., with bootstrap
-    intervals.
+    """Least-squares slope per decade of samples of the mean curve, measured and i.i.d., with intervals.
 
     Slopes, intervals, residuals and rises are in percentage points (pp; 1 pp = 0.01 of accuracy).
 
     The slope of the mean curve over k_1..k_m is linear in the per-question values: slope = mean_q sum_j w_j
-    v_qj
-    with w_j = (x_j - mean x) / sum (x - mean x)^2 and x = log10 k. So the bootstrap over questions
-    resamples the
-    per-question slope contributions. A third kind, ``measured - iid``, is the paired difference. Only k up
-    to the
-    smallest n of the model (where the measured curve exists) is used, so both kinds cover the same range.
+    v_qj with w_j = (x_j - mean x) / sum (x - mean x)^2 and x = log10 k. So the bootstrap over questions
+    resamples the per-question slope contributions. A third kind, ``measured - iid``, is the paired
+    difference. Only k up to the smallest n of the model (where the measured curve exists) is used, so both
+    kinds cover the same range. The straight window is that of
+    :func:`harness.diagnostics.shape.straight_window` (the widest run of at least 3 points within the
+    tolerance of its own least-squares line), so it matches the analysis' shape table.
     """
     rows: list[dict[str, object]] = []
     for model in counts.models:
@@ -227,7 +207,9 @@ def slope_table(
                 resid = mean_curve - (intercept + slope * x)
                 total = ((mean_curve - mean_curve.mean()) ** 2).sum()
                 r2 = float(1.0 - (resid**2).sum() / total) if total > 0 else float("nan")
-                i, j = straight_window(x, mean_curve, tolerance_pp / 100.0)
+                is_diff = kind == "measured - iid"
+                width, rise, x0, x1 = shape_window(x, mean_curve, tolerance_pp / 100.0)
+                has_window = not is_diff and bool(np.isfinite(width))
                 rows.append(
                     {
                         "model": model,
@@ -239,14 +221,12 @@ def slope_table(
                         "slope_pp_per_decade": float(100 * contrib.mean()),
                         "ci_low_pp": float(100 * lo[0]),
                         "ci_high_pp": float(100 * hi[0]),
-                        "r2": r2 if kind != "measured - iid" else float("nan"),
-                        "max_residual_pp": float(100 * np.abs(resid).max()) if kind != "measured - iid" else np.nan,
-                        "window_k_min": int(ks[i]) if kind != "measured - iid" else 0,
-                        "window_k_max": int(ks[j]) if kind != "measured - iid" else 0,
-                        "window_decades": float(x[j] - x[i]) if kind != "measured - iid" else np.nan,
-                        "window_rise_pp": float(100 * (mean_curve[j] - mean_curve[i]))
-                        if kind != "measured - iid"
-                        else np.nan,
+                        "r2": np.nan if is_diff else r2,
+                        "max_residual_pp": np.nan if is_diff else float(100 * np.abs(resid).max()),
+                        "window_k_min": round(10**x0) if has_window else 0,
+                        "window_k_max": round(10**x1) if has_window else 0,
+                        "window_decades": float(width) if has_window else np.nan,
+                        "window_rise_pp": float(100 * rise) if has_window else np.nan,
                         "n_questions": sub.n_questions,
                         "estimator": "least squares of the mean curve on log10 k at k = " + ", ".join(map(str, ks)),
                         "interval": _interval_text(level, bootstrap, sub.n_questions),
@@ -256,8 +236,7 @@ def slope_table(
 
 
 def p_spread(counts: QuestionCounts) -> pd.DataFrame:
-    """Per model: questions, share with p̂ = 0, 0 < p̂ < 1, p̂ = 1, and the decades spanned by the middle
-    80% of
+    """Per model: questions, share with p̂ = 0, 0 < p̂ < 1, p̂ = 1, and the decades spanned by the middle 80% of
     log10 p̂ among questions with 0 < p̂ < 1 (a sigmoid in log k is about 1.3 decades wide)."""
     rows = []
     for model in counts.models:
