@@ -119,3 +119,9 @@ def test_extrapolation_and_comparison_and_dependence_figures() -> None:
     assert "tokens" in fig_lib.comparison_figure(comp).axes[0].get_xlabel()
     dep = pd.DataFrame({"model": "m", "k": [1, 2, 4], "value": 0.0, "ci_low": -0.01, "ci_high": 0.01})
     assert fig_lib.dependence_figure(dep).axes[0].get_xscale() == "log"
+
+
+def test_straight_line_window_must_be_an_increasing_range(curves: pd.DataFrame) -> None:
+    one = curves[(curves["metric"] == "pass@k") & (curves["kind"] == "measured")]
+    with pytest.raises(HarnessInputError, match="not an increasing compute range"):
+        fig_lib.straight_line_figure(one, window=(0.0, 0.0))

@@ -467,7 +467,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         srow = slopes[(slopes["model"] == model) & (slopes["metric"] == primary) & (slopes["kind"] == "measured")]
         if len(line_rows) >= 3:
             window = None
-            if len(srow):
+            if len(srow) and int(srow["window_k_min"].iloc[0]) > 0:  # 0: no run of 3 points within 1 pp
                 sc = scale[model][0]
                 window = (float(srow["window_k_min"].iloc[0]) * sc, float(srow["window_k_max"].iloc[0]) * sc)
             figs.append(

@@ -300,6 +300,8 @@ def straight_line_figure(
     y = part["value"].to_numpy(float)
     if len(x) < 2:
         raise HarnessInputError("straight_line_figure: a line needs at least two compute points")
+    if window is not None and not 0 < window[0] < window[1]:
+        raise HarnessInputError(f"straight_line_figure: window {window} is not an increasing compute range")
     slope, intercept = np.polyfit(x, y, 1)
     fitted = intercept + slope * x
     fig, axes = new_figure(width=7.0, height=5.2, nrows=2, sharex=True, height_ratios=(3, 1.4))
