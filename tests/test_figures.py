@@ -125,3 +125,26 @@ def test_straight_line_window_must_be_an_increasing_range(curves: pd.DataFrame) 
     one = curves[(curves["metric"] == "pass@k") & (curves["kind"] == "measured")]
     with pytest.raises(HarnessInputError, match="not an increasing compute range"):
         fig_lib.straight_line_figure(one, window=(0.0, 0.0))
+
+
+def test_decomposition_figure_stacks_the_bins_to_the_decade_slope() -> None:
+    table = pd.DataFrame(
+        {
+            "model": "m",
+            "metric": "pass@k",
+            "kind": "measured",
+            "decade_start": [1, 1, 10, 10],
+            "decade_end": [10, 10, 100, 100],
+            "p_bin": ["(0.1, 1]", "(0.01, 0.1]"] * 2,
+            "slope_contribution": [0.2, 0.05, 0.02, 0.3],
+        }
+    )
+    fig = fig_lib.decomposition_figure(table)
+    ax = fig.axes[0]
+    tops = {}
+    for bar in ax.patches:
+        x = round(bar.get_x() + bar.get_width() / 2)
+        tops[x] = max(tops.get(x, 0.0), bar.get_y() + bar.get_height())
+    assert tops == pytest.approx({0: 25.0, 1: 32.0})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1–10", "10–100"]
+    assert len({bar.get_hatch() for bar in ax.patches}) == 2

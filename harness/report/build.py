@@ -480,6 +480,28 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
                 )
             )
             names.append(f"straight-{stem}")
+        decomposition = _frame(analysis, "decomposition")
+        if (
+            decomposition is not None
+            and len(decomposition)
+            and bool(
+                (
+                    (decomposition["model"] == model)
+                    & (decomposition["metric"] == "pass@k")
+                    & (decomposition["kind"] == "measured")
+                ).any()
+            )
+        ):
+            figs.append(
+                ReportFigure(
+                    f"decomposition-{stem}",
+                    f"{model}: the slope of the measured pass@k in each decade of k, split by the questions' p̂ "
+                    "(from the analysis' decomposition table): each decade's rise comes from the questions whose "
+                    "sigmoid is centred there.",
+                    fig_lib.decomposition_figure(decomposition, model=model),
+                )
+            )
+            names.append(f"decomposition-{stem}")
         has_fit_rows = predictions is not None and bool(
             (
                 (predictions["model"] == model)

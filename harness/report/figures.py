@@ -552,3 +552,59 @@ def dependence_figure(dependence: pd.DataFrame) -> Figure:
     ax.legend(fontsize=8, frameon=False)
     ax.set_title(_title("dependence across groups: zero is what exchangeable sampling predicts"), fontsize=10)
     return fig
+
+
+HATCHES: tuple[str, ...] = ("", "///", "...", "xx", "\\\\\\", "++", "oo", "--")
+
+
+def decomposition_figure(
+    decomposition: pd.DataFrame, *, model: str | None = None, metric: str = "pass@k", kind: str = "measured"
+) -> Figure:
+    """Which questions make the slope: per decade of k, the slope contribution of each p bin, stacked.
+
+    Needs ``model, metric, kind, decade_start, decade_end, p_bin, slope_contribution`` (a share per decade).
+    Bins differ by hatch as well as grey level, so the figure reads in greyscale.
+    """
+    need = ("model", "metric", "kind", "decade_start", "decade_end", "p_bin", "slope_contribution")
+    require_columns(decomposition, need, figure="decomposition_figure")
+    name, sub = _one_model(decomposition, model, figure="decomposition_figure")
+    sub = sub[(sub["metric"] == metric) & (sub["kind"] == kind)]
+    if len(sub) == 0:
+        raise HarnessInputError(f"decomposition_figure: no {kind} {metric} rows for {name!r}")
+    decades = sub[["decade_start", "decade_end"]].drop_duplicates().sort_values("decade_start")
+    bins = [b for b in dict.fromkeys(sub["p_bin"].astype(str)) if b != "0"]
+    table = sub.pivot_table(index="decade_start", columns="p_bin", values="slope_contribution", aggfunc="sum")
+    table.columns = table.columns.astype(str)
+    fig, axes = new_figure(width=7.4, height=4.4)
+    ax = axes[0][0]
+    x = np.arange(len(decades))
+    bottom = np.zeros(len(decades))
+    greys = np.linspace(0.85, 0.25, max(len(bins), 1))
+    for i, b in enumerate(bins):
+        vals = 100 * table.reindex(decades["decade_start"])[b].fillna(0.0).to_numpy(float)
+        ax.bar(
+            x,
+            vals,
+            bottom=bottom,
+            color=str(greys[i]),
+            edgecolor="#222222",
+            linewidth=0.6,
+            hatch=HATCHES[i % len(HATCHES)],
+            label=f"p in {b}",
+        )
+        bottom += vals
+    labels = [f"{_num(a)}–{_num(b)}" for a, b in zip(decades["decade_start"], decades["decade_end"], strict=True)]
+    ax.set_xticks(x, labels)
+    ax.set_xlabel("decade of samples k")
+    ax.set_ylabel(f"slope of {metric} in that decade (pp per decade)")
+    ax.legend(fontsize=8, frameon=False, loc="upper right", title="questions with", title_fontsize=8)
+    ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_title(
+        _title(f"{_short(name)}: which questions make the slope in each decade ({kind} {metric})"), fontsize=10
+    )
+    return fig
+
+
+def _num(v: float) -> str:
+    v = float(v)
+    return f"{v:,.0f}" if v >= 1 else f"{v:g}"
