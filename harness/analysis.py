@@ -204,6 +204,7 @@ def _analyse(
                     "gof_stat": sf.gof_stat,
                     "gof_df": sf.gof_df,
                     "gof_p": sf.gof_p,
+                    "gof_p_liberal": sf.gof_p_liberal,
                     "converged": sf.converged,
                     "note": "; ".join(sf.notes),
                 }

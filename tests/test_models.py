@@ -207,3 +207,17 @@ def test_stopping_rule_likelihood_recovers_the_spread() -> None:
     # the naive per-question share c/n is biased upward under the rule (E[c/n] > p: small n come with
     # successes)
     assert (c_out / n_out).mean() > 1.15 * p.mean()
+
+
+@pytest.mark.slow
+def test_goodness_of_fit_size_brackets_the_nominal_level() -> None:
+    # beta-binomial truth, 120 datasets: the conservative p (df = bins - 1) rejects at most about 5%, the liberal
+    # one (df = bins - 1 - params) at least about that (Chernoff & Lehmann 1954: the truth lies between)
+    rng = np.random.default_rng(5)
+    cons = lib = 0
+    for _ in range(120):
+        c = rng.binomial(50, rng.beta(0.5, 4.0, size=150))
+        f = fit_spread(QuestionCounts.from_binary(np.full(150, 50), c), fits=("beta_binomial",))[0]
+        cons += f.gof_p < 0.05
+        lib += f.gof_p_liberal < 0.05
+    assert cons / 120 <= 0.05 + 0.02 and lib / 120 >= 0.05 - 0.03 and lib >= cons

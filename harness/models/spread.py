@@ -24,8 +24,10 @@ and f_g the cell's average density (exact cell mass / width); the beta-binomial 
 tests.
 
 Goodness of fit: predicted vs observed histogram of c/n in bins (c = 0, quantile bins of the observed 0 < c/n
-< 1, c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2 with df = bins - 1 -
-parameters, over the fixed-n rows. When every row follows the same first-success-block:B rule the check is
+< 1, c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2, over the fixed-n rows. With
+the parameters estimated from the ungrouped data its null distribution lies between chi2(bins - 1 - params)
+and chi2(bins - 1) (Chernoff & Lehmann 1954): ``gof_p`` uses bins - 1 (conservative), ``gof_p_liberal`` the
+other end. When every row follows the same first-success-block:B rule the check is
 instead the histogram of blocks drawn until the first success (1, 2, 3-4, 5-8, ... blocks, and no success by the
 cap), whose probabilities under G are E[(1-p)^(B(j1-1)) - (1-p)^(B j2)] and E[(1-p)^(B J_max)]. Rows with
 another outcome-dependent rule enter the likelihood (whose kernel p^c (1-p)^(n-c) the rule leaves unchanged up to
@@ -70,6 +72,9 @@ class SpreadFit:
     gof_stat: float = float("nan")
     gof_df: int = 0
     gof_p: float = float("nan")
+    """Conservative p-value (df = bins - 1; Chernoff & Lehmann 1954)."""
+    gof_p_liberal: float = float("nan")
+    """Liberal p-value (df = bins - 1 - parameters); the exact null lies between the two."""
     notes: tuple[str, ...] = ()
 
     @property
@@ -361,8 +366,13 @@ def fit_npmle(grid: _Grid, *, n_grid: int = 120) -> SpreadFit:
 
 
 # ----------------------------------------------------------------------------- goodness of fit
-def _pearson(expected: FloatArray, observed: FloatArray, n_params: int) -> tuple[float, int, float]:
-    """Pearson X^2 after merging adjacent bins until every expected count is >= 5; df = bins - 1 - params."""
+def _pearson(expected: FloatArray, observed: FloatArray, n_params: int) -> tuple[float, int, float, float]:
+    """Pearson X^2 after merging adjacent bins until every expected count is >= 5.
+
+    The parameters are estimated from the ungrouped data, so the null distribution lies between chi2(bins - 1 -
+    params) and chi2(bins - 1) (Chernoff & Lehmann 1954): returns (X^2, bins - 1, the conservative p-value on
+    bins - 1 df, the liberal p-value on bins - 1 - params df).
+    """
     e_m: list[float] = []
     o_m: list[float] = []
     e_acc = o_acc = 0.0
@@ -382,11 +392,14 @@ def _pearson(expected: FloatArray, observed: FloatArray, n_params: int) -> tuple
             o_m.append(o_acc)
     e_arr, o_arr = np.array(e_m), np.array(o_m)
     stat = float(((o_arr - e_arr) ** 2 / np.maximum(e_arr, 1e-300)).sum())
-    df = len(e_arr) - 1 - n_params
-    return stat, int(df), float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+    df = len(e_arr) - 1
+    df_lib = df - n_params
+    p_cons = float(stats.chi2.sf(stat, df)) if df > 0 else float("nan")
+    p_lib = float(stats.chi2.sf(stat, df_lib)) if df_lib > 0 else float("nan")
+    return stat, int(df), p_cons, p_lib
 
 
-def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
+def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
     """Blocks drawn until the first success (first-success-block:B): predicted vs observed histogram.
 
     With J blocks drawn and a cap of J_max blocks, P(J in [j1, j2], success) = (1-p)^(B(j1-1)) - (1-p)^(B j2)
@@ -395,7 +408,7 @@ def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
     b = grid.block
     assert b is not None
     if np.any(np.mod(grid.n, b) != 0) or len(grid.n) < 5:
-        return float("nan"), 0, float("nan")
+        return float("nan"), 0, float("nan"), float("nan")
     j = (grid.n / b).astype(np.int64)
     censored = grid.c == 0
     j_max = int(j.max())
@@ -419,12 +432,12 @@ def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
     return _pearson(expected, observed, fit.n_params)
 
 
-def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float]:
+def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
     if grid.block is not None and not grid.fixed.any():
         return _gof_blocks(fit, grid)
     rows = grid.fixed
     if rows.sum() < 5:
-        return float("nan"), 0, float("nan")
+        return float("nan"), 0, float("nan"), float("nan")
     n = grid.n[rows]
     c = grid.c[rows]
     ph = c / n
@@ -472,10 +485,11 @@ def fit_spread(counts: QuestionCounts, *, fits: tuple[str, ...] = FIT_NAMES) -> 
                 f = makers[name](grid)
             if name == "beta_binomial":
                 bb = (f.params["a"], f.params["b"])
-            stat, df, p = _gof(f, grid)
+            stat, df, p, p_lib = _gof(f, grid)
             object.__setattr__(f, "gof_stat", stat)
             object.__setattr__(f, "gof_df", df)
             object.__setattr__(f, "gof_p", p)
+            object.__setattr__(f, "gof_p_liberal", p_lib)
             out.append(f)
     return out
 
