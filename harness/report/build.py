@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from harness import __version__
-from harness._validation import check_choice
+from harness._validation import HarnessInputError, check_choice
 from harness.curves import CURVE_COLUMNS, compute_curves, default_ks
 from harness.estimators.majority import TIES
 from harness.loaders import Loaded
@@ -528,16 +528,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
                 figures=tuple(n for n in names if n),
             )
         )
-    if len(models) > 1:
-        for metric in ("pass@k", "maj@k"):
-            if (curves["metric"] == metric).any():
-                figs.append(
-                    ReportFigure(
-                        f"models-{metric.replace('@', '-at-')}",
-                        f"{metric} measured for each model (first 8), 95% bootstrap bands.",
-                        fig_lib.models_figure(curves, metric=metric),
-                    )
-                )
+    models_section, comparison_tables = _models_section(counts, curves, figs, opt) if len(models) > 1 else (None, {})
     dependence = _frame(analysis, "dependence")
     dep_fig = None
     if dependence is not None and {"test", "k", "estimate", "ci_low", "ci_high"} <= set(dependence.columns):
@@ -561,6 +552,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         "slopes": slopes,
         "p_spread": spread,
         "models": facts,
+        **comparison_tables,
     }
     notes = {
         "curves": "tidy curves; each row names its estimator, tie rule, questions and interval method",
@@ -570,6 +562,9 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         "p_spread": "shares of questions with p̂ = 0, between, = 1; decades of log10 p̂ (10th–90th pct)",
         "models": "headline numbers per model (measured at the largest k every question reaches)",
     }
+    if comparison_tables:
+        notes["comparison"] = "every model against the first at matched compute: values, difference, interval"
+        notes["crossings"] = "where the difference changes sign between budgets"
     for name in ("plateaus", "shape", "local_slope", "decomposition", "dependence", "budget"):
         frame = _frame(analysis, name)
         if frame is not None:
@@ -592,6 +587,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         has_budget,
         dep_fig,
         opt,
+        models_section,
     )
     title = opt.title or (f"Is this test-time-compute curve more than repeated sampling? ({_source_name(loaded)})")
     summary = {
@@ -627,6 +623,83 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         summary=summary,
         table_notes=notes,
     )
+
+
+MAX_COMPARED_MODELS = 8
+
+
+def _models_section(
+    counts: QuestionCounts, curves: pd.DataFrame, figs: list[ReportFigure], opt: ReportOptions
+) -> tuple[Section, dict[str, pd.DataFrame]]:
+    """Models side by side: their curves, and every model against the first at matched compute (appends the
+    figures to ``figs``)."""
+    from harness.compare import compare_at_matched_compute
+    from harness.report.compare_report import pair_sentence
+
+    names = []
+    for metric in ("pass@k", "maj@k"):
+        if (curves["metric"] == metric).any():
+            name = f"models-{metric.replace('@', '-at-')}"
+            figs.append(
+                ReportFigure(
+                    name,
+                    f"{metric} measured for each model (first 8), 95% bootstrap bands.",
+                    fig_lib.models_figure(curves, metric=metric),
+                )
+            )
+            names.append(name)
+    paragraphs = [f"Measured curves of every model at matched {opt.compute}."]
+    tables: tuple[ReportTable, ...] = ()
+    out_tables: dict[str, pd.DataFrame] = {}
+    models = counts.models
+    if len(models) > MAX_COMPARED_MODELS:
+        paragraphs.append(
+            f"{len(models)} models: too many to compare pairwise here; run harness compare on the runs to compare."
+        )
+    else:
+        metrics = ("pass@k", "maj@k") if counts.answers_known else ("pass@k",)
+        try:
+            comparison = compare_at_matched_compute(
+                counts,
+                metrics=metrics,
+                compute=opt.compute,
+                ties=opt.ties,
+                bootstrap=opt.bootstrap,
+                level=opt.level,
+                seed=opt.seed,
+            )
+        except HarnessInputError as exc:
+            paragraphs.append(f"No matched-compute comparison: {exc}")
+        else:
+            table = comparison.table
+            paragraphs.append(
+                f"Every model against {models[0]} at matched {comparison.compute_unit}; a model is "
+                "ahead only where the 95% bootstrap interval of the difference excludes zero."
+            )
+            for _, part in table.groupby(["model_b", "metric"], sort=False):
+                paragraphs.append(pair_sentence(part, comparison.crossings))
+            for metric in dict.fromkeys(table["metric"]):
+                name = f"comparison-{str(metric).replace('@', '-at-')}"
+                figs.append(
+                    ReportFigure(
+                        name,
+                        f"{metric}: difference from {models[0]} at matched "
+                        f"{comparison.compute_unit}, 95% bootstrap intervals over questions.",
+                        fig_lib.comparison_figure(table, metric=str(metric)),
+                    )
+                )
+                names.append(name)
+            tables = (
+                ReportTable(
+                    table.drop(columns=["estimator", "interval"]),
+                    "Values and differences at matched compute (interpolated linearly in log k between logged k).",
+                    csv="comparison.csv",
+                    max_rows=24,
+                ),
+            )
+            out_tables = {"comparison": table, "crossings": comparison.crossings}
+    section = Section("Models side by side", tuple(paragraphs), figures=tuple(names), tables=tables, anchor="models")
+    return section, out_tables
 
 
 def _has_column(rollouts: pd.DataFrame | None, name: str) -> bool:
@@ -793,6 +866,7 @@ def _sections(
     has_budget: bool,
     dep_fig: str | None,
     opt: ReportOptions,
+    models_section: Section | None,
 ) -> list[Section]:
     analysis = outcome.analysis
     interval = (
@@ -852,20 +926,8 @@ def _sections(
         )
     )
     sections.extend(per_model)
-    if len(counts.models) > 1:
-        names = tuple(f.name for f in figs if f.name.startswith("models-"))
-        sections.append(
-            Section(
-                "Models side by side",
-                (
-                    "Measured curves at matched samples per question. For matched tokens or FLOPs and "
-                    "who-is-ahead with "
-                    "intervals, run harness compare.",
-                ),
-                figures=names,
-                anchor="models",
-            )
-        )
+    if models_section is not None:
+        sections.append(models_section)
     # fits and extrapolation
     if analysis is None:
         sections.append(

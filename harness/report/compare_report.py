@@ -13,7 +13,7 @@ from harness.report import figures as fig_lib
 from harness.report.document import Report, ReportFigure, ReportTable, Section
 
 
-def _pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
+def pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
     a, b = str(part["model_a"].iloc[0]), str(part["model_b"].iloc[0])
     metric, unit = str(part["metric"].iloc[0]), str(part["compute_unit"].iloc[0])
     total = len(part)
@@ -42,7 +42,7 @@ def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap
     table, crossings = comparison.table, comparison.crossings
     lines = []
     for _, part in table.groupby(["model_b", "metric"], sort=False):
-        lines.append(_pair_sentence(part, crossings))
+        lines.append(pair_sentence(part, crossings))
     reference = str(table["model_a"].iloc[0]) if len(table) else ""
     lines.append(
         f"Reference run: {reference}. Compute per sample: "
