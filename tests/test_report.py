@@ -189,7 +189,7 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
     comparison = pd.read_csv(out / "comparison.csv")
     assert set(comparison["model_a"]) == {"run_a"} and set(comparison["model_b"]) == {"run_b"}
     assert set(comparison["metric"]) == {"pass@k", "maj@k"} and comparison["paired"].all()
-    assert "Every model against run_a at matched samples" in (out / "report.md").read_text()
+    assert "Every model against run\\_a at matched samples" in (out / "report.md").read_text()
     assert summary["headline"][0].startswith("For each of the 2 models") and summary["headline"][1].startswith(
         "run_a: "
     )
