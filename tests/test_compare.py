@@ -50,9 +50,7 @@ def test_matched_tokens_and_a_crossing() -> None:
     # a: cheap samples, low p; b: 16x the tokens per sample, high p on some questions and hopeless on others
     a = binary("cheap", 256, [3] * 8, tokens_per_sample=100)
     b = binary("long", 16, [12, 12, 12, 12, 0, 0, 0, 0], tokens_per_sample=1600)
-    comp = compare_at_matched_compute(
-        concat_counts([a, b]), metrics=("pass@k",), compute="tokens", bootstrap=200
-    )
+    comp = compare_at_matched_compute(concat_counts([a, b]), metrics=("pass@k",), compute="tokens", bootstrap=200)
     t = comp.table
     assert comp.compute_unit == "tokens"
     assert np.allclose(t["k_a"] / t["k_b"], 16.0)
@@ -68,18 +66,12 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(HarnessInputError, match="at least two models"):
         compare_at_matched_compute(binary("a", 8, [1, 2]))
     with pytest.raises(HarnessInputError, match="no token counts"):
-        compare_at_matched_compute(
-            concat_counts([binary("a", 8, [1, 2]), binary("b", 8, [1, 2])]), compute="tokens"
-        )
+        compare_at_matched_compute(concat_counts([binary("a", 8, [1, 2]), binary("b", 8, [1, 2])]), compute="tokens")
 
 
 def test_compare_cli_writes_report_and_tables(tmp_path: Path) -> None:
-    pd.DataFrame({"question_id": ["x", "y", "z"], "n": 32, "c": [1, 8, 30]}).to_csv(
-        tmp_path / "a.csv", index=False
-    )
-    pd.DataFrame({"question_id": ["x", "y", "z"], "n": 32, "c": [4, 16, 31]}).to_csv(
-        tmp_path / "b.csv", index=False
-    )
+    pd.DataFrame({"question_id": ["x", "y", "z"], "n": 32, "c": [1, 8, 30]}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"question_id": ["x", "y", "z"], "n": 32, "c": [4, 16, 31]}).to_csv(tmp_path / "b.csv", index=False)
     out = tmp_path / "out"
     assert (
         main(
@@ -103,3 +95,13 @@ def test_compare_cli_writes_report_and_tables(tmp_path: Path) -> None:
     assert summary["headline"][0].startswith("pass@k at matched samples")
     assert (out / "report.html").exists() and (out / "figures" / "difference-pass-at-k.png").exists()
     assert main(["compare", str(tmp_path / "a.csv"), "--out", str(tmp_path / "o2"), "--quiet"]) == 2
+
+
+def test_different_question_sets_use_an_independent_bootstrap() -> None:
+    a = binary("a", 32, [1, 8, 30, 16])
+    b = QuestionCounts.from_binary(np.full(3, 32), [4, 16, 31], model="b", question_id=["x", "y", "z"])
+    comp = compare_at_matched_compute(concat_counts([a, b]), metrics=("pass@k",), bootstrap=200)
+    t = comp.table
+    assert not t["paired"].any() and (t["n_questions_a"] == 4).all() and (t["n_questions_b"] == 3).all()
+    assert np.isfinite(t["ci_low"]).all() and (t["ci_low"] <= t["difference"]).all()
+    assert t["interval"].iloc[0].startswith("95% percentile bootstrap over questions (independent)")
