@@ -222,15 +222,19 @@ def power_law_exponent(ks: npt.ArrayLike, pass_mean: npt.ArrayLike) -> FloatArra
     """b in -log(pass@k) ~ a k^(-b) by OLS of log(-log pass@k) on log k; vectorised over rows of
     ``pass_mean``.
 
-    Uses the k with 0 < pass@k < 1 (in every row); NaN with fewer than 3 such k.
+    Each row uses its own k with 0 < pass@k < 1 (a bootstrap replicate in which every question is solved at the
+    largest k drops that k, as the estimator itself would); NaN for a row with fewer than 3 such k.
     """
     k = np.asarray(ks, np.float64)
     y = np.atleast_2d(np.asarray(pass_mean, np.float64))
-    ok = np.all((y > 0) & (y < 1), axis=0)
-    if ok.sum() < 3:
-        return np.full(y.shape[0], np.nan)
-    x = np.log(k[ok])
-    z = np.log(-np.log(y[:, ok]))
-    xc = x - x.mean()
-    slope = (z - z.mean(axis=1, keepdims=True)) @ xc / (xc @ xc)
-    return np.asarray(-slope, np.float64)
+    ok = (y > 0) & (y < 1)
+    w = ok.astype(np.float64)
+    x = np.broadcast_to(np.log(k), y.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(ok, np.log(-np.log(np.where(ok, y, 0.5))), 0.0)
+        count = w.sum(axis=1)
+        x_mean = (w * x).sum(axis=1) / count
+        z_mean = (w * z).sum(axis=1) / count
+        xc = (x - x_mean[:, None]) * w
+        slope = (xc * (z - z_mean[:, None])).sum(axis=1) / (xc * (x - x_mean[:, None])).sum(axis=1)
+    return np.asarray(np.where(count >= 3, -slope, np.nan), np.float64)
