@@ -230,7 +230,7 @@ def headline(
     analysis: AnalysisOutcome,
     has_group: bool,
     has_budget: bool,
-    max_models: int = 6,
+    max_models: int = 10,
 ) -> tuple[str, ...]:
     """The first screen: the answer to the mission question for these data, then its support and limits."""
     lines: list[str] = []
@@ -319,7 +319,8 @@ def headline(
             text += f" Dependence: {dep_text}"
         lines.append(text)
     if len(models) > max_models:
-        lines.append(f"… and {len(models) - max_models} more models: see slopes.csv and the tables below.")
+        more = len(models) - max_models
+        lines.append(f"… and {more} more model{'s' if more > 1 else ''}: see slopes.csv and the tables below.")
     one = facts.iloc[0]
     if len(models) == 1:
         bits = [
