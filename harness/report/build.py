@@ -91,8 +91,9 @@ def _ci(row: pd.Series) -> str:
 
 
 def _pp(x: float) -> str:
-    """A value already in percentage points, to one decimal."""
-    return f"{x:.1f}"
+    """A value already in percentage points, to one decimal (never '-0.0')."""
+    text = f"{x:.1f}"
+    return "0.0" if text == "-0.0" else text
 
 
 def _stopping_note(counts: QuestionCounts) -> str:
