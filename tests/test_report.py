@@ -303,3 +303,13 @@ def test_budget_column_gets_its_sentence_and_table(tmp_path: Path) -> None:
     assert any(line.startswith("Thinking longer vs sampling: ") for line in report.headline)
     assert "budget" in report.tables and len(report.tables["budget"]) == 2
     assert "tests across the budget column" in report.headline[-1]
+
+
+def test_fits_section_says_how_far_the_fits_disagree_beyond_n(tmp_path: Path) -> None:
+    path = write_rollouts(tmp_path / "log.csv", questions=10, n=16, evil=False)
+    report = build_report(
+        load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial", "zoi_beta_binomial"), max_model_figures=0)
+    )
+    fits = next(s for s in report.sections if s.anchor == "fits")
+    assert any("(100 × the logged n) the fitted distributions predict pass@k from" in p for p in fits.paragraphs)
+    assert set(report.tables["fits"]["fit"]) == {"beta_binomial", "zoi_beta_binomial"}

@@ -790,6 +790,29 @@ def _density_from_fits(fits: pd.DataFrame | None, model: str) -> pd.DataFrame | 
     return pd.concat(frames, ignore_index=True) if frames else None
 
 
+def _extrapolation_sentences(analysis: Any, counts: QuestionCounts, factor: int = 100) -> tuple[str, ...]:
+    """Per model: how far the fitted distributions disagree about pass@k at ``factor`` x the largest n."""
+    fit_range = getattr(analysis, "fit_range", None)
+    if not isinstance(fit_range, pd.DataFrame) or len(fit_range) == 0:
+        return ()
+    out = []
+    for model in counts.models[:10]:
+        n_max = int(counts.select(model).n.max())
+        part = fit_range[(fit_range["model"] == model) & (fit_range["metric"] == "pass@k")]
+        beyond = part[part["k"] >= factor * n_max]
+        if len(beyond) == 0:
+            beyond = part[part["k"] > n_max]
+        if len(beyond) == 0:
+            continue
+        row = beyond.sort_values("k").iloc[0]
+        out.append(
+            f"{model}: at k = {int(row['k']):,} samples ({int(row['k']) / n_max:.0f} × the logged n) the fitted "
+            f"distributions predict pass@k from {float(row['fit_min']):.3f} to {float(row['fit_max']):.3f} "
+            f"({100 * float(row['fit_range']):.1f} pp apart)."
+        )
+    return tuple(out)
+
+
 def _model_paragraphs(model: str, slopes: pd.DataFrame, spread: pd.DataFrame, primary: str) -> tuple[str, ...]:
     out = []
     sp = spread[spread["model"] == model]
@@ -971,9 +994,9 @@ def _sections(
                 "Spread of p: fits and extrapolation",
                 (
                     "A pass@k table up to n identifies only n moments of the distribution of p; beyond the "
-                    "logged n every "
-                    "number comes from a model, and the spread between the fits is the extrapolation "
-                    "uncertainty.",
+                    "logged n every number comes from a model, and the spread between the fits is the "
+                    "extrapolation uncertainty.",
+                    *_extrapolation_sentences(analysis, counts),
                 ),
                 tables=tuple(tables),
                 anchor="fits",
