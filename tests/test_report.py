@@ -225,7 +225,8 @@ def test_count_table_without_answers_says_majority_vote_is_undefined(tmp_path: P
     report = build_report(load(str(path)), ReportOptions(bootstrap=0, fits=("beta_binomial",)))
     data = next(s for s in report.sections if s.anchor == "data")
     assert any("majority vote is not defined" in p for p in data.paragraphs)
-    assert "maj@k" not in set(report.tables["curves"]["metric"])
+    maj = report.tables["curves"][report.tables["curves"]["metric"] == "maj@k"]
+    assert set(maj["kind"]) == {"iid-binary:agree", "iid-binary:differ"}  # no measured maj@k without answers
     assert report.tables["models"]["mean_p"].iloc[0] == pytest.approx(0.3775)
 
 

@@ -32,6 +32,8 @@ from harness.tables import QuestionCounts
 Progress = Callable[[str], None] | None
 SIGMOID_WIDTH_DECADES = math.log10(math.log(10) / math.log(10 / 9))
 """Decades of k over which one question's pass@k = 1-(1-p)^k rises from 10% to 90% (for small p): 1.34."""
+MAX_EXTREME_K = 2**14
+"""Largest k of the binary-vote extremes (their exact binomial sums cost O(k) per question and k)."""
 FIT_COLUMNS: tuple[str, ...] = (
     "model",
     "fit",
@@ -392,21 +394,20 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
     )
     ks_by_model = {m: default_ks(int(counts.select(m).n.max())) for m in models}
     scale = {m: _scale_of(curves, m) for m in models}
-    if counts.answers_known:
-        if progress is not None:
-            progress("maj@k from p alone at both wrong-answer extremes")
-        extremes = binary_extreme_curves(
-            counts,
-            ks_by_model,
-            ties=opt.ties,
-            bootstrap=opt.bootstrap,
-            level=opt.level,
-            seed=opt.seed,
-            compute_scale=scale,
-        )
-        curves_all = pd.concat([curves, extremes], ignore_index=True)
-    else:
-        curves_all = curves
+    # maj@k from c/n alone at both wrong-answer extremes: defined even without answer classes (then it says what
+    # voting would give at the two extremes); k capped, as the binomial pmf grows with k
+    if progress is not None:
+        progress("maj@k from p alone at both wrong-answer extremes")
+    extremes = binary_extreme_curves(
+        counts,
+        {m: ks[ks <= MAX_EXTREME_K] for m, ks in ks_by_model.items()},
+        ties=opt.ties,
+        bootstrap=opt.bootstrap,
+        level=opt.level,
+        seed=opt.seed,
+        compute_scale=scale,
+    )
+    curves_all = pd.concat([curves, extremes], ignore_index=True)
     if progress is not None:
         progress("slopes per decade with bootstrap intervals")
     slopes = slope_table(counts, ks_by_model, ties=opt.ties, bootstrap=opt.bootstrap, level=opt.level, seed=opt.seed)
@@ -907,7 +908,8 @@ def _sections(
     data_par.append(
         "Answer classes are known, so majority vote is defined."
         if counts.answers_known
-        else "Only correct counts are known (no answers), so majority vote is not defined for these data."
+        else "Only correct counts are known (no answers), so the measured majority vote is not defined for these "
+        "data; the maj@k panels show what voting would give from p alone at the two wrong-answer extremes."
     )
     data_par.extend(loaded.notes)
     note = _stopping_note(counts)
