@@ -170,15 +170,12 @@ def compare_at_matched_compute(
                 mats.append(_interp_log_k(full, ks, grid / per_sample[name]))
             va, vb = mats[0], mats[1]
             diff = va.mean(axis=0) - vb.mean(axis=0)
-            lo, hi = _bootstrap_difference(
-                va, vb, paired=paired, replicates=bootstrap, level=level, seed=seed
-            )
+            lo, hi = _bootstrap_difference(va, vb, paired=paired, replicates=bootstrap, level=level, seed=seed)
             ahead = np.where(lo > 0, reference, np.where(hi < 0, other, "neither (within interval)"))
             interval = (
                 (
                     f"{level:.0%} percentile bootstrap over questions "
-                    f"({'paired' if paired else 'independent'}),"
-                    f" {bootstrap} replicates"
+                    f"({'paired' if paired else 'independent'}), {bootstrap} replicates"
                 )
                 if bootstrap > 0
                 else "none"
@@ -202,8 +199,7 @@ def compare_at_matched_compute(
                         "paired": paired,
                         "n_questions_a": a.n_questions,
                         "n_questions_b": b.n_questions,
-                        "estimator": ESTIMATOR_NAMES[(metric, "measured")]
-                        + "; interpolated linearly in log k",
+                        "estimator": ESTIMATOR_NAMES[(metric, "measured")] + "; interpolated linearly in log k",
                         "interval": interval,
                     }
                 )

@@ -17,15 +17,12 @@ def add_parser(sub: Any) -> None:
         "compare",
         help="models or runs side by side at matched compute (samples, tokens or FLOPs)",
         description="Compare runs at equal total compute: which is ahead at each budget (paired bootstrap "
-                    "over "
-        "questions when the runs share questions) and where the curves cross. Inputs: two or more "
+        "over questions when the runs share questions) and where the curves cross. Inputs: two or more "
         "files, or one file with a model column.",
     )
     add_input_options(p)
     add_report_options(p)
-    p.add_argument(
-        "--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)"
-    )
+    p.add_argument("--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)")
     p.add_argument("--budgets", type=int, default=12, help="compute budgets, log-spaced (default 12)")
     p.set_defaults(run=run)
 
@@ -45,8 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if progress is not None:
         progress(
             f"comparing {len(loaded.counts.models)} runs at matched {args.compute} ({args.bootstrap} "
-            f"bootstrap"
-            " replicates)"
+            "bootstrap replicates)"
         )
     comparison = compare_at_matched_compute(
         loaded.counts,
@@ -57,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
     )
-    report = build_comparison_report(
-        loaded, comparison, bootstrap=args.bootstrap, seed=args.seed, ties=args.ties
-    )
+    report = build_comparison_report(loaded, comparison, bootstrap=args.bootstrap, seed=args.seed, ties=args.ties)
     written = write_report(report, args.out, force=True, progress=progress)
     if not args.quiet:
         print(

@@ -22,9 +22,7 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
-    p.add_argument(
-        "--bootstrap", type=int, default=200, help="bootstrap replicates over questions (default 200)"
-    )
+    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates over questions (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and the bootstrap")
     p.add_argument("--no-audit", action="store_true", help="skip Part 3 (the audit of published claims)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

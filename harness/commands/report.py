@@ -23,10 +23,9 @@ def add_parser(sub: Any) -> None:
         "report",
         help="full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",
         description="Load logged samples (any format the loaders read), measure every curve exactly, "
-        "compare it "
-        "with independent sampling, run the tests the data allow, and write DIR/report.html, "
-        "DIR/report.md, CSV tables, summary.json and the figures (PNG and SVG). Several inputs or a "
-        "model column give one report comparing the models.",
+        "compare it with independent sampling, run the tests the data allow, and write DIR/report.html, "
+        "DIR/report.md, CSV tables, summary.json and the figures (PNG and SVG). Several inputs or a model "
+        "column give one report comparing the models.",
     )
     add_input_options(p)
     add_report_options(p)
@@ -35,8 +34,7 @@ def add_parser(sub: Any) -> None:
         default=None,
         metavar="NAMES",
         help="distributions of p to fit, comma-separated (default: all the analysis offers, e.g. "
-        "beta_binomial,"
-        "zoi_beta_binomial,scaled_beta,npmle)",
+        "beta_binomial,zoi_beta_binomial,scaled_beta,npmle)",
     )
     p.add_argument(
         "--figures-for",

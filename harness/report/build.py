@@ -171,8 +171,8 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame, ties: str) -> pd.
                 row[f"{metric.replace('@k', '')}_at_k"] = float(last["value"])
         row["stopping"] = ", ".join(sorted(set(map(str, sub.stopping.tolist())))) if sub.stopping is not None else ""
         row["estimator"] = (
-            "mean_p: mean of c/n over questions; pass/maj at k: exact mean over all k-subsets of the logged "
-            f"samples (maj@k ties: {ties})"
+            "mean_p: mean of c/n over questions; pass/maj at k: exact mean over all k-subsets of the "
+            f"logged samples (maj@k ties: {ties})"
         )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -218,8 +218,8 @@ def _budget_sentence(analysis: Any) -> str:
         wins = part[part["verdict"].astype(str).str.startswith("thinking longer beats")]
         loses = part[part["verdict"].astype(str).str.startswith("majority voting beats")]
         out.append(
-            f"{model}: over {len(part)} budgets, thinking longer beats majority voting at matched compute at "
-            f"{len(wins)}, loses at {len(loses)}, and is within the bootstrap interval at "
+            f"{model}: over {len(part)} budgets, thinking longer beats majority voting at matched compute "
+            f"at {len(wins)}, loses at {len(loses)}, and is within the bootstrap interval at "
             f"{len(part) - len(wins) - len(loses)}."
         )
     return "Thinking longer vs sampling: " + " ".join(out)
@@ -248,10 +248,9 @@ def headline(
                 else "is explained by independent sampling"
             )
             + f": one question's curve rises from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades of "
-            f"k, and "
-            "the spread of per-question p over decades lays those sigmoids into a line; sampling each "
-            "question "
-            "independently at its own success share predicts the slope below (pp = percentage points)."
+            "k, and the spread of per-question p over decades lays those sigmoids into a line; sampling "
+            "each question independently at its own success share predicts the slope below (pp = percentage "
+            "points)."
         )
     for model in models[:max_models]:
         fact = facts[facts["model"] == model].iloc[0]
@@ -260,8 +259,8 @@ def headline(
         s = slopes[(slopes["model"] == model) & (slopes["metric"] == "pass@k")]
         if len(s) < 2:
             lines.append(
-                f"{prefix}only {int(fact['n_min'])} samples for some questions: too few k values for a slope "
-                f"(mean p̂ = {fact['mean_p']:.3f})."
+                f"{prefix}only {int(fact['n_min'])} samples for some questions: too few k values for a "
+                f"slope (mean p̂ = {fact['mean_p']:.3f})."
             )
             continue
         meas = s[s["kind"] == "measured"].iloc[0]
@@ -278,16 +277,12 @@ def headline(
         if len(models) == 1:
             text = (
                 f"The measured pass@k slope of {_pp(meas['slope_pp_per_decade'])} percentage points per "
-                f"decade of "
-                f"samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}) {verdict}: sampling "
-                f"each "
-                f"question independently at its own success share predicts "
-                f"{_pp(iid['slope_pp_per_decade'])} pp "
-                f"per decade, and {spread_txt}, while one question's curve rises from 10% to 90% within "
-                f"{SIGMOID_WIDTH_DECADES:.2f} decades; the spread of difficulty alone lays the sigmoids "
-                f"into a line "
-                f"(R² {meas['r2']:.3f}, within 1 pp of a straight line over {meas['window_decades']:.1f} "
-                f"decades)."
+                f"decade of samples (k = {int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}) {verdict}: "
+                "sampling each question independently at its own success share predicts "
+                f"{_pp(iid['slope_pp_per_decade'])} pp per decade, and {spread_txt}, while one question's "
+                f"curve rises from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades; the spread of "
+                f"difficulty alone lays the sigmoids into a line (R² {meas['r2']:.3f}, within 1 pp of a "
+                f"straight line over {meas['window_decades']:.1f} decades)."
             )
         else:
             decades = (
@@ -296,14 +291,15 @@ def headline(
                 else (f"{sp['share_between']:.0%} of questions with 0 < p̂ < 1")
             )
             text = (
-                f"{prefix}pass@k {_pp(meas['slope_pp_per_decade'])} pp per decade (k = {int(meas['k_min'])}–"
-                f"{int(meas['k_max'])}, {_ci(meas)}); i.i.d. {_pp(iid['slope_pp_per_decade'])}; {decades}; "
-                f"R² {meas['r2']:.3f}; {verdict.removeprefix('is ')}."
+                f"{prefix}pass@k {_pp(meas['slope_pp_per_decade'])} pp per decade (k = "
+                f"{int(meas['k_min'])}–{int(meas['k_max'])}, {_ci(meas)}); i.i.d. "
+                f"{_pp(iid['slope_pp_per_decade'])}; {decades}; R² {meas['r2']:.3f}; "
+                f"{verdict.removeprefix('is ')}."
             )
         if float(meas["decades"]) < 1.0:
             text += (
-                f" Caution: the logged samples cover only {float(meas['decades']):.1f} decades of k, too short to "
-                "tell a line from a sigmoid."
+                f" Caution: the logged samples cover only {float(meas['decades']):.1f} decades of k, too "
+                "short to tell a line from a sigmoid."
             )
         m = slopes[(slopes["model"] == model) & (slopes["metric"] == "maj@k")]
         if len(m) >= 2:
@@ -313,10 +309,8 @@ def headline(
             maj_inf = float((sub.correct > sub.top_wrong()).mean())
             text += (
                 f" Majority vote: maj@k rises {_pp(mm['slope_pp_per_decade'])} pp per decade ({_ci(mm)}; "
-                f"i.i.d. "
-                f"{_pp(mi['slope_pp_per_decade'])}) towards {maj_inf:.3f}, the share of questions whose "
-                f"correct "
-                "answer is the most frequent one."
+                f"i.i.d. {_pp(mi['slope_pp_per_decade'])}) towards {maj_inf:.3f}, the share of questions "
+                "whose correct answer is the most frequent one."
             )
         if dep_rejects is not None:
             text += f" Dependence: {dep_text}"
@@ -340,18 +334,18 @@ def headline(
         lines.append("Data: " + ", ".join(bits) + " (exact estimators over all k-subsets of the logged samples).")
     if has_group or has_budget:
         limits = (
-            "On the pooled samples the measured curve is itself the unbiased i.i.d. estimator, so measured and "
-            "predicted agree by construction up to O(k/n); what can show more are the tests across the "
+            "On the pooled samples the measured curve is itself the unbiased i.i.d. estimator, so measured "
+            "and predicted agree by construction up to O(k/n); what can show more are the tests across the "
             + " and ".join(c for c, has in (("group", has_group), ("budget", has_budget)) if has)
             + " column(s) reported here."
         )
     else:
         limits = (
             "These data alone cannot show a gain beyond sampling: the measured curve is itself the unbiased "
-            "i.i.d. estimator over the logged samples, so measured and predicted agree by construction up to "
-            "O(k/n). A test that could say otherwise needs a group column (batch, seed or prompt variant) for "
-            "the dependence test or a budget column (reasoning budget) to compare thinking longer with sampling "
-            "at matched compute."
+            "i.i.d. estimator over the logged samples, so measured and predicted agree by construction up "
+            "to O(k/n). A test that could say otherwise needs a group column (batch, seed or prompt "
+            "variant) for the dependence test or a budget column (reasoning budget) to compare thinking "
+            "longer with sampling at matched compute."
         )
     if not has_group and has_budget:
         limits += " A group column (batch, seed or prompt variant) would also allow the dependence test."
@@ -436,9 +430,9 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         figs.append(
             ReportFigure(
                 f"curves-{stem}",
-                f"{model}: measured curves and the i.i.d. predictions on a log "
-                "compute axis, with 95% bootstrap bands over questions; for maj@k also the "
-                "binomial prediction from p alone at both wrong-answer extremes.",
+                f"{model}: measured curves and the i.i.d. predictions on a log compute axis, with 95% "
+                "bootstrap bands over questions; for maj@k also the binomial prediction from p alone at "
+                "both wrong-answer extremes.",
                 fig_lib.curves_figure(curves_all[curves_all["kind"].isin(fig_lib.KIND_STYLES)], model=model),
             )
         )
@@ -446,8 +440,8 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         figs.append(
             ReportFigure(
                 f"sigmoids-{stem}",
-                f"{model}: each question's pass@k = 1-(1-p̂)^k is a sigmoid in "
-                "log k; their mean over questions is the aggregate curve.",
+                f"{model}: each question's pass@k = 1-(1-p̂)^k is a sigmoid in log k; their mean over "
+                "questions is the aggregate curve.",
                 fig_lib.sigmoids_figure(sigmoid_table(sub, sigmoid_ks)),
             )
         )
@@ -476,9 +470,9 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
             figs.append(
                 ReportFigure(
                     f"straight-{stem}",
-                    f"{model}: measured {primary} with its least-squares line "
-                    "in log10 compute, the residuals, and the longest window within 1 pp of a "
-                    "straight line (shaded, dashed edges).",
+                    f"{model}: measured {primary} with its least-squares line in log10 compute, the "
+                    "residuals, and the longest window within 1 pp of a straight line (shaded, dashed "
+                    "edges).",
                     fig_lib.straight_line_figure(line_rows, window=window),
                 )
             )
@@ -498,9 +492,9 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
             figs.append(
                 ReportFigure(
                     f"decomposition-{stem}",
-                    f"{model}: the slope of the measured pass@k in each decade of k, split by the questions' p̂ "
-                    "(from the analysis' decomposition table): each decade's rise comes from the questions whose "
-                    "sigmoid is centred there.",
+                    f"{model}: the slope of the measured pass@k in each decade of k, split by the "
+                    "questions' p̂ (from the analysis' decomposition table): each decade's rise comes from "
+                    "the questions whose sigmoid is centred there.",
                     fig_lib.decomposition_figure(decomposition, model=model),
                 )
             )
@@ -516,9 +510,8 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
             figs.append(
                 ReportFigure(
                     f"extrapolation-{stem}",
-                    f"{model}: pass@k predicted by each fitted "
-                    "distribution of p beyond the logged n; the spread between fits is the "
-                    "extrapolation uncertainty.",
+                    f"{model}: pass@k predicted by each fitted distribution of p beyond the logged n; the "
+                    "spread between fits is the extrapolation uncertainty.",
                     fig_lib.extrapolation_figure(curves_all, model=model),
                 )
             )
@@ -676,8 +669,8 @@ def _models_section(
         else:
             table = comparison.table
             paragraphs.append(
-                f"Every model against {models[0]} at matched {comparison.compute_unit}; a model is "
-                "ahead only where the 95% bootstrap interval of the difference excludes zero."
+                f"Every model against {models[0]} at matched {comparison.compute_unit}; a model is ahead "
+                "only where the 95% bootstrap interval of the difference excludes zero."
             )
             for _, part in table.groupby(["model_b", "metric"], sort=False):
                 paragraphs.append(pair_sentence(part, comparison.crossings))
@@ -686,8 +679,8 @@ def _models_section(
                 figs.append(
                     ReportFigure(
                         name,
-                        f"{metric}: difference from {models[0]} at matched "
-                        f"{comparison.compute_unit}, 95% bootstrap intervals over questions.",
+                        f"{metric}: difference from {models[0]} at matched {comparison.compute_unit}, 95% "
+                        "bootstrap intervals over questions.",
                         fig_lib.comparison_figure(table, metric=str(metric)),
                     )
                 )
@@ -725,8 +718,8 @@ def _source_name(loaded: Loaded) -> str:
 
 def _subtitle(loaded: Loaded, counts: QuestionCounts) -> str:
     return (
-        f"harness {__version__} · source: {loaded.source} ({loaded.format}) · {len(counts.models)} model(s), "
-        f"{counts.n_questions} (model, question) rows, {int(counts.n.sum()):,} samples"
+        f"harness {__version__} · source: {loaded.source} ({loaded.format}) · {len(counts.models)} "
+        f"model(s), {counts.n_questions} (model, question) rows, {int(counts.n.sum()):,} samples"
     )
 
 
@@ -807,9 +800,9 @@ def _extrapolation_sentences(analysis: Any, counts: QuestionCounts, factor: int 
             continue
         row = beyond.sort_values("k").iloc[0]
         out.append(
-            f"{model}: at k = {int(row['k']):,} samples ({int(row['k']) / n_max:.0f} × the logged n) the fitted "
-            f"distributions predict pass@k from {float(row['fit_min']):.3f} to {float(row['fit_max']):.3f} "
-            f"({100 * float(row['fit_range']):.1f} pp apart)."
+            f"{model}: at k = {int(row['k']):,} samples ({int(row['k']) / n_max:.0f} × the logged n) the "
+            f"fitted distributions predict pass@k from {float(row['fit_min']):.3f} to "
+            f"{float(row['fit_max']):.3f} ({100 * float(row['fit_range']):.1f} pp apart)."
         )
     return tuple(out)
 
@@ -820,8 +813,8 @@ def _model_paragraphs(model: str, slopes: pd.DataFrame, spread: pd.DataFrame, pr
     if len(sp):
         r = sp.iloc[0]
         out.append(
-            f"{int(r['questions'])} questions; mean p̂ {r['mean_p']:.3f}; p̂ = 0 for {r['share_p0']:.0%}, "
-            f"0 < p̂ < 1 for {r['share_between']:.0%}, p̂ = 1 for {r['share_p1']:.0%}."
+            f"{int(r['questions'])} questions; mean p̂ {r['mean_p']:.3f}; p̂ = 0 for {r['share_p0']:.0%}, 0 "
+            f"< p̂ < 1 for {r['share_between']:.0%}, p̂ = 1 for {r['share_p1']:.0%}."
         )
     for metric in ("pass@k", "maj@k"):
         s = slopes[(slopes["model"] == model) & (slopes["metric"] == metric)]
@@ -832,22 +825,18 @@ def _model_paragraphs(model: str, slopes: pd.DataFrame, spread: pd.DataFrame, pr
         d = s[s["kind"] == "measured - iid"].iloc[0]
         out.append(
             f"{metric}: measured slope {_pp(m['slope_pp_per_decade'])} pp/decade (95% CI "
-            f"{_pp(m['ci_low_pp'])} to "
-            f"{_pp(m['ci_high_pp'])}), i.i.d. {_pp(i['slope_pp_per_decade'])} (CI {_pp(i['ci_low_pp'])} to "
-            f"{_pp(i['ci_high_pp'])}), difference {_pp(d['slope_pp_per_decade'])} (CI {_pp(d['ci_low_pp'])} "
-            f"to "
-            f"{_pp(d['ci_high_pp'])}) over k = {int(m['k_min'])}–{int(m['k_max'])}. For pass@k the i.i.d. "
-            f"plug-in "
-            "1-(1-c/n)^k sits below the unbiased estimate near k = n (Jensen), so a small positive "
-            "difference is "
-            "expected and says nothing about dependence."
+            f"{_pp(m['ci_low_pp'])} to {_pp(m['ci_high_pp'])}), i.i.d. {_pp(i['slope_pp_per_decade'])} (CI "
+            f"{_pp(i['ci_low_pp'])} to {_pp(i['ci_high_pp'])}), difference {_pp(d['slope_pp_per_decade'])} "
+            f"(CI {_pp(d['ci_low_pp'])} to {_pp(d['ci_high_pp'])}) over k = "
+            f"{int(m['k_min'])}–{int(m['k_max'])}. For pass@k the i.i.d. plug-in 1-(1-c/n)^k sits below the "
+            "unbiased estimate near k = n (Jensen), so a small positive difference is expected and says "
+            "nothing about dependence."
             if metric == "pass@k"
             else f"{metric}: measured slope {_pp(m['slope_pp_per_decade'])} pp/decade (95% CI "
-            f"{_pp(m['ci_low_pp'])} to "
-            f"{_pp(m['ci_high_pp'])}), i.i.d. {_pp(i['slope_pp_per_decade'])} (CI {_pp(i['ci_low_pp'])} to "
-            f"{_pp(i['ci_high_pp'])}), difference {_pp(d['slope_pp_per_decade'])} (CI {_pp(d['ci_low_pp'])} "
-            f"to "
-            f"{_pp(d['ci_high_pp'])}) over k = {int(m['k_min'])}–{int(m['k_max'])}."
+            f"{_pp(m['ci_low_pp'])} to {_pp(m['ci_high_pp'])}), i.i.d. {_pp(i['slope_pp_per_decade'])} (CI "
+            f"{_pp(i['ci_low_pp'])} to {_pp(i['ci_high_pp'])}), difference {_pp(d['slope_pp_per_decade'])} "
+            f"(CI {_pp(d['ci_low_pp'])} to {_pp(d['ci_high_pp'])}) over k = "
+            f"{int(m['k_min'])}–{int(m['k_max'])}."
         )
     return tuple(out)
 
@@ -923,8 +912,7 @@ def _sections(
                 ReportTable(
                     facts.drop(columns=["estimator"]),
                     "Per model: questions, samples per question, mean p̂, and the exact measured pass@k / "
-                    "maj@k at the "
-                    f"largest k every question reaches (ties {opt.ties}).",
+                    f"maj@k at the largest k every question reaches (ties {opt.ties}).",
                     csv="models.csv",
                 ),
             ),
@@ -935,11 +923,9 @@ def _sections(
         Section(
             "Slopes per decade: measured against independent sampling",
             (
-                "Least-squares slope of the mean curve on log10 k over the measured range; kind 'measured - "
-                "iid' is the "
-                f"paired difference. Intervals: {interval}. Straight window: the longest run of k values "
-                f"whose own line "
-                "stays within 1 pp of every point.",
+                "Least-squares slope of the mean curve on log10 k over the measured range; kind 'measured "
+                f"- iid' is the paired difference. Intervals: {interval}. Straight window: the longest run "
+                "of k values whose own line stays within 1 pp of every point.",
             ),
             tables=(
                 ReportTable(
@@ -962,8 +948,8 @@ def _sections(
                 "Spread of p: fits and extrapolation",
                 (
                     f"Not computed: {outcome.reason}. Without a fitted distribution of p there is no "
-                    f"extrapolation beyond "
-                    "the logged n in this report; fits.csv is written with its header only.",
+                    "extrapolation beyond the logged n in this report; fits.csv is written with its header "
+                    "only.",
                 ),
                 anchor="fits",
             )
@@ -973,8 +959,8 @@ def _sections(
         tables = [
             ReportTable(
                 fits,
-                "Fits of the distribution of p across questions (log-likelihood, AIC, "
-                "goodness of fit of the histogram of c).",
+                "Fits of the distribution of p across questions (log-likelihood, AIC, goodness of fit of "
+                "the histogram of c).",
                 csv="fits.csv",
             )
         ]
@@ -1011,8 +997,8 @@ def _sections(
         test_par.append("Dependence across groups: " + (dep_text or outcome.reason or "no result."))
     else:
         test_par.append(
-            "Dependence test: not run, the data have no group column (batch, seed, prompt variant or "
-            "time). A random split of exchangeable samples would be no test, so none is shown."
+            "Dependence test: not run, the data have no group column (batch, seed, prompt variant or time). "
+            "A random split of exchangeable samples would be no test, so none is shown."
         )
     if has_budget:
         budget = _frame(analysis, "budget")
@@ -1046,8 +1032,8 @@ def _sections(
                 "Where the vote goes wrong",
                 (
                     f"{len(failures)} (model, question) rows where the strongest wrong answer has more "
-                    f"votes than the "
-                    "correct one: maj@k tends to 0 for these as k grows. Answers are shown as logged.",
+                    "votes than the correct one: maj@k tends to 0 for these as k grows. Answers are shown "
+                    "as logged.",
                 ),
                 tables=(
                     ReportTable(
@@ -1066,10 +1052,8 @@ def _sections(
             (
                 "pass@k: unbiased 1 − C(n−c,k)/C(n,k) over all k-subsets (Chen et al. 2021); i.i.d.: 1 − (1 − c/n)^k.",
                 "maj@k: exact mean over all k-subsets (a U-statistic, unbiased for i.i.d. maj@k); i.i.d.: "
-                "exact multinomial"
-                f" from the answer shares; ties: {opt.ties}. Binary extremes: all wrong answers agree "
-                f"(Condorcet) and all "
-                "differ, from c/n alone.",
+                f"exact multinomial from the answer shares; ties: {opt.ties}. Binary extremes: all wrong "
+                "answers agree (Condorcet) and all differ, from c/n alone.",
                 "pass^k: C(c,k)/C(n,k); i.i.d.: (c/n)^k.",
                 f"Intervals: {interval}; the questions are the independent units and every k point shares them.",
                 "Files: "

@@ -23,10 +23,9 @@ def pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
     biggest = part.iloc[int(part["difference"].abs().to_numpy().argmax())]
     text = (
         f"{metric} at matched {unit} ({lo_c:.3g} to {hi_c:.3g} per question, {total} budgets): {a} ahead at "
-        f"{a_ahead}, {b} ahead at {b_ahead}, neither beyond the 95% interval at {total - a_ahead - b_ahead}; "
-        f"largest gap {100 * float(biggest['difference']):+.1f} pp ({a} − {b}) at "
-        f"{float(biggest['compute']):.3g} "
-        f"{unit}."
+        f"{a_ahead}, {b} ahead at {b_ahead}, neither beyond the 95% interval at "
+        f"{total - a_ahead - b_ahead}; largest gap {100 * float(biggest['difference']):+.1f} pp ({a} − {b}) "
+        f"at {float(biggest['compute']):.3g} {unit}."
     )
     cross = crossings[(crossings["model_b"] == b) & (crossings["metric"] == metric)]
     if len(cross):
@@ -55,8 +54,8 @@ def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap
         figs.append(
             ReportFigure(
                 name,
-                f"{metric}: difference at matched {comparison.compute_unit} with 95% "
-                "bootstrap intervals over questions.",
+                f"{metric}: difference at matched {comparison.compute_unit} with 95% bootstrap intervals "
+                "over questions.",
                 fig_lib.comparison_figure(table, metric=str(metric)),
             )
         )
@@ -66,8 +65,7 @@ def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap
             "Matched compute",
             (
                 "Each run's value is the mean over its questions of the exact estimator at k = compute / "
-                "(compute per "
-                "sample), interpolated linearly in log k between logged k. "
+                "(compute per sample), interpolated linearly in log k between logged k. "
                 + (str(table["interval"].iloc[0]) + "." if len(table) else ""),
             ),
             figures=tuple(f.name for f in figs),

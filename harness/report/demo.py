@@ -54,8 +54,7 @@ def demo_counts(questions: int = 200, n: int = 1000, seed: int = 0) -> QuestionC
         question_id=qids,
         notes=(
             f"synthetic: {questions} questions, log10 p ~ U(-3, 0), {n} samples each, wrong samples on 3 "
-            f"answers "
-            f"with Dirichlet(1,1,1) shares, seed {seed}",
+            f"answers with Dirichlet(1,1,1) shares, seed {seed}",
         ),
     )
 
@@ -95,8 +94,8 @@ def build_demo(
     widths = fixed_p_summary()
     fig1 = ReportFigure(
         "part1-fixed-p",
-        "One question at constant p: pass@k and maj@k against log k at both "
-        "wrong-answer extremes. Each pass@k curve is the same sigmoid shifted to ln(1/p).",
+        "One question at constant p: pass@k and maj@k against log k at both wrong-answer extremes. Each "
+        "pass@k curve is the same sigmoid shifted to ln(1/p).",
         fig_lib.fixed_p_figure(fixed),
     )
     part1 = Section(
@@ -104,22 +103,19 @@ def build_demo(
         (
             "Sample a question with success probability p independently k times. pass@k = 1 − (1 − p)^k = "
             "1 − exp(−k·λ) with λ = −ln(1 − p): in ln k that is a Gumbel CDF centred at ln(1/λ) ≈ ln(1/p). "
-            "It "
-            f"rises from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades of k for every p, so one "
-            f"question "
-            "never gives a long straight line in log k.",
+            f"It rises from 10% to 90% within {SIGMOID_WIDTH_DECADES:.2f} decades of k for every p, so one "
+            "question never gives a long straight line in log k.",
             "maj@k depends on the wrong answers. If they all agree (a binary vote, Condorcet's jury "
-            "theorem), maj@k "
-            "tends to 1 for p > 1/2 and to 0 for p < 1/2. If they all differ, two correct votes win, so "
-            "maj@k tends "
-            "to 1 for any p > 0. Real answer distributions lie between these extremes.",
+            "theorem), maj@k tends to 1 for p > 1/2 and to 0 for p < 1/2. If they all differ, two correct "
+            "votes win, so maj@k tends to 1 for any p > 0. Real answer distributions lie between these "
+            "extremes.",
         ),
         figures=(fig1.name,),
         tables=(
             ReportTable(
                 widths,
-                "Where pass@k crosses 10%, 50% and 90%, and the width "
-                "of the rise in decades (exact for Bernoulli(p) samples).",
+                "Where pass@k crosses 10%, 50% and 90%, and the width of the rise in decades (exact for "
+                "Bernoulli(p) samples).",
                 csv="part1_fixed_p_summary.csv",
             ),
         ),
@@ -142,10 +138,8 @@ def build_demo(
         "Part 2 — many questions: the sigmoids average into a line",
         (
             f"{questions} questions with log10 p uniform on [−3, 0] and {n} samples each. Every question's "
-            f"curve is a "
-            "1.3-decade sigmoid; spread over three decades of p, their mean rises almost linearly in log k. "
-            "The report "
-            "below is exactly what harness report writes for logged data.",
+            "curve is a 1.3-decade sigmoid; spread over three decades of p, their mean rises almost "
+            "linearly in log k. The report below is exactly what harness report writes for logged data.",
             *sub_report.headline,
         ),
         anchor="part2",
@@ -164,14 +158,13 @@ def build_demo(
     part3, audit_figs, audit_tables = _audit_part(seed, audit, say)
     headline = (
         f"One question sampled independently gives a sigmoid in log k ({SIGMOID_WIDTH_DECADES:.2f} decades "
-        f"from "
-        "10% to 90%), never a long straight line (Part 1).",
+        "from 10% to 90%), never a long straight line (Part 1).",
         "A test set whose per-question p spreads over decades averages those sigmoids into a "
         "straight-looking "
         "line. " + sub_report.headline[0],
         "So a straight accuracy-vs-log-compute curve is what plain repeated sampling produces; by itself it "
-        "is no "
-        "evidence that a model 'uses' extra compute (Part 3 audits published curves with this in mind).",
+        "is no evidence that a model 'uses' extra compute (Part 3 audits published curves with this in "
+        "mind).",
     )
     tables: dict[str, pd.DataFrame] = {"part1_fixed_p": fixed, "part1_fixed_p_summary": widths}
     tables.update({f"part2_{k}" if k not in UNPREFIXED else k: v for k, v in sub_report.tables.items()})
@@ -240,8 +233,7 @@ def _audit_part(
             "Part 3 — published claims audited",
             (
                 f"{len(verdicts)} bundled published claims, each checked against plain i.i.d. sampling over "
-                f"its "
-                "stated number of questions: "
+                "its stated number of questions: "
                 + ", ".join(f"{int(v)} {k}" for k, v in counts.items())
                 + ". The table lists every verdict (distribution-free checks); the claims below are shown in "
                 "full with their fits. Run harness audit for every claim in detail.",
