@@ -639,7 +639,7 @@ def _models_section(
             figs.append(
                 ReportFigure(
                     name,
-                    f"{metric} measured for each model (first 8), 95% bootstrap bands.",
+                    f"{metric} measured for each model (first 8; 95% bootstrap bands for up to 3 models).",
                     fig_lib.models_figure(curves, metric=metric),
                 )
             )

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -402,7 +403,11 @@ def extrapolation_figure(curves: pd.DataFrame, *, model: str | None = None, metr
 def models_figure(
     curves: pd.DataFrame, *, metric: str = "pass@k", kind: str = "measured", max_models: int = 8
 ) -> Figure:
-    """Several models' curves of one metric and kind on one log compute axis, with bands."""
+    """Several models' curves of one metric and kind on one log compute axis.
+
+    Bootstrap bands are drawn for up to ``MAX_BANDED_MODELS`` models (more overlapping bands hide the curves);
+    the legend sits below the axes.
+    """
     require_columns(
         curves,
         ("model", "metric", "kind", "compute", "compute_unit", "value", "ci_low", "ci_high"),
@@ -412,12 +417,12 @@ def models_figure(
     if len(sub) == 0:
         raise HarnessInputError(f"models_figure: no {kind} {metric} rows")
     models = list(dict.fromkeys(sub["model"].astype(str)))[:max_models]
-    fig, axes = new_figure(width=7.4, height=4.6)
+    fig, axes = new_figure(width=7.4, height=5.0)
     ax = axes[0][0]
     for model, style in zip(models, _styles(), strict=False):
         part = sub[sub["model"].astype(str) == model].sort_values("compute")
         ax.plot(part["compute"], part["value"], markersize=4, linewidth=1.5, label=_short(model, 40), **style)
-        if np.isfinite(part["ci_low"].to_numpy(float)).any():
+        if len(models) <= MAX_BANDED_MODELS and np.isfinite(part["ci_low"].to_numpy(float)).any():
             ax.fill_between(
                 part["compute"],
                 part["ci_low"],
@@ -427,12 +432,28 @@ def models_figure(
                 linewidth=0,
             )
     _log_axis(ax, str(sub["compute_unit"].iloc[0]))
+    _plain_ticks_if_narrow(ax, sub["compute"].to_numpy(float))
     ax.set_ylabel(f"{metric} (share of questions)")
     ax.set_ylim(-0.02, 1.02)
-    ax.legend(fontsize=8, frameon=False, loc="upper left", ncols=2 if len(models) > 4 else 1)
+    fig.legend(loc="outside lower center", fontsize=8, frameon=False, ncols=min(4, len(models)))
     shown = f" (first {len(models)} models)" if len(models) < sub["model"].nunique() else ""
-    ax.set_title(_title(f"{metric}, {kind}{shown}"), fontsize=10)
+    bands = "95% bootstrap bands" if len(models) <= MAX_BANDED_MODELS else "bands omitted for legibility"
+    ax.set_title(_title(f"{metric}, {kind}{shown}; {bands}"), fontsize=10)
     return fig
+
+
+MAX_BANDED_MODELS = 3
+
+
+def _plain_ticks_if_narrow(ax: Axes, x: npt.NDArray[np.float64]) -> None:
+    """Plain numbers as tick labels on a log axis spanning less than two decades (not 2×10⁰)."""
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    x = x[np.isfinite(x) & (x > 0)]
+    if len(x) and x.max() / x.min() < 100:
+        ax.set_xticks(np.unique(x))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) -> Figure:
@@ -597,7 +618,7 @@ def decomposition_figure(
     ax.set_xticks(x, labels)
     ax.set_xlabel("decade of samples k")
     ax.set_ylabel(f"slope of {metric} in that decade (pp per decade)")
-    ax.legend(fontsize=8, frameon=False, loc="upper right", title="questions with", title_fontsize=8)
+    fig.legend(fontsize=8, frameon=False, loc="outside right upper", title="questions with", title_fontsize=8)
     ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
     ax.set_title(
         _title(f"{_short(name)}: which questions make the slope in each decade ({kind} {metric})"), fontsize=10
