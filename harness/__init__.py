@@ -7,10 +7,16 @@ The public API (everything else is private and may change):
 - estimators: :func:`pass_at_k`, :func:`pass_hat_k`, :func:`at_least_m_of_k`, :func:`g_pass_at_k`,
   :func:`maj_at_k`, :func:`best_at_k`, and the closed forms :func:`maj_all_wrong_agree`, :func:`maj_all_wrong_differ`
 - curves: :func:`compute_curves` (the tidy curve table)
+- the sampling null model: :func:`analyse` -> :class:`Analysis` (fits, predictions, shape, dependence, budget)
+- matched-compute comparison: :func:`compare_at_matched_compute` -> :class:`Comparison`
+- audits of published numbers: :func:`load_claims`, :func:`audit_claims` -> :class:`AuditResult`, :func:`write_audit`
 - errors: :class:`HarnessInputError`
 """
 
 from harness._validation import HarnessInputError
+from harness.analysis import Analysis, analyse
+from harness.audit import AuditResult, ClaimAudit, audit_claims, load_claims, write_audit
+from harness.compare import Comparison, compare_at_matched_compute
 from harness.curves import compute_curves, default_ks
 from harness.estimators.bestk import best_at_k
 from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ, maj_at_k, maj_at_k_one
@@ -28,18 +34,26 @@ from harness.tables import QuestionCounts, concat_counts, rollouts_to_counts, va
 __version__ = "0.1.0"
 
 __all__ = [
+    "Analysis",
+    "AuditResult",
+    "ClaimAudit",
     "ColumnMap",
+    "Comparison",
     "HarnessInputError",
     "Loaded",
     "QuestionCounts",
     "__version__",
+    "analyse",
     "at_least_m_of_k",
+    "audit_claims",
     "best_at_k",
+    "compare_at_matched_compute",
     "compute_curves",
     "concat_counts",
     "default_ks",
     "g_pass_at_k",
     "load",
+    "load_claims",
     "load_many",
     "maj_all_wrong_agree",
     "maj_all_wrong_differ",
@@ -51,4 +65,5 @@ __all__ = [
     "pass_hat_k",
     "rollouts_to_counts",
     "validate_rollouts",
+    "write_audit",
 ]

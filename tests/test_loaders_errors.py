@@ -192,3 +192,11 @@ def test_library_errors_are_harness_input_errors(tmp_path: Path) -> None:
     p.write_text("a")
     with pytest.raises(HarnessInputError, match="--format"):
         load(str(p))
+
+
+def test_published_aggregate_files_point_to_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "curve.json"
+    src.write_text('[{"token_limit": 16, "accuracy": 0.2}, {"token_limit": 32, "accuracy": 0.27}]')
+    assert main(["curves", str(src), "--out", "-", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "not per-sample logs" in err and "harness audit" in err and err.count("\n") == 1

@@ -135,7 +135,7 @@ CASES: dict[str, Case] = {
         error="without correctness labels",
     ),
     # aggregate published numbers, no samples: that is `harness audit`'s input, not a log
-    "published_curves": Case("o1mini_aime2024_majority_vote_curve.json", error="missing required column 'question_id'"),
+    "published_curves": Case("o1mini_aime2024_majority_vote_curve.json", error="not per-sample logs"),
 }
 
 

@@ -140,6 +140,18 @@ def _detect_json(data: Any) -> str:
         first = data[0]
         if "question" in first and sum(isinstance(v, (int, float)) for v in first.values()) >= 2:
             return "matharena"
+        if "accuracy" in first and "question_id" not in first and ({"token_limit", "k", "compute"} & set(first)):
+            raise HarnessInputError(
+                "aggregate accuracy-vs-compute points (fields: " + ", ".join(sorted(first)) + "), not per-sample logs",
+                fix="audit published numbers with 'harness audit FILE' (compute,value columns) instead",
+            )
+    if isinstance(data, dict) and data and all(
+        isinstance(v, dict) and any(str(key).startswith("G-Pass@") for key in v) for v in data.values()
+    ):
+        raise HarnessInputError(
+            "a table of published G-Pass@k results per model, not per-sample logs",
+            fix="the bundled audit covers it: run 'harness audit'",
+        )
     return "json"
 
 
