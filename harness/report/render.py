@@ -28,7 +28,7 @@ figcaption{font-size:.9em;color:#333} table{border-collapse:collapse;font-size:.
 display:block;overflow-x:auto} th,td{border:1px solid #ccc;padding:.2em
 .5em;text-align:right;white-space:nowrap}
 th{background:#eee}
-td.text{text-align:left;white-space:normal;min-width:7em;max-width:28em;word-break:break-word}
+td.text{text-align:left;white-space:normal;min-width:10em;max-width:32em;word-break:break-word}
 .caption{font-size:.9em;color:#333;margin:.2em 0} nav a{margin-right:1em} code{background:#f4f4f4}
 """
 
