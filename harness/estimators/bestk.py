@@ -15,9 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from harness._validation import HarnessInputError, check_choice, check_ks
 from harness.estimators._pmf import log_choose
+from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
 KINDS = ("measured", "iid")
@@ -72,17 +74,12 @@ def best_at_k(
 
 
 def scores_by_model(
-    rollouts: object, counts: object
+    rollouts: pd.DataFrame | None, counts: QuestionCounts
 ) -> dict[str, tuple[Sequence[FloatArray], Sequence[FloatArray]]]:
     """Per model, the per-question score and correctness arrays, aligned with the rows of ``counts``."""
-    import pandas as pd
-
-    from harness.tables import QuestionCounts
-
-    if not isinstance(rollouts, pd.DataFrame) or "score" not in rollouts.columns:
+    if rollouts is None or "score" not in rollouts.columns:
         raise HarnessInputError("best@k needs per-sample scores", column="score",
                                 fix="log a score column (map it with --score-col) or drop best@k from --metrics")
-    assert isinstance(counts, QuestionCounts)
     groups = {key: g for key, g in rollouts.groupby(["model", "question_id"], sort=False)}
     out: dict[str, tuple[Sequence[FloatArray], Sequence[FloatArray]]] = {}
     for model in counts.models:
