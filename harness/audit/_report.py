@@ -12,7 +12,6 @@ import html
 import io
 import os
 import re
-import tempfile
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -21,6 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from harness._atomic import write_bytes_atomic
 from harness._validation import HarnessInputError
 
 if TYPE_CHECKING:
@@ -280,19 +280,6 @@ def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_audit(result: AuditResult, out_dir: str) -> list[str]:
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise HarnessInputError("exists and is not a folder", source=out_dir, fix="give a folder for --out")
@@ -310,7 +297,7 @@ def write_audit(result: AuditResult, out_dir: str) -> list[str]:
         png = _png(a.figure())
         pngs[a.claim_id] = png
         path = os.path.join(fig_dir, f"{name}.png")
-        _write_atomic(path, png)
+        write_bytes_atomic(path, png)
         rel[a.claim_id] = f"figures/{name}.png"
         paths.append(path)
     for name, text in (
@@ -319,6 +306,6 @@ def write_audit(result: AuditResult, out_dir: str) -> list[str]:
         ("audit_fits.csv", result.fits_table().to_csv(index=False)),
     ):
         path = os.path.join(out_dir, name)
-        _write_atomic(path, text.encode("utf-8"))
+        write_bytes_atomic(path, text.encode("utf-8"))
         paths.append(path)
     return paths

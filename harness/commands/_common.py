@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 
-from harness._validation import HarnessInputError
 from harness.answers import EXTRACTORS, NORMALISERS
 from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
 
@@ -136,19 +133,3 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
         print(f"  {msg}", file=sys.stderr, flush=True)
 
     return emit
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and an atomic rename."""
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if not os.path.isdir(folder):
-        raise HarnessInputError("the output folder does not exist", source=path)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

@@ -6,8 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from harness._atomic import write_text_atomic
 from harness._validation import HarnessInputError
-from harness.commands._common import add_input_options, load_inputs, progress_printer, write_text_atomic
+from harness.commands._common import add_input_options, load_inputs, progress_printer
 from harness.curves import KINDS, METRICS, compute_curves, parse_ks
 from harness.estimators.majority import TIES
 

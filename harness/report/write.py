@@ -6,36 +6,15 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from harness._atomic import write_bytes_atomic
 from harness._validation import HarnessInputError
 from harness.report.document import Report
 from harness.report.render import render_html, render_markdown
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def write_bytes_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and :func:`os.replace`."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_current_umask())  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def prepare_output_dir(out_dir: str, *, force: bool) -> None:
