@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from collections.abc import Callable
+from typing import Any
 
 from harness.answers import EXTRACTORS, NORMALISERS
 from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
@@ -133,3 +136,22 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
         print(f"  {msg}", file=sys.stderr, flush=True)
 
     return emit
+
+
+def write_and_announce(
+    report: Any, out_dir: str, *, quiet: bool, start: float, progress: Callable[[str], None] | None,
+    headline_lines: int | None = None,
+) -> int:
+    """Write ``report`` (a :class:`harness.report.Report`) to ``out_dir`` and say on stderr where it is."""
+    from harness.report import write_report
+
+    written = write_report(report, out_dir, force=True, progress=progress)
+    if not quiet:
+        print(
+            f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "
+            f"{os.path.join(out_dir, 'report.html')}",
+            file=sys.stderr,
+        )
+        for line in report.headline[:headline_lines]:
+            print(line, file=sys.stderr)
+    return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from typing import Any
 
-from harness.commands._common import add_input_options, progress_printer
+from harness.commands._common import add_input_options, progress_printer, write_and_announce
 from harness.commands.report import add_report_options, load_runs
 
 
@@ -30,7 +28,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.compare import compare_at_matched_compute
     from harness.report.compare_report import build_comparison_report
-    from harness.report.write import prepare_output_dir, write_report
+    from harness.report.write import prepare_output_dir
 
     start = time.perf_counter()
     progress = progress_printer(args.quiet)
@@ -54,13 +52,6 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     report = build_comparison_report(loaded, comparison, bootstrap=args.bootstrap, seed=args.seed, ties=args.ties)
-    written = write_report(report, args.out, force=True, progress=progress)
-    if not args.quiet:
-        print(
-            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
-            f"{os.path.join(args.out, 'report.html')}",
-            file=sys.stderr,
-        )
-        for line in report.headline:
-            print(line, file=sys.stderr)
-    return 0
+    return write_and_announce(
+        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=None
+    )

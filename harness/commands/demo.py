@@ -4,12 +4,10 @@ published claims audited. Writes the same kind of report as `harness report`."""
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from typing import Any
 
-from harness.commands._common import progress_printer
+from harness.commands._common import progress_printer, write_and_announce
 
 
 def add_parser(sub: Any) -> None:
@@ -31,19 +29,12 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.report.demo import build_demo
-    from harness.report.write import prepare_output_dir, write_report
+    from harness.report.write import prepare_output_dir
 
     start = time.perf_counter()
     progress = progress_printer(args.quiet)
     prepare_output_dir(args.out, force=args.force)
     report = build_demo(bootstrap=args.bootstrap, seed=args.seed, audit=not args.no_audit, progress=progress)
-    written = write_report(report, args.out, force=True, progress=progress)
-    if not args.quiet:
-        print(
-            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
-            f"{os.path.join(args.out, 'report.html')}",
-            file=sys.stderr,
-        )
-        for line in report.headline:
-            print(line, file=sys.stderr)
-    return 0
+    return write_and_announce(
+        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=None
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from dataclasses import replace
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.commands._common import add_input_options, load_inputs, progress_printer
+from harness.commands._common import add_input_options, load_inputs, progress_printer, write_and_announce
 from harness.estimators.majority import TIES
 from harness.loaders import Loaded
 from harness.tables import concat_counts
@@ -90,7 +89,7 @@ def load_runs(args: argparse.Namespace) -> Loaded:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.report import ReportOptions, build_report, write_report
+    from harness.report import ReportOptions, build_report
     from harness.report.write import prepare_output_dir
 
     start = time.perf_counter()
@@ -109,13 +108,6 @@ def run(args: argparse.Namespace) -> int:
         max_model_figures=args.figures_for,
     )
     report = build_report(loaded, options, progress=progress)
-    written = write_report(report, args.out, force=True, progress=progress)
-    if not args.quiet:
-        print(
-            f"wrote {len(written)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
-            f"{os.path.join(args.out, 'report.html')}",
-            file=sys.stderr,
-        )
-        for line in report.headline[:1]:
-            print(line, file=sys.stderr)
-    return 0
+    return write_and_announce(
+        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=1
+    )
