@@ -8,6 +8,7 @@ number can and cannot show.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,33 +123,10 @@ def analyse(
     while it runs (the matrices are small; on a shared 2-core machine a multi-threaded BLAS made the Pythia
     benchmark 13x slower); None leaves it alone.
     """
-    if blas_threads is None:
+    limit = nullcontext() if blas_threads is None else threadpool_limits(limits=blas_threads, user_api="blas")
+    with limit:
         return _analyse(
-            counts,
-            curves,
-            rollouts,
-            bootstrap,
-            seed,
-            progress,
-            level,
-            extrapolate,
-            fits,
-            ties,
-            exact_intervals,
-        )
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        return _analyse(
-            counts,
-            curves,
-            rollouts,
-            bootstrap,
-            seed,
-            progress,
-            level,
-            extrapolate,
-            fits,
-            ties,
-            exact_intervals,
+            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals
         )
 
 
