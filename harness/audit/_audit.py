@@ -669,26 +669,15 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         kk = max(1.0, float(comp.max()) / c0)
         zc = z_crit(1)
         lo, hi = value_range(kernel("pass@k", kk, 0, 0.0, grid), base, np.array([y0]), s0, np.array([False]), zc)
-        mlo = min(
-            value_range(
-                np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
-                np.concatenate([base, base], axis=1),
-                np.array([y0]),
-                s0,
-                np.array([False]),
-                zc,
-            )
+        maj_range = value_range(
+            np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
+            np.concatenate([base, base], axis=1),
+            np.array([y0]),
+            s0,
+            np.array([False]),
+            zc,
         )
-        mhi = max(
-            value_range(
-                np.concatenate([kernel("maj@k", round(kk), 0, ph, grid) for ph in (0.0, 1.0)]),
-                np.concatenate([base, base], axis=1),
-                np.array([y0]),
-                s0,
-                np.array([False]),
-                zc,
-            )
-        )
+        mlo, mhi = min(maj_range), max(maj_range)
         ev.append(
             f"matched compute: {kk:.0f} samples at the cheapest budget ({c0:,.0f} tokens, {_pct(y0)}) "
             "cost as "
