@@ -65,6 +65,13 @@ class ReportOptions:
     """Distributions of p the analysis fits (None: all it offers)."""
 
 
+
+_SHAPE_SHOWN = (
+    "model", "metric", "kind", "compute_min", "compute_max", "slope_per_decade", "slope_per_decade_ci_low",
+    "slope_per_decade_ci_high", "r2", "max_residual", "curvature", "straight_window_1pp_decades", "rise_1pp",
+)
+"""Columns of the analysis' shape table shown in the report (shape.csv keeps them all)."""
+
 def slug(text: str, used: set[str]) -> str:
     """A file-name-safe, unique stem for a model name taken from a log."""
     base = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "model"
@@ -974,8 +981,15 @@ def _sections(
             )
         shape = _frame(analysis, "shape")
         if shape is not None:
+            shown = [c for c in _SHAPE_SHOWN if c in shape.columns]
             tables.append(
-                ReportTable(shape, "Shape diagnostics from the analysis (bootstrap intervals).", csv="shape.csv")
+                ReportTable(
+                    shape[shown],
+                    "Shape diagnostics from the analysis (slope and curvature per decade of compute, as fractions; "
+                    "bootstrap intervals for measured and i.i.d. rows; the full table with every interval and the "
+                    "2 pp windows is in shape.csv).",
+                    csv="shape.csv",
+                )
             )
         sections.append(
             Section(
