@@ -65,12 +65,12 @@ class ReportOptions:
     """Distributions of p the analysis fits (None: all it offers)."""
 
 
-
 _SHAPE_SHOWN = (
     "model", "metric", "kind", "compute_min", "compute_max", "slope_per_decade", "slope_per_decade_ci_low",
     "slope_per_decade_ci_high", "r2", "max_residual", "curvature", "straight_window_1pp_decades", "rise_1pp",
 )
 """Columns of the analysis' shape table shown in the report (shape.csv keeps them all)."""
+
 
 def slug(text: str, used: set[str]) -> str:
     """A file-name-safe, unique stem for a model name taken from a log."""
