@@ -13,6 +13,7 @@ import pytest
 from harness.loaders import FORMATS, ColumnMap, detect_format, load, load_many
 
 FIX = Path(__file__).parent / "fixtures"
+FIX_LM = "samples_gsm8k-cot-self-consistency_2024-05-01T12-00-00.jsonl"
 
 
 def rows(loaded, *, model: str | None = None) -> dict[str, tuple[int, int]]:  # type: ignore[no-untyped-def]
@@ -91,15 +92,16 @@ def test_inspect_logs_epochs_scores_tokens(name: str) -> None:
     got = load(str(FIX / name))
     assert got.format == "inspect" and rows(got) == {"s1": (3, 2), "s2": (3, 1)}
     assert got.counts.models == ["openai/gpt-4o-mini"]
-    assert got.counts.tokens.tolist() == [310.0, 165.0]
+    assert got.counts.tokens.tolist() == [310.0, 165.0]  # the grader's model_usage entry is not counted
     assert got.counts.abstain is not None and got.counts.abstain.tolist() == [0, 1]  # NOANSWER: no vote
 
 
 def test_lighteval_details() -> None:
-    path = glob.glob(str(FIX / "details" / "*" / "*" / "*.parquet"))[0]
+    path = glob.glob(str(FIX / "details" / "*" / "*" / "*" / "*.parquet"))[0]
     got = load(path)
     assert got.format == "lighteval" and rows(got) == {"0": (3, 2), "1": (3, 1)}
-    assert got.counts.models == ["my-model"]
+    # details/<model_name>/<date_id>/: a hub model name org/model spans two folders
+    assert got.counts.models == ["org/my-model"]
 
 
 def test_nemo_skills_seeds_pool_into_groups() -> None:
@@ -241,3 +243,92 @@ def test_json_array_with_mapped_list_columns(tmp_path: Path) -> None:
     p.write_text(json.dumps(rows_))
     got = load(str(p), columns=ColumnMap(text="gen", correct="ok", question="id"))
     assert rows(got) == {"a": (2, 1), "b": (1, 1)} and got.counts.correct_label.tolist() == ["1", "5"]
+
+
+def _zip_without(src: Path, dst: Path, drop: set[str]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            if name not in drop:
+                zout.writestr(name, zin.read(name))
+
+
+def test_inspect_unfinished_eval_takes_the_header_from_the_journal(tmp_path: Path) -> None:
+    # an eval still running (or killed) has _journal/start.json and samples but no header.json yet
+    p = tmp_path / "running.eval"
+    _zip_without(FIX / "inspect_log.eval", p, {"header.json", "summaries.json", "reductions.json"})
+    got = load(str(p))
+    assert got.counts.models == ["openai/gpt-4o-mini"] and rows(got) == {"s1": (3, 2), "s2": (3, 1)}
+
+
+def test_inspect_text_values_deprecated_score_and_usage_fallbacks(tmp_path: Path) -> None:
+    import json
+
+    log = json.loads((FIX / "inspect_log.json").read_text())
+    values = {"C": "yes", "I": "No", "N": "false", "P": "true"}
+    for smp in log["samples"]:
+        score = smp.pop("scores")["match"]
+        score["value"] = values[score["value"]]
+        smp["score"] = score  # logs older than the scores dict hold one Score under 'score'
+        smp["model_usage"] = {"openai/gpt-4o": smp["model_usage"]["openai/gpt-4o-mini"]}  # key != eval.model
+    p = tmp_path / "old.json"
+    p.write_text(json.dumps(log))
+    got = load(str(p))
+    assert rows(got) == {"s1": (3, 2), "s2": (3, 1)} and got.counts.tokens.tolist() == [310.0, 165.0]
+    for smp in log["samples"]:
+        del smp["model_usage"]  # only output.usage left
+    p.write_text(json.dumps(log))
+    assert load(str(p)).counts.tokens.tolist() == [310.0, 165.0]
+
+
+def test_lm_eval_without_filter_field_and_loglikelihood_resps(tmp_path: Path) -> None:
+    import json
+
+    from harness._validation import HarnessInputError
+
+    recs = [json.loads(line) for line in (FIX / FIX_LM).read_text().splitlines()]
+    for r in recs:  # early v0.4 releases wrote no 'filter'/'metrics' keys
+        del r["filter"], r["metrics"]
+    p = tmp_path / "samples_gsm8k_2024-01-01T00-00-00.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    got = load(str(p))
+    assert rows(got) == {"0": (3, 2), "1": (3, 2)}
+    assert any("2 lines of further filters skipped" in n for n in got.notes)
+    # a multiple-choice task: resps hold [loglikelihood, is_greedy] pairs as strings (sanitize_list)
+    mc = dict(recs[0], resps=[[["-3.2", "False"]], [["-1.0", "True"]]], filtered_resps=[["-3.2", "False"]])
+    p.write_text(json.dumps(mc) + "\n")
+    with pytest.raises(HarnessInputError, match=r"line 1.*resps.*loglikelihood"):
+        load(str(p))
+    single = dict(recs[0], resps=[[["-1.2", "True"]]])
+    p.write_text(json.dumps(single) + "\n")
+    with pytest.raises(HarnessInputError, match=r"not a list of generated texts"):
+        load(str(p))
+
+
+def test_evalplus_older_layout_statuses_and_base_only(tmp_path: Path) -> None:
+    import json
+
+    old = {
+        "date": "2023-06-01 00:00",
+        "hash": "h",
+        "eval": {
+            "HumanEval/0": {
+                "nfiles": 3,
+                "base": [["success", []], ["success", []], ["timed out", []]],
+                "plus": [["success", []], ["failed", []], ["timed out", []]],
+            }
+        },
+    }
+    p = tmp_path / "eval_results.json"
+    p.write_text(json.dumps(old))
+    assert rows(load(str(p))) == {"HumanEval/0": (3, 1)}
+    # newer layout run with --base-only: plus_status is null; file named <samples>.eval_results.json
+    new = json.loads((FIX / "eval_results.json").read_text())
+    for res in new["eval"].values():
+        for r in res:
+            r["plus_status"], r["plus_fail_tests"] = None, []
+    q = tmp_path / "samples.eval_results.json"
+    q.write_text(json.dumps(new))
+    assert detect_format(str(q)) == "evalplus"
+    assert rows(load(str(q))) == {"HumanEval/0": (2, 2), "HumanEval/1": (2, 0)}

@@ -1,11 +1,16 @@
 """Code-generation results: evalplus ``eval_results.json`` and human-eval ``<samples>.jsonl_results.jsonl``.
 
-* evalplus (evalplus/evalplus ``evalplus/evaluate.py``): ``{"date", "hash", "eval": {task_id: [ {"task_id",
-  "solution", "base_status", "plus_status", "base_fail_tests", "plus_fail_tests"}, ... ]}}`` with statuses
-  ``"pass"``/``"fail"``; older releases stored ``{"eval": {task_id: {"base": [[status, details], ...], "plus":
-  [...]}}}``. Correct = base and plus tests pass (EvalPlus's "plus" score); ``--correct-col base`` uses the
-  base tests only.
-* human-eval (openai/human-eval ``human_eval/evaluate_functional_correctness.py`` writes
+* evalplus (checked against evalplus/evalplus ``evalplus/evaluate.py`` and ``evalplus/eval/__init__.py``):
+  ``eval_results.json`` in a samples folder, else ``<samples>.eval_results.json`` (legacy
+  ``<samples>_eval_results.json``): ``{"date", "hash", "eval": {task_id: [ {"task_id", "solution",
+  "base_status", "plus_status", "base_fail_tests", "plus_fail_tests"}, ... ]}, "pass_at_k"}`` with statuses
+  ``PASS="pass"``, ``FAIL="fail"``, ``TIMEOUT="timeout"`` (``plus_status`` is null with ``--base-only``);
+  older releases stored ``{"eval": {task_id: {"nfiles", "base": [[status, details], ...], "plus": [...]}}}``
+  (``plus`` empty with ``--base-only``) with statuses ``SUCCESS="success"``, ``FAILED="failed"``,
+  ``TIMEOUT="timed out"``. Correct = base and plus tests pass (EvalPlus's "plus" score); ``--correct-col
+  base`` uses the base tests only.
+* human-eval (checked against openai/human-eval ``human_eval/evaluation.py``
+  ``evaluate_functional_correctness`` writes
   ``<sample_file>_results.jsonl``): each line the sample (``task_id``, ``completion``) plus ``result``
   (``"passed"``, ``"failed: ..."``, ``"timed out"``) and ``passed`` (bool).
 
@@ -24,7 +29,15 @@ from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import finish
 from harness.loaders._io import iter_jsonl, read_json
 
-STATUS = {"pass": True, "fail": False, "timeout": False, "passed": True, "failed": False}
+STATUS = {
+    "pass": True,
+    "fail": False,
+    "timeout": False,
+    "success": True,
+    "failed": False,
+    "timed out": False,
+    "passed": True,
+}
 
 
 def _status(v: Any, *, source: str, where: str) -> bool:
@@ -37,7 +50,7 @@ def _status(v: Any, *, source: str, where: str) -> bool:
         f"status {s!r} is not pass/fail",
         source=source,
         column=where,
-        fix="accepted statuses: pass, fail, timeout",
+        fix="accepted statuses: pass, fail, timeout (older evalplus: success, failed, timed out)",
     )
 
 

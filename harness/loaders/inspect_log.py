@@ -1,22 +1,31 @@
 """inspect_ai eval logs: ``.eval`` (zip) and ``.json``; one rollout per (sample id, epoch).
 
-Layout (UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py`` ``EvalLog``/``EvalSample``/``EvalSpec`` and
-``src/inspect_ai/log/_recorders/eval.py`` for the zip members; docs reference ``inspect_ai.log``):
+Layout, checked against UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py`` (``EvalLog``,
+``EvalSample``, ``EvalSpec``), ``src/inspect_ai/log/_recorders/eval.py`` (zip members) and
+``src/inspect_ai/scorer/_metric.py`` (``Score``, ``CORRECT``/``INCORRECT``/``PARTIAL``/``NOANSWER``,
+``value_to_float``):
 
-* ``.eval`` zip: ``header.json`` (the EvalLog without samples: ``version``, ``status``, ``eval`` with ``task``
-  and ``model``, ``results``, ``stats``) and one member per sample ``samples/<id>_epoch_<epoch>.json``
-  (``_journal/*`` and ``summaries.json`` are ignored).
+* ``.eval`` zip: ``_journal/start.json`` (``version``, ``eval``, ``plan``; written when the eval starts),
+  ``_journal/summaries/<n>.json``, one member per sample ``samples/<id>_epoch_<epoch>.json``, and when the eval
+  finished ``summaries.json``, ``reductions.json`` and ``header.json`` (the EvalLog without samples:
+  ``version``, ``status``, ``eval`` with ``task`` and ``model``, ``plan``, ``results``, ``stats``). The header
+  is ``header.json``, else ``_journal/start.json`` (an eval still running or killed); summaries and reductions
+  are ignored.
 * ``.json``: the whole EvalLog, samples under ``samples``.
-* Each EvalSample: ``id``, ``epoch``, ``target``, ``output`` (``completion``, ``usage`` with ``input_tokens``,
-  ``output_tokens``, ``total_tokens``), ``scores`` (scorer name -> Score ``{value, answer, explanation}``),
-  ``model_usage`` (model name -> ModelUsage with ``output_tokens``, ...).
+* Each EvalSample: ``id``, ``epoch``, ``input``, ``target``, ``messages``, ``output`` (ModelOutput:
+  ``model``, ``choices``, ``completion``, ``usage`` with ``input_tokens``, ``output_tokens``,
+  ``total_tokens``), ``scores`` (scorer name -> Score ``{value, answer, explanation, metadata}``; logs older
+  than the ``scores`` dict hold one Score under ``score``), ``model_usage`` (model name -> ModelUsage with
+  ``input_tokens``, ``output_tokens``, ``total_tokens``, ...).
 
-Correctness is the value of one scorer (``--correct-col NAME``; default the first scorer of each sample):
-``C`` correct; ``I`` incorrect; ``N`` no answer (incorrect); ``P`` partial (counted as incorrect, noted);
-booleans and 0/1 as themselves. The sample's answer is the scorer's ``answer`` when it set one, otherwise the
-extractor (``auto``) applied to ``output.completion``. Tokens per sample = ``output_tokens`` summed over
-``model_usage`` (falling back to ``output.usage.output_tokens``). The epoch is the sample id within a
-question.
+Correctness is the value of one scorer (``--correct-col NAME``; default the first scorer of each sample), read
+as inspect's ``value_to_float`` reads it: ``C`` correct; ``I`` incorrect; ``N`` no answer (incorrect); ``P``
+partial (counted as incorrect, noted); ``yes``/``true`` and ``no``/``false`` (any case); booleans, 0/1 and
+the strings ``"1"``/``"0"``. The sample's answer is the scorer's ``answer`` when it set one, otherwise the
+extractor (``auto``) applied to ``output.completion``. Tokens per sample = ``output_tokens`` of the evaluated
+model's entry (``eval.model``) in ``model_usage`` (so a model-graded scorer's usage is not counted); without
+that entry, the sum over ``model_usage``; without ``model_usage``, ``output.usage.output_tokens``. The epoch
+is the sample id within a question.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ from harness.loaders._io import ZIP_MAGIC, check_file, decode_utf8, head_bytes, 
 
 _SAMPLE = re.compile(r"^samples/.+_epoch_\d+\.json$")
 VALUE_MAP = {"C": True, "I": False, "N": False, "P": False}
+_TEXT_VALUES = {"yes": True, "true": True, "no": False, "false": False, "1": True, "0": False}
+_START = "_journal/start.json"
 
 
 def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:
@@ -70,7 +81,8 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
         return obj
 
     names = zf.namelist()
-    header = load_member("header.json") if "header.json" in names else {}
+    head = "header.json" if "header.json" in names else _START  # _journal/start.json: eval not finished
+    header = load_member(head) if head in names else {}
     members = sorted(n for n in names if _SAMPLE.match(n))
     if not members:
         raise HarnessInputError(
@@ -92,13 +104,15 @@ def _correct(value: Any, *, source: str, where: str) -> tuple[bool, bool]:
         return value, False
     if isinstance(value, str) and value in VALUE_MAP:
         return VALUE_MAP[value], value == "P"
+    if isinstance(value, str) and value.strip().lower() in _TEXT_VALUES:
+        return _TEXT_VALUES[value.strip().lower()], False
     if isinstance(value, (int, float)) and value in (0, 1):
         return bool(value), False
     raise HarnessInputError(
         f"score value {value!r} is not boolean-like",
         source=source,
         column=where,
-        fix="accepted: C/I/N/P (inspect_ai CORRECT/INCORRECT/NOANSWER/PARTIAL), true/false, 1/0; "
+        fix="accepted: C/I/N/P (inspect_ai CORRECT/INCORRECT/NOANSWER/PARTIAL), yes/no, true/false, 1/0; "
         "choose another scorer with --correct-col",
     )
 
@@ -130,6 +144,8 @@ def load_source(
                 f"{where} lacks 'id' or 'epoch'", source=source, fix="inspect_ai samples carry id and epoch"
             )
         scores = s.get("scores") or {}
+        if not scores and isinstance(s.get("score"), dict):
+            scores = {"score": s["score"]}  # logs written before the scores dict (EvalSample.migrate_deprecated)
         if not scores:
             raise HarnessInputError(
                 f"sample {s['id']!r} epoch {s['epoch']} has no scores",
@@ -155,7 +171,11 @@ def load_source(
         else:
             text = extract_answer((s.get("output") or {}).get("completion"), options.extractor or "auto")
         usage = s.get("model_usage") or {}
-        tok = sum(float(u.get("output_tokens") or 0) for u in usage.values()) if usage else None
+        tok: float | None
+        if model in usage:
+            tok = float((usage[model] or {}).get("output_tokens") or 0)
+        else:
+            tok = sum(float((u or {}).get("output_tokens") or 0) for u in usage.values()) if usage else None
         if tok is None:
             out_usage = (s.get("output") or {}).get("usage") or {}
             tok = out_usage.get("output_tokens")

@@ -1,15 +1,23 @@
-"""lighteval details parquet: ``details/<model>/<timestamp>/details_<task>_<timestamp>.parquet``.
+"""lighteval details parquet: ``details/<model_name>/<date_id>/details_<task>_<date_id>.parquet``.
 
-Two layouts (huggingface/lighteval ``src/lighteval/logging/info_loggers.py`` ``DetailsLogger``):
+The path is checked against huggingface/lighteval ``src/lighteval/logging/evaluation_tracker.py``
+(``save_details``/``_get_details_sub_folder``): ``<model_name>`` is the model name as given, so a hub id such as
+``org/model`` makes two folders; ``<task>`` is like ``lighteval|math_500|0`` and ``<date_id>`` is
+``datetime.now().isoformat()`` with ``:`` replaced by ``-``. Columns are the ``DetailsLogger.Detail`` fields in
+sorted order. Two layouts (``src/lighteval/logging/info_loggers.py`` ``DetailsLogger``):
 
-* up to 0.8: one row per doc with ``example``/``full_prompt``, ``predictions`` (list of generated texts, n of
-  them for sampling metrics such as ``maj@n``/``pass@k``), ``gold`` (list of gold strings), ``metrics``;
-* from 0.9: ``doc`` (struct: ``query``, ``choices``, ``gold_index``, ...), ``model_response`` (struct:
-  ``text`` list, ``output_tokens`` list of token lists), ``metric`` (struct of per-doc metric values).
+* up to 0.8 (checked): one row per doc with ``example``, ``full_prompt``, ``predictions`` (the
+  ``get_result_for_eval()`` of each model response, flattened, so the n generated texts of a sampling metric
+  such as ``maj@n``/``pass@k``), ``gold`` (``doc.get_golds()``, a list of gold strings), ``metrics``,
+  ``choices``, ``gold_index``, ``cont_tokens``, ...;
+* from 0.9 (not verified against the source here): ``doc`` (struct: ``query``, ``choices``, ``gold_index``,
+  ...), ``model_response`` (struct: ``text`` list, ``output_tokens`` list of token lists), ``metric`` (struct
+  of per-doc metric values).
 
 lighteval keeps no per-sample correctness, so each generated text's answer is extracted (``--extractor``,
-default ``auto``) and graded against the gold; the question id is the row number. The model is the folder name
-two levels above the file when the path follows lighteval's layout.
+default ``auto``) and graded against the gold; the question id is the row number. The model is the path
+between the nearest ``details`` folder and the date folder (``org/model`` kept whole) when the path follows
+lighteval's layout, else ``model``.
 """
 
 from __future__ import annotations
@@ -34,6 +42,17 @@ def _as_list(v: Any) -> list[Any]:
     if isinstance(v, (list, tuple)):
         return list(v)
     return [v]
+
+
+def _model_from_path(source: str) -> str:
+    """``org/model`` from ``.../details/org/model/<date_id>/details_*.parquet`` (``model`` if not that layout)."""
+    parts = os.path.normpath(os.path.abspath(source)).split(os.sep)
+    above = parts[:-2]  # drop the file and the date folder
+    if "details" not in above:
+        return "model"
+    top = len(above) - 1 - above[::-1].index("details")
+    name = "/".join(above[top + 1 :])
+    return name or "model"
 
 
 def load_source(
@@ -82,7 +101,6 @@ def load_source(
     out = pd.DataFrame(rows)
     if out["tokens"].isna().all():
         out = out.drop(columns=["tokens"])
-    parts = os.path.normpath(os.path.abspath(source)).split(os.sep)
-    out["model"] = parts[-3] if len(parts) >= 3 and parts[-4:-3] == ["details"] else "model"
+    out["model"] = _model_from_path(source)
     notes = [f"{source}: lighteval details, {len(df)} docs; answers graded against gold (question id = row)"]
     return finish(out, source=source, fmt="lighteval", options=options, stopping=stopping, notes=notes)

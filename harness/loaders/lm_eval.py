@@ -1,12 +1,19 @@
 """lm-evaluation-harness ``--log_samples`` output: ``samples_<task>_<date>.jsonl``.
 
-Fields (EleutherAI/lm-evaluation-harness ``lm_eval/evaluator.py``, the ``example`` dict built in
-``evaluate()`` when ``log_samples`` is on; v0.4.x): ``doc_id``, ``doc``, ``target``, ``arguments``, ``resps``,
-``filtered_resps``, ``filter``, ``metrics``, ``doc_hash``, ``prompt_hash``, ``target_hash``, plus one key per
-metric. With ``repeats: N`` in the task config (e.g. ``gsm8k-cot-self-consistency``) each request is cloned N
-times and ``resps`` is ``[[r_1, ..., r_N]]`` (one list per request, one entry per repeat). A task with several
-filters (``score-first``, ``maj@64``, ...) writes one line per (doc, filter) with the same ``resps``; the
-first filter's line of each doc is used and the rest counted in a note.
+Checked against EleutherAI/lm-evaluation-harness ``lm_eval/evaluator.py`` (the ``example`` dict built in
+``evaluate()`` when ``log_samples`` is on), ``lm_eval/loggers/evaluation_tracker.py``
+(``save_results_samples``: file ``<output>/<model>/samples_<task>_<date_id>.jsonl``) and ``lm_eval/utils.py``
+(``sanitize_list``). Fields: ``doc_id``, ``doc``, ``target`` (written as ``str(target)``), ``arguments``
+(written as ``{"gen_args_0": {"arg_0": prompt, "arg_1": gen_kwargs}, ...}``), ``resps``, ``filtered_resps``,
+``doc_hash``, ``prompt_hash``, ``target_hash``, plus one key per metric (e.g. ``exact_match``); later
+v0.4.x releases also write ``filter`` and ``metrics`` (the metric names). ``resps`` is one list per request,
+each the request's responses, every leaf turned into a string by ``sanitize_list``. Generation tasks make one request
+per doc, which ``repeats: N`` in the task config (e.g. ``gsm8k-cot-self-consistency``) clones N times, so
+``resps`` is ``[[r_1, ..., r_N]]``; loglikelihood tasks give ``[[["-1.2", "False"]], ...]`` (one
+``[loglikelihood, is_greedy]`` pair per choice), which hold no generated text and are refused. A task with
+several filters (``score-first``, ``maj@64``, ...) writes one line per (doc, filter) with the same ``resps``;
+the first line of each doc is used and the rest counted in a note (logs without ``filter`` are matched on
+identical ``resps``).
 
 Each repeat's final answer is extracted from the raw text (``--extractor``, default ``auto``) and graded
 against ``target`` (the normaliser decides equality, e.g. GSM8K ``#### 72`` targets reduce to ``72``).
@@ -27,14 +34,17 @@ from harness.loaders._io import iter_jsonl
 
 
 def _repeats(resps: Any) -> list[str] | None:
-    """The N repeat texts of one doc from ``resps`` ([[r1..rN]] or [[r1],[r2],...] or [r1..rN])."""
+    """The N repeat texts of one doc from ``resps`` ([[r1..rN]] or [[r1],[r2],...] or [r1..rN]).
+
+    None unless every response is a string (loglikelihood pairs ``[ll, is_greedy]`` are not texts).
+    """
     if not isinstance(resps, list) or not resps:
         return None
     if len(resps) == 1 and isinstance(resps[0], list):
         inner = resps[0]
-        return [x if isinstance(x, str) else (x[0] if isinstance(x, list) and x else str(x)) for x in inner]
-    if all(isinstance(x, list) and len(x) == 1 for x in resps):
-        return [str(x[0]) for x in resps]
+        return list(inner) if all(isinstance(x, str) for x in inner) else None
+    if all(isinstance(x, list) and len(x) == 1 and isinstance(x[0], str) for x in resps):
+        return [x[0] for x in resps]
     if all(isinstance(x, str) for x in resps):
         return list(resps)
     return None
@@ -46,6 +56,7 @@ def load_source(
     """Load an lm-eval samples file: one rollout per (doc_id, repeat)."""
     rows: dict[str, list[Any]] = {"question_id": [], "sample_id": [], "text": [], "gold": []}
     first_filter: dict[Any, Any] = {}
+    first_resps: dict[Any, Any] = {}
     skipped = 0
     for lineno, rec in iter_jsonl(source):
         for key in ("doc_id", "resps", "target"):
@@ -60,9 +71,12 @@ def load_source(
         doc = rec["doc_id"]
         filt = rec.get("filter")
         if doc in first_filter:
-            if first_filter[doc] == filt:
+            if ("filter" in rec and first_filter[doc] == filt) or (
+                "filter" not in rec and first_resps[doc] != rec["resps"]
+            ):
                 raise HarnessInputError(
-                    f"doc_id {doc!r} appears twice with filter {filt!r}",
+                    f"doc_id {doc!r} appears twice "
+                    + (f"with filter {filt!r}" if "filter" in rec else "with different resps and no 'filter'"),
                     source=source,
                     line=lineno,
                     column="doc_id",
@@ -71,6 +85,7 @@ def load_source(
             skipped += 1
             continue
         first_filter[doc] = filt
+        first_resps[doc] = rec["resps"]
         reps = _repeats(rec["resps"])
         if reps is None:
             raise HarnessInputError(
@@ -78,7 +93,8 @@ def load_source(
                 source=source,
                 line=lineno,
                 column="resps",
-                fix="only generate_until tasks have answers to extract",
+                fix="only generate_until tasks have answers to extract (loglikelihood resps are "
+                "[loglikelihood, is_greedy] pairs)",
             )
         if not reps:
             raise HarnessInputError(
