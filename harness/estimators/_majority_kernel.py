@@ -158,12 +158,14 @@ def maj_kernel(
             continue
         theta = m / pool
         free = pool - comp_total
+        odds = theta / (1.0 - theta) if measured else 0.0  # binomial tilt: f(i+1)/f(i) = (a-i)/(i+1) * odds
         # pass 1: each competitive class's kernel f(i), i = lo..hi, around its mode; values whose weight is
         # negligible against what this x can contribute (px) are cut on both sides
-        kern = np.zeros((ncomp, min(x, m) + 1))
         los = np.empty(ncomp, np.int64)
         his = np.empty(ncomp, np.int64)
+        sizes_kept = np.empty(ncomp, np.int64)
         cut = log_eps - lpx - 12.0  # dropped weight <= e^cut x width / P(S=m) per class
+        floor_weight = math.exp(cut)
         can_tie = 0
         ncut = 0
         for c in range(ncomp):
@@ -174,27 +176,24 @@ def maj_kernel(
                 hi = min(hi, a)
             mode = math.floor((a + 1) * theta) if measured else math.floor(mean)
             mode = min(max(mode, 0), hi)
-            lmode = _log_tilted(mode, a, theta, mean, measured)
+            f_mode = math.exp(_log_tilted(mode, a, theta, mean, measured))
+            # walk down from the mode: f(i-1) = f(i) * i / (a-i+1) / odds, or f(i) * i / mean
             lo = mode
-            lf = lmode
-            while lo > 0:  # f(i-1) = f(i) * i / (a-i+1) * (1-theta)/theta, or f(i) * i / mean
-                step = (math.log(lo / (a - lo + 1.0)) + math.log1p(-theta) - math.log(theta)) if measured \
-                    else math.log(lo / mean)
-                if lf + step < cut:
+            f = f_mode
+            while lo > 0:
+                f *= lo / ((a - lo + 1.0) * odds) if measured else lo / mean
+                if f < floor_weight:
                     break
-                lf += step
                 lo -= 1
             # walk up past x if need be: a class whose weight dies out below x is never truncated by the vote,
             # so it joins the free pool exactly (to the cut)
             up = mode
-            lf = lmode
+            f = f_mode
             limit = min(a, m) if measured else m
             while up < limit:
-                step = (math.log((a - up) / (up + 1.0)) + math.log(theta) - math.log1p(-theta)) if measured \
-                    else math.log(mean / (up + 1.0))
-                if lf + step < cut:
+                f *= (a - up) * odds / (up + 1.0) if measured else mean / (up + 1.0)
+                if f < floor_weight:
                     break
-                lf += step
                 up += 1
                 if up > x:
                     break
@@ -206,14 +205,21 @@ def maj_kernel(
             ncut += 1
             los[c_new] = lo
             his[c_new] = up
+            sizes_kept[c_new] = a
             if up == x:
                 can_tie += 1
-            lf = _log_tilted(lo, a, theta, mean, measured)
-            for i in range(lo, up + 1):
-                kern[c_new, i - lo] = math.exp(lf)
-                if i < up:
-                    lf += (math.log((a - i) / (i + 1.0)) + math.log(theta) - math.log1p(-theta)) if measured \
-                        else math.log(mean / (i + 1.0))
+        # kernels on their windows only (a window is far narrower than x when k is large)
+        max_width = 1
+        for c in range(ncut):
+            max_width = max(max_width, his[c] - los[c] + 1)
+        kern = np.zeros((max(ncut, 1), max_width))
+        for c in range(ncut):
+            a = sizes_kept[c]
+            mean = m * a / pool
+            f = math.exp(_log_tilted(los[c], a, theta, mean, measured))
+            for i in range(los[c], his[c] + 1):
+                kern[c, i - los[c]] = f
+                f *= (a - i) * odds / (i + 1.0) if measured else mean / (i + 1.0)
         ncomp = ncut
         # pass 2: the truncated convolution over classes; column j of the state is the sum base + j
         ldenom = _log_tilted(m, pool, theta, 0.0, True) if measured else _log_tilted(m, 0, 0.0, float(m), False)
@@ -268,17 +274,32 @@ def maj_kernel(
             span = min(span + hi - lo, width_all - 1)
         s_lo = base
         s_hi = base + span
-        numer = 0.0
-        for s in range(s_lo, min(s_hi, m) + 1):
-            d = m - s
-            if measured:
-                lg = _log_tilted(d, free, theta, 0.0, True) if d <= free else -np.inf
-            else:
-                lg = _log_tilted(d, 0, 0.0, m * free / pool, False)
-            if lg == -np.inf:
-                continue
-            g = math.exp(lg)
+        # combine with the free pool g(d), d = m - s, by the recurrence g(d-1) = g(d) d / (free-d+1) / odds
+        # (binomial) or g(d) d / mean (Poisson), rescaled so that no term underflows
+        free_mean = m * free / pool
+        s_start = max(s_lo, m - free) if (measured or free == 0) else s_lo
+        s_end = min(s_hi, m)
+        if s_start > s_end:
+            continue
+        d = m - s_start
+        log_scale = _log_tilted(d, free, theta, 0.0, True) if measured else _log_tilted(d, 0, 0.0, free_mean, False)
+        g = 1.0
+        partial = 0.0
+        contribution = 0.0
+        for s in range(s_start, s_end + 1):
+            row = 0.0
             for t in range(tmax + 1):
-                numer += state[t, s - s_lo] * g / (1.0 + t)
-        acc += px * numer * math.exp(-ldenom)
+                row += state[t, s - s_lo] / (1.0 + t)
+            partial += row * g
+            d = m - s
+            if d == 0:
+                break
+            g *= d / ((free - d + 1.0) * odds) if measured else d / free_mean
+            if g > 1e100 or (g < 1e-100 and g > 0.0):
+                contribution += partial * math.exp(log_scale - ldenom)
+                log_scale += math.log(g)
+                partial = 0.0
+                g = 1.0
+        contribution += partial * math.exp(log_scale - ldenom)
+        acc += px * contribution
     return min(max(acc, 0.0), 1.0)
