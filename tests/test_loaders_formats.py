@@ -332,3 +332,23 @@ def test_evalplus_older_layout_statuses_and_base_only(tmp_path: Path) -> None:
     q.write_text(json.dumps(new))
     assert detect_format(str(q)) == "evalplus"
     assert rows(load(str(q))) == {"HumanEval/0": (2, 2), "HumanEval/1": (2, 0)}
+
+
+def test_nemo_judgement_text_and_unfinished_lines(tmp_path: Path) -> None:
+    import json
+
+    # an LLM judge writes free text ending 'Judgement: Yes/No' (is_correct_judgement); no judge_correct field
+    verdicts = {0: ["Reasoning: same.\nJudgement: Yes", "Judgement: no"], 1: ["Judgement: YES", "garbled"]}
+    for seed, (j0, j1) in verdicts.items():
+        lines = [
+            {"problem": "p0", "expected_answer": "3", "generation": "\\boxed{3}", "predicted_answer": "3",
+             "judgement": j0, "num_generated_tokens": 30},
+            {"problem": "p1", "expected_answer": "8", "generation": "\\boxed{9}", "predicted_answer": "9",
+             "judgement": j1, "num_generated_tokens": 40},
+        ]
+        if seed == 1:
+            lines.append({})  # batch_evaluate_results keeps {} for a generation that did not finish
+        (tmp_path / f"output-rs{seed}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    got = load_many([str(tmp_path / f"output-rs{s}.jsonl") for s in (0, 1)])
+    assert rows(got) == {"0": (2, 2), "1": (2, 0)}
+    assert any("judgement" in n for n in got.notes) and any("1 empty lines" in n for n in got.notes)

@@ -1,13 +1,20 @@
 """NeMo-Skills generation outputs: ``output-rs<seed>.jsonl`` (one file per random seed; the seed is the
 group).
 
-Fields (NVIDIA/NeMo-Skills ``nemo_skills/inference/generate.py`` writes the input problem's fields plus
-``generation`` and ``num_generated_tokens``; ``nemo_skills/evaluation`` adds ``predicted_answer`` and
-``symbolic_correct`` (math), ``is_correct`` (code/other), ``judgement`` (LLM judge)); input fields include
-``problem`` and ``expected_answer``. Lines of the seed files are aligned by position (the same input file), so
-the question id is ``id`` if present, else the line number; when ``problem`` is present its text must agree
-across seeds. Correctness: the first of ``symbolic_correct``, ``is_correct``, ``judge_correct`` present;
-otherwise ``predicted_answer`` is graded against ``expected_answer``. Tokens: ``num_generated_tokens``.
+Checked against NVIDIA/NeMo-Skills: ``nemo_skills/inference/generate.py`` writes the input problem's fields
+(``problem``, ``expected_answer``, ...) plus ``generation`` (and ``num_generated_tokens``) to
+``output-rs<seed>.jsonl``; ``nemo_skills/evaluation/math_grader.py`` (``batch_evaluate_results``) adds
+``predicted_answer`` (the last ``\\boxed{}``, null if none) and ``symbolic_correct``, and keeps an empty ``{}``
+line for a generation that did not finish; older releases wrote ``is_correct`` instead (read as
+``symbolic_correct`` by ``nemo_skills/evaluation/metrics/math_metrics.py``). An LLM judge adds ``judgement``,
+free text ending ``Judgement: Yes``/``Judgement: No``, which ``nemo_skills/evaluation/metrics/utils.py``
+(``is_correct_judgement``) reads as correct when the text after the last ``Judgement:`` starts with ``yes``
+(any case), else incorrect; ``judge_correct`` is only a metric name there, not a field. Lines of the seed files
+are aligned by position (the same input file), so the question id is ``id`` if present, else the line number;
+when ``problem`` is present its text must agree across seeds; empty ``{}`` lines are skipped and counted in a
+note. Correctness: the first of ``symbolic_correct``, ``is_correct``, ``judgement`` present (``--correct-col``
+chooses); otherwise ``predicted_answer`` is graded against ``expected_answer``. Tokens:
+``num_generated_tokens``.
 """
 
 from __future__ import annotations
@@ -28,7 +35,20 @@ from harness.loaders._build import finish
 from harness.loaders._io import iter_jsonl
 from harness.tables import FIXED, rollouts_to_counts
 
-CORRECT_FIELDS = ("symbolic_correct", "is_correct", "judge_correct")
+CORRECT_FIELDS = ("symbolic_correct", "is_correct", "judgement")
+
+
+def judgement_correct(text: Any, *, source: str, line: int) -> bool:
+    """A judge's verdict as NeMo-Skills' ``is_correct_judgement`` reads it (improper format = incorrect)."""
+    if not isinstance(text, str):
+        raise HarnessInputError(
+            f"judgement {text!r} is not text",
+            source=source,
+            line=line,
+            column="judgement",
+            fix="the LLM judge writes free text ending 'Judgement: Yes' or 'Judgement: No'",
+        )
+    return "Judgement:" in text and text.split("Judgement:")[-1].strip().lower().startswith("yes")
 
 
 def seed_of(path: str) -> int:
@@ -46,7 +66,11 @@ def load_source(
         k: [] for k in ("question_id", "problem", "answer", "correct", "gold", "tokens")
     }
     field = columns.correct
+    unfinished = 0
     for k, (lineno, rec) in enumerate(iter_jsonl(source)):
+        if not rec:  # batch_evaluate_results keeps {} for a generation that did not finish
+            unfinished += 1
+            continue
         if field is None:
             field = next((f for f in CORRECT_FIELDS if f in rec), "")
         qid = rec.get("id", k)
@@ -65,7 +89,10 @@ def load_source(
                     column=field,
                     fix="every line of one file must be graded the same way",
                 )
-            rows["correct"].append(rec[field])
+            value = rec[field]
+            if field == "judgement":
+                value = judgement_correct(value, source=source, line=lineno)
+            rows["correct"].append(value)
         rows["gold"].append(rec.get("expected_answer"))
         rows["tokens"].append(rec.get("num_generated_tokens"))
     df = pd.DataFrame({k: v for k, v in rows.items() if v})
@@ -91,7 +118,8 @@ def load_source(
         notes=[
             f"{source}: NeMo-Skills seed {seed}"
             + (f", correctness from {field!r}" if field else ", graded against expected_answer")
-        ],
+        ]
+        + ([f"{source}: {unfinished} empty lines (unfinished generations) skipped"] if unfinished else []),
     )
     if problems is not None and loaded.rollouts is not None:
         r = loaded.rollouts.copy()
