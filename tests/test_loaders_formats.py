@@ -123,6 +123,8 @@ def test_evalplus_and_human_eval() -> None:
 def test_simple_evals_needs_and_uses_n_questions() -> None:
     got = load(str(FIX / "math_gpt-4o-mini_allresults.json"), n_questions=2)
     assert got.format == "simple-evals" and rows(got) == {"0": (3, 2), "1": (3, 2)}
+    # an unextracted answer renders as the text 'None' in the example HTML: no answer, not a class 'None'
+    assert got.counts.abstain is not None and got.counts.abstain.tolist() == [0, 1]
 
 
 def test_activeprompt_histogram_with_gsm8k_gold() -> None:

@@ -1,11 +1,15 @@
 """openai/simple-evals full results: ``<eval>_<model>[_DEBUG]_allresults.json``.
 
-Layout (openai/simple-evals ``simple_evals.py``: ``result_dict = {"score", "metrics", "htmls", "convos",
-"metadata"}``; per-example HTML from ``common.py`` ``HTML_JINJA`` with ``<p>Correct Answer: ...</p>``,
-``<p>Extracted Answer: ...</p>``, ``<p>Score: ...</p>``). The evals repeat their examples as ``examples *
-n_repeats`` (e.g. ``math_eval.py``, ``gpqa_eval.py``), so there is no question id: row r belongs to question r
-mod N, and N must be confirmed with ``--n-questions`` (the row count must be a multiple of N). Correctness is
-the per-example ``Score`` (1/0, true/false); the extracted answer is kept as the voting class.
+Layout, checked against openai/simple-evals ``simple_evals.py`` (``result_dict = {"score", "metrics",
+"htmls", "convos", "metadata"}`` written to ``/tmp/{eval}_{model}{_DEBUG}_allresults.json``), ``common.py``
+(``aggregate_results`` keeps one html per example; ``jinja_env`` autoescapes) and ``math_eval.py`` (its
+``HTML_JINJA`` with ``<p>Correct Answer: ...</p>``, ``<p>Extracted Answer: ...</p>``, ``<p>Score: ...</p>``;
+``score = float(...)``, rendered ``1.0``/``0.0``; an answer the regex does not find is ``None``, rendered as
+the text ``None``). The evals repeat their examples as ``examples * n_repeats`` (e.g. ``math_eval.py``,
+``gpqa_eval.py``), so there is no question id: row r belongs to question r mod N, and N must be confirmed with
+``--n-questions`` (the row count must be a multiple of N). Correctness is the per-example ``Score`` (1/0,
+true/false); the extracted answer (HTML-unescaped) is kept as the voting class, and ``None`` (nothing
+extracted) counts as no answer.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ def load_source(
             )
         rows["question_id"].append(str(r % n_q))
         rows["sample_id"].append(r // n_q)
-        rows["answer"].append(_field(text, "Extracted Answer") or None)
+        extracted = _field(text, "Extracted Answer")
+        rows["answer"].append(None if extracted in (None, "", "None") else extracted)  # None: regex found nothing
         rows["correct"].append(score)
         rows["gold"].append(_field(text, "Correct Answer"))
     df = pd.DataFrame(rows)
