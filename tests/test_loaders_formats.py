@@ -354,3 +354,13 @@ def test_nemo_judgement_text_and_unfinished_lines(tmp_path: Path) -> None:
     got = load_many([str(tmp_path / f"output-rs{s}.jsonl") for s in (0, 1)])
     assert rows(got) == {"0": (2, 2), "1": (2, 0)}
     assert any("judgement" in n for n in got.notes) and any("1 empty lines" in n for n in got.notes)
+
+
+def test_monkey_business_without_question_text_uses_orig_dset_idx(tmp_path: Path) -> None:
+    import pandas as pd
+
+    df = pd.read_parquet(FIX / "hf_monkey" / "train.parquet").drop(columns=["question"])
+    p = tmp_path / "mb.parquet"
+    df.to_parquet(p, index=False)
+    got = load(str(p))
+    assert got.format == "monkey_business" and rows(got) == {"0": (3, 2), "1": (3, 1)}

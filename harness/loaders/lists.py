@@ -2,14 +2,19 @@
 
 Known schemas (field names checked against the sources named):
 
-* ``monkey_business`` — ScalingIntelligence/monkey_business on the Hugging Face hub (dataset card and the
-  large_language_monkeys repo's ``llmonk/evaluate``): ``samples`` (list of completions), ``is_corrects`` (list
-  of bool), ``gt_answer`` (gold), ``question`` (the text; used as the question id so that files of several
-  models align; third-party readers of the data index rows by the same keys).
-* ``search-and-learn`` — huggingface/search-and-learn ``src/sal/search/*.py`` output datasets: ``completions``
-  (list of str), ``scores`` (list of per-step PRM score lists; the last step is the completion's score, as the
-  repo's ``aggregate_scores(..., "last")``), ``completion_tokens`` (list of int), ``answer`` (gold),
-  ``problem``, ``unique_id`` (MATH-500).
+* ``monkey_business`` — ScalingIntelligence/monkey_business on the Hugging Face hub; the large_language_monkeys
+  evaluation script (``llmonk/evaluate``, read via a code excerpt: ``result["is_corrects"] = corrects`` after
+  ``is_correct(sample, result["gt_answer"], dset)`` per sample) and third-party readers of the hub data
+  (``ds["is_corrects"]``, ``ds["orig_dset_idx"]``): ``samples`` (list of completions), ``is_corrects`` (list of
+  bool), ``gt_answer`` (gold), ``question`` (the text; used as the question id so that files of several
+  models align), ``orig_dset_idx`` (the index in the original dataset; the question id when ``question`` is
+  absent).
+* ``search-and-learn`` — huggingface/search-and-learn ``src/sal/search/best_of_n.py`` (read via a code
+  excerpt: ``x["completions"]``, ``x["scores"] = prm.score(...)``, ``x["pred"]``, ``x["completion_tokens"]``)
+  output datasets: ``completions`` (list of str), ``scores`` (list of per-step PRM score lists; the last step
+  is the completion's score, as the repo's ``aggregate_scores(..., "last")``), ``completion_tokens`` (list of
+  int, ``len(output.token_ids)``), ``pred``, plus the input's ``answer`` (gold), ``problem``, ``unique_id``
+  (MATH-500).
 * ``esc`` — Yiwei98/ESC ``GPT3.5_result/*/T*.jsonl``: ``question``, ``answer`` (gold), ``generated_answer``
   (list of completions); default extractor ``esc-letters`` (the repo's ``consistency_last.py`` rule).
 * ``faithful-cot`` — veronica320/Faithful-COT ``output_dir/<dataset>/test/<config>/predictions.jsonl``:
@@ -84,7 +89,7 @@ SCHEMAS: tuple[ListSchema, ...] = (
         extractor="faithful-cot",
     ),
 )
-QUESTION_ID_COLUMNS = ("question_id", "id", "unique_id", "task_id", "doc_id", "problem_id", "idx")
+QUESTION_ID_COLUMNS = ("question_id", "id", "unique_id", "task_id", "doc_id", "problem_id", "idx", "orig_dset_idx")
 
 
 def detect_schema(columns: Sequence[str]) -> ListSchema | None:
