@@ -10,9 +10,12 @@ sorted order. Two layouts (``src/lighteval/logging/info_loggers.py`` ``DetailsLo
   ``get_result_for_eval()`` of each model response, flattened, so the n generated texts of a sampling metric
   such as ``maj@n``/``pass@k``), ``gold`` (``doc.get_golds()``, a list of gold strings), ``metrics``,
   ``choices``, ``gold_index``, ``cont_tokens``, ...;
-* from 0.9 (not verified against the source here): ``doc`` (struct: ``query``, ``choices``, ``gold_index``,
-  ...), ``model_response`` (struct: ``text`` list, ``output_tokens`` list of token lists), ``metric`` (struct
-  of per-doc metric values).
+* from 0.9 (checked: ``DetailsLogger.Detail`` is ``doc: Doc``, ``model_response: ModelResponse``, ``metric:
+  dict``; ``src/lighteval/models/model_output.py`` ``ModelResponse``; ``Doc`` in
+  ``src/lighteval/tasks/requests.py``): ``doc`` (struct: ``query``, ``choices``, ``gold_index`` int or list,
+  ``id``, ...; the golds are ``choices[gold_index]``), ``model_response`` (struct: ``text`` list of generated
+  texts, ``output_tokens`` list of token-id lists, ``input_tokens``, ``logprobs``, ...), ``metric`` (struct of
+  per-doc metric values).
 
 lighteval keeps no per-sample correctness, so each generated text's answer is extracted (``--extractor``,
 default ``auto``) and graded against the gold; the question id is the row number. The model is the path
