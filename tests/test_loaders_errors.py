@@ -200,3 +200,14 @@ def test_published_aggregate_files_point_to_audit(tmp_path: Path, capsys: pytest
     assert main(["curves", str(src), "--out", "-", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "not per-sample logs" in err and "harness audit" in err and err.count("\n") == 1
+
+
+def test_inspect_errored_sample_names_the_error(tmp_path: Path) -> None:
+    log = json.loads((FIX / "inspect_log.json").read_text())
+    smp = log["samples"][4]
+    del smp["scores"]
+    smp["error"] = {"message": "RateLimitError: too many requests\nmore", "traceback": "tb", "traceback_ansi": "tb"}
+    p = tmp_path / "log.json"
+    p.write_text(json.dumps(log))
+    with pytest.raises(HarnessInputError, match=r"sample 's2' epoch 2 ended in an error \(RateLimitError.*eval-retry"):
+        load(str(p))

@@ -16,7 +16,8 @@ Layout, checked against UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py
   ``model``, ``choices``, ``completion``, ``usage`` with ``input_tokens``, ``output_tokens``,
   ``total_tokens``), ``scores`` (scorer name -> Score ``{value, answer, explanation, metadata}``; logs older
   than the ``scores`` dict hold one Score under ``score``), ``model_usage`` (model name -> ModelUsage with
-  ``input_tokens``, ``output_tokens``, ``total_tokens``, ...).
+  ``input_tokens``, ``output_tokens``, ``total_tokens``, ...), ``error`` (EvalError with ``message`` when the
+  sample failed; such a sample has no scores and is refused with that message).
 
 Correctness is the value of one scorer (``--correct-col NAME``; default the first scorer of each sample), read
 as inspect's ``value_to_float`` reads it: ``C`` correct; ``I`` incorrect; ``N`` no answer (incorrect); ``P``
@@ -146,6 +147,15 @@ def load_source(
         scores = s.get("scores") or {}
         if not scores and isinstance(s.get("score"), dict):
             scores = {"score": s["score"]}  # logs written before the scores dict (EvalSample.migrate_deprecated)
+        if not scores and isinstance(s.get("error"), dict):  # EvalSample.error: EvalError (message, traceback)
+            msg = str(s["error"].get("message") or "").strip().splitlines()
+            raise HarnessInputError(
+                f"sample {s['id']!r} epoch {s['epoch']} ended in an error ({msg[0][:120] if msg else 'no message'})"
+                " and has no scores",
+                source=source,
+                column="error",
+                fix="retry the errored samples (inspect eval-retry) so every epoch is scored",
+            )
         if not scores:
             raise HarnessInputError(
                 f"sample {s['id']!r} epoch {s['epoch']} has no scores",
