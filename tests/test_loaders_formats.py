@@ -262,6 +262,14 @@ def test_inspect_unfinished_eval_takes_the_header_from_the_journal(tmp_path: Pat
     _zip_without(FIX / "inspect_log.eval", p, {"header.json", "summaries.json", "reductions.json"})
     got = load(str(p))
     assert got.counts.models == ["openai/gpt-4o-mini"] and rows(got) == {"s1": (3, 2), "s2": (3, 1)}
+    # the first .eval releases wrote start.json at the top level
+    import zipfile
+
+    q = tmp_path / "early.eval"
+    with zipfile.ZipFile(p) as zin, zipfile.ZipFile(q, "w") as zout:
+        for name in zin.namelist():
+            zout.writestr("start.json" if name == "_journal/start.json" else name, zin.read(name))
+    assert load(str(q)).counts.models == ["openai/gpt-4o-mini"]
 
 
 def test_inspect_text_values_deprecated_score_and_usage_fallbacks(tmp_path: Path) -> None:

@@ -9,8 +9,9 @@ Layout, checked against UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py
   ``_journal/summaries/<n>.json``, one member per sample ``samples/<id>_epoch_<epoch>.json``, and when the eval
   finished ``summaries.json``, ``reductions.json`` and ``header.json`` (the EvalLog without samples:
   ``version``, ``status``, ``eval`` with ``task`` and ``model``, ``plan``, ``results``, ``stats``). The header
-  is ``header.json``, else ``_journal/start.json`` (an eval still running or killed); summaries and reductions
-  are ignored.
+  is ``header.json``, else ``_journal/start.json`` (an eval still running or killed), else ``start.json`` (the
+  first ``.eval`` releases wrote ``start.json``, ``results.json`` and ``summaries/<n>.json`` at the top level);
+  summaries and reductions are ignored.
 * ``.json``: the whole EvalLog, samples under ``samples``.
 * Each EvalSample: ``id``, ``epoch``, ``input``, ``target``, ``messages``, ``output`` (ModelOutput:
   ``model``, ``choices``, ``completion``, ``usage`` with ``input_tokens``, ``output_tokens``,
@@ -82,8 +83,9 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
         return obj
 
     names = zf.namelist()
-    head = "header.json" if "header.json" in names else _START  # _journal/start.json: eval not finished
-    header = load_member(head) if head in names else {}
+    # header.json (finished), _journal/start.json (not finished), start.json (the first .eval releases)
+    head = next((h for h in ("header.json", _START, "start.json") if h in names), None)
+    header = load_member(head) if head is not None else {}
     members = sorted(n for n in names if _SAMPLE.match(n))
     if not members:
         raise HarnessInputError(
