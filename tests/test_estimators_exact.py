@@ -223,3 +223,14 @@ def test_table_level_maj_matches_rowwise() -> None:
     got = maj_at_k(table, ks)
     for i, (c, w, a) in enumerate([(3, [2, 1], 1), (0, [4], 0), (5, [1, 1, 1], 2)]):
         np.testing.assert_allclose(got[i], maj_at_k_one(c, w, a, ks), atol=1e-15)
+
+
+def test_maj_at_k_is_the_same_with_any_number_of_threads() -> None:
+    rng = np.random.default_rng(8)
+    sizes = rng.multinomial(300, rng.dirichlet(np.full(6, 0.5)), size=40)
+    table = QuestionCounts.from_classes(sizes[:, 0], sizes[:, 1:])
+    ks = [1, 4, 16, 64, 300]
+    for kind in ("measured", "iid"):
+        one = maj_at_k(table, ks, kind=kind, threads=1)
+        two = maj_at_k(table, ks, kind=kind, threads=2)
+        np.testing.assert_array_equal(one, two)

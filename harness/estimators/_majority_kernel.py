@@ -62,6 +62,18 @@ def _log_tilted(i: int, a: int, theta: float, mean: float, measured: bool) -> fl
     return i * math.log(mean) - mean - math.lgamma(i + 1.0)
 
 
+def gauss_legendre_table(max_nodes: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Rows N = 1..max_nodes: the N-point Gauss-Legendre nodes and weights on [0, 1]; row 0 is u = 0, weight 1."""
+    nodes = np.zeros((max_nodes + 1, max_nodes))
+    weights = np.zeros((max_nodes + 1, max_nodes))
+    weights[0, 0] = 1.0
+    for n in range(1, max_nodes + 1):
+        x, w = np.polynomial.legendre.leggauss(n)
+        nodes[n, :n] = (x + 1.0) / 2.0
+        weights[n, :n] = w / 2.0
+    return nodes, weights
+
+
 @njit(cache=True)
 def _credit(sizes: npt.NDArray[np.int64], x: int, ties: int) -> float:
     """Credit when every class count is known exactly (all samples drawn)."""
@@ -80,11 +92,16 @@ def _credit(sizes: npt.NDArray[np.int64], x: int, ties: int) -> float:
     return 1.0 / (1.0 + t)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def maj_kernel(
-    a0: int, sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, measured: bool, log_eps: float
+    a0: int, sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, measured: bool, log_eps: float,
+    gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64],
 ) -> float:
-    """Exact maj@k of one question: correct class a0, wrong classes ``sizes`` (descending), ``rest`` non-voting."""
+    """Exact maj@k of one question: correct class a0, wrong classes ``sizes`` (descending), ``rest`` non-voting.
+
+    ``gl_nodes[N, :N]`` / ``gl_weights[N, :N]`` are the N-point Gauss-Legendre rule on [0, 1] (row 0: u = 0,
+    weight 1), see :func:`gauss_legendre_table`.
+    """
     n_wrong = sizes.shape[0]
     pool = rest
     for j in range(n_wrong):
@@ -246,9 +263,23 @@ def maj_kernel(
         if base_total > m:
             continue  # the competitive classes alone exceed the m draws: impossible
         width_all = min(span_total, m - base_total) + 1
-        state = np.zeros((tmax + 1, width_all))
-        new = np.zeros((tmax + 1, width_all))
-        state[0, 0] = 1.0
+        # ties: credit 1/(1+T) = integral over u in [0, 1] of u^T, and the product over classes is a polynomial
+        # in u whose coefficients beyond degree tmax are negligible (bound above); Gauss-Legendre with
+        # nodes = (tmax + 2) // 2 integrates degrees <= tmax exactly, and its error on higher degrees is at most
+        # their (negligible) weight, since the rule's weights are positive and sum to 1
+        if ties == TIE_RANDOM and tmax > 0:
+            nodes = (tmax + 2) // 2
+            if nodes >= gl_nodes.shape[0]:
+                return -float(nodes)  # the caller builds a larger table and calls again
+            us = gl_nodes[nodes, :nodes]
+            ws = gl_weights[nodes, :nodes]
+        else:
+            nodes = 1
+            us = gl_nodes[0, :1]  # u = 0: no tie is credited (strict, or ties negligible)
+            ws = gl_weights[0, :1]
+        state = np.zeros((nodes, width_all))
+        new = np.zeros((nodes, width_all))
+        state[:, 0] = 1.0
         base = 0
         span = 0
         for c in range(ncomp):
@@ -257,18 +288,18 @@ def maj_kernel(
             top = hi if ties == TIE_WEAK else min(hi, x - 1)
             new[:, : min(span + hi - lo, width_all - 1) + 1] = 0.0
             room = min(m - base - lo, width_all - 1)  # largest column this class may write
-            for t in range(tmax + 1):
+            for t in range(nodes):
                 # new[t, j + ii] += kern[ii] * state[t, j] for j + ii <= room: contiguous inner loops (SIMD)
                 for ii in range(top - lo + 1):
                     coeff = kern[c, ii]
                     jmax = min(span, room - ii)
                     for j in range(jmax + 1):
                         new[t, j + ii] += coeff * state[t, j]
-                if ties == TIE_RANDOM and t < tmax and hi == x:
-                    coeff = kern[c, x - lo]
+                if ties == TIE_RANDOM and hi == x and us[t] > 0.0:
+                    coeff = us[t] * kern[c, x - lo]
                     jmax = min(span, room - (x - lo))
                     for j in range(jmax + 1):
-                        new[t + 1, j + x - lo] += coeff * state[t, j]
+                        new[t, j + x - lo] += coeff * state[t, j]
             state, new = new, state
             base += lo
             span = min(span + hi - lo, width_all - 1)
@@ -288,8 +319,8 @@ def maj_kernel(
         contribution = 0.0
         for s in range(s_start, s_end + 1):
             row = 0.0
-            for t in range(tmax + 1):
-                row += state[t, s - s_lo] / (1.0 + t)
+            for t in range(nodes):
+                row += ws[t] * state[t, s - s_lo]
             partial += row * g
             d = m - s
             if d == 0:

@@ -30,14 +30,16 @@ neglected mass per value is below about 1e-15. The programme is compiled with nu
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 from harness._validation import check_choice, check_ks
-from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, maj_kernel
+from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, gauss_legendre_table, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom
 from harness.tables import QuestionCounts
 
@@ -47,13 +49,19 @@ KINDS = ("measured", "iid")
 EPS = 1e-14
 _LOG_EPS = float(np.log(EPS))
 _TIE_CODES = {"random": TIE_RANDOM, "strict": TIE_STRICT, "weak": TIE_WEAK}
+_GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; grown on demand
 
 
 @lru_cache(maxsize=65536)
 def _maj_one(a0: int, wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str) -> float:
     """Exact maj@k for one question: correct class a0, wrong classes ``wrong`` (desc), ``rest`` non-voting."""
     sizes = np.asarray(wrong, dtype=np.int64)
-    return float(maj_kernel(a0, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS))
+    while True:
+        nodes, weights = _GL_TABLE[0]
+        value = maj_kernel(a0, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS, nodes, weights)
+        if value >= 0.0:
+            return float(value)
+        _GL_TABLE[0] = gauss_legendre_table(max(2 * (nodes.shape[0] - 1), int(-value)))
 
 
 def maj_at_k_one(
@@ -74,20 +82,36 @@ def maj_at_k_one(
 
 def maj_at_k(
     counts: QuestionCounts, ks: npt.ArrayLike, *, ties: str = "random", kind: str = "measured",
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, threads: int | None = None,
 ) -> FloatArray:
-    """Exact maj@k per question (rows) and k (columns); see the module docstring for the method."""
+    """Exact maj@k per question (rows) and k (columns); see the module docstring for the method.
+
+    The compiled kernel releases the GIL, so questions are shared among ``threads`` worker threads (default: the
+    number of CPUs, at most 8); the result does not depend on the thread count.
+    """
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
     k_ = check_ks(ks)
     classes = counts.class_matrix()
     assert counts.abstain is not None
+    abstain = counts.abstain
     out = np.empty((counts.n_questions, len(k_)))
-    for i in range(counts.n_questions):
-        row = classes[i]
-        out[i] = maj_at_k_one(int(row[0]), tuple(row[1:].tolist()), int(counts.abstain[i]), k_, ties=ties, kind=kind)
-        if progress is not None:
-            progress(i + 1, counts.n_questions)
+
+    def row(i: int) -> None:
+        c = classes[i]
+        out[i] = maj_at_k_one(int(c[0]), tuple(c[1:].tolist()), int(abstain[i]), k_, ties=ties, kind=kind)
+
+    workers = min(threads or os.cpu_count() or 1, 8, counts.n_questions)
+    if workers <= 1:
+        for i in range(counts.n_questions):
+            row(i)
+            if progress is not None:
+                progress(i + 1, counts.n_questions)
+        return out
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for done, _ in enumerate(pool.map(row, range(counts.n_questions)), start=1):
+            if progress is not None:
+                progress(done, counts.n_questions)
     return out
 
 
