@@ -20,12 +20,14 @@ Kotz & Balakrishnan, *Discrete Multivariate Distributions*, ch. 39), so that
     P(all Y_j < x, sum = m) / P(sum = m)
 
 factorises into a convolution over classes. A dynamic programme over the "competitive" classes (those that can
-reach x with non-negligible probability), run for each x,
-gives the exact sum; the other wrong classes and the unanswered samples form one free binomial (Poisson) pool.
-The tilt is chosen per x (theta = m / pool), so every term is evaluated where it is largest. Classes are treated
-as non-competitive, and x values skipped, only where a rigorous Chernoff bound (Hoeffding 1963: hypergeometric
-tails are dominated by binomial ones) puts the neglected probability below ``EPS`` / (classes + 2); the total
-neglected mass per value is below about 1e-15. The programme is compiled with numba (``_majority_kernel``).
+reach x with non-negligible probability), run for each x, gives the exact sum; the other wrong classes and the
+unanswered samples form one free binomial (Poisson) pool. Random ties use 1/(1+T) = int_0^1 u^T du: the product
+over classes is a polynomial in u, integrated exactly by Gauss-Legendre quadrature. The tilt is chosen per x
+(theta = m / pool), so every term is evaluated where it is largest. Classes are treated as non-competitive, and
+x values skipped, only where a rigorous bound (Chernoff, with Hoeffding 1963: hypergeometric tails are dominated
+by binomial ones; negative association, Joag-Dev & Proschan 1983) puts the neglected probability below ``EPS`` /
+(classes + 2); the neglected mass per value is below about 1e-13. The programme is compiled with numba
+(``_majority_kernel``) and releases the GIL, so questions run in parallel threads.
 """
 
 from __future__ import annotations
