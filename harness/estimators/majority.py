@@ -26,8 +26,8 @@ over classes is a polynomial in u, integrated exactly by Gauss-Legendre quadratu
 (theta = m / pool), so every term is evaluated where it is largest. Classes are treated as non-competitive, and
 x values skipped, only where a rigorous bound (Chernoff, with Hoeffding 1963: hypergeometric tails are dominated
 by binomial ones; negative association, Joag-Dev & Proschan 1983) puts each neglected piece below ``EPS`` /
-(classes + 2) (EPS = 1e-14); over thousands of brute-force checks the total error stayed below 4e-14. The programme is compiled with numba
-(``_majority_kernel``) and releases the GIL, so questions run in parallel threads.
+(classes + 2) (EPS = 1e-14); over thousands of brute-force checks the total error stayed below 4e-14. The
+programme is compiled with numba (``_majority_kernel``) and releases the GIL, so questions run in parallel threads.
 """
 
 from __future__ import annotations
