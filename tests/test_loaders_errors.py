@@ -211,3 +211,19 @@ def test_inspect_errored_sample_names_the_error(tmp_path: Path) -> None:
     p.write_text(json.dumps(log))
     with pytest.raises(HarnessInputError, match=r"sample 's2' epoch 2 ended in an error \(RateLimitError.*eval-retry"):
         load(str(p))
+
+
+def test_unreachable_hub_is_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """No network in tests: the hub call is replaced by one that fails as datasets does offline."""
+    import logging
+
+    import datasets
+
+    def offline(*args: object, **kwargs: object) -> None:
+        logging.getLogger("huggingface_hub").warning("Retrying in 1s [Retry 1/5].")
+        raise ConnectionError("Couldn't reach 'org/name' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    assert main(["curves", "hf:org/name", "--out", "-", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach the Hugging Face Hub" in err and "Retrying" not in err

@@ -11,6 +11,7 @@ monkey_business ``samples``/``is_corrects``/``gt_answer``, search-and-learn ``co
 from __future__ import annotations
 
 import inspect
+import logging
 import os
 import tempfile
 from typing import Any
@@ -61,6 +62,11 @@ def _load_frame(path: str, config: str | None, split: str | None, *, source: str
 
     bars_were_off = are_progress_bars_disabled()
     disable_progress_bars()  # progress bars would break the one-line error contract on stderr
+    # the hub client logs each retry as a warning; the one-line error below says what failed
+    hub_loggers = [logging.getLogger(name) for name in ("huggingface_hub", "datasets", "fsspec")]
+    hub_levels = [logger.level for logger in hub_loggers]
+    for logger in hub_loggers:
+        logger.setLevel(logging.ERROR)
     try:
         with tempfile.TemporaryDirectory(prefix="harness-hf-") as cache:
             if (local and os.path.isdir(path) and os.path.exists(os.path.join(path, "state.json"))) or (
@@ -121,6 +127,13 @@ def _load_frame(path: str, config: str | None, split: str | None, *, source: str
             source=source,
             fix="check ORG/NAME on the hub (and your access), or give a local path",
         ) from None
+    except ConnectionError as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise HarnessInputError(
+            f"cannot reach the Hugging Face Hub ({msg})",
+            source=source,
+            fix="check the network and the dataset id, or save the dataset locally and give its path",
+        ) from None
     except (ValueError, FileNotFoundError, OSError, KeyError) as exc:
         msg = " ".join(str(exc).split())[:300]
         raise HarnessInputError(
@@ -131,6 +144,8 @@ def _load_frame(path: str, config: str | None, split: str | None, *, source: str
     finally:
         if not bars_were_off:
             enable_progress_bars()
+        for logger, level in zip(hub_loggers, hub_levels, strict=True):
+            logger.setLevel(level)
 
 
 def load_source(
