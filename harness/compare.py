@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness._bootstrap import resample_weights
 from harness._validation import HarnessInputError, check_choice
 from harness.curves import COMPUTE_AXES, ESTIMATOR_NAMES, per_question_metric
 from harness.estimators.majority import TIES
@@ -225,11 +226,11 @@ def _bootstrap_difference(
         nan = np.full(va.shape[1], np.nan)
         return nan, nan.copy()
     rng = np.random.default_rng(seed)
-    wa = rng.multinomial(len(va), np.full(len(va), 1.0 / len(va)), size=replicates) / len(va)
+    wa = resample_weights(rng, len(va), replicates)
     if paired:
         reps = wa @ (va - vb)
     else:
-        wb = rng.multinomial(len(vb), np.full(len(vb), 1.0 / len(vb)), size=replicates) / len(vb)
+        wb = resample_weights(rng, len(vb), replicates)
         reps = wa @ va - wb @ vb
     alpha = (1 - level) / 2
     lo, hi = np.quantile(reps, [alpha, 1 - alpha], axis=0)

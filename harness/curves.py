@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness._bootstrap import resample_weights
 from harness._validation import HarnessInputError, check_choice, check_ks
 from harness.estimators.bestk import best_at_k
 from harness.estimators.majority import TIES, maj_at_k
@@ -75,7 +76,7 @@ def bootstrap_means(
         nan = np.full(per_question.shape[1], np.nan)
         return nan, nan.copy()
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(q, np.full(q, 1.0 / q), size=replicates).astype(np.float64) / q
+    weights = resample_weights(rng, q, replicates)
     reps = weights @ np.nan_to_num(per_question)
     alpha = (1.0 - level) / 2.0
     lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)

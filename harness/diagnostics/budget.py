@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness._bootstrap import resample_weights
 from harness.curves import per_question_metric
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
 
@@ -53,7 +54,7 @@ def compare_at_matched_compute(
     with the same questions in the same order as ``base`` (the smallest budget)."""
     a = (1 - level) / 2
     q = base.n_questions
-    w = rng.multinomial(q, np.full(q, 1.0 / q), size=max(bootstrap, 1)) / q
+    w = resample_weights(rng, q, max(bootstrap, 1))
     metric_vote = "maj@k" if base.answers_known else None
     rows: list[dict[str, object]] = []
     for budget, tokens, cb in budgets:

@@ -30,6 +30,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
+from harness._bootstrap import resample_weights
 from harness.curves import default_ks, per_question_metric
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
 
@@ -129,7 +130,7 @@ def curve_difference_test(
     se = d_q.std(axis=0, ddof=1) / np.sqrt(q)
     se = np.where(se > 1e-12, se, np.nan)
     t = d / se
-    w = rng.multinomial(q, np.full(q, 1.0 / q), size=bootstrap) / q
+    w = resample_weights(rng, q, bootstrap)
     m1 = w @ d_q
     a = (1 - level) / 2
     lo, hi = np.quantile(m1, [a, 1 - a], axis=0)

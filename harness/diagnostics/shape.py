@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from harness._bootstrap import resample_weights
+
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -123,7 +125,7 @@ def local_slopes(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatA
 def bootstrap_weights(q: int, replicates: int, seed: int) -> FloatArray:
     """(R, Q) multinomial resampling weights over questions (rows sum to 1)."""
     rng = np.random.default_rng(seed)
-    return np.asarray(rng.multinomial(q, np.full(q, 1.0 / q), size=replicates) / q, np.float64)
+    return resample_weights(rng, q, replicates)
 
 
 def percentile(reps: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:
