@@ -37,12 +37,3 @@ def log_binom(i: ArrayLike, trials: ArrayLike, prob: ArrayLike) -> FloatArray:
     with np.errstate(invalid="ignore", divide="ignore"):
         val = log_choose(t, i_) + xlogy(i_, p) + xlog1py(t - i_, -p)
     return np.where(np.isnan(val), -np.inf, val)
-
-
-def log_poisson(i: ArrayLike, mean: ArrayLike) -> FloatArray:
-    """log P(X = i) for X ~ Poisson(mean)."""
-    mu = np.asarray(mean, dtype=np.float64)
-    i_ = np.asarray(i, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        val = xlogy(i_, mu) - mu - gammaln(i_ + 1)
-    return np.where((i_ < 0) | np.isnan(val), -np.inf, val)
