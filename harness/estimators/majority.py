@@ -33,7 +33,7 @@ programme is compiled with numba (``_majority_kernel``) and releases the GIL, so
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -73,12 +73,15 @@ def maj_at_k_one(
     """maj@k of one question for each k (NaN where kind is measured and k > n)."""
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
-    k_ = check_ks(ks)
+    return _maj_row(int(correct), wrong, int(abstain), check_ks(ks).tolist(), ties, kind)
+
+
+def _maj_row(correct: int, wrong: Sequence[int], abstain: int, ks: list[int], ties: str, kind: str) -> FloatArray:
+    """maj@k of one question at already validated ks, tie rule and kind."""
     w = tuple(sorted((int(v) for v in wrong if v > 0), reverse=True))
-    n = int(correct) + sum(w) + int(abstain)
+    n = correct + sum(w) + abstain
     return np.array([
-        np.nan if (kind == "measured" and k > n) else _maj_one(int(correct), w, int(abstain), int(k), ties, kind)
-        for k in k_.tolist()
+        np.nan if (kind == "measured" and k > n) else _maj_one(correct, w, abstain, k, ties, kind) for k in ks
     ])
 
 
@@ -99,9 +102,11 @@ def maj_at_k(
     abstain = counts.abstain
     out = np.empty((counts.n_questions, len(k_)))
 
+    k_list = k_.tolist()
+
     def row(i: int) -> None:
         c = classes[i]
-        out[i] = maj_at_k_one(int(c[0]), tuple(c[1:].tolist()), int(abstain[i]), k_, ties=ties, kind=kind)
+        out[i] = _maj_row(int(c[0]), c[1:].tolist(), int(abstain[i]), k_list, ties, kind)
 
     workers = min(threads or os.cpu_count() or 1, 8, counts.n_questions)
     if workers <= 1:
