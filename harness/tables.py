@@ -332,9 +332,8 @@ def rollouts_to_counts(
     grouped = r.groupby(keys, sort=False)
     base = grouped.agg(n=("correct", "size"), c=("correct", "sum")).reset_index()
     q = len(base)
-    tokens = grouped["tokens"].sum(min_count=len(r) + 1).to_numpy() if "tokens" in r.columns else None
-    if tokens is not None:
-        # NaN unless every sample of the row has a token count
+    tokens = None
+    if "tokens" in r.columns:  # total per row; NaN unless every sample of the row has a token count
         has_all = grouped["tokens"].count().to_numpy() == base["n"].to_numpy()
         tokens = np.where(has_all, grouped["tokens"].sum().to_numpy(), np.nan)
     flops = grouped["flops"].mean().to_numpy() if "flops" in r.columns else None
