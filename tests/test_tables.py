@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from harness import HarnessInputError, QuestionCounts, rollouts_to_counts
+from harness.tables import concat_counts, counts_from_class_table
 
 
 def _rollouts() -> pd.DataFrame:
@@ -78,3 +79,57 @@ def test_majority_vote_needs_answer_classes() -> None:
     counts = QuestionCounts.from_binary([10], [3])
     with pytest.raises(HarnessInputError, match="majority vote needs the answer of each sample"):
         counts.class_matrix()
+
+
+# ----------------------------------------------------------------------------- several correct answer classes
+def test_rollouts_keep_each_correct_answer_as_its_own_class() -> None:
+    """Issue 9's example: A (correct, 7), B (correct, 6), W (wrong, 10) are three classes, two of them correct."""
+    answers = ["A"] * 7 + ["B"] * 6 + ["W"] * 10 + [None] * 2
+    df = pd.DataFrame({
+        "question_id": "q1", "answer": answers, "correct": [a in ("A", "B") for a in answers],
+    })
+    counts = rollouts_to_counts(df)
+    assert counts.correct.tolist() == [13]
+    assert counts.correct_classes is not None and counts.correct_classes.tolist() == [[7, 6]]
+    assert counts.correct_labels is not None and counts.correct_labels.tolist() == [["A", "B"]]
+    assert counts.correct_label is not None and counts.correct_label.tolist() == ["A"]
+    assert counts.wrong is not None and counts.wrong.tolist() == [[10]]
+    assert counts.n_correct_classes.tolist() == [2]
+    sizes, is_correct = counts.vote_classes()
+    assert sizes.tolist() == [[7, 6, 10]] and is_correct.tolist() == [[True, True, False]]
+    assert counts.to_frame()["n_correct_classes"].tolist() == [2]
+    assert any("more than one correct answer class" in note for note in counts.notes)
+
+
+def test_from_classes_ragged_correct_and_concat_keep_the_classes() -> None:
+    one = QuestionCounts.from_classes([[3, 5], 2], [[4], [1, 1]], [0, 1])
+    assert one.correct.tolist() == [8, 2]
+    assert one.correct_classes is not None and one.correct_classes.tolist() == [[5, 3], [2, 0]]
+    two = QuestionCounts.from_classes([1], [[2, 2, 2]])
+    both = concat_counts([one, two])
+    assert both.correct_classes is not None and both.correct_classes.tolist() == [[5, 3], [2, 0], [1, 0]]
+    assert both.wrong is not None and both.wrong.tolist() == [[4, 0, 0], [1, 1, 0], [2, 2, 2]]
+    assert both.take([2, 0]).correct_classes.tolist() == [[1, 0], [5, 3]]  # type: ignore[union-attr]
+
+
+def test_correct_classes_must_add_up_to_the_correct_count() -> None:
+    with pytest.raises(HarnessInputError, match="correct classes add up to 4"):
+        QuestionCounts(
+            model=np.array(["m"], object), question_id=np.array(["q"], object), n=np.array([6]),
+            correct=np.array([5]), wrong=np.array([[1]]), correct_classes=np.array([[2, 2]]),
+        )
+
+
+def test_counts_from_class_table_orders_classes_and_rejects_a_correct_abstention() -> None:
+    classes = pd.DataFrame({
+        "model": "m", "question_id": ["a", "a", "a", "b", "b"], "answer": ["x", "y", None, "z", "w"],
+        "size": [2, 3, 1, 4, 4], "correct": [True, True, False, False, True],
+    })
+    counts = counts_from_class_table(classes)
+    assert counts.question_id.tolist() == ["a", "b"]
+    assert counts.correct_classes.tolist() == [[3, 2], [4, 0]]  # type: ignore[union-attr]
+    assert counts.abstain.tolist() == [1, 0]  # type: ignore[union-attr]
+    assert counts.n.tolist() == [6, 8]
+    bad = classes.assign(correct=[True, True, True, False, True])
+    with pytest.raises(HarnessInputError, match="no answer are marked correct"):
+        counts_from_class_table(bad)

@@ -18,7 +18,7 @@ from harness._validation import HarnessInputError, closest, to_bool_array
 from harness.answers import AnswerRecord, classify, grade
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._stopping import resolve_stopping
-from harness.tables import QuestionCounts, parse_stopping, rollouts_to_counts, validate_rollouts
+from harness.tables import QuestionCounts, counts_from_class_table, rollouts_to_counts, validate_rollouts
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "question_id": (
@@ -256,51 +256,14 @@ def counts_from_classes(
             column="count",
             fix="every question needs at least one sample; drop it or give its counts",
         )
-    agg = agg[agg["count"] > 0]
-    row_index = pd.MultiIndex.from_frame(base[keys])
-    pos = row_index.get_indexer(pd.MultiIndex.from_frame(agg[keys]))
-    q = len(base)
-    sizes = agg["count"].to_numpy(np.int64)
-    is_none = agg["answer"].isna().to_numpy()
-    is_corr = agg["correct"].to_numpy(bool) & ~is_none
-    labels = agg["answer"].to_numpy(object)
-    correct = np.bincount(pos[is_corr], weights=sizes[is_corr], minlength=q).astype(np.int64)
-    abstain = np.bincount(pos[is_none], weights=sizes[is_none], minlength=q).astype(np.int64)
-    corr_label = np.full(q, None, dtype=object)
-    corr_label[pos[is_corr]] = labels[is_corr]
-    w = ~is_corr & ~is_none
-    wpos, wsize, wlab = pos[w], sizes[w], labels[w]
-    order = np.lexsort((wlab.astype(str), -wsize, wpos))
-    wpos, wsize, wlab = wpos[order], wsize[order], wlab[order]
-    per_row = np.bincount(wpos, minlength=q)
-    width = int(per_row.max()) if len(per_row) else 0
-    starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]).astype(np.int64)
-    col = np.arange(len(wpos)) - starts[wpos]
-    wrong = np.zeros((q, width), np.int64)
-    wrong[wpos, col] = wsize
-    wlabels = np.full((q, width), "", dtype=object)
-    wlabels[wpos, col] = wlab
-    tokens = None
+    rows = base[keys].copy()
     if "tokens" in d.columns:
-        t = d.groupby(keys, sort=False)["tokens"].sum(min_count=1)
-        tokens = t.reindex(row_index).to_numpy(float)
-    n = base["n"].to_numpy(np.int64)
-    if abstain.sum():
-        notes.append(
-            f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote"
-        )
+        rows["tokens"] = d.groupby(keys, sort=False)["tokens"].sum(min_count=1).reindex(
+            pd.MultiIndex.from_frame(base[keys])
+        ).to_numpy(float)
     rule = stopping or "fixed"
-    parse_stopping(rule)
-    return QuestionCounts(
-        model=base["model"].to_numpy(object),
-        question_id=base["question_id"].to_numpy(object),
-        n=n,
-        correct=correct,
-        wrong=wrong,
-        abstain=abstain,
-        tokens=tokens,
-        stopping=np.full(q, rule, dtype=object),
-        correct_label=corr_label,
-        wrong_labels=wlabels,
-        notes=tuple(notes),
-    )
+    classes = pd.DataFrame({
+        "model": agg["model"], "question_id": agg["question_id"], "answer": agg["answer"],
+        "size": agg["count"].to_numpy(np.int64), "correct": agg["correct"].to_numpy(bool) & agg["answer"].notna(),
+    })
+    return counts_from_class_table(classes, rows=rows, stopping=rule, source=source, notes=notes)
