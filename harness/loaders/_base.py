@@ -88,6 +88,8 @@ class LoadOptions:
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
     """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
+    filter: str | None = None
+    """lm-eval: the filter whose ``filtered_resps`` are voted on (None: the task's first per-sample filter)."""
     progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
     """Called as ``progress(done, total)`` while answers are grouped, question by question."""
 
