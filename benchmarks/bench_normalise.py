@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Sequence
 
-from harness import answers as A
+from harness import answers as ans
 
 
 def question(rng: random.Random, m: int) -> list[str]:
@@ -52,7 +52,7 @@ def question(rng: random.Random, m: int) -> list[str]:
 
 def old_group(answers: Sequence[str | None]) -> list[str | None]:
     """Release 0.1's math grouping: greedy over representatives, one math-verify call per pair."""
-    normed = [A.normalize_answer(a) for a in answers]
+    normed = [ans.normalize_answer(a) for a in answers]
     freq: dict[str, int] = {}
     for s in normed:
         if s is not None:
@@ -63,7 +63,7 @@ def old_group(answers: Sequence[str | None]) -> list[str | None]:
     for s in order:
         target = s
         for r in reps:
-            if A._mv_equal(r, s):
+            if ans._mv_equal(r, s):
                 target = r
                 break
         if target == s:
@@ -73,9 +73,9 @@ def old_group(answers: Sequence[str | None]) -> list[str | None]:
 
 
 def clear() -> None:
-    A._mv_parse.cache_clear()
-    A._mv_equal.cache_clear()
-    A.normalize_answer.cache_clear()
+    ans._mv_parse.cache_clear()
+    ans._mv_equal.cache_clear()
+    ans.normalize_answer.cache_clear()
 
 
 def partition(labels: Sequence[str | None]) -> set[frozenset[int]]:
@@ -97,7 +97,7 @@ def main() -> None:
 
     clear()
     t0 = time.perf_counter()
-    new = [A.group_answers(q) for q in qs]
+    new = [ans.group_answers(q) for q in qs]
     t_new = time.perf_counter() - t0
 
     nb = min(args.before_questions, len(qs))
