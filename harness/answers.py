@@ -26,6 +26,8 @@ installed; otherwise the same as ``plain`` and the record says so) and ``none`` 
 
 from __future__ import annotations
 
+import ast
+import cmath
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -204,12 +206,16 @@ def normalize_answer(answer: str | None) -> str | None:
 
     Removes surrounding ``$``, ``\(...\)``, ``\text{}`` wrappers, ``\left``/``\right``, ``\!``, trailing full
     stops, leading "x =" style assignments to one variable; collapses spacing; lower-cases answers without
-    LaTeX commands; maps numbers (``72``, ``72.0``, ``$72``, ``1,000``, ``\frac{1}{2}``, ``0.5``, ``50\%``
-    kept as 50) to one canonical form (a reduced fraction or an integer).
+    LaTeX commands and without identifiers or calls (``camelCase``, ``snake_case``, ``f(x)``: case may
+    matter); leaves code and Python literals (:func:`looks_like_code`) exact; maps numbers (``72``, ``72.0``,
+    ``$72``, ``1,000``, ``\frac{1}{2}``, ``0.5``, ``50\%`` kept as 50) to one
+    canonical form (a reduced fraction or an integer).
     """
     if _missing(answer):
         return None
     s = str(answer).strip()
+    if looks_like_code(s):
+        return s or None  # code and Python literals: exact, case kept
     s = re.sub(r"^\\\(|\\\)$", "", s).strip()
     s = re.sub(r"^\\\[|\\\]$", "", s).strip()
     while len(s) >= 2 and s.startswith("$") and s.endswith("$") and not re.fullmatch(r"\$[\d.,]+", s):
@@ -251,29 +257,63 @@ def normalize_answer(answer: str | None) -> str | None:
     num = _canonical_number(s)
     if num is not None:
         return num
-    if "\\" not in s:
+    if "\\" not in s and not _CASE_MATTERS.search(s):
         s = s.lower()
     return s or None
 
 
+_CODE = re.compile(
+    r"[\n'\"`]|==|!=|<=|>=|->|=>|:=|\b(?:def|return|lambda|import|None|True|False|print|self)\b|^\s*[\[{]"
+)
+_CASE_MATTERS = re.compile(r"[_\[\]{}<>|#@]|[a-z][A-Z]|\w\(")
+
+
+def looks_like_code(s: str) -> bool:
+    """True for code, Python literals and strings (quotes, a newline, comparison or arrow operators, Python
+    keywords, a leading ``[`` or ``{``): they are compared exactly, case kept, and never by math-verify."""
+    return bool(_CODE.search(s))
+
+
 # --------------------------------------------------------------------------- equivalence
 _DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?")
+_LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+# sympy can run for minutes on towers of powers and huge factorials; math-verify's own timeout is a SIGALRM
+# that only works in the main thread, so such strings are never handed to it (they stay exact strings)
+_SYMPY_BOMB = re.compile(r"\^\s*\{[^}]*\^|\^\s*\{?\s*\d{3,}|\d{3,}\s*!|\\underbrace|\\cdots|\\ldots")
+_MAX_MATH_LEN = 200
+
+
+def reads_as_math(raw: str | None, *, boxed: bool = False) -> bool:
+    r"""True when an answer reads as mathematics, so math-verify may merge it with an equal expression.
+
+    Mathematics is: a number (``72``, ``1,000``, ``0.5``, ``3/4``), a string with a LaTeX command or ``$``
+    delimiters, or anything the extractor took from ``\boxed{}`` (``boxed=True``). Never: code or Python
+    literals (quotes, a newline, ``==``, keywords), plain words (math-verify reads ``yajo`` as the product
+    y*a*j*o), dates and times, bare expressions such as ``(3+4)*5`` that a grader may judge by their value
+    (Countdown, function inputs), answers longer than 200 characters, towers of powers or huge factorials.
+    """
+    if raw is None:
+        return False
+    s = str(raw).strip()
+    if not s or len(s) > _MAX_MATH_LEN or looks_like_code(s) or _SYMPY_BOMB.search(s):
+        return False
+    if _DATE_LIKE.fullmatch(s):
+        return False
+    if boxed:
+        return True
+    if _canonical_number(s.replace("$", "").replace("\\%", "").replace("%", "").strip()) is not None:
+        return True
+    return bool(_LATEX_COMMAND.search(s)) or (s.startswith("$") and s.endswith("$") and len(s) > 2)
 
 
 def _looks_mathematical(s: str) -> bool:
-    """True when math-verify should compare it (a digit or a LaTeX command; plain words stay strings).
-
-    math-verify parses plain words as products of symbols, so 'yajo' and 'yjao' would compare equal, and
-    dates or times as arithmetic ('05/01/2021' as a quotient); those stay exact strings.
-    """
-    if _DATE_LIKE.fullmatch(s.strip()):
-        return False
-    return bool(re.search(r"\d|\\", s))
+    """A normalised label math-verify may compare (kept for the callers that pass labels, not raws)."""
+    return reads_as_math(s)
 
 
 @lru_cache(maxsize=1)
 def math_verify_available() -> bool:
-    """True when the math-verify package can be imported."""
+    """True when the math-verify package can be imported (a main dependency since 0.1)."""
     try:
         import math_verify  # noqa: F401
     except ImportError:
@@ -282,7 +322,8 @@ def math_verify_available() -> bool:
 
 
 def _timeout() -> int | None:
-    """math-verify's signal-based timeout works only in the main thread; elsewhere run without one."""
+    """math-verify's signal-based timeout works only in the main thread; elsewhere run without one (the inputs
+    are then bounded by :func:`reads_as_math`: length and no towers of powers)."""
     return 5 if threading.current_thread() is threading.main_thread() else None
 
 
@@ -315,6 +356,103 @@ def _mv_equal(a: str, b: str) -> bool:
         return False
 
 
+# ---- cheap numeric fingerprints: math-verify is only asked about pairs whose fingerprints agree
+_FP_FRAC = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_FP_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
+_FP_ALLOWED = re.compile(r"[0-9.+\-*/() a-z]*")
+_FP_IMPLICIT = re.compile(r"(?:(?<=[\d)])|(?<=pi))\s*(?=[(]|sqrt|pi)|(?<=\))\s*(?=\d)")
+
+
+def _fp_eval(node: ast.AST) -> complex:
+    """Evaluate a whitelisted arithmetic AST (numbers, + - * / **, sqrt, pi); anything else raises."""
+    if isinstance(node, ast.Expression):
+        return _fp_eval(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return complex(node.value)
+    if isinstance(node, ast.Name) and node.id == "pi":
+        return complex(cmath.pi)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _fp_eval(node.operand)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sqrt" and node.args:
+        return cmath.sqrt(_fp_eval(node.args[0]))
+    if isinstance(node, ast.BinOp):
+        a, b = _fp_eval(node.left), _fp_eval(node.right)
+        if isinstance(node.op, ast.Add):
+            return a + b
+        if isinstance(node.op, ast.Sub):
+            return a - b
+        if isinstance(node.op, ast.Mult):
+            return a * b
+        if isinstance(node.op, ast.Div):
+            return a / b
+        if isinstance(node.op, ast.Pow) and abs(b) <= 64 and abs(a) <= 1e6:
+            return a**b
+    raise ValueError("not cheap arithmetic")
+
+
+def _cheap_value(s: str) -> complex | None:
+    r"""The value of simple LaTeX arithmetic (``2\sqrt{3}``, ``\frac{\pi}{4}``, ``3^{2}-1``) without sympy."""
+    t = s.replace("\\pi", " pi ").replace("\\cdot", "*").replace("\\times", "*").replace("\\left", "")
+    t = t.replace("\\right", "").replace("dfrac", "frac").replace("tfrac", "frac")
+    for _ in range(8):
+        u = _FP_SQRT.sub(r" sqrt((\1)) ", _FP_FRAC.sub(r" ((\1)/(\2)) ", t))
+        if u == t:
+            break
+        t = u
+    t = t.replace("{", "(").replace("}", ")").replace("^", "**")
+    if "\\" in t or not _FP_ALLOWED.fullmatch(t) or re.search(r"[a-z]+", t.replace("sqrt", "").replace("pi", "")):
+        return None
+    t = _FP_IMPLICIT.sub("*", t)
+    try:
+        return _fp_eval(ast.parse(t.strip(), mode="eval"))
+    except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
+        return None
+
+
+def _value_key(v: complex) -> tuple[object, ...]:
+    """A bucket key for a numeric value: 9 significant digits of its real and imaginary parts."""
+    if not (cmath.isfinite(v)):
+        return ("nonfinite",)
+    re_, im = v.real, v.imag
+    if abs(im) <= 1e-12 * max(1.0, abs(re_)):
+        im = 0.0
+    return ("num", float(f"{re_:.9g}") + 0.0, float(f"{im:.9g}") + 0.0)
+
+
+_PROBE = (0.5772156649, 1.4142135623, 2.7182818284, 0.6931471805, 1.2020569031, 3.1415926535)
+
+
+def _sympy_key(s: str) -> tuple[object, ...] | None:
+    """The fingerprint of a string math-verify parses: its value (free symbols set to fixed probe values),
+    else the kind of object (interval, set, tuple, equation), else None (unparsed: never merged)."""
+    parsed = _mv_parse(s)
+    if not isinstance(parsed, list) or not parsed:
+        return None
+    expr = parsed[0]
+    try:
+        import sympy
+
+        if isinstance(expr, sympy.Expr):
+            syms = sorted(expr.free_symbols, key=str)
+            if syms:
+                expr = expr.subs({x: _PROBE[i % len(_PROBE)] + i for i, x in enumerate(syms)})
+            return _value_key(complex(expr.evalf(15)))
+    except Exception:  # sympy raises assorted errors on odd objects; fall back to the kind
+        pass
+    return ("kind", type(expr).__name__)
+
+
+def _fingerprint(s: str) -> tuple[object, ...] | None:
+    """A cheap key such that math-verify-equal strings (very nearly always) share it."""
+    if _CANONICAL_NUMBER.fullmatch(s):
+        return _value_key(complex(Fraction(s)))
+    v = _cheap_value(s)
+    if v is not None:
+        return _value_key(v)
+    return _sympy_key(s)
+
+
 def answers_equivalent(a: str | None, b: str | None, *, normalizer: str = "math") -> bool:
     """True when two extracted answers fall in one voting class under ``normalizer``."""
     check_choice("normalizer", normalizer, NORMALISERS)
@@ -327,23 +465,59 @@ def answers_equivalent(a: str | None, b: str | None, *, normalizer: str = "math"
         return False
     if na == nb:
         return True
-    if (
-        normalizer == "math"
-        and math_verify_available()
-        and _looks_mathematical(na)
-        and _looks_mathematical(nb)
-    ):
+    if normalizer == "math" and math_verify_available() and reads_as_math(a) and reads_as_math(b):
         return _mv_equal(na, nb)
     return False
 
 
-def group_answers(answers: Sequence[str | None], *, normalizer: str = "math") -> list[str | None]:
+def _math_merge(normed: Sequence[str | None], eligible: Sequence[bool]) -> dict[str, str]:
+    """label of each distinct normalised string after math-verify merging within fingerprint buckets.
+
+    Distinct strings are visited in order of frequency then first appearance; each joins the first earlier
+    representative of its bucket that math-verify judges equal (a representative-based grouping, so classes
+    are well defined where pairwise equivalence is not transitive). Only strings that read as mathematics
+    (``eligible``, all of their raw spellings) take part; the rest keep their own class.
+    """
+    freq: dict[str, int] = {}
+    ok: dict[str, bool] = {}
+    for s, e in zip(normed, eligible, strict=True):
+        if s is not None:
+            freq[s] = freq.get(s, 0) + 1
+            ok[s] = ok.get(s, True) and e
+    order = sorted(freq, key=lambda s: -freq[s])  # stable: ties keep first appearance
+    label = {s: s for s in order}
+    candidates = [s for s in order if ok[s]]
+    if len(candidates) < 2:
+        return label
+    buckets: dict[tuple[object, ...], list[str]] = {}
+    for s in candidates:
+        key = _fingerprint(s)
+        if key is None:
+            continue
+        reps = buckets.setdefault(key, [])
+        for r in reps:
+            if _mv_equal(r, s):
+                label[s] = r
+                break
+        else:
+            reps.append(s)
+    return label
+
+
+def group_answers(
+    answers: Sequence[str | None],
+    *,
+    normalizer: str = "math",
+    math_ok: Sequence[bool] | None = None,
+) -> list[str | None]:
     """The class label of each answer of ONE question (None stays None).
 
-    With ``plain`` the label is the normalised string. With ``math`` distinct normalised strings are merged
-    greedily, in order of frequency then first appearance, into the first class whose representative
-    math-verify judges equal (a representative-based grouping, so the classes are well defined even where
-    pairwise equivalence is not transitive). Labels are representatives' normalised strings.
+    With ``none`` the label is the raw string; with ``plain`` the normalised string. With ``math`` distinct
+    normalised strings that read as mathematics (``math_ok``, default :func:`reads_as_math` of each raw
+    answer) are merged when math-verify judges them equal; it is asked only about strings whose cheap numeric
+    fingerprints agree (canonical rational, simple LaTeX arithmetic evaluated without sympy, else the parsed
+    value with free symbols at fixed probe values), so a question with m distinct answers costs O(m)
+    fingerprints, not O(m^2) math-verify calls. Labels are representatives' normalised strings.
     """
     check_choice("normalizer", normalizer, NORMALISERS)
     if normalizer == "none":
@@ -351,24 +525,57 @@ def group_answers(answers: Sequence[str | None], *, normalizer: str = "math") ->
     normed = [normalize_answer(a) for a in answers]
     if normalizer == "plain" or not math_verify_available():
         return normed
-    freq: dict[str, int] = {}
-    for s in normed:
-        if s is not None:
-            freq[s] = freq.get(s, 0) + 1
-    order = sorted(freq, key=lambda s: -freq[s])  # stable: ties keep first appearance
-    reps: list[str] = []
-    label: dict[str, str] = {}
-    for s in order:
-        target = s
-        if _looks_mathematical(s):
-            for r in reps:
-                if _looks_mathematical(r) and _mv_equal(r, s):
-                    target = r
-                    break
-        if target == s:
-            reps.append(s)
-        label[s] = target
+    if math_ok is None:
+        math_ok = [not _missing(a) and reads_as_math(str(a)) for a in answers]
+    label = _math_merge(normed, math_ok)
     return [None if s is None else label[s] for s in normed]
+
+
+@dataclass(frozen=True)
+class MergeConflict:
+    """Two raw answers of one question that the normaliser would put in one class but the log grades
+    differently; the question keeps its raw (exact-string) classes instead."""
+
+    right: str
+    wrong: str
+    option: str
+    """The normaliser under which this pair stays apart (``plain`` when math-verify merged it, else ``none``)."""
+
+
+def group_graded(
+    answers: Sequence[str | None],
+    correct: Sequence[bool],
+    *,
+    normalizer: str = "math",
+    math_ok: Sequence[bool] | None = None,
+) -> tuple[list[str | None], MergeConflict | None]:
+    """:func:`group_answers` for ONE question whose samples the log graded, refusing merges across grades.
+
+    Classes are formed by the normaliser alone (identically for right and wrong answers); the grades are used
+    only to refuse: when a class would hold raw answers graded differently, the whole question keeps its raw
+    classes and the first such pair is returned. Raw answers graded both ways are left to the caller (the
+    input contradicts itself).
+    """
+    labels = group_answers(answers, normalizer=normalizer, math_ok=math_ok)
+    if normalizer == "none":
+        return labels, None
+    seen: dict[str, tuple[str | None, str | None]] = {}
+    for a, lab, c in zip(answers, labels, correct, strict=True):
+        if lab is None or _missing(a):
+            continue
+        right, wrong = seen.get(lab, (None, None))
+        if c and right is None:
+            right = str(a)
+        elif not c and wrong is None:
+            wrong = str(a)
+        seen[lab] = (right, wrong)
+        if right is not None and wrong is not None and right != wrong:
+            option = "none"
+            if normalizer == "math" and normalize_answer(right) != normalize_answer(wrong):
+                option = "plain"
+            raw = group_answers(answers, normalizer="none")
+            return raw, MergeConflict(right=right, wrong=wrong, option=option)
+    return labels, None
 
 
 def grade(answer: str | None, gold: object, *, normalizer: str = "math") -> bool:
@@ -391,6 +598,9 @@ class AnswerRecord:
     n_merged: int = 0
     """Distinct normalised strings merged into another class by math-verify."""
     graded_against_gold: bool = False
+    n_conflicts: int = 0
+    """Questions that keep exact answer strings because the normaliser would merge differently graded ones."""
+    conflict_example: str | None = None
 
     def note(self) -> str:
         """One sentence for the report."""
@@ -405,7 +615,61 @@ class AnswerRecord:
             text += f"; {self.n_merged} answer strings merged into an equivalent class by math-verify"
         if self.graded_against_gold:
             text += "; correctness graded against the gold answer"
+        if self.n_conflicts:
+            text += (
+                f"; {self.n_conflicts} question(s) keep exact answer strings because the normaliser would merge "
+                f"answers the log grades differently (e.g. {self.conflict_example})"
+            )
         return text
+
+
+def conflict_warning(n_questions: int, example: str) -> str:
+    """The warning (and report note) for questions whose merges were refused because the log grades differ."""
+    return (
+        f"warning: in {n_questions} question(s) the normaliser would merge answers that the log grades "
+        f"differently, so those questions keep their exact answer strings as classes (e.g. {example})"
+    )
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """The answer classes of ONE question (see :func:`classify_graded`)."""
+
+    labels: list[str | None]
+    n_unparsed: int
+    n_merged: int
+    conflict: MergeConflict | None = None
+
+
+def classify_graded(
+    texts: Sequence[object],
+    correct: Sequence[bool] | None = None,
+    *,
+    extractor: str = "auto",
+    normalizer: str = "math",
+) -> Grouping:
+    r"""Extract and group the answers of ONE question; with the log's grades, merges across grades are refused.
+
+    An answer taken from ``oxed{}`` reads as mathematics whatever its content (see :func:`reads_as_math`).
+    """
+    raw = [extract_answer(t, extractor) for t in texts]
+    boxed = extractor == "boxed"
+    math_ok = [
+        r is not None
+        and reads_as_math(r, boxed=boxed or (extractor == "auto" and extract_boxed(str(t)) is not None))
+        for r, t in zip(raw, texts, strict=True)
+    ]
+    conflict = None
+    if correct is None:
+        labels = group_answers(raw, normalizer=normalizer, math_ok=math_ok)
+    else:
+        labels, conflict = group_graded(raw, correct, normalizer=normalizer, math_ok=math_ok)
+    unparsed = sum(1 for r in raw if r is None)
+    merged = 0
+    if normalizer != "none" and conflict is None:
+        normed = {normalize_answer(r) for r in raw if r is not None}
+        merged = len(normed - {None}) - len({lab for lab in labels if lab is not None})
+    return Grouping(labels=labels, n_unparsed=unparsed, n_merged=merged, conflict=conflict)
 
 
 def classify(
@@ -415,12 +679,5 @@ def classify(
     normalizer: str = "math",
 ) -> tuple[list[str | None], int, int]:
     """Extract and group the answers of ONE question: (labels, number unparsed, number of merged strings)."""
-    raw = [extract_answer(t, extractor) for t in texts]
-    labels = group_answers(raw, normalizer=normalizer)
-    unparsed = sum(1 for r in raw if r is None)
-    if normalizer == "none":
-        merged = 0
-    else:
-        normed = {normalize_answer(r) for r in raw if r is not None}
-        merged = len(normed - {None}) - len({lab for lab in labels if lab is not None})
-    return labels, unparsed, merged
+    g = classify_graded(texts, extractor=extractor, normalizer=normalizer)
+    return g.labels, g.n_unparsed, g.n_merged

@@ -112,34 +112,44 @@ def test_question_with_zero_samples(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "lists.jsonl" in line and "row 0" in line and "zero samples" in line
 
 
-def test_answer_class_both_correct_and_incorrect(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_answer_string_graded_both_ways_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    p = write_jsonl(
+        tmp_path / "mixed.jsonl",
+        [
+            {"question_id": "a", "answer": "72", "correct": True},
+            {"question_id": "a", "answer": "72", "correct": False},
+        ],
+    )
+    line = run_cli(capsys, tmp_path, str(p))
+    assert "mixed.jsonl" in line and "'72'" in line and "row 1" in line and "column 'correct'" in line
+
+
+def test_normaliser_merge_across_grades_is_refused_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """'72' right and '72.0' wrong: the normaliser would merge them; the question keeps its raw classes."""
     p = write_jsonl(
         tmp_path / "mixed.jsonl",
         [
             {"question_id": "a", "answer": "72", "correct": True},
             {"question_id": "a", "answer": "72.0", "correct": False},
+            {"question_id": "b", "answer": "5", "correct": True},
+            {"question_id": "b", "answer": "5.0", "correct": True},
         ],
     )
-    line = run_cli(capsys, tmp_path, str(p))
-    assert "mixed.jsonl" in line and "'72' of question 'a'" in line and "column 'correct'" in line
-    # exact strings keep them apart: the same file loads with --normalizer none
-    assert (
-        main(
-            [
-                "curves",
-                str(p),
-                "--normalizer",
-                "none",
-                "--out",
-                str(tmp_path / "o.csv"),
-                "--quiet",
-                "--bootstrap",
-                "0",
-            ]
-        )
-        == 0
-    )
-    capsys.readouterr()
+    loaded = load(str(p))
+    c = loaded.counts
+    a, b = list(c.question_id).index("a"), list(c.question_id).index("b")
+    assert c.correct[a] == 1 and c.wrong[a].sum() == 1  # kept apart
+    assert c.correct[b] == 2  # merged: both graded right
+    assert loaded.answers is not None and loaded.answers.n_conflicts == 1
+    warn = [n for n in loaded.notes if n.startswith("warning:")]
+    assert len(warn) == 1 and "'72' (graded right) and '72.0' (graded wrong)" in warn[0]
+    assert "--normalizer none" in warn[0]
+    rc = main(["curves", str(p), "--out", str(tmp_path / "o.csv"), "--quiet", "--bootstrap", "0"])
+    assert rc == 0 and "--normalizer none" in capsys.readouterr().err
 
 
 def test_truncated_gzip_and_parquet(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

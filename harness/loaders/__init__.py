@@ -87,7 +87,7 @@ def detect_format(source: str) -> str:
             fix="pass --format activeprompt if it is an Active-Prompt uncertainty file",
         )
     if stem.endswith(".jsonl") or stem.endswith(".ndjson"):
-        return _detect_jsonl(_first_record(source))
+        return _detect_jsonl(_first_record(source), source=source)
     if stem.endswith(".json"):
         return _detect_json(read_json(source))
     if stem.endswith(".parquet") or stem.endswith(".pq"):
@@ -103,10 +103,22 @@ def detect_format(source: str) -> str:
     )
 
 
-def _detect_jsonl(rec: dict[str, Any]) -> str:
+_SCORED = {"passed", "result", "correct", "is_correct", "base_status", "plus_status", "score"}
+
+
+def _detect_jsonl(rec: dict[str, Any], *, source: str | None = None) -> str:
     from harness.loaders.lists import detect_schema
 
     keys = set(rec)
+    if "task_id" in keys and ({"completion", "solution"} & keys) and not (_SCORED & keys):
+        raise HarnessInputError(
+            "code samples that are not scored yet (task_id + " + ("completion" if "completion" in keys else "solution")
+            + ", no pass/fail)",
+            source=source,
+            line=1,
+            fix="run the scorer first: human-eval `evaluate_functional_correctness FILE` (load FILE_results.jsonl) "
+            "or evalplus `evalplus.evaluate --samples FILE` (load its eval_results.json)",
+        )
     if {"doc_id", "resps"} <= keys:
         return "lm-eval"
     if {"i", "flagged", "n"} <= keys:

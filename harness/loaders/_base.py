@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -88,6 +88,10 @@ class LoadOptions:
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
     """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
+    filter: str | None = None
+    """lm-eval: the filter whose ``filtered_resps`` are voted on (None: the task's first per-sample filter)."""
+    progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
+    """Called as ``progress(done, total)`` while answers are grouped, question by question."""
 
     def __post_init__(self) -> None:
         if self.extractor is not None and self.extractor not in EXTRACTORS:
@@ -136,6 +140,8 @@ def merge_loaded(parts: Sequence[Loaded]) -> Loaded:
             n_unparsed=sum(r.n_unparsed for r in records),
             n_merged=sum(r.n_merged for r in records),
             graded_against_gold=any(r.graded_against_gold for r in records),
+            n_conflicts=sum(r.n_conflicts for r in records),
+            conflict_example=next((r.conflict_example for r in records if r.conflict_example), None),
         )
     return Loaded(
         counts=concat_counts([p.counts for p in parts]),

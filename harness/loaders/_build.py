@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError, closest, to_bool_array
-from harness.answers import AnswerRecord, classify, grade
+from harness.answers import AnswerRecord, MergeConflict, classify_graded, conflict_warning, grade
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._stopping import resolve_stopping
 from harness.tables import QuestionCounts, counts_from_class_table, rollouts_to_counts, validate_rollouts
@@ -107,14 +107,31 @@ def apply_answers(
     unparsed = merged = 0
     keys = ["model", "question_id"] if "model" in out.columns else ["question_id"]
     values = out[col].to_numpy(object)
-    for idx in out.groupby(keys, sort=False).indices.values():
-        group_labels, u, m = classify(
-            values[idx].tolist(), extractor=extractor, normalizer=options.normalizer
+    graded_by_log = "correct" in out.columns
+    if graded_by_log:
+        flags = to_bool_array(out["correct"].to_numpy(), source=source, column="correct")
+        out["correct"] = flags
+    conflicts: list[tuple[str, MergeConflict]] = []
+    groups = list(out.groupby(keys, sort=False).indices.values())
+    qids = out["question_id"].to_numpy(object)
+    for done, idx in enumerate(groups, start=1):
+        ii = np.asarray(idx)
+        g = classify_graded(
+            values[ii].tolist(),
+            flags[ii].tolist() if graded_by_log else None,
+            extractor=extractor,
+            normalizer=options.normalizer,
         )
-        for j, v in zip(np.asarray(idx).tolist(), group_labels, strict=True):
+        if g.conflict is not None:
+            conflicts.append((str(qids[ii[0]]), g.conflict))
+        if graded_by_log:
+            _check_consistent(g.labels, flags[ii], ii, source=source, extractor=extractor)
+        for j, v in zip(ii.tolist(), g.labels, strict=True):
             labels[j] = v
-        unparsed += u
-        merged += m
+        unparsed += g.n_unparsed
+        merged += g.n_merged
+        if options.progress is not None:
+            options.progress(done, len(groups))
     out["answer"] = pd.Series(labels, index=out.index, dtype=object)
     graded = False
     if "correct" not in out.columns:
@@ -148,8 +165,43 @@ def apply_answers(
         n_unparsed=unparsed,
         n_merged=merged,
         graded_against_gold=graded,
+        n_conflicts=len(conflicts),
+        conflict_example=describe_conflict(*conflicts[0]) if conflicts else None,
     )
     return out, record
+
+
+def describe_conflict(question: str, c: MergeConflict) -> str:
+    """'question q: '1/2' (graded right) and '0.5' (graded wrong); --normalizer plain keeps them apart'."""
+    return (
+        f"question {question!r}: {c.right[:60]!r} (graded right) and {c.wrong[:60]!r} (graded wrong); "
+        f"--normalizer {c.option} keeps such answers apart everywhere"
+    )
+
+
+def _check_consistent(
+    labels: list[str | None], flags: np.ndarray, rows: np.ndarray, *, source: str, extractor: str
+) -> None:
+    """The log must not grade one exact answer string both right and wrong (the input contradicts itself)."""
+    first: dict[str, tuple[bool, int]] = {}
+    for lab, f, r in zip(labels, flags.tolist(), rows.tolist(), strict=True):
+        if lab is None:
+            continue
+        if lab in first and first[lab][0] != f:
+            hint = (
+                "vote on whole completions with --extractor none, or choose another extractor"
+                if extractor != "none"
+                else "fix the grading, or map another answer column with --answer-col"
+            )
+            raise HarnessInputError(
+                f"answer {lab[:80]!r} is graded {'right' if first[lab][0] else 'wrong'} in row {first[lab][1]} "
+                f"and {'right' if f else 'wrong'} here",
+                source=source,
+                row=int(r),
+                column="correct",
+                fix=f"one answer string is either right or wrong; {hint}",
+            )
+        first.setdefault(lab, (bool(f), int(r)))
 
 
 def finish(
@@ -175,6 +227,8 @@ def finish(
     counts = rollouts_to_counts(rollouts, source=source, stopping=rule, validated=True)
     if record is not None:
         notes.insert(0, record.note())
+        if record.n_conflicts and record.conflict_example:
+            notes.insert(1, conflict_warning(record.n_conflicts, record.conflict_example))
     all_notes = tuple(notes) + tuple(counts.notes)
     counts = replace(counts, notes=all_notes)
     return Loaded(

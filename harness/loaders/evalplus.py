@@ -97,6 +97,14 @@ def _load_evalplus(source: str, columns: ColumnMap) -> pd.DataFrame:
 def _load_human_eval(source: str) -> pd.DataFrame:
     rows: dict[str, list[Any]] = {"question_id": [], "correct": []}
     for lineno, rec in iter_jsonl(source):
+        if "task_id" in rec and "passed" not in rec and ("completion" in rec or "solution" in rec):
+            raise HarnessInputError(
+                "code samples that are not scored yet (no 'passed')",
+                source=source,
+                line=lineno,
+                fix="run the scorer first: human-eval `evaluate_functional_correctness FILE` and load the "
+                "FILE_results.jsonl it writes",
+            )
         if "task_id" not in rec or "passed" not in rec:
             raise HarnessInputError(
                 "missing field 'task_id' or 'passed'",

@@ -5,7 +5,9 @@ Layout, checked against UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py
 ``src/inspect_ai/scorer/_metric.py`` (``Score``, ``CORRECT``/``INCORRECT``/``PARTIAL``/``NOANSWER``,
 ``value_to_float``):
 
-* ``.eval`` zip: ``_journal/start.json`` (``version``, ``eval``, ``plan``; written when the eval starts),
+* ``.eval`` zip (members deflated, or Zstandard-compressed, ZIP method 93, in current releases, checked
+  against inspect_ai 0.3.285 ``src/inspect_ai/_util/zipfile.py``): ``_journal/start.json`` (``version``,
+  ``eval``, ``plan``; written when the eval starts),
   ``_journal/summaries/<n>.json``, one member per sample ``samples/<id>_epoch_<epoch>.json``, and when the eval
   finished ``summaries.json``, ``reductions.json`` and ``header.json`` (the EvalLog without samples:
   ``version``, ``status``, ``eval`` with ``task`` and ``model``, ``plan``, ``results``, ``stats``). The header
@@ -23,8 +25,11 @@ Layout, checked against UKGovernmentBEIS/inspect_ai ``src/inspect_ai/log/_log.py
 Correctness is the value of one scorer (``--correct-col NAME``; default the first scorer of each sample), read
 as inspect's ``value_to_float`` reads it: ``C`` correct; ``I`` incorrect; ``N`` no answer (incorrect); ``P``
 partial (counted as incorrect, noted); ``yes``/``true`` and ``no``/``false`` (any case); booleans, 0/1 and
-the strings ``"1"``/``"0"``. The sample's answer is the scorer's ``answer`` when it set one, otherwise the
-extractor (``auto``) applied to ``output.completion``. Tokens per sample = ``output_tokens`` of the evaluated
+the strings ``"1"``/``"0"``. The sample's answer is the scorer's ``answer`` when it set one that is not the
+whole completion; otherwise (no answer, or the whole completion as ``includes()`` and ``match()`` log it) the
+extractor (``--extractor``, default ``auto``) applied to ``output.completion`` (a completion where it finds
+nothing votes as itself). Epoch reducers (``reductions.json``, the reduced scores in ``results``) are not read:
+every epoch is one sample, so the counts do not depend on them. Tokens per sample = ``output_tokens`` of the evaluated
 model's entry (``eval.model``) in ``model_usage`` (so a model-graded scorer's usage is not counted); without
 that entry, the sum over ``model_usage``; without ``model_usage``, ``output.usage.output_tokens``. The epoch
 is the sample id within a question.
@@ -32,8 +37,10 @@ is the sample id within a question.
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import struct
 import zipfile
 from collections.abc import Iterator
 from typing import Any
@@ -53,6 +60,59 @@ _TEXT_VALUES = {"yes": True, "true": True, "no": False, "false": False, "1": Tru
 _START = "_journal/start.json"
 
 
+ZIP_ZSTANDARD = 93
+"""ZIP compression method 93 (Zstandard, APPNOTE 4.4.5): inspect_ai writes ``.eval`` members with it since
+its 0.3.1xx releases (``inspect_ai/_util/zipfile.py``, several zstd frames per member)."""
+
+
+def _zstd_decompress(data: bytes, size: int, *, source: str, name: str) -> bytes:
+    """All frames of a Zstandard stream, at most ``size`` bytes (the size the zip directory declares)."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found,unused-ignore]  # Python >= 3.14
+
+        out = bytes(zstd.ZstdDecompressor().decompress(data, max_length=size + 1))
+    except ImportError:
+        import zstandard
+
+        try:
+            with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as r:
+                out = r.read(size + 1)
+        except zstandard.ZstdError as exc:
+            raise HarnessInputError(
+                f"member {name} is not a valid Zstandard stream ({exc})",
+                source=source,
+                fix="the file is truncated or damaged; copy it again",
+            ) from None
+    if len(out) != size:
+        raise HarnessInputError(
+            f"member {name} decompresses to {len(out)}{'+' if len(out) > size else ''} bytes, not the "
+            f"{size} its zip directory declares",
+            source=source,
+            fix="the file is truncated or damaged; copy it again",
+        )
+    return out
+
+
+def read_member(zf: zipfile.ZipFile, name: str, *, source: str) -> bytes:
+    """A zip member's bytes; Zstandard members (method 93, which zipfile before 3.14 cannot read) included."""
+    info = zf.getinfo(name)
+    if info.compress_type != ZIP_ZSTANDARD:
+        return zf.read(name)
+    fp = zf.fp
+    if fp is None:
+        raise HarnessInputError("the zip file is closed", source=source)
+    fp.seek(info.header_offset)
+    header = fp.read(30)
+    if len(header) != 30 or header[:4] != ZIP_MAGIC:
+        raise zipfile.BadZipFile(f"bad local header for {name}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fp.seek(info.header_offset + 30 + name_len + extra_len)
+    data = fp.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise EOFError(f"member {name} is cut short")
+    return _zstd_decompress(data, info.file_size, source=source, name=name)
+
+
 def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, Any]]]]:
     try:
         zf = zipfile.ZipFile(path)
@@ -65,7 +125,7 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
 
     def load_member(name: str) -> dict[str, Any]:
         try:
-            raw = zf.read(name)
+            raw = read_member(zf, name, source=path)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise HarnessInputError(
                 f"cannot read member {name} ({exc})",
@@ -139,7 +199,7 @@ def load_source(
         samples = ((f"samples[{i}]", s) for i, s in enumerate(log["samples"]))
     model = str((header.get("eval") or {}).get("model", "model"))
     rows: dict[str, list[Any]] = {k: [] for k in ("question_id", "sample_id", "text", "correct", "tokens")}
-    partial = 0
+    partial = n_whole = n_kept_whole = 0
     scorer_used: set[str] = set()
     for where, s in samples:
         if "id" not in s or "epoch" not in s:
@@ -178,10 +238,17 @@ def load_source(
         corr, part = _correct(score.get("value"), source=source, where=f"scores.{name}.value")
         partial += part
         answer = score.get("answer")
-        if isinstance(answer, str) and answer.strip():
+        completion = (s.get("output") or {}).get("completion")
+        whole = isinstance(completion, str) and isinstance(answer, str) and answer.strip() == completion.strip()
+        if isinstance(answer, str) and answer.strip() and not whole:
             text: str | None = answer
         else:
-            text = extract_answer((s.get("output") or {}).get("completion"), options.extractor or "auto")
+            # includes()/match() log the whole completion as the answer: vote on the extracted final answer
+            text = extract_answer(completion, options.extractor or "auto")
+            if whole:
+                n_whole += 1
+                if text is None:
+                    text, n_kept_whole = answer, n_kept_whole + 1
         usage = s.get("model_usage") or {}
         tok: float | None
         if model in usage:
@@ -206,5 +273,11 @@ def load_source(
     ]
     if partial:
         notes.append(f"{partial} samples scored PARTIAL counted as incorrect")
+    if n_whole:
+        notes.append(
+            f"{n_whole} samples: the scorer logged the whole completion as its answer (includes(), match()); "
+            f"the final answer was extracted from it (--extractor {options.extractor or 'auto'})"
+            + (f", {n_kept_whole} without one vote on the whole completion" if n_kept_whole else "")
+        )
     df = df.rename(columns={"text": "answer"})
     return finish(df, source=source, fmt="inspect", options=options, stopping=stopping, notes=notes)

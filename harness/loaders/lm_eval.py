@@ -15,8 +15,14 @@ several filters (``score-first``, ``maj@64``, ...) writes one line per (doc, fil
 the first line of each doc is used and the rest counted in a note (logs without ``filter`` are matched on
 identical ``resps``).
 
-Each repeat's final answer is extracted from the raw text (``--extractor``, default ``auto``) and graded
-against ``target`` (the normaliser decides equality, e.g. GSM8K ``#### 72`` targets reduce to ``72``).
+The vote is on the task's own extracted answers: ``filtered_resps`` of the filter chosen with ``--filter NAME``
+(default: the task's first filter that keeps one answer per repeat, e.g. a ``regex`` filter without
+``take_first``; lm-eval's ``[invalid]`` is no answer). A filter that keeps one answer per doc (``majority_vote``
++ ``take_first``, ``take_first``) cannot give per-sample votes: named with ``--filter`` it is an error, and when
+no filter keeps one answer per repeat (``gsm8k-cot-self-consistency``) each repeat's answer is extracted from
+the raw text (``--extractor``, default ``auto``; ``--filter resps`` forces this). Answers are graded against
+``target`` (the normaliser decides equality, e.g. GSM8K ``#### 72`` targets reduce to ``72``); lm-eval logs no
+per-sample correctness.
 """
 
 from __future__ import annotations
@@ -50,14 +56,32 @@ def _repeats(resps: Any) -> list[str] | None:
     return None
 
 
+RAW = "resps"
+"""``--filter resps``: ignore the task's filters and extract each repeat's answer from the raw text."""
+
+
+def _per_sample(filtered: Any, n: int) -> list[str | None] | None:
+    """The filter's answers, one per repeat, or None when the filter keeps another number (e.g. a majority
+    vote followed by take_first keeps one answer per doc)."""
+    if isinstance(filtered, list) and len(filtered) == 1 and isinstance(filtered[0], list):
+        filtered = filtered[0]
+    if not isinstance(filtered, list) or len(filtered) != n:
+        return None
+    if not all(x is None or isinstance(x, str) for x in filtered):
+        return None
+    return [None if x is None or x.strip() in ("", INVALID) else x for x in filtered]
+
+
+INVALID = "[invalid]"
+"""lm-eval's regex filter fallback when the pattern does not match (``lm_eval/filters/extraction.py``)."""
+
+
 def load_source(
     source: str, *, format: str, columns: ColumnMap, stopping: str | None, options: LoadOptions
 ) -> Loaded:
     """Load an lm-eval samples file: one rollout per (doc_id, repeat)."""
-    rows: dict[str, list[Any]] = {"question_id": [], "sample_id": [], "text": [], "gold": []}
-    first_filter: dict[Any, Any] = {}
-    first_resps: dict[Any, Any] = {}
-    skipped = 0
+    docs: dict[Any, dict[Any, tuple[int, dict[str, Any]]]] = {}
+    filters: list[Any] = []
     for lineno, rec in iter_jsonl(source):
         for key in ("doc_id", "resps", "target"):
             if key not in rec:
@@ -70,10 +94,10 @@ def load_source(
                 )
         doc = rec["doc_id"]
         filt = rec.get("filter")
-        if doc in first_filter:
-            if ("filter" in rec and first_filter[doc] == filt) or (
-                "filter" not in rec and first_resps[doc] != rec["resps"]
-            ):
+        seen = docs.setdefault(doc, {})
+        if filt in seen or ("filter" not in rec and seen):
+            first = next(iter(seen.values()))[1]
+            if "filter" in rec or first["resps"] != rec["resps"]:
                 raise HarnessInputError(
                     f"doc_id {doc!r} appears twice "
                     + (f"with filter {filt!r}" if "filter" in rec else "with different resps and no 'filter'"),
@@ -82,10 +106,16 @@ def load_source(
                     column="doc_id",
                     fix="each doc is logged once per filter",
                 )
-            skipped += 1
             continue
-        first_filter[doc] = filt
-        first_resps[doc] = rec["resps"]
+        seen[filt] = (lineno, rec)
+        if filt not in filters:
+            filters.append(filt)
+    name = os.path.basename(source)
+    named = [f for f in filters if f is not None]
+    chosen = _choose_filter(docs, named, options.filter, source=source)
+    rows: dict[str, list[Any]] = {"question_id": [], "sample_id": [], "text": [], "gold": []}
+    for doc, by_filter in docs.items():
+        lineno, rec = by_filter[chosen] if chosen in by_filter else next(iter(by_filter.values()))
         reps = _repeats(rec["resps"])
         if reps is None:
             raise HarnessInputError(
@@ -97,19 +127,70 @@ def load_source(
                 "[loglikelihood, is_greedy] pairs)",
             )
         if not reps:
-            raise HarnessInputError(
-                f"doc {doc!r} has zero samples", source=source, line=lineno, column="resps"
-            )
+            raise HarnessInputError(f"doc {doc!r} has zero samples", source=source, line=lineno, column="resps")
+        texts: list[str | None] = list(reps)
+        if chosen != RAW:
+            answers = _per_sample(rec.get("filtered_resps"), len(reps))
+            if answers is None:
+                raise HarnessInputError(
+                    f"doc {doc!r}: filter {chosen!r} does not keep one answer per repeat",
+                    source=source,
+                    line=lineno,
+                    column="filtered_resps",
+                    fix=f"choose another filter with --filter, or --filter {RAW} to extract answers from the raw text",
+                )
+            texts = answers
         target = rec["target"]
         gold = extract_hash(target) if isinstance(target, str) and "####" in target else target
-        for j, text in enumerate(reps):
+        for j, text in enumerate(texts):
             rows["question_id"].append(str(doc))
             rows["sample_id"].append(j)
             rows["text"].append(text)
             rows["gold"].append(None if gold is None else str(gold))
     df = pd.DataFrame(rows)
-    name = os.path.basename(source)
     notes = [f"{name}: lm-eval samples, {df['question_id'].nunique()} docs"]
+    skipped = sum(len(v) - 1 for v in docs.values())
+    if chosen == RAW:
+        why = "--filter resps" if options.filter == RAW else "no filter keeps one answer per repeat"
+        notes.append(f"{name}: answers extracted from the raw text ({why}; extractor {options.extractor or 'auto'})")
+        extractor = "auto"
+    else:
+        notes.append(f"{name}: votes on the answers of lm-eval filter {chosen!r} (filtered_resps)")
+        df = df.rename(columns={"text": "answer"})
+        extractor = "none"
     if skipped:
-        notes.append(f"{name}: {skipped} lines of further filters skipped (same resps as the first filter)")
-    return finish(df, source=source, fmt="lm-eval", options=options, stopping=stopping, notes=notes)
+        notes.append(f"{name}: {skipped} lines of other filters not used (same resps)")
+    return finish(
+        df, source=source, fmt="lm-eval", options=options, stopping=stopping, notes=notes,
+        default_extractor=extractor,
+    )
+
+
+def _choose_filter(
+    docs: dict[Any, dict[Any, tuple[int, dict[str, Any]]]], named: list[Any], wanted: str | None, *, source: str
+) -> Any:
+    """The filter whose answers are voted on: ``wanted`` (checked), else the task's first filter that keeps one
+    answer per repeat, else :data:`RAW` (extract from the raw text)."""
+    if wanted == RAW:
+        return RAW
+    first_doc = next(iter(docs.values()))
+
+    def per_sample(f: Any) -> bool:
+        rec = first_doc[f][1] if f in first_doc else None
+        reps = _repeats(rec["resps"]) if rec is not None else None
+        return reps is not None and _per_sample(rec.get("filtered_resps") if rec else None, len(reps)) is not None
+
+    if wanted is not None:
+        if wanted not in named:
+            raise HarnessInputError(
+                f"no filter {wanted!r} in the samples file",
+                source=source,
+                column="filter",
+                fix=f"filters present: {', '.join(map(str, named)) or 'none'}; or --filter {RAW}",
+            )
+        return wanted
+    unnamed = [None] if None in first_doc else []
+    for f in [*named, *unnamed]:
+        if per_sample(f):
+            return f
+    return RAW
