@@ -109,7 +109,7 @@ def _raise_bad_row(
         m, q, s = (v.replace("'", "''") for v in key)
         cond = f"model = '{m}' AND question_id = '{q}' AND sample_id = '{s}'"
         files = list(inputs.paths) if inputs.local else []
-        hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["s"]) if files else None
+        hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["raw_s"]) if files else None
         sid: Any = key[2] if hit is None else hit[2][0]
         raise HarnessInputError(
             f"duplicate sample id {sid!r} for question {key[1]!r}", source=hit[0] if hit else _given(inputs),
@@ -231,6 +231,8 @@ def finish_classes(
 ) -> tuple[QuestionCounts, pd.DataFrame, AnswerRecord | None]:
     """Class rows of raw answers (the engines' output) -> normalised class table and QuestionCounts."""
     raw = raw.copy()
+    for name in ("size", "tokens_sum", "tokens_n", "first_sample", "last_sample", "sample_n", "n_bad"):
+        raw[name] = pd.to_numeric(raw[name]).astype(np.int64 if name in ("size", "tokens_n", "sample_n") else float)
     raw["correct"] = raw["correct"].astype(np.int64)
     raw["answer"] = raw["answer"].astype(object).where(raw["answer"].notna(), None)
     extra = [c for c in ("grp", "budget") if c in raw.columns]

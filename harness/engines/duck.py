@@ -142,8 +142,9 @@ def locate_rows(
             )
             proj = projection(spec, probe._ref, "harness_file")
             con.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {proj}, harness_row FROM {VIEW}_rows")
-            carry = ["harness_row", "c AS raw_c"] + (["t AS raw_t"] if spec.tokens else [])
-            canon = canonical_sql(spec, [*carry, *(["b AS raw_b"] if spec.budget else [])])
+            carry = ["harness_row", "c AS raw_c"]
+            carry += [f"{short} AS raw_{short}" for short in ("t", "b", "s") if short in spec.fields()]
+            canon = canonical_sql(spec, carry)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canon}")
             sel = ", ".join(["harness_row", *columns])
             hits = con.execute(
@@ -159,6 +160,12 @@ def locate_rows(
 
 
 def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
+    if inputs.local and inputs.format == "jsonl":  # name the bad line with the line-by-line reader (raises)
+        from harness.loaders._io import iter_jsonl
+
+        for path in inputs.paths:
+            for _ in iter_jsonl(path):
+                pass
     text = " ".join(str(exc).split())
     first = text.split(" LINE ")[0][:400]
     return HarnessInputError(

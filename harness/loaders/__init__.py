@@ -43,6 +43,7 @@ FORMATS: tuple[str, ...] = (
     "activeprompt",
     "bon",
     "matharena",
+    "class-counts",
 )
 """Format names accepted by ``format=`` / ``--format``."""
 
@@ -166,6 +167,10 @@ def _detect_parquet(path: str) -> str:
     schema = detect_schema(sorted(names))
     if schema is not None:
         return schema.name
+    from harness.engines.store import class_counts_provenance
+
+    if class_counts_provenance(path) is not None:
+        return "class-counts"
     return "parquet"
 
 
@@ -190,6 +195,7 @@ def _dispatch(fmt: str) -> Callable[..., Loaded]:
         "activeprompt": "activeprompt",
         "bon": "bon",
         "matharena": "matharena",
+        "class-counts": "class_counts",
     }
     import importlib
 

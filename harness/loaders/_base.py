@@ -87,7 +87,12 @@ class LoadOptions:
     samples_per_question: int | None = None
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
-    """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
+    """Generic tabular rollouts: True reduces them with DuckDB, False keeps the in-memory path (None: automatic)."""
+    engine: str | None = None
+    """Reduction engine for generic tabular rollouts: duckdb, spark or memory (None: automatic, see
+    ``harness.loaders.generic.choose_engine``)."""
+    spark_master: str = "local[*]"
+    """Spark master URL for ``engine='spark'``."""
 
     def __post_init__(self) -> None:
         if self.extractor is not None and self.extractor not in EXTRACTORS:
@@ -98,6 +103,8 @@ class LoadOptions:
             raise HarnessInputError(
                 f"unknown normaliser {self.normalizer!r}", fix=f"use one of {', '.join(NORMALISERS)}"
             )
+        if self.engine is not None and self.engine not in ("duckdb", "spark", "memory"):
+            raise HarnessInputError(f"unknown engine {self.engine!r}", fix="use one of duckdb, spark, memory")
         for name in ("n_questions", "samples_per_question"):
             v = getattr(self, name)
             if v is not None and int(v) < 1:
