@@ -151,6 +151,9 @@ def _check(raw: pd.DataFrame, runner: Runner, inputs: Inputs, spec: Spec, check_
         _raise_bad_row(runner, inputs, spec, "question_id")
     if raw["correct"].isna().any():
         _raise_bad_row(runner, inputs, spec, "correct")
+    answered = raw["answer"].notna()
+    if spec.answer is not None and answered.any() and (~answered & (raw["correct"] == 1)).any():
+        _raise_bad_row(runner, inputs, spec, "answer")
     if int(raw["n_bad"].sum()):
         tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
         _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")

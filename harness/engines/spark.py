@@ -39,17 +39,21 @@ def session(master: str = "local[*]", **conf: str) -> Any:
         return _SESSIONS[master]
     for other in list(_SESSIONS):  # one SparkContext per JVM: stop a session on another master first
         stop_session(other)
-    from pyspark.sql import SparkSession
+    import warnings
 
-    builder = (
-        SparkSession.builder.master(master).appName("harness-reduce")
-        .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", conf.pop("spark.sql.shuffle.partitions", "8"))
-        .config("spark.driver.memory", conf.pop("spark.driver.memory", "1g"))
-    )
-    for k, v in conf.items():
-        builder = builder.config(k, v)
-    spark = builder.getOrCreate()
+    with warnings.catch_warnings():  # PySpark warns about pandas >= 3; the reduction never converts to pandas
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        from pyspark.sql import SparkSession
+
+        builder = (
+            SparkSession.builder.master(master).appName("harness-reduce")
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", conf.pop("spark.sql.shuffle.partitions", "8"))
+            .config("spark.driver.memory", conf.pop("spark.driver.memory", "1g"))
+        )
+        for k, v in conf.items():
+            builder = builder.config(k, v)
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     _SESSIONS[master] = spark
     return spark
@@ -121,12 +125,17 @@ class SparkRunner:
             ) from None
         return [str(c) for c in self._df.columns if c != "harness_file"]
 
-    def classes(self, spec: Spec) -> pd.DataFrame:
+    def prepare(self, spec: Spec) -> None:
+        """Register the source view and the canonical view (the same SQL text as DuckDB's)."""
         if self._df is None:
             self.describe()
         self._df.createOrReplaceTempView(f"{VIEW}_raw")
         self._run(f"SELECT {projection(spec, _quote, 'harness_file')} FROM {VIEW}_raw").createOrReplaceTempView(VIEW)
         self._run(canonical_sql(spec)).createOrReplaceTempView(CANON)
+
+    def classes(self, spec: Spec, *, prepared: bool = False) -> pd.DataFrame:
+        if not prepared:
+            self.prepare(spec)
         result = self._run(class_sql(spec))
         rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
         return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
