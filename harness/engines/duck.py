@@ -168,6 +168,11 @@ def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
                 pass
     text = " ".join(str(exc).split())
     first = text.split(" LINE ")[0][:400]
+    if "Out of Memory" in text:
+        return HarnessInputError(
+            f"DuckDB ran out of memory ({first})", source=", ".join(inputs.given),
+            fix="raise the memory limit or let DuckDB spill to a temporary directory",
+        )
     return HarnessInputError(
         f"DuckDB cannot read the input ({first})",
         source=", ".join(inputs.given),
