@@ -20,7 +20,6 @@ from harness.engines.sources import expand_inputs, hf_parquet_glob
 from harness.loaders import ColumnMap, load
 from harness.tables import QuestionCounts
 
-
 VALUE = {"0": 0, "1": 1, "2": 2, "2.0": 2, "\\sqrt{4}": 2}
 
 
@@ -226,7 +225,7 @@ def test_class_count_file_round_trip(tmp_path: Path) -> None:
     red = reduce_inputs([str(p)])
     out = tmp_path / "counts.parquet"
     write_class_counts(str(out), red)
-    with pytest.raises(HarnessInputError, match="exists.*--force"):
+    with pytest.raises(HarnessInputError, match=r"exists.*--force"):
         write_class_counts(str(out), red)
     back = load(str(out))
     assert back.format == "class-counts" and back.rollouts is None

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_engines import assert_same
 
 from harness.engines import reduce_inputs
 from harness.loaders import ColumnMap
-from test_engines import assert_same
 
 REAL: dict[str, tuple[str, ColumnMap]] = {
     "esc": ("esc_gpt35_last_letters/samples.parquet", ColumnMap(sample="sample_idx")),

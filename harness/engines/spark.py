@@ -87,7 +87,7 @@ class SparkRunner:
         self._df: Any = None
 
     def _reader(self) -> Any:
-        from pyspark.sql import functions as F
+        from pyspark.sql import functions
 
         paths = list(self.inputs.paths)
         r = self.spark.read
@@ -102,7 +102,7 @@ class SparkRunner:
             df = r.csv(paths, header=True, inferSchema=True, sep=sep)
         else:
             df = r.json(paths)
-        return df.withColumn("harness_file", F.col("_metadata.file_path"))
+        return df.withColumn("harness_file", functions.col("_metadata.file_path"))
 
     def _run(self, text: str) -> Any:
         try:

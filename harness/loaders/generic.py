@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-import os
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,6 @@ from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
 
 TABLE_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "json", "parquet")
-STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
 
 
 def table_format_from_name(path: str) -> str | None:
