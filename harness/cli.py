@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from harness._validation import HarnessInputError
 
-COMMANDS: tuple[str, ...] = ("curves", "demo", "report", "compare", "audit")
+COMMANDS: tuple[str, ...] = ("curves", "demo", "report", "compare", "audit", "reduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""Streaming reduction of JSONL / Parquet rollouts: same counts as the in-memory path, same errors."""
+"""The retired streaming entry point (now the DuckDB reduction): same counts as the in-memory path, same errors."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_streaming_equals_in_memory(tmp_path: Path, fmt: str) -> None:
         df.to_json(path, orient="records", lines=True)
     eager = load(str(path), stream=False)
     lazy = stream_counts(str(path), fmt=fmt, columns=ColumnMap(), stopping=None, options=LoadOptions(), batch_rows=97)
-    assert lazy.rollouts is None and any("streaming" in n for n in lazy.notes)
+    assert lazy.rollouts is None and any("reduced to counts by duckdb" in n for n in lazy.notes)
     pd.testing.assert_frame_equal(frame_of(eager.counts), frame_of(lazy.counts), check_dtype=False)
     assert lazy.counts.abstain is not None and int(lazy.counts.abstain.sum()) == int(df["answer"].isna().sum())
 
@@ -86,15 +86,12 @@ def test_streaming_mixed_class_is_an_error(tmp_path: Path) -> None:
         load(str(p), stream=True)
 
 
-def test_automatic_streaming_only_for_plain_rollouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.loaders.generic as generic
-
-    monkeypatch.setattr(generic, "STREAM_THRESHOLD_BYTES", 10)
+def test_automatic_duckdb_only_for_plain_rollouts(tmp_path: Path) -> None:
     df = make_rollouts(n_q=3, n_s=4)
     p = tmp_path / "big.parquet"
     df.to_parquet(p, index=False)
     got = load(str(p))
-    assert got.rollouts is None and any("streaming" in n for n in got.notes)
+    assert got.rollouts is None and any("reduced to counts by duckdb" in n for n in got.notes)
     text = pd.DataFrame({"question_id": [1, 1], "text": ["\\boxed{2}", "\\boxed{3}"], "gold": ["2", "2"]})
     p2 = tmp_path / "big_text.parquet"
     text.to_parquet(p2, index=False)

@@ -89,8 +89,11 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         "--stream",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="reduce JSONL/Parquet rollouts to counts in batches (default: above 256 MiB)",
+        help="reduce tabular rollouts to counts with DuckDB (--no-stream: keep them in memory)",
     )
+    p.add_argument("--engine", default=None, choices=("duckdb", "spark", "memory"),
+                   help="reduction engine for per-sample tables (default: duckdb unless rows are needed)")
+    p.add_argument("--spark-master", default="local[*]", metavar="URL", help="Spark master for --engine spark")
 
 
 def load_inputs(args: argparse.Namespace) -> Loaded:
@@ -119,6 +122,8 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
         n_questions=args.n_questions,
         samples_per_question=args.samples_per_question,
         stream=args.stream,
+        engine=args.engine,
+        spark_master=args.spark_master,
     )
     loaded = load_many(args.inputs, format=args.format, columns=columns, stopping=stopping, options=options)
     for note in loaded.notes:

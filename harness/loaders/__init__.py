@@ -43,6 +43,7 @@ FORMATS: tuple[str, ...] = (
     "activeprompt",
     "bon",
     "matharena",
+    "class-counts",
 )
 """Format names accepted by ``format=`` / ``--format``."""
 
@@ -178,6 +179,10 @@ def _detect_parquet(path: str) -> str:
     schema = detect_schema(sorted(names))
     if schema is not None:
         return schema.name
+    from harness.engines.store import class_counts_provenance
+
+    if class_counts_provenance(path) is not None:
+        return "class-counts"
     return "parquet"
 
 
@@ -202,6 +207,7 @@ def _dispatch(fmt: str) -> Callable[..., Loaded]:
         "activeprompt": "activeprompt",
         "bon": "bon",
         "matharena": "matharena",
+        "class-counts": "class_counts",
     }
     import importlib
 
@@ -233,6 +239,8 @@ def load(
         )
     if stopping is not None:
         stopping = stopping.replace("=", ":")
+    if format is None and _is_table_set(source):
+        return _load_table_set(source, columns=columns or ColumnMap(), stopping=stopping, options=opts)
     try:
         fmt = format or detect_format(source)
         return _dispatch(fmt)(
@@ -240,6 +248,27 @@ def load(
         )
     except HarnessInputError as exc:
         raise exc.located(source) from None
+
+
+def _is_table_set(source: str) -> bool:
+    """A glob or a folder of tabular files (not a ``datasets`` save_to_disk folder): one log in many files."""
+    if any(ch in source for ch in "*?[") and not os.path.exists(source):
+        return True
+    if not os.path.isdir(source):
+        return False
+    if any(os.path.exists(os.path.join(source, f)) for f in ("state.json", "dataset_dict.json", "dataset_info.json")):
+        return False
+    from harness.engines.sources import table_format
+
+    return any(table_format(f) for _, _, files in os.walk(source) for f in files)
+
+
+def _load_table_set(source: str, *, columns: ColumnMap, stopping: str | None, options: LoadOptions) -> Loaded:
+    """Every file of a glob or folder reduced together by the SQL engine (DuckDB unless --engine says otherwise)."""
+    from harness.loaders.generic import load_reduced
+
+    engine = options.engine or "duckdb"
+    return load_reduced(source, fmt="table-set", columns=columns, stopping=stopping, options=options, engine=engine)
 
 
 def load_many(

@@ -87,11 +87,16 @@ class LoadOptions:
     samples_per_question: int | None = None
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
-    """Generic JSONL/Parquet: reduce to counts in batches (None: automatic above a size threshold)."""
+    """Generic tabular rollouts: True reduces them with DuckDB, False keeps the in-memory path (None: automatic)."""
     filter: str | None = None
     """lm-eval: the filter whose ``filtered_resps`` are voted on (None: the task's first per-sample filter)."""
     progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
     """Called as ``progress(done, total)`` while answers are grouped, question by question."""
+    engine: str | None = None
+    """Reduction engine for generic tabular rollouts: duckdb, spark or memory (None: automatic, see
+    ``harness.loaders.generic.choose_engine``)."""
+    spark_master: str = "local[*]"
+    """Spark master URL for ``engine='spark'``."""
 
     def __post_init__(self) -> None:
         if self.extractor is not None and self.extractor not in EXTRACTORS:
@@ -102,6 +107,8 @@ class LoadOptions:
             raise HarnessInputError(
                 f"unknown normaliser {self.normalizer!r}", fix=f"use one of {', '.join(NORMALISERS)}"
             )
+        if self.engine is not None and self.engine not in ("duckdb", "spark", "memory"):
+            raise HarnessInputError(f"unknown engine {self.engine!r}", fix="use one of duckdb, spark, memory")
         for name in ("n_questions", "samples_per_question"):
             v = getattr(self, name)
             if v is not None and int(v) < 1:

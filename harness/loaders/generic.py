@@ -17,7 +17,7 @@ batches (:mod:`harness.loaders.streaming`).
 from __future__ import annotations
 
 import io
-import os
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,6 @@ from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
 
 TABLE_FORMATS: tuple[str, ...] = ("csv", "tsv", "jsonl", "json", "parquet")
-STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
 
 
 def table_format_from_name(path: str) -> str | None:
@@ -195,14 +194,70 @@ def histogram_counts(
     return counts_from_classes(d, source=source, stopping=stopping, notes=notes)
 
 
-def _streamable(path: str, fmt: str, columns: ColumnMap) -> bool:
-    """True when a large file is a plain rollouts table the batch reducer handles (flag, no text to grade)."""
+def _header(path: str, fmt: str) -> list[str]:
+    """Column names of a tabular file without reading its rows (CSV/TSV header, first JSON record, Parquet
+    schema)."""
     from harness.loaders._io import iter_jsonl, parquet_file
 
-    first: dict[str, object] = {} if fmt == "parquet" else dict(next(iter_jsonl(path))[1])
-    names = list(parquet_file(path).schema_arrow.names) if fmt == "parquet" else list(first)
-    canon = {columns.renames().get(n, n) for n in names}
-    return {"question_id", "correct"} <= canon and not ({"text", "gold", "n", "count"} & canon)
+    if fmt == "parquet":
+        return list(parquet_file(path).schema_arrow.names)
+    if fmt == "jsonl":
+        return list(dict(next(iter_jsonl(path))[1]))
+    head = decode_utf8(read_bytes_head(path), path).splitlines()
+    return [h.strip().strip('"') for h in head[0].split("\t" if fmt == "tsv" else ",")] if head else []
+
+
+def choose_engine(path: str, fmt: str, columns: ColumnMap, options: LoadOptions) -> str:
+    """duckdb, spark or memory for a generic table.
+
+    An explicit ``engine`` (or ``stream``) wins. Otherwise DuckDB reduces every plain per-sample table (a question
+    id and a correctness flag; answers and tokens optional), and the in-memory path keeps the rows where something
+    downstream needs them per sample: ``score`` (best@k), ``group`` / ``budget`` (dependence and budget tests),
+    free ``text`` to extract answers from, ``gold`` answers to grade, list-valued cells, count or histogram
+    tables.
+    """
+    if options.engine is not None:
+        return options.engine
+    if options.stream is not None:
+        return "duckdb" if options.stream and fmt in ("jsonl", "parquet", "csv", "tsv") else "memory"
+    if fmt not in ("jsonl", "parquet", "csv", "tsv"):
+        return "memory"
+    from harness.engines.sources import QUESTION_ALIASES
+
+    try:
+        names = _header(path, fmt)
+    except HarnessInputError:
+        return "memory"  # the in-memory readers name the bad line
+    renames = columns.renames()
+    canon = {renames.get(n, n) for n in names}
+    has_q = columns.question_parts() is not None or bool(canon & set(QUESTION_ALIASES))
+    per_row = {"score", "group", "budget", "text", "gold", "n", "c", "count", "flops", "flops_per_sample"}
+    return "duckdb" if has_q and "correct" in canon and not (per_row & canon) else "memory"
+
+
+def read_bytes_head(path: str, size: int = 1 << 16) -> bytes:
+    """The first bytes of a (possibly gzip) file, cut at the last full line."""
+    from harness.loaders._io import open_binary
+
+    with open_binary(path) as fh:
+        data = fh.read(size)
+    return data[: data.rfind(b"\n") + 1] if b"\n" in data else data
+
+
+def load_reduced(
+    source: str, *, fmt: str, columns: ColumnMap, stopping: str | None, options: LoadOptions, engine: str
+) -> Loaded:
+    """A per-sample table reduced to counts by an engine (the rows are not kept: ``rollouts`` is None)."""
+    from harness.engines import reduce_inputs
+
+    red = reduce_inputs(
+        [source], columns=columns, engine=engine, spark_master=options.spark_master,
+        normalizer=options.normalizer, stopping=stopping,
+    )
+    note = f"{source}: {red.provenance['rows_read']} rows reduced to counts by {engine} (per-sample rows not kept)"
+    notes = (note, *red.notes)
+    counts = replace(red.counts, notes=notes)
+    return Loaded(counts=counts, rollouts=None, source=source, format=fmt, notes=notes, answers=red.answers)
 
 
 def _holds_sample_lists(df: pd.DataFrame, columns: ColumnMap) -> bool:
@@ -239,17 +294,9 @@ def load_table(
             fix="name it .csv, .tsv, .jsonl(.gz), .json or .parquet, or pass --format",
         )
     check_file(source)
-    stream = options.stream
-    if stream is None:
-        stream = (
-            fmt in ("jsonl", "parquet")
-            and os.path.getsize(source) > STREAM_THRESHOLD_BYTES
-            and _streamable(source, fmt, columns)
-        )
-    if stream and fmt in ("jsonl", "parquet"):
-        from harness.loaders.streaming import stream_counts
-
-        return stream_counts(source, fmt=fmt, columns=columns, stopping=stopping, options=options)
+    engine = "memory" if format in ("counts", "histogram") else choose_engine(source, fmt, columns, options)
+    if engine != "memory":
+        return load_reduced(source, fmt=fmt, columns=columns, stopping=stopping, options=options, engine=engine)
     df = read_frame(source, fmt)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="the file holds no samples")

@@ -1,0 +1,235 @@
+"""Benchmark: reducing a large rollout log to answer-class counts on DuckDB, Spark, polars and pandas (same run).
+
+Usage::
+
+    python benchmarks/bench_reduce.py --rows 100000000 --files 64 --jsonl-rows 10000000
+    python benchmarks/bench_reduce.py --rows 10000000 --files 64 --jsonl-rows 0      # quick
+
+A synthetic log (2 models x 1,000 questions, sample ids 0..n-1, 8 answer strings, a correctness flag, tokens) is
+written with DuckDB into ``--files`` Parquet files (and, if ``--jsonl-rows`` > 0, one JSONL.gz), then each method
+runs in its own subprocess so that its wall time and its peak resident memory (``ru_maxrss`` of that child, from
+``os.wait4``) are its own:
+
+* ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query, the duplicate check,
+  normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup`` skips the duplicate check;
+* ``duckdb-sql``: the bare GROUP BY in DuckDB (the engine's floor);
+* ``polars``: ``scan_parquet(...).group_by(...).agg(...)`` (streaming engine);
+* ``pandas``: ``read_parquet`` of the needed columns (strings as categoricals) + ``groupby`` (skipped above
+  ``--pandas-max-rows``: it holds every row in memory);
+* ``harness-spark``: ``reduce_inputs(engine='spark', spark_master='local[*]')``, JVM start included (peak RSS is
+  the Python driver's plus the JVM's, which is a child of it);
+* ``harness-report``: ``harness report FOLDER`` end to end (reduction + curves + report files), with
+  ``--bootstrap 200``.
+
+Every method's (n, c) per model is checked against DuckDB's. Timings on a shared machine are noisy: compare the
+ratios within one run. Results are printed as a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+GEN = """
+COPY (
+  SELECT 'model-' || (id % 2)::VARCHAR AS model, ((id // 2) % {q})::BIGINT AS question_id,
+         (id // (2 * {q}))::BIGINT AS sample_id,
+         CASE WHEN hash(id) % 10 = 0 THEN NULL ELSE (hash(id * 7) % 8)::VARCHAR END AS answer,
+         (hash(id * 7) % 8) = ((id // 2) % {q}) % 8 AND hash(id) % 10 <> 0 AS correct,
+         (100 + hash(id * 13) % 900)::BIGINT AS tokens
+  FROM range({lo}, {hi}) t(id)
+) TO '{path}' ({fmt})
+"""
+
+METHODS: dict[str, str] = {
+    "harness-duckdb": """
+from harness.engines import reduce_inputs
+r = reduce_inputs([SRC], normalizer="plain")
+c = r.counts
+OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+    "harness-duckdb-nodup": """
+from harness.engines import reduce_inputs
+r = reduce_inputs([SRC], normalizer="plain", check_duplicates=False)
+c = r.counts
+OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+    "duckdb-sql": """
+import duckdb
+reader = f"read_parquet('{GLOB}')" if FMT == "parquet" else f"read_json('{GLOB}', format='newline_delimited')"
+rows = duckdb.sql(f"SELECT model, question_id, answer, correct, count(*) n, sum(tokens) t FROM {reader} "
+                  "GROUP BY ALL").fetchall()
+OUT = {}
+for m, q, a, ok, n, t in rows:
+    o = OUT.setdefault(m, [0, 0]); o[0] += n; o[1] += n if ok else 0
+""",
+    "polars": """
+import polars as pl
+scan = pl.scan_parquet(GLOB) if FMT == "parquet" else pl.scan_ndjson(GLOB)
+g = (scan.group_by(["model", "question_id", "answer", "correct"])
+     .agg(pl.len().alias("n"), pl.col("tokens").sum().alias("t")).collect(engine="streaming"))
+OUT = {}
+for m, ok, n in zip(g["model"].to_list(), g["correct"].to_list(), g["n"].to_list()):
+    o = OUT.setdefault(m, [0, 0]); o[0] += n; o[1] += n if ok else 0
+""",
+    "pandas": """
+import pandas as pd, pyarrow.parquet as pq, pyarrow.dataset as ds, pyarrow as pa
+if FMT == "parquet":
+    t = ds.dataset(SRC, format="parquet").to_table(columns=["model", "question_id", "answer", "correct", "tokens"])
+    t = t.set_column(0, "model", t.column("model").dictionary_encode())
+    t = t.set_column(2, "answer", t.column("answer").dictionary_encode())
+    df = t.to_pandas()
+else:
+    df = pd.read_json(GLOB, lines=True, dtype={"model": "category", "answer": "category"})
+g = df.groupby(["model", "question_id", "answer", "correct"], observed=True, dropna=False).agg(
+    n=("tokens", "size"), t=("tokens", "sum")).reset_index()
+OUT = {}
+for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
+    o = OUT.setdefault(m, [0, 0]); o[0] += int(n); o[1] += int(n) if ok else 0
+""",
+    "harness-spark": """
+from harness.engines import reduce_inputs
+r = reduce_inputs([SRC], normalizer="plain", engine="spark", spark_master="local[*]")
+c = r.counts
+OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+}
+
+
+def generate(folder: str, rows: int, files: int, jsonl_rows: int) -> tuple[str, str | None]:
+    import duckdb
+
+    con = duckdb.connect()
+    pq_dir = os.path.join(folder, "parquet")
+    os.makedirs(pq_dir)
+    chunk = -(-rows // files)
+    for i in range(files):
+        lo, hi = i * chunk, min(rows, (i + 1) * chunk)
+        path = os.path.join(pq_dir, f"part-{i:03d}.parquet")
+        con.execute(GEN.format(q=1000, lo=lo, hi=hi, path=path, fmt="FORMAT parquet"))
+    jsonl = None
+    if jsonl_rows:
+        jsonl = os.path.join(folder, "log.jsonl.gz")
+        con.execute(GEN.format(q=1000, lo=0, hi=jsonl_rows, path=jsonl, fmt="FORMAT json, COMPRESSION gzip"))
+    con.close()
+    return pq_dir, jsonl
+
+
+def run_child(code: str, env_extra: dict[str, str] | None = None) -> tuple[float, float, str, int]:
+    """(wall seconds, peak RSS MiB, stdout, exit status) of ``python -c code`` in a fresh process."""
+    env = dict(os.environ, PYTHONPATH=ROOT, **(env_extra or {}))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    # communicate() reaped the child; its rusage is gone, so each method also prints its own (self + children)
+    status = proc.returncode
+    if status != 0:
+        sys.stderr.write(err.decode()[-2000:])
+    return wall, float("nan"), out.decode(), status
+
+
+WRAP = """
+import json, resource, time, warnings
+warnings.simplefilter("ignore")
+SRC, GLOB, FMT = {src!r}, {glob!r}, {fmt!r}
+t0 = time.perf_counter()
+{body}
+wall = time.perf_counter() - t0
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(json.dumps({{"wall": wall, "rss_mib": rss / 1024, "out": OUT}}))
+"""
+
+
+def measure(name: str, src: str, glob: str, fmt: str) -> dict[str, object]:
+    code = WRAP.format(src=src, glob=glob, fmt=fmt, body=METHODS[name])
+    wall, _, out, status = run_child(code)
+    if status != 0:
+        return {"method": name, "status": f"failed ({status})", "wall": wall}
+    res = json.loads(out.strip().splitlines()[-1])
+    return {"method": name, "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": res["out"]}
+
+
+def report_end_to_end(src: str, folder: str) -> dict[str, object]:
+    out_dir = os.path.join(folder, "report")
+    code = (
+        "import resource, sys, json, time\nfrom harness.cli import main\nt0 = time.perf_counter()\n"
+        f"rc = main(['report', {src!r}, '--out', {out_dir!r}, '--bootstrap', '200', '--quiet'])\n"
+        "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+        "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        "print(json.dumps({'wall': time.perf_counter() - t0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
+    )
+    wall, _, out, status = run_child(code)
+    if status != 0:
+        return {"method": "harness-report", "status": f"failed ({status})", "wall": wall}
+    res = json.loads(out.strip().splitlines()[-1])
+    return {"method": "harness-report", "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": None}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=100_000_000)
+    ap.add_argument("--files", type=int, default=64)
+    ap.add_argument("--jsonl-rows", type=int, default=10_000_000)
+    ap.add_argument("--pandas-max-rows", type=int, default=30_000_000)
+    ap.add_argument("--methods", default=",".join([*METHODS, "harness-report"]))
+    ap.add_argument("--workdir", default=None, help="where to write the generated log (default: a temp folder)")
+    ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    args = ap.parse_args()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    folder = tempfile.mkdtemp(prefix="bench-reduce-", dir=args.workdir)
+    try:
+        t0 = time.perf_counter()
+        pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
+        size = sum(os.path.getsize(os.path.join(pq_dir, f)) for f in os.listdir(pq_dir))
+        print(f"generated {args.rows:,} rows in {args.files} Parquet files ({size / 2**20:.0f} MiB) "
+              f"in {time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}", flush=True)
+        inputs = [("parquet", pq_dir, os.path.join(pq_dir, "*.parquet"), args.rows)]
+        if jsonl:
+            inputs.append(("jsonl.gz", jsonl, jsonl, args.jsonl_rows))
+        rows_out = []
+        for fmt_name, src, glob, rows in inputs:
+            fmt = "parquet" if fmt_name == "parquet" else "jsonl"
+            ref = None
+            for name in methods:
+                if name == "harness-report":
+                    if fmt == "parquet":
+                        rows_out.append((fmt_name, rows, report_end_to_end(src, folder)))
+                    continue
+                if name == "pandas" and rows > args.pandas_max_rows:
+                    rows_out.append((fmt_name, rows, {"method": name, "status": "skipped (holds every row)"}))
+                    continue
+                res = measure(name, src, glob, fmt)
+                if "out" in res and res["out"] is not None:
+                    if ref is None:
+                        ref = res["out"]
+                    res["agrees"] = res["out"] == ref
+                rows_out.append((fmt_name, rows, res))
+                print(f"  {fmt_name:8s} {name:22s} {res.get('wall', float('nan')):8.1f} s  "
+                      f"{res.get('rss_mib', float('nan')):8.0f} MiB  {res.get('status', '')}", flush=True)
+        cores = os.cpu_count() or 1
+        print("\n| input | rows | method | wall s | in-process s | peak RSS MiB | rows/s/core | agrees |")
+        print("|---|---|---|---|---|---|---|---|")
+        for fmt_name, rows, res in rows_out:
+            if "status" in res:
+                print(f"| {fmt_name} | {rows:,} | {res['method']} | {res['status']} | | | | |")
+                continue
+            rate = rows / float(res["inner"]) / cores  # type: ignore[arg-type]
+            print(f"| {fmt_name} | {rows:,} | {res['method']} | {float(res['wall']):.1f} | "  # type: ignore[arg-type]
+                  f"{float(res['inner']):.1f} | {float(res['rss_mib']):.0f} | {rate:,.0f} | "  # type: ignore[arg-type]
+                  f"{res.get('agrees', '')} |")
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Run the reduction on an engine and finish it in Python: errors naming file and row, answer normalisation on the
+distinct (model, question, raw answer) rows only, the stopping rule, and :func:`counts_from_class_table`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from harness._validation import HarnessInputError
+from harness.answers import AnswerRecord, extract_answer, group_answers, math_verify_available, normalize_answer
+from harness.engines.sources import Inputs, expand_inputs, resolve_spec
+from harness.engines.sql import BAD_ROW_CONDITIONS, Spec
+from harness.loaders._base import ColumnMap
+from harness.loaders._stopping import varying_n_notes
+from harness.tables import FIXED, QuestionCounts, counts_from_class_table, parse_stopping
+
+ENGINES: tuple[str, ...] = ("duckdb", "spark", "memory")
+"""``duckdb`` (embedded, default), ``spark`` (PySpark, any master), ``memory`` (pandas, the per-sample path)."""
+
+CLASS_COLUMNS: tuple[str, ...] = ("model", "question_id", "answer", "correct", "size", "tokens_sum", "tokens_n")
+"""Columns of the class table a reduction returns (plus ``group`` and ``budget`` when the input has them)."""
+
+BOOL_FIX = "accepted: true/false, 1/0, yes/no, correct/incorrect, C/I"
+
+
+class Runner(Protocol):
+    """What an engine does: read the schema, run the class query, find a duplicate key, name a bad file."""
+
+    name: str
+
+    def describe(self) -> list[str]: ...
+
+    def classes(self, spec: Spec) -> pd.DataFrame: ...
+
+    def duplicate(self) -> tuple[str, str, str] | None: ...
+
+    def bad_file(self, condition: str) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Reduced:
+    """The reduction's result: the counts, the class table behind them (with group/budget keys) and provenance."""
+
+    counts: QuestionCounts
+    classes: pd.DataFrame
+    """One row per (model, question, [group, budget,] normalised answer, correct): size, tokens_sum, tokens_n."""
+    provenance: dict[str, Any]
+    answers: AnswerRecord | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+# ----------------------------------------------------------------------------------------- normalisation
+def _normalise_distinct(frame: pd.DataFrame, normalizer: str) -> tuple[list[str | None], int]:
+    """Voting-class labels for distinct (model, question, raw answer, correct) rows, and the merged-string count.
+
+    ``frame`` has ``model``, ``question_id``, ``answer`` (raw, null: none), ``correct``, ``size`` (samples) and
+    ``first_sample``. The result equals :func:`harness.answers.classify` (extractor ``none``) applied to every
+    sample: ``math`` grouping visits normalised strings by sample frequency, then first appearance, so each
+    distinct string is passed once in that order. This is the one place that calls the normaliser.
+    """
+    raw = frame["answer"].to_numpy(object)
+    ext = [extract_answer(a, "none") for a in raw]
+    if normalizer == "none":
+        return group_answers(ext, normalizer="none"), 0
+    plain = [normalize_answer(e) for e in ext]
+    if normalizer == "plain" or not math_verify_available():
+        return plain, 0
+    labels: list[str | None] = list(plain)
+    merged = 0
+    d = pd.DataFrame({
+        "m": frame["model"].to_numpy(object), "q": frame["question_id"].to_numpy(object), "p": plain,
+        "size": frame["size"].to_numpy(np.int64), "first": frame["first_sample"].to_numpy(float),
+    })
+    for idx in d.groupby(["m", "q"], sort=False).indices.values():
+        sub = d.iloc[idx]
+        sub = sub[sub["p"].notna()]
+        if len(sub) < 2:
+            continue
+        w = sub.groupby("p", sort=False).agg(size=("size", "sum"), first=("first", "min"))
+        w["first"] = w["first"].fillna(math.inf)
+        order = w.sort_values(["size", "first"], ascending=[False, True], kind="stable").index.tolist()
+        got = group_answers(order, normalizer="math")
+        label_of = dict(zip(order, got, strict=True))
+        for j in idx:
+            if plain[j] is not None:
+                labels[j] = label_of[plain[j]]
+        merged += len(order) - len(set(got))
+    return labels, merged
+
+
+# ----------------------------------------------------------------------------------------- bad rows
+def _raise_bad_row(
+    runner: Runner, inputs: Inputs, spec: Spec, kind: str, *, key: tuple[str, str, str] | None = None
+) -> None:
+    """Find the first row behind a bad value (or the second of a duplicated key) and raise naming file and row."""
+    from harness.engines.duck import locate_rows
+
+    if kind == "duplicate":
+        assert key is not None
+        m, q, s = (v.replace("'", "''") for v in key)
+        cond = f"model = '{m}' AND question_id = '{q}' AND sample_id = '{s}'"
+        files = list(inputs.paths) if inputs.local else []
+        hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["raw_s"]) if files else None
+        sid: Any = key[2] if hit is None else hit[2][0]
+        raise HarnessInputError(
+            f"duplicate sample id {sid!r} for question {key[1]!r}", source=hit[0] if hit else _given(inputs),
+            row=hit[1] if hit else None, column="sample_id",
+            fix="each (model, question, sample) must appear once; drop the repeated row or fix its id",
+        )
+    cond = BAD_ROW_CONDITIONS[kind]
+    bad = runner.bad_file(cond)
+    path = _local_path(bad) if bad is not None else None
+    cols = {"correct": ["raw_c"], "tokens": ["raw_t"], "budget": ["raw_b"]}.get(kind, [])
+    hit = locate_rows(inputs, spec, cond, files=[path], columns=cols) if path and os.path.exists(path) else None
+    source = hit[0] if hit else (path or bad or _given(inputs))
+    row = hit[1] if hit else None
+    value = hit[2][0] if hit and hit[2] else None
+    if kind == "question_id":
+        raise HarnessInputError("empty question id", source=source, row=row, column="question_id")
+    if kind == "correct":
+        empty = value is None or str(value).strip() == ""
+        problem = "empty correctness value" if empty else f"correctness value {value!r} is not boolean-like"
+        raise HarnessInputError(problem, source=source, row=row, column="correct", fix=BOOL_FIX)
+    if kind in ("tokens", "budget"):
+        raise HarnessInputError(f"{value!r} is not a number", source=source, row=row, column=kind)
+    raise HarnessInputError(
+        "a sample with no answer is marked correct", source=source, row=row, column="answer",
+        fix="a missing answer counts as wrong; give the answer or mark the sample incorrect",
+    )
+
+
+def _local_path(name: str) -> str:
+    return name[len("file:"):] if name.startswith("file:") else name
+
+
+def _given(inputs: Inputs) -> str:
+    return ", ".join(inputs.given)
+
+
+def _check(raw: pd.DataFrame, runner: Runner, inputs: Inputs, spec: Spec, check_duplicates: bool) -> None:
+    if raw["question_id"].isna().any():
+        _raise_bad_row(runner, inputs, spec, "question_id")
+    if raw["correct"].isna().any():
+        _raise_bad_row(runner, inputs, spec, "correct")
+    answered = raw["answer"].notna()
+    if spec.answer is not None and answered.any() and (~answered & (raw["correct"] == 1)).any():
+        _raise_bad_row(runner, inputs, spec, "answer")
+    if int(raw["n_bad"].sum()):
+        tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
+        _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")
+    if spec.sample is not None and check_duplicates:
+        dup = runner.duplicate()
+        if dup is not None:
+            _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
+
+
+# ----------------------------------------------------------------------------------------- stopping rule
+def _detect_block(per_q: pd.DataFrame) -> tuple[int | None, str]:
+    """The first-success-block rule from per-question (model, n, first success rank): same test as
+    :func:`harness.loaders._stopping.detect_first_success_block`, which needs the per-sample rows."""
+    n = per_q["n"].to_numpy(np.int64)
+    if len(np.unique(n)) < 2:
+        return None, "every question has the same n"
+    b = 0
+    for v in n.tolist():
+        b = math.gcd(b, int(v))
+    if b < 2:
+        return None, "sample counts share no block size"
+    first = per_q["first_rank"].to_numpy(float)
+    has = np.isfinite(first)
+    cap = per_q.groupby("model")["n"].transform("max").to_numpy()
+    last_block_ok = np.all((np.floor(first[has] / b) + 1) * b == n[has])
+    if not (last_block_ok and np.all(n[~has] == cap[~has]) and has.any()):
+        return None, "successes do not end the sampling"
+    if not np.any(n[has] > b):
+        return None, "no question needed more than one block"
+    return b, f"n is a multiple of {b}, each first success lies in the last block drawn, failures stop at the cap"
+
+
+def _stopping(marg: pd.DataFrame, spec: Spec, stopping: str | None, source: str) -> tuple[str, list[str]]:
+    if stopping is not None:
+        rule = stopping.replace("=", ":")
+        parse_stopping(rule)
+        return rule, []
+    g = marg.groupby(["model", "question_id"], sort=False)
+    n = g["size"].sum()
+    per_q = pd.DataFrame({"model": n.index.get_level_values(0), "n": n.to_numpy()})
+    notes: list[str] = []
+    if spec.sample is not None and n.groupby(level=0).nunique().max() > 1:
+        lo, hi, cnt = g["first_sample"].min(), g["last_sample"].max(), g["sample_n"].sum()
+        contiguous = bool(((hi - lo + 1) == n).all() and (cnt == n).all())
+        if contiguous:
+            corr = marg[marg["correct"] == 1].groupby(["model", "question_id"], sort=False)["first_sample"].min()
+            per_q["first_rank"] = (corr.reindex(n.index) - lo).to_numpy(float)
+            b, _ = _detect_block(per_q)
+            if b is not None:
+                rule = f"first-success-block:{b}"
+                notes.append(
+                    f"warning: {source}: sampling stopped after the first block of {b} with a success "
+                    f"(detected: every first success is in the last block drawn); recorded as stopping={rule}, "
+                    f"so c/n is not a plain binomial estimate (confirm with --stopping first-success-block={b}, "
+                    "or override with --stopping fixed)"
+                )
+                return rule, notes
+        else:
+            notes.append(
+                f"{source}: sample ids are not 0..n-1 per question, so the reduction did not test for a "
+                "first-success-block stopping rule (--engine memory does, from the sample order)"
+            )
+    notes.extend(varying_n_notes(n, source))
+    return FIXED, notes
+
+
+# ----------------------------------------------------------------------------------------- the reduction
+def _question_order(keys: pd.DataFrame) -> np.ndarray:
+    """Row order: by model, then question id (numerically when every id is a whole number)."""
+    q = keys["question_id"].astype(str)
+    num = pd.to_numeric(q, errors="coerce")
+    qkey = num if num.notna().all() else q
+    return np.lexsort((q.to_numpy(), qkey.to_numpy(), keys["model"].astype(str).to_numpy()))
+
+
+def finish_classes(
+    raw: pd.DataFrame, spec: Spec, *, normalizer: str, stopping: str | None, source: str, notes: Sequence[str] = ()
+) -> tuple[QuestionCounts, pd.DataFrame, AnswerRecord | None]:
+    """Class rows of raw answers (the engines' output) -> normalised class table and QuestionCounts."""
+    raw = raw.copy()
+    for name in ("size", "tokens_sum", "tokens_n", "first_sample", "last_sample", "sample_n", "n_bad"):
+        raw[name] = pd.to_numeric(raw[name]).astype(np.int64 if name in ("size", "tokens_n", "sample_n") else float)
+    raw["correct"] = raw["correct"].astype(np.int64)
+    raw["answer"] = raw["answer"].astype(object).where(raw["answer"].notna(), None)
+    extra = [c for c in ("grp", "budget") if c in raw.columns]
+    keys = ["model", "question_id"]
+    marg = raw.groupby([*keys, "answer", "correct"], sort=False, dropna=False).agg(
+        size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
+        first_sample=("first_sample", "min"), last_sample=("last_sample", "max"), sample_n=("sample_n", "sum"),
+    ).reset_index()
+    marg["answer"] = marg["answer"].astype(object).where(marg["answer"].notna(), None)
+    marg = marg.iloc[_question_order(marg)].reset_index(drop=True)
+    rule, stop_notes = _stopping(marg, spec, stopping, source)
+    all_notes = [*notes, *stop_notes]
+    marg["csize"] = marg["size"].where(marg["correct"] == 1, 0)
+    per_q = marg.groupby(keys, sort=False).agg(
+        n=("size", "sum"), c=("csize", "sum"),
+        tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
+    ).reset_index()
+    tokens = np.where(per_q["tokens_n"] == per_q["n"], per_q["tokens_sum"], np.nan) if spec.tokens else None
+    has_answers = spec.answer is not None and marg["answer"].notna().any()
+    if not has_answers:
+        counts = QuestionCounts(
+            model=per_q["model"].to_numpy(object), question_id=per_q["question_id"].to_numpy(object),
+            n=per_q["n"].to_numpy(np.int64), correct=per_q["c"].to_numpy(np.int64), tokens=tokens,
+            stopping=np.full(len(per_q), rule, dtype=object), notes=tuple(all_notes),
+        )
+        table = raw.rename(columns={"grp": "group"})[[*keys, *[{"grp": "group"}.get(c, c) for c in extra],
+                                                       "answer", "correct", "size", "tokens_sum", "tokens_n"]]
+        return counts, table.assign(correct=table["correct"].astype(bool)), None
+    labels, merged = _normalise_distinct(marg, normalizer)
+    marg["label"] = pd.Series(labels, index=marg.index, dtype=object)
+    lab = marg.groupby([*keys, "label"], sort=False, dropna=True).agg(size=("size", "sum"), c=("csize", "sum"))
+    lab = lab.reset_index()
+    mixed = lab[(lab["c"] > 0) & (lab["c"] < lab["size"])]
+    if len(mixed):
+        row = mixed.iloc[0]
+        raise HarnessInputError(
+            f"answer {row['label']!r} of question {row['question_id']!r} is marked correct in {int(row['c'])} "
+            f"and incorrect in {int(row['size'] - row['c'])} samples",
+            source=source, column="correct",
+            fix="an answer class is either right or wrong; fix the grading or the answer normalisation",
+        )
+    mk = [*keys, "answer", "correct"]
+    raw = raw.merge(marg[[*mk, "label"]], on=mk, how="left", validate="many_to_one")
+    table = raw.groupby([*keys, *extra, "label", "correct"], sort=False, dropna=False).agg(
+        size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
+    ).reset_index().rename(columns={"label": "answer", "grp": "group"})
+    table["correct"] = table["correct"].astype(bool)
+    table["answer"] = table["answer"].astype(object).where(table["answer"].notna(), None)
+    table = table.iloc[_question_order(table)].reset_index(drop=True)
+    unparsed = int(marg.loc[marg["label"].isna(), "size"].sum())
+    record = AnswerRecord(
+        extractor="none", normalizer=normalizer, n_samples=int(marg["size"].sum()), n_unparsed=unparsed,
+        n_merged=merged,
+    )
+    rows = per_q[keys].copy()
+    if tokens is not None:
+        rows["tokens"] = tokens
+    counts = counts_from_table(table, rows=rows, stopping=rule, source=source, notes=[record.note(), *all_notes])
+    return counts, table, record
+
+
+def counts_from_table(
+    table: pd.DataFrame, *, rows: pd.DataFrame | None, stopping: str, source: str, notes: Sequence[str]
+) -> QuestionCounts:
+    """A normalised class table (possibly split by group/budget) -> QuestionCounts via counts_from_class_table."""
+    keys = ["model", "question_id"]
+    classes = table.groupby([*keys, "answer", "correct"], sort=False, dropna=False)["size"].sum().reset_index()
+    classes["answer"] = classes["answer"].astype(object).where(classes["answer"].notna(), None)
+    return counts_from_class_table(classes, rows=rows, stopping=stopping, source=source, notes=notes)
+
+
+def make_runner(engine: str, inputs: Inputs, *, spark_master: str = "local[*]", **kwargs: Any) -> Runner:
+    """The runner of ``engine`` over ``inputs`` (``memory_limit``/``temp_directory``/``threads`` for DuckDB)."""
+    if engine == "duckdb":
+        from harness.engines.duck import DuckRunner
+
+        return DuckRunner(inputs, **kwargs)
+    if engine == "spark":
+        from harness.engines.spark import SparkRunner
+
+        return SparkRunner(inputs, master=spark_master)
+    raise HarnessInputError(f"engine {engine!r} does not run SQL", fix="use duckdb or spark")
+
+
+def reduce_inputs(
+    items: Sequence[str], *, columns: ColumnMap | None = None, engine: str = "duckdb", spark_master: str = "local[*]",
+    normalizer: str = "math", stopping: str | None = None, check_duplicates: bool = True,
+    **engine_options: Any,
+) -> Reduced:
+    """Reduce per-sample rows in files, globs, folders or ``hf://`` paths to answer-class counts on ``engine``.
+
+    All inputs form one table (columns united by name): a log split into many files is one log. Nothing is
+    dropped: a bad row is an error naming its file and row.
+    """
+    if engine not in ENGINES:
+        raise HarnessInputError(f"unknown engine {engine!r}", fix=f"use one of {', '.join(ENGINES)}")
+    columns = columns or ColumnMap()
+    inputs = expand_inputs(items)
+    source = inputs.paths[0] if len(inputs.paths) == 1 else _given(inputs)
+    if engine == "memory":
+        from harness.engines.memory import reduce_in_memory
+
+        return reduce_in_memory(inputs, columns=columns, normalizer=normalizer, stopping=stopping, source=source)
+    runner = make_runner(engine, inputs, spark_master=spark_master, **engine_options)
+    try:
+        spec, notes = resolve_spec(runner.describe(), columns, source=source)
+        raw = runner.classes(spec)
+        if len(raw) == 0:
+            raise HarnessInputError("the input holds no rows", source=source, fix="it holds no samples")
+        _check(raw, runner, inputs, spec, check_duplicates)
+    finally:
+        runner.close()
+    counts, table, record = finish_classes(raw, spec, normalizer=normalizer, stopping=stopping, source=source,
+                                           notes=notes)
+    prov = provenance(inputs, engine=engine, spark_master=spark_master if engine == "spark" else None,
+                      normalizer=normalizer, rows=int(raw["size"].sum()), counts=counts, spec=spec,
+                      duplicates_checked=bool(spec.sample and check_duplicates))
+    return Reduced(counts=counts, classes=table, provenance=prov, answers=record, notes=counts.notes)
+
+
+def provenance(
+    inputs: Inputs, *, engine: str, spark_master: str | None, normalizer: str, rows: int, counts: QuestionCounts,
+    spec: Spec | None, duplicates_checked: bool,
+) -> dict[str, Any]:
+    """What a class-count file records about how it was made."""
+    from harness import __version__
+
+    assert counts.stopping is not None
+    return {
+        "format": "class-counts", "version": 1, "harness": __version__, "inputs": list(inputs.given),
+        "files": len(inputs.paths), "input_format": inputs.format, "engine": engine, "spark_master": spark_master,
+        "normalizer": normalizer, "rows_read": rows, "rows_excluded": 0,
+        "columns": None if spec is None else spec.fields(), "duplicates_checked": duplicates_checked,
+        "stopping": str(counts.stopping[0]) if counts.n_questions else FIXED, "notes": list(counts.notes),
+    }

@@ -1,0 +1,181 @@
+"""DuckDB, embedded: the default engine of the reduction (one process, all cores, spills to disk past its memory
+limit). Also locates bad rows for every engine (file by file, in file order), since it reads local files in place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from harness._validation import HarnessInputError
+from harness.engines.sources import Inputs
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def reader_sql(inputs: Inputs, paths: Sequence[str] | None = None, *, row_number: bool = False) -> str:
+    """The DuckDB table function reading the inputs (``filename`` as ``harness_file``; optionally row numbers)."""
+    files = "[" + ", ".join(_literal(p) for p in (paths if paths is not None else inputs.paths)) + "]"
+    opts = ["filename = 'harness_file'"]
+    if len(paths if paths is not None else inputs.paths) > 1:
+        opts.append("union_by_name = true")
+    if inputs.hive:
+        opts.append("hive_partitioning = true")
+    if inputs.format == "parquet":
+        if row_number:
+            opts.append("file_row_number = true")
+        return f"read_parquet({files}, {', '.join(opts)})"
+    if inputs.format in ("csv", "tsv"):
+        opts.append("delim = " + ("'\\t'" if inputs.format == "tsv" else "','"))
+        opts.append("header = true")
+        return f"read_csv({files}, {', '.join(opts)})"
+    return f"read_json({files}, format = 'newline_delimited', {', '.join(opts)})"
+
+
+class DuckRunner:
+    """Runs the reduction's SQL over the inputs in an embedded DuckDB (optionally memory-limited, spilling)."""
+
+    name = "duckdb"
+
+    def __init__(
+        self, inputs: Inputs, *, memory_limit: str | None = None, temp_directory: str | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import duckdb
+
+        self.inputs = inputs
+        self.con = duckdb.connect(config={"preserve_insertion_order": False})
+        if memory_limit is not None:
+            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        if temp_directory is not None:
+            self.con.execute(f"SET temp_directory = {_literal(temp_directory)}")
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self._types: dict[str, str] = {}
+
+    def _sql(self, text: str) -> Any:
+        import duckdb
+
+        try:
+            return self.con.execute(text)
+        except duckdb.Error as exc:
+            raise _read_error(exc, self.inputs) from None
+
+    def describe(self) -> list[str]:
+        rel = self._sql(f"DESCRIBE SELECT * FROM {reader_sql(self.inputs)}")
+        rows = rel.fetchall()
+        self._types = {str(r[0]): str(r[1]) for r in rows}
+        return [str(r[0]) for r in rows]
+
+    def _ref(self, name: str) -> str:
+        # a JSON field holding values of several types (numbers and strings) is read as DuckDB's JSON type:
+        # take its text the way the JSON reader of the in-memory path does ('7' and 'x', not '"x"')
+        if self._types.get(name) == "JSON":
+            return f"json_extract_string({_quote(name)}, '$')"
+        return _quote(name)
+
+    def prepare(self, spec: Spec) -> None:
+        if not self._types:
+            self.describe()
+        self._sql(
+            f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {projection(spec, self._ref, 'harness_file')} "
+            f"FROM {reader_sql(self.inputs)}"
+        )
+        self._sql(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canonical_sql(spec)}")
+
+    def classes(self, spec: Spec) -> pd.DataFrame:
+        self.prepare(spec)
+        out: pd.DataFrame = self._sql(class_sql(spec)).df()
+        return out
+
+    def duplicate(self) -> tuple[str, str, str] | None:
+        row = self._sql(duplicate_sql()).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def bad_file(self, condition: str) -> str | None:
+        row = self._sql(f"SELECT MIN(harness_file) FROM {CANON} WHERE {condition}").fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def close(self) -> None:
+        self.con.close()
+
+
+def locate_rows(
+    inputs: Inputs, spec: Spec, condition: str, *, files: Sequence[str] | None = None, want: int = 1,
+    columns: Sequence[str] = (),
+) -> tuple[str, int, tuple[Any, ...]] | None:
+    """(file, row, values) of the ``want``-th row in file order meeting ``condition`` (over the canonical view).
+
+    Rows are numbered from 0 within their file (Parquet: DuckDB's ``file_row_number``; CSV/JSON lines: the scan
+    order of a single-threaded read). Only the error path runs this, one file at a time.
+    """
+    import duckdb
+
+    con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
+    seen = 0
+    try:
+        probe = DuckRunner.__new__(DuckRunner)
+        probe.inputs, probe.con, probe._types = inputs, con, {}
+        for path in files if files is not None else inputs.paths:
+            if "://" not in path and not os.path.exists(path):
+                continue
+            reader = reader_sql(inputs, [path], row_number=True)
+            rn = "file_row_number" if inputs.format == "parquet" else "row_number() OVER () - 1"
+            probe._types = {
+                str(r[0]): str(r[1]) for r in probe._sql(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+            }
+            missing = [c for c in spec.fields().values() if c not in probe._types]
+            if missing:
+                continue
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {VIEW}_rows AS SELECT *, {rn} AS harness_row FROM {reader}"
+            )
+            proj = projection(spec, probe._ref, "harness_file")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {VIEW} AS SELECT {proj}, harness_row FROM {VIEW}_rows")
+            carry = ["harness_row", "c AS raw_c"]
+            carry += [f"{short} AS raw_{short}" for short in ("t", "b", "s") if short in spec.fields()]
+            canon = canonical_sql(spec, carry)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canon}")
+            sel = ", ".join(["harness_row", *columns])
+            hits = con.execute(
+                f"SELECT {sel} FROM {CANON} WHERE {condition} ORDER BY harness_row LIMIT {int(want - seen)}"
+            ).fetchall()
+            if seen + len(hits) >= want:
+                hit = hits[want - seen - 1]
+                return path, int(hit[0]), tuple(hit[1:])
+            seen += len(hits)
+    finally:
+        con.close()
+    return None
+
+
+def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
+    if inputs.local and inputs.format == "jsonl":  # name the bad line with the line-by-line reader (raises)
+        from harness.loaders._io import iter_jsonl
+
+        for path in inputs.paths:
+            for _ in iter_jsonl(path):
+                pass
+    text = " ".join(str(exc).split())
+    first = text.split(" LINE ")[0][:400]
+    if "Out of Memory" in text:
+        return HarnessInputError(
+            f"DuckDB ran out of memory ({first})", source=", ".join(inputs.given),
+            fix="raise the memory limit or let DuckDB spill to a temporary directory",
+        )
+    return HarnessInputError(
+        f"DuckDB cannot read the input ({first})",
+        source=", ".join(inputs.given),
+        fix="check that every file is complete and of the one format named by its ending; "
+        "--engine memory reads with the line-by-line readers and names the bad line",
+    )

@@ -1,0 +1,152 @@
+"""Spark (PySpark): the same SQL text over files on any master (``local[*]``, ``local-cluster[...]``, ``spark://``,
+``yarn``, ``k8s://``). Spark plans the GROUP BY as a map-side partial aggregation, a shuffle of the partial rows
+(about one per distinct key per partition) and a final aggregation, so the shuffle carries classes, not samples.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+from typing import Any
+
+import pandas as pd
+
+from harness._validation import HarnessInputError
+from harness.engines.sources import Inputs
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+
+_SESSIONS: dict[str, Any] = {}
+
+
+def spark_available() -> str | None:
+    """None when PySpark and a Java runtime are present, else why not (for the error and for test skips)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'harness[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (install one, e.g. apt-get install openjdk-17-jre-headless)"
+    return None
+
+
+def session(master: str = "local[*]", **conf: str) -> Any:
+    """A SparkSession on ``master`` (one per master per process, stopped at exit)."""
+    why = spark_available()
+    if why is not None:
+        raise HarnessInputError(f"--engine spark needs PySpark and Java: {why}", fix="or use --engine duckdb")
+    if master in _SESSIONS:
+        return _SESSIONS[master]
+    for other in list(_SESSIONS):  # one SparkContext per JVM: stop a session on another master first
+        stop_session(other)
+    import warnings
+
+    with warnings.catch_warnings():  # PySpark warns about pandas >= 3; the reduction never converts to pandas
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        from pyspark.sql import SparkSession
+
+        builder = (
+            SparkSession.builder.master(master).appName("harness-reduce")
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", conf.pop("spark.sql.shuffle.partitions", "8"))
+            .config("spark.driver.memory", conf.pop("spark.driver.memory", "1g"))
+        )
+        for k, v in conf.items():
+            builder = builder.config(k, v)
+        spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    _SESSIONS[master] = spark
+    return spark
+
+
+def stop_session(master: str) -> None:
+    spark = _SESSIONS.pop(master, None)
+    if spark is not None:
+        spark.stop()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for master in list(_SESSIONS):
+        stop_session(master)
+
+
+def _quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+class SparkRunner:
+    """Runs the reduction's SQL in Spark SQL over the input files."""
+
+    name = "spark"
+
+    def __init__(self, inputs: Inputs, *, master: str = "local[*]", **conf: str) -> None:
+        self.inputs = inputs
+        self.master = master
+        self.spark = session(master, **conf)
+        self._df: Any = None
+
+    def _reader(self) -> Any:
+        from pyspark.sql import functions
+
+        paths = list(self.inputs.paths)
+        r = self.spark.read
+        if self.inputs.hive:
+            base = [g for g in self.inputs.given if os.path.isdir(g)]
+            if base:
+                r = r.option("basePath", base[0])
+        if self.inputs.format == "parquet":
+            df = r.option("mergeSchema", "true").parquet(*paths)
+        elif self.inputs.format in ("csv", "tsv"):
+            sep = "\t" if self.inputs.format == "tsv" else ","
+            df = r.csv(paths, header=True, inferSchema=True, sep=sep)
+        else:
+            df = r.json(paths)
+        return df.withColumn("harness_file", functions.col("_metadata.file_path"))
+
+    def _run(self, text: str) -> Any:
+        try:
+            return self.spark.sql(text)
+        except Exception as exc:  # Spark's AnalysisException and py4j errors: one line, no JVM trace
+            first = " ".join(str(exc).split())[:400]
+            raise HarnessInputError(
+                f"Spark cannot run the reduction ({first})", source=", ".join(self.inputs.given),
+                fix="check the inputs' columns and format, or use --engine duckdb / memory",
+            ) from None
+
+    def describe(self) -> list[str]:
+        try:
+            self._df = self._reader()
+        except Exception as exc:
+            first = " ".join(str(exc).split())[:400]
+            raise HarnessInputError(
+                f"Spark cannot read the input ({first})", source=", ".join(self.inputs.given),
+                fix="check that every file is complete and of the one format named by its ending",
+            ) from None
+        return [str(c) for c in self._df.columns if c != "harness_file"]
+
+    def prepare(self, spec: Spec) -> None:
+        """Register the source view and the canonical view (the same SQL text as DuckDB's)."""
+        if self._df is None:
+            self.describe()
+        self._df.createOrReplaceTempView(f"{VIEW}_raw")
+        self._run(f"SELECT {projection(spec, _quote, 'harness_file')} FROM {VIEW}_raw").createOrReplaceTempView(VIEW)
+        self._run(canonical_sql(spec)).createOrReplaceTempView(CANON)
+
+    def classes(self, spec: Spec, *, prepared: bool = False) -> pd.DataFrame:
+        if not prepared:
+            self.prepare(spec)
+        result = self._run(class_sql(spec))
+        rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
+        return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
+
+    def duplicate(self) -> tuple[str, str, str] | None:
+        rows = self._run(duplicate_sql()).collect()
+        return None if not rows else (str(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
+
+    def bad_file(self, condition: str) -> str | None:
+        rows = self._run(f"SELECT MIN(harness_file) AS f FROM {CANON} WHERE {condition}").collect()
+        return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+    def close(self) -> None:
+        """The session stays up for the next reduction in this process (stopped at exit)."""

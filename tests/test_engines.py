@@ -1,0 +1,260 @@
+"""The SQL reduction on DuckDB gives the in-memory path's counts on every tabular layout, names bad rows, spills.
+
+The in-memory path (pandas, per-sample rows through ``harness.loaders._build.finish``) is the reference: every
+comparison is of the full count table (n, c, class sizes, abstentions, tokens) row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness._validation import HarnessInputError
+from harness.engines import read_class_counts, reduce_inputs, write_class_counts
+from harness.engines.sources import expand_inputs, hf_parquet_glob
+from harness.loaders import ColumnMap, load
+from harness.tables import QuestionCounts
+
+VALUE = {"0": 0, "1": 1, "2": 2, "2.0": 2, "\\sqrt{4}": 2}
+
+
+def make_rollouts(n_q: int = 40, n_s: int = 25, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    q = np.repeat(np.arange(n_q), n_s)
+    ans = rng.integers(0, 5, size=q.size)
+    # "2" and "2.0" normalise to one string; "\\sqrt{4}" joins them by math-verify
+    answers = np.array(["0", "1", "2", "2.0", "x", "\\sqrt{4}"], dtype=object)[np.where(ans == 4, 4 + (q % 2), ans)]
+    answers[rng.random(q.size) < 0.1] = None
+    return pd.DataFrame({
+        "model": np.where(q % 2 == 0, "m-even", "m-odd"),
+        "question_id": q,
+        "sample_id": np.tile(np.arange(n_s), n_q),
+        "answer": answers,
+        "correct": [VALUE.get(a) == qq % 3 for a, qq in zip(answers, q, strict=True)],
+        "tokens": rng.integers(5, 50, q.size),
+    })
+
+
+def frame_of(counts: QuestionCounts) -> pd.DataFrame:
+    f = counts.to_frame().drop(columns=["top_wrong_answer", "correct_answer", "stopping"], errors="ignore")
+    f["question_id"] = f["question_id"].astype(str)
+    f = f.sort_values(["model", "question_id"]).reset_index(drop=True)
+    f["classes"] = [
+        tuple(sorted(np.concatenate([r_c[r_c > 0], -w[w > 0]]).tolist()))
+        for r_c, w in zip(counts_sorted(counts, "correct_classes"), counts_sorted(counts, "wrong"), strict=True)
+    ]
+    return f
+
+
+def counts_sorted(counts: QuestionCounts, name: str) -> list[np.ndarray]:
+    order = np.lexsort((counts.question_id.astype(str), counts.model.astype(str)))
+    mat = getattr(counts, name)
+    return [np.zeros(0, np.int64)] * counts.n_questions if mat is None else [mat[i] for i in order]
+
+
+def assert_same(a: QuestionCounts, b: QuestionCounts) -> None:
+    pd.testing.assert_frame_equal(frame_of(a), frame_of(b), check_dtype=False)
+
+
+def write(df: pd.DataFrame, path: Path) -> Path:
+    name = path.name
+    if name.endswith(".parquet"):
+        df.to_parquet(path, index=False)
+    elif name.endswith((".jsonl", ".jsonl.gz")):
+        df.to_json(path, orient="records", lines=True, compression="gzip" if name.endswith(".gz") else None)
+    else:
+        df.to_csv(path, index=False, sep="\t" if name.endswith(".tsv") else ",")
+    return path
+
+
+@pytest.mark.parametrize("name", ["r.parquet", "r.jsonl", "r.jsonl.gz", "r.csv", "r.tsv"])
+def test_duckdb_equals_in_memory(tmp_path: Path, name: str) -> None:
+    p = write(make_rollouts(), tmp_path / name)
+    ref = reduce_inputs([str(p)], engine="memory")
+    got = reduce_inputs([str(p)], engine="duckdb")
+    assert_same(ref.counts, got.counts)
+    assert got.answers is not None and ref.answers is not None
+    assert (got.answers.n_unparsed, got.answers.n_merged) == (ref.answers.n_unparsed, ref.answers.n_merged)
+    assert got.answers.n_merged > 0  # math-verify merged strings, on the distinct rows only
+    assert got.provenance["rows_read"] == 1000 and got.provenance["engine"] == "duckdb"
+
+
+def test_globs_folders_and_hive_partitions(tmp_path: Path) -> None:
+    df = make_rollouts()
+    ref = reduce_inputs([str(write(df, tmp_path / "all.parquet"))], engine="memory")
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i, part in enumerate(np.array_split(np.arange(len(df)), 4)):
+        write(df.iloc[part], shards / f"part-{i}.parquet")
+    hive = tmp_path / "hive"
+    for model, part in df.groupby("model"):
+        (hive / f"model={model}").mkdir(parents=True)
+        write(part.drop(columns=["model"]), hive / f"model={model}" / "data.parquet")
+    for items in ([str(shards / "*.parquet")], [str(shards)], [str(hive)]):
+        got = reduce_inputs(items, engine="duckdb")
+        assert_same(ref.counts, got.counts)
+        assert_same(ref.counts, reduce_inputs(items, engine="memory").counts)
+    assert expand_inputs([str(hive)]).hive and not expand_inputs([str(shards)]).hive
+
+
+def test_column_mapping_and_composite_question_ids(tmp_path: Path) -> None:
+    df = make_rollouts().rename(columns={"correct": "ok", "answer": "pred"})
+    df["ok"] = np.where(df["ok"], "yes", "no")
+    df["bench"] = np.where(df["question_id"] < 20, "a", "b")
+    df["pid"] = df["question_id"] % 20
+    df = df.drop(columns=["question_id"])
+    p = write(df, tmp_path / "m.csv")
+    cols = ColumnMap(question="bench,pid", correct="ok", answer="pred")
+    ref = reduce_inputs([str(p)], columns=cols, engine="memory")
+    got = reduce_inputs([str(p)], columns=cols, engine="duckdb")
+    assert_same(ref.counts, got.counts)
+    assert "a/3" in set(got.counts.question_id.tolist())
+
+
+def test_without_answers_only_correct_counts(tmp_path: Path) -> None:
+    df = make_rollouts().drop(columns=["answer"])
+    p = write(df, tmp_path / "b.parquet")
+    got = reduce_inputs([str(p)])
+    assert got.counts.wrong is None
+    assert_same(reduce_inputs([str(p)], engine="memory").counts, got.counts)
+
+
+def test_tokens_known_only_when_every_sample_has_them(tmp_path: Path) -> None:
+    df = make_rollouts().astype({"tokens": float})
+    df.loc[df["question_id"] == 3, "tokens"] = np.nan
+    df.loc[df.index[df["question_id"] == 5][0], "tokens"] = np.nan
+    got = reduce_inputs([str(write(df, tmp_path / "t.parquet"))]).counts
+    tok = dict(zip(got.question_id.tolist(), got.tokens.tolist(), strict=True))
+    assert np.isnan(tok["3"]) and np.isnan(tok["5"])
+    assert tok["4"] == df.loc[df["question_id"] == 4, "tokens"].sum()
+
+
+def test_group_and_budget_are_keys_of_the_class_table(tmp_path: Path) -> None:
+    df = make_rollouts()
+    df["seed"] = df["sample_id"] % 3
+    df["budget"] = np.where(df["sample_id"] < 12, 1000, 4000)
+    p = write(df, tmp_path / "g.parquet")
+    got = reduce_inputs([str(p)], columns=ColumnMap(group="seed"))
+    assert {"group", "budget"} <= set(got.classes.columns)
+    per = got.classes.groupby(["model", "question_id", "group", "budget"])["size"].sum()
+    expect = df.groupby(["model", "question_id", "seed", "budget"]).size()
+    assert sorted(per.tolist()) == sorted(expect.tolist())
+    assert_same(reduce_inputs([str(p)], engine="memory").counts, got.counts)  # marginal over group and budget
+
+
+def test_first_success_block_rule_detected_from_the_class_table(tmp_path: Path) -> None:
+    rows = []
+    for q, first in enumerate([3, 7, None, 0, 11]):  # block 4: stop after the block holding the first success
+        n = 12 if first is None else (first // 4 + 1) * 4
+        for s in range(n):
+            rows.append({"question_id": q, "sample_id": s, "correct": s == first})
+    p = write(pd.DataFrame(rows), tmp_path / "bon.parquet")
+    ref = reduce_inputs([str(p)], engine="memory").counts
+    got = reduce_inputs([str(p)]).counts
+    assert ref.stopping is not None and got.stopping is not None
+    assert set(got.stopping.tolist()) == set(ref.stopping.tolist()) == {"first-success-block:4"}
+
+
+@pytest.mark.parametrize("name", ["bad.parquet", "bad.csv", "bad.jsonl"])
+def test_bad_values_name_file_and_row(tmp_path: Path, name: str) -> None:
+    df = make_rollouts(n_q=3, n_s=4).astype({"correct": object, "tokens": object})
+    cases = {
+        "correct": (df.assign(correct=df["correct"].astype(str)), 7, "perhaps", r"row 7, column 'correct'.*boolean"),
+        "tokens": (df.assign(tokens=df["tokens"].astype(str)), 5, "many", r"row 5, column 'tokens'.*not a number"),
+    }
+    for col, (frame, row, value, pattern) in cases.items():
+        frame = frame.copy()
+        frame.loc[row, col] = value
+        p = write(frame, tmp_path / name)
+        for engine in ("duckdb", "memory"):
+            with pytest.raises(HarnessInputError, match=pattern) as info:
+                reduce_inputs([str(p)], engine=engine)
+            assert str(p) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
+    df = make_rollouts(n_q=3, n_s=4)
+    shards = tmp_path / "s"
+    shards.mkdir()
+    write(df, shards / "a.parquet")
+    write(df.iloc[[5]], shards / "b.parquet")  # the repeated sample sits in the second file, row 0
+    with pytest.raises(HarnessInputError, match=r"b\.parquet, row 0, column 'sample_id': duplicate sample id 1"):
+        reduce_inputs([str(shards)])
+    got = reduce_inputs([str(shards)], check_duplicates=False)  # the check can be skipped (then nothing guards it)
+    assert int(got.counts.n.sum()) == 13
+    bad = df.copy()
+    bad.loc[2, ["answer", "correct"]] = [None, True]
+    with pytest.raises(HarnessInputError, match=r"row 2, column 'answer': a sample with no answer is marked correct"):
+        reduce_inputs([str(write(bad, tmp_path / "u.parquet"))])
+
+
+def test_mixed_grading_of_one_class_is_an_error(tmp_path: Path) -> None:
+    df = pd.DataFrame({"question_id": [1, 1, 1], "answer": ["7", "7.0", "8"], "correct": [True, False, False]})
+    p = write(df, tmp_path / "m.parquet")
+    for engine in ("duckdb", "memory"):
+        with pytest.raises(HarnessInputError, match=r"answer '7' of question '1' is marked correct in 1 and incorrect"):
+            reduce_inputs([str(p)], engine=engine)
+
+
+@pytest.mark.slow
+def test_memory_limited_duckdb_spills_to_disk(tmp_path: Path) -> None:
+    n = 1_500_000
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({
+        "question_id": np.repeat(np.arange(n // 500), 500), "sample_id": np.tile(np.arange(500), n // 500),
+        "answer": rng.integers(0, 50, n).astype(str), "correct": rng.random(n) < 0.3,
+    })
+    df["correct"] = df["answer"] == "7"
+    p = write(df, tmp_path / "big.parquet")
+    spill = tmp_path / "spill"
+    got = reduce_inputs([str(p)], normalizer="plain", memory_limit="64MB", temp_directory=str(spill), threads=1)
+    ref = reduce_inputs([str(p)], normalizer="plain", threads=1)
+    assert_same(ref.counts, got.counts)
+    # the limit binds: the same run with spilling switched off (no temp directory) runs out of memory
+    with pytest.raises(HarnessInputError, match="ran out of memory"):
+        reduce_inputs([str(p)], normalizer="plain", memory_limit="64MB", temp_directory="", threads=1)
+
+
+def test_class_count_file_round_trip(tmp_path: Path) -> None:
+    p = write(make_rollouts(), tmp_path / "r.parquet")
+    red = reduce_inputs([str(p)])
+    out = tmp_path / "counts.parquet"
+    write_class_counts(str(out), red)
+    with pytest.raises(HarnessInputError, match=r"exists.*--force"):
+        write_class_counts(str(out), red)
+    back = load(str(out))
+    assert back.format == "class-counts" and back.rollouts is None
+    assert_same(red.counts, back.counts)
+    assert_same(read_class_counts(str(out)).counts, reduce_inputs([str(p)], engine="memory").counts)
+    assert np.allclose(back.counts.tokens, red.counts.tokens)
+    import pyarrow.parquet as pq
+
+    prov = json.loads(pq.read_schema(out).metadata[b"harness.class_counts"])
+    assert prov["rows_read"] == 1000 and prov["rows_excluded"] == 0 and prov["normalizer"] == "math"
+    assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
+
+
+def test_load_uses_duckdb_for_plain_tables_and_memory_where_rows_are_needed(tmp_path: Path) -> None:
+    df = make_rollouts()
+    plain = load(str(write(df, tmp_path / "p.parquet")))
+    assert plain.rollouts is None and any("reduced to counts by duckdb" in n for n in plain.notes)
+    scored = load(str(write(df.assign(score=1.0), tmp_path / "s.parquet")))
+    assert scored.rollouts is not None  # best@k needs each sample's score
+    kept = load(str(tmp_path / "p.parquet"), engine="memory")
+    assert kept.rollouts is not None
+    assert_same(plain.counts, kept.counts)
+
+
+def test_hf_paths_are_built_not_fetched() -> None:
+    assert hf_parquet_glob("org/data", config="main", split="test") == (
+        "hf://datasets/org/data@~parquet/main/test/*.parquet"
+    )
+    inputs = expand_inputs([hf_parquet_glob("org/data")])
+    assert inputs.format == "parquet" and not inputs.local
+    with pytest.raises(HarnessInputError, match="ORG/NAME"):
+        hf_parquet_glob("not a name")

@@ -1,0 +1,138 @@
+"""Spark runs the same SQL on a real local cluster (separate executor JVMs) and gives DuckDB's counts, even when an
+executor is killed in the middle of the job (Spark reruns the lost tasks).
+
+Skipped (with the reason) when PySpark or a Java runtime is missing. ``local-cluster[2,1,1024]`` starts a master,
+a worker and two executor processes of one core and 1 GiB each, all on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from test_engines import assert_same, make_rollouts, write
+
+from harness._validation import HarnessInputError
+from harness.engines import reduce_inputs
+from harness.engines.core import finish_classes
+from harness.engines.sources import expand_inputs, resolve_spec
+from harness.engines.spark import spark_available
+from harness.engines.sql import CANON
+from harness.loaders import ColumnMap
+
+MASTER = "local-cluster[2,1,1024]"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(spark_available() is not None, reason=str(spark_available())),
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from harness.engines.spark import session, stop_session
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the executors' Python for the test-only UDF
+    yield session(MASTER)
+    stop_session(MASTER)
+
+
+def test_spark_cluster_same_counts_as_duckdb(spark: Any, tmp_path: Path, shared_data: Path) -> None:
+    df = make_rollouts()
+    cases: list[tuple[list[str], ColumnMap]] = []
+    for name in ("r.parquet", "r.csv", "r.jsonl.gz"):
+        cases.append(([str(write(df, tmp_path / name))], ColumnMap()))
+    hive = tmp_path / "hive"
+    for model, part in df.groupby("model"):
+        (hive / f"model={model}").mkdir(parents=True)
+        write(part.drop(columns=["model"]), hive / f"model={model}" / "data.parquet")
+    cases.append(([str(hive)], ColumnMap()))
+    esc = shared_data / "esc_gpt35_last_letters" / "samples.parquet"
+    if esc.exists():
+        cases.append(([str(esc)], ColumnMap(sample="sample_idx")))
+    for items, cols in cases:
+        ref = reduce_inputs(items, columns=cols, engine="duckdb")
+        got = reduce_inputs(items, columns=cols, engine="spark", spark_master=MASTER)
+        assert_same(ref.counts, got.counts)
+        assert got.provenance["engine"] == "spark" and got.provenance["spark_master"] == MASTER
+
+
+def test_spark_names_the_bad_row(spark: Any, tmp_path: Path) -> None:
+    df = make_rollouts(n_q=3, n_s=4).astype({"correct": str})
+    df.loc[7, "correct"] = "perhaps"
+    p = write(df, tmp_path / "bad.csv")
+    with pytest.raises(HarnessInputError, match=r"bad\.csv, row 7, column 'correct'.*'perhaps' is not boolean-like"):
+        reduce_inputs([str(p)], engine="spark", spark_master=MASTER)
+
+
+def _executors(app_id: str) -> list[int]:
+    """PIDs of this application's executor JVMs (their command lines name the backend class and the app id)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmd = fh.read()
+        except OSError:
+            continue
+        if b"CoarseGrainedExecutorBackend" in cmd and app_id.encode() in cmd:
+            pids.append(int(entry))
+    return sorted(pids)
+
+
+def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path: Path) -> None:
+    from pyspark.sql.types import BooleanType
+
+    from harness.engines.spark import SparkRunner
+
+    rng = np.random.default_rng(3)
+    df = make_rollouts(n_q=80, n_s=100, seed=4)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for i, part in enumerate(np.array_split(rng.permutation(len(df)), 8)):
+        write(df.iloc[np.sort(part)], shards / f"part-{i}.parquet")
+    ref = reduce_inputs([str(shards)], engine="duckdb")
+
+    def slow(_: object) -> bool:  # test-only: 1 ms a row, so each of the 8 tasks runs about a second
+        time.sleep(0.001)
+        return True
+
+    spark.udf.register("harness_slow", slow, BooleanType())
+    inputs = expand_inputs([str(shards)])
+    runner = SparkRunner(inputs, master=MASTER)
+    spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=str(shards))
+    runner.prepare(spec)
+    spark.table(CANON).createOrReplaceTempView(f"{CANON}_fast")
+    spark.sql(f"SELECT * FROM {CANON}_fast WHERE harness_slow(question_id)").createOrReplaceTempView(CANON)
+    result: dict[str, Any] = {}
+    job = threading.Thread(target=lambda: result.update(raw=runner.classes(spec, prepared=True)))
+    tracker = spark.sparkContext.statusTracker()
+    app_id = spark.sparkContext.applicationId
+    before = _executors(app_id)
+    assert len(before) == 2, f"expected two executor processes, found {before}"
+    job.start()
+    killed_in_flight = False
+    deadline = time.monotonic() + 120
+    while job.is_alive() and time.monotonic() < deadline:
+        running = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
+        if any(info is not None and info.numActiveTasks > 0 for info in running):
+            os.kill(before[0], signal.SIGKILL)
+            killed_in_flight = job.is_alive()
+            break
+        time.sleep(0.05)
+    job.join(timeout=240)
+    assert killed_in_flight, "the executor was not killed while the job ran"
+    assert not job.is_alive() and "raw" in result
+    assert before[0] not in _executors(app_id)
+    counts, _, _ = finish_classes(result["raw"], spec, normalizer="math", stopping=None, source=str(shards))
+    assert_same(ref.counts, counts)
