@@ -33,6 +33,7 @@ programme is compiled with numba (``_majority_kernel``) and releases the GIL, so
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -41,11 +42,14 @@ import numpy as np
 import numpy.typing as npt
 
 from harness._validation import check_choice, check_ks
+from harness.estimators._grouped_kernel import grouped_kernel
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, gauss_legendre_table, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 TIES = ("random", "strict", "weak")
 KINDS = ("measured", "iid")
 EPS = 1e-14
@@ -54,34 +58,73 @@ _TIE_CODES = {"random": TIE_RANDOM, "strict": TIE_STRICT, "weak": TIE_WEAK}
 _GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; grown on demand
 
 
-@lru_cache(maxsize=65536)
-def _maj_one(a0: int, wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str) -> float:
-    """Exact maj@k for one question: correct class a0, wrong classes ``wrong`` (desc), ``rest`` non-voting."""
-    sizes = np.asarray(wrong, dtype=np.int64)
+ONE_CLASS_KERNEL_MAX_WRONG = 64
+"""Questions with one correct class and at most this many wrong classes use the per-class kernel
+(``maj_kernel``); all others the grouped kernel (``grouped_kernel``). Both are exact; the choice is speed only."""
+
+
+def _call(fn: Callable[..., float], *args: object) -> float:
+    """Run a kernel, growing the Gauss-Legendre table when it asks for more nodes (a negative return)."""
     while True:
         nodes, weights = _GL_TABLE[0]
-        value = maj_kernel(a0, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS, nodes, weights)
+        value = fn(*args, nodes, weights)
         if value >= 0.0:
             return float(value)
         _GL_TABLE[0] = gauss_legendre_table(max(2 * (nodes.shape[0] - 1), int(-value)))
 
 
+def _groups(correct: tuple[int, ...], wrong: tuple[int, ...]) -> tuple[IntArray, IntArray, BoolArray]:
+    """Exchangeable groups: (size, multiplicity, correct?) for each distinct (size, correctness), sizes descending."""
+    cnt = Counter([(a, True) for a in correct] + [(a, False) for a in wrong])
+    keys = sorted(cnt, key=lambda t: (-t[0], not t[1]))
+    return (
+        np.array([a for a, _ in keys], np.int64),
+        np.array([cnt[t] for t in keys], np.int64),
+        np.array([c for _, c in keys], np.bool_),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _maj_one(
+    correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str, method: str = "auto"
+) -> float:
+    """Exact maj@k for one question: correct classes and wrong classes (each descending, no zeros), ``rest``
+    non-voting samples. ``method`` 'auto', 'grouped' or 'one' (the per-class kernel; one correct class only)."""
+    if not correct:
+        return 0.0
+    one = len(correct) == 1 and (method == "one" or (method == "auto" and len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG))
+    if one:
+        sizes = np.asarray(wrong, dtype=np.int64)
+        return _call(maj_kernel, correct[0], sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+    g_size, g_mult, g_corr = _groups(correct, wrong)
+    return _call(grouped_kernel, g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+
+
 def maj_at_k_one(
-    correct: int, wrong: list[int] | tuple[int, ...], abstain: int, ks: npt.ArrayLike,
+    correct: int | Sequence[int], wrong: Sequence[int], abstain: int, ks: npt.ArrayLike,
     *, ties: str = "random", kind: str = "measured",
 ) -> FloatArray:
-    """maj@k of one question for each k (NaN where kind is measured and k > n)."""
+    """maj@k of one question for each k (NaN where kind is measured and k > n).
+
+    ``correct`` is the size of the one correct class, or a list of the sizes of several correct classes (several
+    answer strings a grader accepts: each is its own vote); ``wrong`` lists the wrong classes' sizes and
+    ``abstain`` counts samples with no answer (wrong, no vote).
+    """
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
-    return _maj_row(int(correct), wrong, int(abstain), check_ks(ks).tolist(), ties, kind)
+    corr = [int(correct)] if isinstance(correct, (int, np.integer)) else [int(v) for v in correct]
+    return _maj_row(corr, wrong, int(abstain), check_ks(ks).tolist(), ties, kind)
 
 
-def _maj_row(correct: int, wrong: Sequence[int], abstain: int, ks: list[int], ties: str, kind: str) -> FloatArray:
+def _maj_row(
+    correct: Sequence[int], wrong: Sequence[int], abstain: int, ks: list[int], ties: str, kind: str
+) -> FloatArray:
     """maj@k of one question at already validated ks, tie rule and kind."""
+    c = tuple(sorted((int(v) for v in correct if v > 0), reverse=True))
     w = tuple(sorted((int(v) for v in wrong if v > 0), reverse=True))
-    n = correct + sum(w) + abstain
+    n = sum(c) + sum(w) + abstain
     return np.array([
-        np.nan if (kind == "measured" and k > n) else _maj_one(correct, w, abstain, k, ties, kind) for k in ks
+        np.nan if (kind == "measured" and k > n) else _maj_one(c, w, abstain, k, ties, kind) for k in ks
     ])
 
 
@@ -89,15 +132,16 @@ def maj_at_k(
     counts: QuestionCounts, ks: npt.ArrayLike, *, ties: str = "random", kind: str = "measured",
     progress: Callable[[int, int], None] | None = None, threads: int | None = None,
 ) -> FloatArray:
-    """Exact maj@k per question (rows) and k (columns); see the module docstring for the method.
+    """Exact maj@k per question (rows) and k (columns) over the vote classes (each correct class its own vote);
+    see the module docstring for the method.
 
-    The compiled kernel releases the GIL, so questions are shared among ``threads`` worker threads (default: the
+    The compiled kernels release the GIL, so questions are shared among ``threads`` worker threads (default: the
     number of CPUs, at most 8); the result does not depend on the thread count.
     """
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
     k_ = check_ks(ks)
-    classes = counts.class_matrix()
+    sizes, is_correct = counts.vote_classes()
     assert counts.abstain is not None
     abstain = counts.abstain
     out = np.empty((counts.n_questions, len(k_)))
@@ -105,8 +149,8 @@ def maj_at_k(
     k_list = k_.tolist()
 
     def row(i: int) -> None:
-        c = classes[i]
-        out[i] = _maj_row(int(c[0]), c[1:].tolist(), int(abstain[i]), k_list, ties, kind)
+        s = sizes[i]
+        out[i] = _maj_row(s[is_correct[i]].tolist(), s[~is_correct[i]].tolist(), int(abstain[i]), k_list, ties, kind)
 
     workers = min(threads or os.cpu_count() or 1, 8, counts.n_questions)
     if workers <= 1:
