@@ -27,6 +27,7 @@ from harness.diagnostics.shape import (
     straight_window,
     straight_window_reps,
 )
+from harness.diagnostics.verdict import DEFAULT_MARGIN_PP, Verdict, decide, shape_source, verdict_inputs, verdict_table
 from harness.models.pestimates import question_table
 from harness.models.predict import (
     distributional_exponent,
@@ -97,6 +98,15 @@ class Analysis:
     over k = 1..1e5)."""
     fit_range: pd.DataFrame | None = None
     """Per (model, metric, k): min, max and range of the fits' predictions (extrapolation uncertainty)."""
+    order: pd.DataFrame | None = None
+    """Per (model, metric, test): the sample-order tests (harness.diagnostics.order.ORDER_COLUMNS)."""
+    order_reason: str = ""
+    order_curves: pd.DataFrame | None = None
+    """Curve rows of kind 'first-k': the curve a user running each question's samples in logged order sees."""
+    verdicts: tuple[Verdict, ...] = ()
+    """One verdict per (model, metric) (harness.diagnostics.verdict.decide)."""
+    verdict: pd.DataFrame | None = None
+    """The verdicts as a tidy table."""
 
 
 def analyse(
@@ -113,21 +123,93 @@ def analyse(
     ties: str = "random",
     exact_intervals: bool = False,
     blas_threads: int | None = 1,
+    margin_pp: float = DEFAULT_MARGIN_PP,
+    order_test: bool = True,
+    permutations: int = 999,
 ) -> Analysis:
     """Run the whole null-model analysis: p per question, spread fits, predictions, shape, decomposition,
     tests.
 
     ``curves`` is harness.curves.compute_curves output (computed here for pass@k and maj@k if None).
     ``rollouts`` (the canonical per-sample table) enables the dependence tests (``group`` column) and the
-    think-longer-vs-sample-more comparison (``budget`` column). ``blas_threads`` caps the BLAS thread pool
+    think-longer-vs-sample-more comparison (``budget`` column) and, by default (``order_test``), the sample-order
+    tests (``sample_id`` taken as the order drawn). ``margin_pp`` is the verdict's practical margin (pp per decade
+    of slope, pp of accuracy). ``blas_threads`` caps the BLAS thread pool
     while it runs (the matrices are small; on a shared 2-core machine a multi-threaded BLAS made the Pythia
     benchmark 13x slower); None leaves it alone.
     """
     limit = nullcontext() if blas_threads is None else threadpool_limits(limits=blas_threads, user_api="blas")
     with limit:
-        return _analyse(
+        base = _analyse(
             counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals
         )
+        return _with_verdicts(
+            base, counts, rollouts, bootstrap, seed, level, ties, margin_pp, order_test, permutations, progress
+        )
+
+
+def _with_verdicts(
+    base: Analysis,
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    ties: str,
+    margin_pp: float,
+    order_test: bool,
+    permutations: int,
+    progress: Callable[[str], None] | None,
+) -> Analysis:
+    """Add the order tests and the verdict per (model, metric) to an analysis."""
+    from dataclasses import replace
+
+    order = order_curves = None
+    if rollouts is None:
+        order_reason = "no per-sample rows: the sample order is unknown"
+    elif not order_test:
+        order_reason = "the order test was switched off"
+    else:
+        from harness.diagnostics.order import order_tests
+        from harness.tables import validate_rollouts
+
+        if progress is not None:
+            progress("sample-order tests (first-k curve against exchangeable, blocks as groups)")
+        order, order_curves, order_reason = order_tests(
+            validate_rollouts(rollouts),
+            counts.models,
+            permutations=permutations,
+            bootstrap=bootstrap,
+            seed=seed,
+            level=level,
+            ties=ties,
+        )
+    inputs = verdict_inputs(order, base.dependence)
+    targets = [
+        (m, metric)
+        for m in counts.models
+        for metric in SHAPE_METRICS
+        if metric == "pass@k" or counts.select(m).answers_known
+    ]
+    untested = {}
+    for m in counts.models:
+        sub = counts.select(m)
+        need = (
+            "A test needs what these data lack: per-sample rows in the order they were drawn (sample_id), a group "
+            "column (batch, seed, prompt variant) or a budget column"
+            if rollouts is None
+            else f"The per-sample rows allowed no test here ({order_reason}; {base.dependence_reason})"
+        )
+        untested[m] = f"The curve's shape is {shape_source(sub.p_hat, int(sub.n.max()))}. {need}."
+    verdicts = decide(inputs, targets, untested=untested, margin_pp=margin_pp, alpha=1 - level)
+    return replace(
+        base,
+        order=order,
+        order_reason=order_reason,
+        order_curves=order_curves,
+        verdicts=verdicts,
+        verdict=verdict_table(verdicts),
+    )
 
 
 def _analyse(

@@ -51,9 +51,26 @@ ORDER_ASSUMPTION = (
     "sample_id is the order in which each question's samples were drawn (file order when the log has no id)"
 )
 ORDER_COLUMNS: tuple[str, ...] = (
-    "model", "metric", "axis", "test", "statistic", "p_value", "effect_pp", "effect_k", "effect_ci_low_pp",
-    "effect_ci_high_pp", "slope_alt_pp", "slope_exch_pp", "slope_diff_pp", "slope_diff_ci_low_pp",
-    "slope_diff_ci_high_pp", "mde_pp_per_decade", "n_questions", "n_samples", "calibration", "assumption",
+    "model",
+    "metric",
+    "axis",
+    "test",
+    "statistic",
+    "p_value",
+    "effect_pp",
+    "effect_k",
+    "effect_ci_low_pp",
+    "effect_ci_high_pp",
+    "slope_alt_pp",
+    "slope_exch_pp",
+    "slope_diff_pp",
+    "slope_diff_ci_low_pp",
+    "slope_diff_ci_high_pp",
+    "mde_pp_per_decade",
+    "n_questions",
+    "n_samples",
+    "calibration",
+    "assumption",
 )
 
 
@@ -256,25 +273,41 @@ def order_tests(
         size = data.m // BLOCKS
         for metric in metrics:
             test = first_k_test(
-                data, metric, permutations=permutations, bootstrap=bootstrap, seed=seed + 7919 * mi, level=level,
+                data,
+                metric,
+                permutations=permutations,
+                bootstrap=bootstrap,
+                seed=seed + 7919 * mi,
+                level=level,
                 ties=ties,
             )
             if test is None:
                 skipped.append(f"{model} {metric}: too few k values or no variation to permute")
                 continue
             common = {
-                "model": model, "metric": metric, "axis": "order",
-                "effect_pp": 100 * test.effect, "effect_k": test.effect_k,
-                "effect_ci_low_pp": 100 * test.effect_ci[0], "effect_ci_high_pp": 100 * test.effect_ci[1],
-                "slope_alt_pp": 100 * test.slope_alt, "slope_exch_pp": 100 * test.slope_exch,
-                "slope_diff_pp": 100 * test.slope_diff, "slope_diff_ci_low_pp": 100 * test.slope_diff_ci[0],
+                "model": model,
+                "metric": metric,
+                "axis": "order",
+                "effect_pp": 100 * test.effect,
+                "effect_k": test.effect_k,
+                "effect_ci_low_pp": 100 * test.effect_ci[0],
+                "effect_ci_high_pp": 100 * test.effect_ci[1],
+                "slope_alt_pp": 100 * test.slope_alt,
+                "slope_exch_pp": 100 * test.slope_exch,
+                "slope_diff_pp": 100 * test.slope_diff,
+                "slope_diff_ci_low_pp": 100 * test.slope_diff_ci[0],
                 "slope_diff_ci_high_pp": 100 * test.slope_diff_ci[1],
-                "n_questions": int(data.cls.shape[0]), "n_samples": data.m, "assumption": ORDER_ASSUMPTION,
+                "n_questions": int(data.cls.shape[0]),
+                "n_samples": data.m,
+                "assumption": ORDER_ASSUMPTION,
             }
             rows.append(
                 {
-                    **common, "test": f"first_k_permutation({metric})", "statistic": test.statistic,
-                    "p_value": test.p_value, "mde_pp_per_decade": 100 * test.mde_slope,
+                    **common,
+                    "test": f"first_k_permutation({metric})",
+                    "statistic": test.statistic,
+                    "p_value": test.p_value,
+                    "mde_pp_per_decade": 100 * test.mde_slope,
                     "calibration": f"max of |z| over k = {test.ks.tolist()} and of the slope difference; "
                     f"{permutations} within-question permutations of the sample order (exact)",
                 }
@@ -288,7 +321,11 @@ def order_tests(
                     name = f"chi2_class_by_block_of_{size}"
                 rows.append(
                     {
-                        **common, "test": name, "statistic": stat, "p_value": pv, "mde_pp_per_decade": np.nan,
+                        **common,
+                        "test": name,
+                        "statistic": stat,
+                        "p_value": pv,
+                        "mde_pp_per_decade": np.nan,
                         "calibration": f"{BLOCKS} consecutive blocks of {size} samples as groups; {permutations} "
                         "within-question permutations (exact)",
                     }
@@ -296,13 +333,20 @@ def order_tests(
             curve_rows.append(
                 pd.DataFrame(
                     {
-                        "model": model, "metric": metric, "k": test.ks, "compute": test.ks.astype(np.float64),
-                        "compute_unit": "samples", "value": test.first_k, "ci_low": test.first_k_ci[0],
-                        "ci_high": test.first_k_ci[1], "kind": "first-k",
+                        "model": model,
+                        "metric": metric,
+                        "k": test.ks,
+                        "compute": test.ks.astype(np.float64),
+                        "compute_unit": "samples",
+                        "value": test.first_k,
+                        "ci_low": test.first_k_ci[0],
+                        "ci_high": test.first_k_ci[1],
+                        "kind": "first-k",
                         "estimator": "share of questions solved within their first k logged samples"
                         if metric == "pass@k"
                         else "vote over each question's first k logged samples",
-                        "ties": ties if metric == "maj@k" else "", "n_questions": int(data.cls.shape[0]),
+                        "ties": ties if metric == "maj@k" else "",
+                        "n_questions": int(data.cls.shape[0]),
                         "interval": f"{level:.0%} percentile bootstrap over questions, {bootstrap} replicates",
                     }
                 )
