@@ -45,7 +45,8 @@ def correct_matrix(
         eff = rng.standard_normal((questions, (n + size - 1) // size))[:, t // size]
         return np.asarray(rng.random((questions, n)) < _expit(_logit(p)[:, None] + strength * eff))
     if process == "drift":
-        return np.asarray(rng.random((questions, n)) < _expit(_logit(p)[:, None] + strength * (t / max(n - 1, 1) - 0.5)))
+        shift = strength * (t / max(n - 1, 1) - 0.5)
+        return np.asarray(rng.random((questions, n)) < _expit(_logit(p)[:, None] + shift[None, :]))
     if process == "sequential":
         out = np.zeros((questions, n), bool)
         solved = np.zeros(questions, bool)
