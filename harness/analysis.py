@@ -32,12 +32,13 @@ from harness.models.pestimates import question_table
 from harness.models.predict import (
     distributional_exponent,
     fit_spread_between,
+    marginal_pass,
     plateau_rows,
     power_law_exponent,
     predict_pass,
     prediction_rows,
 )
-from harness.models.spread import FIT_NAMES, fit_spread
+from harness.models.spread import FIT_NAMES, SpreadFit, fit_spread
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
@@ -291,17 +292,19 @@ def _analyse(
             else np.zeros((0, sub.n_questions))
         )
         mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        curve_sub = first_block_counts(sub)  # sub itself unless a first-success-block rule applies
         for metric in SHAPE_METRICS:
-            if metric == "maj@k" and not sub.answers_known:
+            if metric == "maj@k" and not curve_sub.answers_known:
                 continue
             for kind in ("measured", "iid"):
-                ks = _curve_ks(curves, model, metric, kind, sub)
+                ks = _curve_ks(curves, model, metric, kind, curve_sub)
                 if len(ks) == 0:
                     continue
                 say(f"{model}: {metric} ({kind}) per question")
-                mats[(metric, kind)] = (ks, per_question_metric(sub, metric, kind, ks, ties=ties))
+                mats[(metric, kind)] = (ks, per_question_metric(curve_sub, metric, kind, ks, ties=ties))
         if curves is None:
-            curve_tables.append(_curve_rows(model, sub, mats, weights, level, ties))
+            curve_tables.append(_curve_rows(model, curve_sub, mats, weights, level, ties))
+        _fit_misses(fit_rows[len(fit_rows) - len(fitted) :], fitted, mats.get(("pass@k", "measured")))
         # power law of the measured pass@k
         exp_pt = exp_lo = exp_hi = float("nan")
         if ("pass@k", "measured") in mats:
@@ -313,11 +316,16 @@ def _analyse(
                 lo, hi = percentile(reps[:, None], level)
                 exp_lo, exp_hi = float(lo[0]), float(hi[0])
         obs_pass_inf = float((sub.correct > 0).mean())
+        # p = 0 cannot be told from 0 < p < ~3/n (the 95% upper bound for c = 0): every never-solved question
+        # may still be solvable, so pass@inf lies between the solved share and 1
+        pass_inf_low, pass_inf_high = obs_pass_inf, 1.0
         obs_maj_inf = float((sub.correct > sub.top_wrong()).mean()) if sub.answers_known else float("nan")
         plateau_rows_all.append(
             {
                 "model": model,
                 "pass_inf": obs_pass_inf,
+                "pass_inf_low": pass_inf_low,
+                "pass_inf_high": pass_inf_high,
                 "maj_inf": obs_maj_inf,
                 "power_law_exponent": exp_pt,
                 "exponent_ci_low": exp_lo,
@@ -329,7 +337,8 @@ def _analyse(
                 "n_questions": sub.n_questions,
                 "n_max": n_max,
                 "note": "pass_inf, maj_inf: observed shares (c > 0; correct class strictly largest); "
-                "the fits' model-based plateaus are in plateaus_by_fit",
+                "pass_inf_low/high: never-solved questions at p = 0 / at some 0 < p < ~3/n (not distinguishable "
+                "with n samples); the fits' model-based plateaus are in plateaus_by_fit",
             }
         )
         say(f"{model}: shape diagnostics")
@@ -381,6 +390,59 @@ def _analyse(
 
 
 # ----------------------------------------------------------------------------- helpers
+def _fit_misses(
+    rows: list[dict[str, object]], fitted: list[SpreadFit], measured: tuple[npt.NDArray[np.int64], FloatArray] | None
+) -> None:
+    """Add to each fit's row how far its pass@k misses the measured curve for k <= n (pp): at k = n and the
+    largest miss over the logged k. The fit's curve here is E_G[1 - (1-p)^k] (marginal_pass), the quantity the
+    measured U-statistic estimates; the posterior-predictive curve is for new samples of the same questions and
+    differs by design (a question solved once has measured pass@n = 1)."""
+    for row, f in zip(rows, fitted, strict=True):
+        row["pass_at_n_miss_pp"] = row["pass_at_k_max_miss_pp"] = np.nan
+        if measured is None:
+            continue
+        ks, m = measured
+        diff = 100 * (marginal_pass(f, ks) - np.nanmean(m, axis=0))
+        row["pass_at_n_miss_pp"] = float(diff[-1])
+        row["pass_at_k_max_miss_pp"] = float(diff[np.nanargmax(np.abs(diff))])
+
+
+def first_block_counts(counts: QuestionCounts) -> QuestionCounts:
+    """Each question's first block under a first-success-block stopping rule (other rows unchanged).
+
+    Under the rule every block before the last has no success, so the first block of B samples has c successes
+    when n = B and none when n > B: exact, and a fixed-n sample whose U-statistics are unbiased (curves over all
+    n samples are not: +6.5 to +11.3 pp at k = 60 in simulation). Answer classes of a cut row are unknown, so
+    they are dropped when any row is cut (only pass@k-type curves then).
+    """
+    from dataclasses import replace
+
+    from harness.tables import FIXED, parse_stopping
+
+    assert counts.stopping is not None
+    blocks = np.array(
+        [parse_stopping(str(r))[1] if str(r).startswith("first-success-block") else 0 for r in counts.stopping],
+        np.int64,
+    )
+    if not (blocks > 0).any():
+        return counts
+    cut = blocks > 0
+    n = np.where(cut, blocks, counts.n)
+    c = np.where(cut, np.where(counts.n == blocks, counts.correct, 0), counts.correct)
+    tokens = None if counts.tokens is None else np.where(cut, counts.tokens * blocks / counts.n, counts.tokens)
+    return replace(
+        counts,
+        n=n,
+        correct=c,
+        wrong=None,
+        abstain=None,
+        correct_label=None,
+        wrong_labels=None,
+        tokens=tokens,
+        stopping=np.full(counts.n_questions, FIXED, dtype=object),
+    )
+
+
 def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
     """Concatenate non-empty parts; an empty table still has its columns."""
     parts = [p for p in parts if not p.empty]

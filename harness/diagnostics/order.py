@@ -263,6 +263,10 @@ def order_tests(
     curve_rows: list[pd.DataFrame] = []
     skipped: list[str] = []
     rng = np.random.default_rng(seed)
+    if "budget" in rollouts.columns and rollouts["budget"].notna().any():
+        base = rollouts["budget"].min()  # samples at different budgets are not exchangeable by design
+        rollouts = rollouts[rollouts["budget"] == base]
+        skipped.append(f"only the smallest budget ({base:g}) is tested for order")
     for mi, model in enumerate(models):
         data = order_data(rollouts, model)
         if data is None:

@@ -288,7 +288,7 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
     )
     size_txt = f"measured size {size:.1%}" if np.isfinite(size) else "size <= alpha by construction"
     slopes = (
-        f"the {alt} rises {fmt(s_alt)} pp per decade against {fmt(s_exch)} for exchangeable samples, "
+        f"the {alt} changes by {fmt(s_alt)} pp per decade against {fmt(s_exch)} for exchangeable samples, "
         if np.isfinite(s_alt) and np.isfinite(s_exch)
         else ""
     )
