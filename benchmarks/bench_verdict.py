@@ -59,7 +59,9 @@ def markdown(table: pd.DataFrame) -> str:
     """A Markdown table (no optional dependency)."""
     head = "| " + " | ".join(map(str, table.columns)) + " |"
     rule = "|" + "---|" * len(table.columns)
-    body = ["| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    body = [
+        "| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |" for row in table.itertuples(index=False)
+    ]
     return "\n".join([head, rule, *body])
 
 
@@ -96,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(table))
     null = table[table["process"] == "iid"]
     if len(null):
-        cols = [c for c in null.columns if c not in ("process", "questions", "n", "reps", "mc_se_max", "seconds_per_rep")]
+        meta = ("process", "questions", "n", "reps", "mc_se_max", "seconds_per_rep")
+        cols = [c for c in null.columns if c not in meta]
         pooled = null[cols].mean()
         print("\npooled size under i.i.d. (all settings):")
         print(pooled.round(3).to_string())

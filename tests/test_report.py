@@ -200,7 +200,8 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
     assert set(comparison["metric"]) == {"pass@k", "maj@k"} and comparison["paired"].all()
     assert "Every model against run\\_a at matched samples" in (out / "report.md").read_text()
     assert summary["headline"][1].startswith("run_a: ") and summary["headline"][2].startswith("run_b: ")
-    assert any(line.startswith("Models in input order (--order given); reference run_a") for line in summary["headline"])
+    rule = "Models in input order (--order given); reference run_a"
+    assert any(line.startswith(rule) for line in summary["headline"])
 
 
 def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
