@@ -30,7 +30,7 @@ from harness.models.spread import FIT_NAMES
 from harness.report import figures as fig_lib
 from harness.report import sections as sec
 from harness.report.document import Report, ReportFigure, ReportTable, Section
-from harness.report.headline import SIGMOID_WIDTH_DECADES, headline_lines, verdict_section
+from harness.report.headline import SIGMOID_WIDTH_DECADES, data_line, headline_lines, verdict_section
 from harness.report.tables import SLOPE_COLUMNS, binary_extreme_curves, p_spread, sigmoid_table, slope_table
 from harness.tables import QuestionCounts
 
@@ -241,7 +241,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         measured_counts, ks_by_model, ties=opt.ties, bootstrap=opt.bootstrap, level=opt.level, seed=opt.seed
     )
     spread = p_spread(measured_counts)
-    facts = _model_facts(measured_counts, curves, opt.ties)
+    facts = _model_facts(counts, curves, opt.ties)  # n and stopping as logged; the curves are first-block
     outcome = run_analysis(counts, curves, rollouts, opt, progress)
     analysis = outcome.analysis
     for extra in (
@@ -308,7 +308,12 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
 
     extra_lines = tuple(
         line
-        for line in (_budget_sentence(analysis), sec.stopping_note(counts), order_rule if len(models) > 1 else "")
+        for line in (
+            data_line(facts),
+            _budget_sentence(analysis),
+            sec.stopping_note(counts),
+            order_rule if len(models) > 1 else "",
+        )
         if line
     )
     head = headline_lines(

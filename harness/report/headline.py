@@ -109,6 +109,24 @@ def verdict_lines(
     ]
 
 
+def data_line(facts: pd.DataFrame) -> str:
+    """For one model: questions, n, mean p̂ and the measured pass@n / maj@n ('' for several models)."""
+    if len(facts) != 1:
+        return ""
+    one = facts.iloc[0]
+    bits = [
+        f"{int(one['questions'])} questions",
+        f"n = {int(one['n_min'])}"
+        + (f"–{int(one['n_max'])}" if one["n_max"] != one["n_min"] else "")
+        + " samples each",
+        f"mean p̂ = {one['mean_p']:.3f}",
+    ]
+    for key in ("pass", "maj"):
+        if f"{key}_at_k" in facts.columns and np.isfinite(float(one.get(f"{key}_at_k", np.nan))):
+            bits.append(f"{key}@{int(one[f'{key}_k'])} = {float(one[f'{key}_at_k']):.3f}")
+    return "Data: " + ", ".join(bits) + " (exact estimators over all k-subsets of the logged samples)."
+
+
 def limits_line(verdicts: tuple[Verdict, ...], has_group: bool, has_budget: bool, has_rollouts: bool) -> str:
     """What the data could not test and what would allow it."""
     if any(v.outcome != "not tested" for v in verdicts):
