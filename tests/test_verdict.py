@@ -197,3 +197,33 @@ def test_faithful_cot_batches_of_ten_reject_but_the_effect_is_negligible(shared_
     for metric in ("pass@k", "maj@k"):
         assert v[metric].outcome == "negligible", v[metric].text
         assert abs(v[metric].slope_diff_pp) < 1.0
+
+
+# ------------------------------------------------------------------------------------------- report
+def test_every_model_is_in_the_headline_in_the_stated_order(tmp_path: Path) -> None:
+    from harness import HarnessInputError, load
+    from harness.report import ReportOptions, build_report
+
+    rng = np.random.default_rng(0)
+    names = [f"m{i:02d}" for i in range(11)][::-1]  # more models than get a line each, given in reverse order
+    rows = [
+        {"model": m, "question_id": f"q{q}", "n": 20, "c": int(rng.integers(0, 21))} for m in names for q in range(6)
+    ]
+    path = tmp_path / "counts.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    loaded = load(str(path))
+    report = build_report(
+        loaded, ReportOptions(bootstrap=0, fits=("beta_binomial",), max_model_figures=0, order="name", reference="m05")
+    )
+    text = " ".join(report.headline)
+    assert "more model" not in text and all(m in text for m in names)
+    assert "Models in alphabetical order (--order name); reference m05 (--reference)." in report.headline
+    assert [s.title for s in report.sections if s.title.startswith("Evidence for")][:2] == [
+        "Evidence for m05",
+        "Evidence for m00",
+    ]
+    sec = next(s for s in report.sections if s.title == "Evidence for m05")
+    assert "Figures are drawn for the first 0 models only (--figures-for 0)" in sec.paragraphs[-1]
+    assert report.sections[0].anchor == "verdict" and len(report.tables["verdict"]) == len(names)
+    with pytest.raises(HarnessInputError, match="--reference 'nope'"):
+        build_report(loaded, ReportOptions(bootstrap=0, fits=("beta_binomial",), reference="nope"))
