@@ -96,3 +96,52 @@ def permuted_means(
             p[r, j] /= q
             v[r, j] /= q
     return p, v
+
+
+@njit(cache=True)
+def block_statistics(
+    cls: npt.NDArray[np.int64], blocks: int, n_classes: int, reps: int, seed: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Tarone's sum S = sum_qg (c_qg - b p_q)^2 / (p_q (1 - p_q)) (questions with 0 < p_q < 1) and Pearson's
+    X^2 = sum_q [sum_{class, g} O^2 N_q / (row b) - N_q] with each question's first ``blocks`` x b samples cut into
+    ``blocks`` consecutive blocks of b; entry 0 in the logged order, entries 1..reps with each question's samples
+    permuted (the within-question permutation of block labels). Codes: 0 correct, 1.. wrong, n_classes - 1 the
+    class of samples with no answer (callers map -1 there)."""
+    np.random.seed(seed)
+    q, m = cls.shape
+    size = m // blocks
+    used = size * blocks
+    s_out = np.zeros(reps + 1)
+    x_out = np.zeros(reps + 1)
+    row = np.zeros((q, n_classes), np.int64)
+    for i in range(q):
+        for j in range(used):
+            row[i, cls[i, j]] += 1
+    seq = np.empty(used, np.int64)
+    cnt = np.zeros(n_classes, np.int64)
+    for r in range(reps + 1):
+        s = 0.0
+        x2 = 0.0
+        for i in range(q):
+            seq[:] = cls[i, :used]
+            if r > 0:
+                for a in range(used - 1, 0, -1):
+                    b = np.random.randint(0, a + 1)
+                    t = seq[a]
+                    seq[a] = seq[b]
+                    seq[b] = t
+            p = row[i, 0] / used
+            for g in range(blocks):
+                cnt[:] = 0
+                for j in range(g * size, (g + 1) * size):
+                    cnt[seq[j]] += 1
+                if 0.0 < p < 1.0:
+                    d = cnt[0] - size * p
+                    s += d * d / (p * (1.0 - p))
+                for c in range(n_classes):
+                    if row[i, c] > 0:
+                        x2 += cnt[c] * cnt[c] * used / (row[i, c] * size)
+            x2 -= used
+        s_out[r] = s
+        x_out[r] = x2
+    return s_out, x_out

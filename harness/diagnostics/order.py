@@ -37,8 +37,14 @@ from scipy import stats
 
 from harness._bootstrap import resample_weights
 from harness.curves import default_ks, per_question_metric
-from harness.diagnostics._order_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, observed_curves, permuted_means
-from harness.diagnostics.dependence import chi2_permutation_test, overdispersion_test
+from harness.diagnostics._order_kernel import (
+    TIE_RANDOM,
+    TIE_STRICT,
+    TIE_WEAK,
+    block_statistics,
+    observed_curves,
+    permuted_means,
+)
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
@@ -248,6 +254,28 @@ def block_groups(data: OrderData, blocks: int = BLOCKS) -> tuple[IntArray, IntAr
     return qidx, cls, grp, flat == 0
 
 
+def block_tests(
+    data: OrderData, *, permutations: int, seed: int, blocks: int = BLOCKS
+) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((Tarone Z, p), (X^2, p)) with consecutive blocks as groups, by within-question permutations (compiled;
+    the same statistics as harness.diagnostics.dependence's overdispersion and chi2 tests on these groups)."""
+    n_cls = int(data.cls.max()) + 2
+    cls = np.where(data.cls < 0, n_cls - 1, data.cls).astype(np.int64)
+    s, x2 = block_statistics(cls, blocks, n_cls, permutations, seed)
+    size = data.m // blocks
+    used = size * blocks
+    c = (cls[:, :used] == 0).sum(axis=1)
+    n_use = int(((c > 0) & (c < used)).sum())
+    centre = n_use * (used**2 - blocks * size**2) / (used - 1)  # exact permutation mean of S
+    denom = float(np.sqrt(2 * n_use * blocks * size * (size - 1)))
+    z = (s[0] - centre) / denom if denom > 0 else float("nan")
+
+    def p_of(v: FloatArray) -> float:
+        return float((1 + (v[1:] >= v[0] - 1e-9).sum()) / (1 + permutations))
+
+    return (float(z), p_of(s) if n_use else float("nan")), (float(x2[0]), p_of(x2))
+
+
 def order_tests(
     rollouts: pd.DataFrame,
     models: list[str],
@@ -262,7 +290,6 @@ def order_tests(
     rows: list[dict[str, object]] = []
     curve_rows: list[pd.DataFrame] = []
     skipped: list[str] = []
-    rng = np.random.default_rng(seed)
     if "budget" in rollouts.columns and rollouts["budget"].notna().any():
         base = rollouts["budget"].min()  # samples at different budgets are not exchangeable by design
         rollouts = rollouts[rollouts["budget"] == base]
@@ -273,8 +300,8 @@ def order_tests(
             skipped.append(f"{model}: fewer than {MIN_ORDER_SAMPLES} ordered samples for some question")
             continue
         metrics = ("pass@k", "maj@k") if data.answers_known else ("pass@k",)
-        qidx, cls, grp, corr = block_groups(data)
         size = data.m // BLOCKS
+        blocks: tuple[tuple[float, float], tuple[float, float]] | None = None
         for metric in metrics:
             test = first_k_test(
                 data,
@@ -317,12 +344,10 @@ def order_tests(
                 }
             )
             if size >= 2:
-                if metric == "pass@k":
-                    stat, pv, _ = overdispersion_test(qidx, corr, grp, permutations=permutations, rng=rng)
-                    name = f"tarone_blocks_of_{size}"
-                else:
-                    stat, pv = chi2_permutation_test(qidx, cls, grp, permutations=permutations, rng=rng)
-                    name = f"chi2_class_by_block_of_{size}"
+                if blocks is None:
+                    blocks = block_tests(data, permutations=permutations, seed=seed + 104729 * mi)
+                stat, pv = blocks[0] if metric == "pass@k" else blocks[1]
+                name = f"tarone_blocks_of_{size}" if metric == "pass@k" else f"chi2_class_by_block_of_{size}"
                 rows.append(
                     {
                         **common,
