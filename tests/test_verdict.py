@@ -231,7 +231,7 @@ def test_every_model_is_in_the_headline_in_the_stated_order(tmp_path: Path) -> N
 
 def test_compiled_block_tests_match_the_dependence_tests_on_the_same_groups() -> None:
     from harness.diagnostics.dependence import chi2_permutation_test
-    from harness.diagnostics.order import block_groups, block_tests
+    from harness.diagnostics.order import block_groups, block_tests, permutation_draws
 
     r = validate_rollouts(simulate_rollouts("batch", 40, 18, strength=1.0, seed=4))  # 18: two samples left over
     r.loc[r.index[::7], "answer"] = None
@@ -242,6 +242,6 @@ def test_compiled_block_tests_match_the_dependence_tests_on_the_same_groups() ->
     rng = np.random.default_rng(0)
     z_ref, p_ref, _ = overdispersion_test(qidx, corr, grp, permutations=399, rng=rng)
     x_ref, px_ref = chi2_permutation_test(qidx, cls, grp, permutations=399, rng=rng)
-    (z, p), (x2, px) = block_tests(data, permutations=399, seed=0)
+    (z, p), (x2, px) = block_tests(data, permutation_draws(data, permutations=399, seed=0))
     assert z == pytest.approx(z_ref, rel=1e-9) and x2 == pytest.approx(x_ref, rel=1e-9)
     assert abs(p - p_ref) < 0.06 and abs(px - px_ref) < 0.06  # two independent sets of 399 permutations

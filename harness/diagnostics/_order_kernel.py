@@ -71,77 +71,85 @@ def observed_curves(
 
 
 @njit(cache=True)
-def permuted_means(
-    cls: npt.NDArray[np.int64], ks: npt.NDArray[np.int64], n_classes: int, tie: int, reps: int, seed: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Mean over questions of first-k pass and maj credit, each question's samples permuted independently:
-    two (reps, K) arrays."""
+def permutation_null(
+    cls: npt.NDArray[np.int64],
+    ks: npt.NDArray[np.int64],
+    n_classes: int,
+    tie: int,
+    blocks: int,
+    reps: int,
+    seed: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """One pass over ``reps`` within-question permutations for every order statistic (each serves all tests; each
+    test's p-value stays exact):
+
+    * the mean over questions of the first-k pass and maj credit, (reps, K);
+    * with ``blocks`` > 0, the first blocks x b samples cut into consecutive blocks of b: Tarone's sum
+      S = sum_qg (c_qg - b p_q)^2 / (p_q (1 - p_q)) over questions with 0 < p_q < 1, and Pearson's
+      X^2 = sum_q [sum_{class, g} O^2 N_q / (row b) - N_q], (reps + 1,) with entry 0 in the logged order. The
+      block samples are taken in the permuted order of the full sequence, which permutes them uniformly.
+
+    ``cls`` codes: 0 correct, 1.. wrong, -1 no answer (its own class for X^2)."""
     np.random.seed(seed)
     q, m = cls.shape
     kk = ks.shape[0]
-    p = np.zeros((reps, kk))
-    v = np.zeros((reps, kk))
-    counts = np.zeros(n_classes, np.int64)
-    seq = np.empty(m, np.int64)
-    for r in range(reps):
-        for i in range(q):
-            seq[:] = cls[i]
-            for a in range(m - 1, 0, -1):  # Fisher-Yates
-                b = np.random.randint(0, a + 1)
-                t = seq[a]
-                seq[a] = seq[b]
-                seq[b] = t
-            _walk(seq, counts, ks, tie, p[r], v[r])
-        for j in range(kk):
-            p[r, j] /= q
-            v[r, j] /= q
-    return p, v
-
-
-@njit(cache=True)
-def block_statistics(
-    cls: npt.NDArray[np.int64], blocks: int, n_classes: int, reps: int, seed: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Tarone's sum S = sum_qg (c_qg - b p_q)^2 / (p_q (1 - p_q)) (questions with 0 < p_q < 1) and Pearson's
-    X^2 = sum_q [sum_{class, g} O^2 N_q / (row b) - N_q] with each question's first ``blocks`` x b samples cut into
-    ``blocks`` consecutive blocks of b; entry 0 in the logged order, entries 1..reps with each question's samples
-    permuted (the within-question permutation of block labels). Codes: 0 correct, 1.. wrong, n_classes - 1 the
-    class of samples with no answer (callers map -1 there)."""
-    np.random.seed(seed)
-    q, m = cls.shape
-    size = m // blocks
-    used = size * blocks
+    pp = np.zeros((reps, kk))
+    vv = np.zeros((reps, kk))
     s_out = np.zeros(reps + 1)
     x_out = np.zeros(reps + 1)
-    row = np.zeros((q, n_classes), np.int64)
+    nc = n_classes + 1  # the last class: no answer
+    size = m // blocks if blocks > 0 else 0
+    used = size * blocks
+    row = np.zeros((q, nc), np.int64)
     for i in range(q):
         for j in range(used):
-            row[i, cls[i, j]] += 1
-    seq = np.empty(used, np.int64)
-    cnt = np.zeros(n_classes, np.int64)
+            a = cls[i, j]
+            row[i, a if a >= 0 else nc - 1] += 1
+    idx = np.empty(m, np.int64)
+    seq = np.empty(m, np.int64)
+    blk = np.empty(max(used, 1), np.int64)
+    counts = np.zeros(n_classes, np.int64)
+    cnt = np.zeros(nc, np.int64)
     for r in range(reps + 1):
         s = 0.0
         x2 = 0.0
         for i in range(q):
-            seq[:] = cls[i, :used]
+            for j in range(m):
+                idx[j] = j
             if r > 0:
-                for a in range(used - 1, 0, -1):
-                    b = np.random.randint(0, a + 1)
-                    t = seq[a]
-                    seq[a] = seq[b]
-                    seq[b] = t
+                for a in range(m - 1, 0, -1):
+                    b = int(np.random.random() * (a + 1))
+                    t = idx[a]
+                    idx[a] = idx[b]
+                    idx[b] = t
+                for j in range(m):
+                    seq[j] = cls[i, idx[j]]
+                _walk(seq, counts, ks, tie, pp[r - 1], vv[r - 1])
+            if used == 0:
+                continue
+            # the block samples (originally the first `used`) in permuted order: a uniform permutation of them
+            u = 0
+            for j in range(m):
+                if idx[j] < used:
+                    blk[u] = cls[i, idx[j]]
+                    u += 1
             p = row[i, 0] / used
             for g in range(blocks):
                 cnt[:] = 0
                 for j in range(g * size, (g + 1) * size):
-                    cnt[seq[j]] += 1
+                    a = blk[j]
+                    cnt[a if a >= 0 else nc - 1] += 1
                 if 0.0 < p < 1.0:
                     d = cnt[0] - size * p
                     s += d * d / (p * (1.0 - p))
-                for c in range(n_classes):
+                for c in range(nc):
                     if row[i, c] > 0:
                         x2 += cnt[c] * cnt[c] * used / (row[i, c] * size)
             x2 -= used
         s_out[r] = s
         x_out[r] = x2
-    return s_out, x_out
+    for r in range(reps):
+        for j in range(kk):
+            pp[r, j] /= q
+            vv[r, j] /= q
+    return pp, vv, s_out, x_out

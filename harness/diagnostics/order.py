@@ -41,9 +41,8 @@ from harness.diagnostics._order_kernel import (
     TIE_RANDOM,
     TIE_STRICT,
     TIE_WEAK,
-    block_statistics,
     observed_curves,
-    permuted_means,
+    permutation_null,
 )
 from harness.tables import QuestionCounts
 
@@ -120,13 +119,15 @@ def order_data(rollouts: pd.DataFrame, model: str) -> OrderData | None:
     answers = "answer" in r.columns and bool(r["answer"].notna().any())
     correct = r["correct"].to_numpy(bool)
     if answers:
-        wrong_key = r["answer"].astype(object).where(~r["correct"] & r["answer"].notna(), None)
-        codes = np.zeros(len(r), np.int64)
-        tmp = r.assign(_w=wrong_key)
-        fact = tmp.groupby("question_id", sort=False)["_w"].transform(
-            lambda s: pd.Series(pd.factorize(s)[0], index=s.index)
-        )
-        codes = np.where(correct, 0, np.where(r["answer"].notna().to_numpy(), fact.to_numpy(np.int64) + 1, -1))
+        answered = r["answer"].notna().to_numpy()
+        wrong = ~correct & answered
+        qcode = pd.factorize(r["question_id"])[0]
+        acode = pd.factorize(r["answer"].where(pd.Series(wrong, index=r.index)))[0]  # -1 where not a wrong answer
+        # dense rank of the wrong answers within each question: 1, 2, ... (pairs sorted by question, answer code)
+        pair = pd.factorize(pd.Series(qcode[wrong]).astype(str) + "\x00" + pd.Series(acode[wrong]).astype(str))[0]
+        first_pair = pd.Series(pair).groupby(qcode[wrong]).transform("min").to_numpy()
+        codes = np.where(correct, 0, -1).astype(np.int64)
+        codes[wrong] = pair - first_pair + 1
     else:
         codes = np.where(correct, 0, 1).astype(np.int64)
     q = len(sizes)
@@ -166,10 +167,41 @@ class OrderTest:
     first_k_ci: tuple[FloatArray, FloatArray]
 
 
+@dataclass(frozen=True)
+class PermutationNull:
+    """Statistics of R within-question permutations of one model's samples, shared by every order test."""
+
+    ks: IntArray
+    pass_means: FloatArray
+    """(R, K) mean over questions of the first-k pass@k of each permutation."""
+    maj_means: FloatArray
+    block_s: FloatArray
+    """(R + 1,) Tarone's sum over consecutive blocks; entry 0 in the logged order."""
+    block_x2: FloatArray
+    blocks: int
+
+
+def order_ks(m: int) -> IntArray:
+    ks = default_ks(m)
+    return np.asarray(ks[ks <= m], np.int64)
+
+
+def permutation_draws(
+    data: OrderData, *, permutations: int, seed: int, ties: str = "random", blocks: int = BLOCKS
+) -> PermutationNull:
+    """One compiled pass: every permutation statistic the order tests need (blocks = 0 when m < 2 x blocks)."""
+    ks = order_ks(data.m)
+    n_classes = max(int(data.cls.max()) + 1, 2)
+    use_blocks = blocks if data.m // blocks >= 2 else 0
+    pp, vv, s, x2 = permutation_null(data.cls, ks, n_classes, _TIE_CODES[ties], use_blocks, permutations, seed)
+    return PermutationNull(ks, pp, vv, s, x2, use_blocks)
+
+
 def first_k_test(
     data: OrderData,
     metric: str,
     *,
+    null: PermutationNull | None = None,
     permutations: int = 999,
     bootstrap: int = 1000,
     seed: int = 0,
@@ -179,16 +211,15 @@ def first_k_test(
     power: float = 0.8,
 ) -> OrderTest | None:
     """The first-k curve of ``metric`` against the exchangeable curve, tested by within-question permutations."""
-    m = data.m
-    ks = default_ks(m)
-    ks = ks[ks <= m]
+    ks = order_ks(data.m)
     if len(ks) < 3:
         return None
+    if null is None:
+        null = permutation_draws(data, permutations=permutations, seed=seed, ties=ties)
+    permutations = null.pass_means.shape[0]
     n_classes = max(int(data.cls.max()) + 1, 2)
-    tie = _TIE_CODES[ties]
-    obs_p, obs_m = observed_curves(data.cls, ks, n_classes, tie)
-    perm_p, perm_m = permuted_means(data.cls, ks, n_classes, tie, permutations, seed)
-    obs_q, perm = (obs_p, perm_p) if metric == "pass@k" else (obs_m, perm_m)
+    obs_p, obs_m = observed_curves(data.cls, ks, n_classes, _TIE_CODES[ties])
+    obs_q, perm = (obs_p, null.pass_means) if metric == "pass@k" else (obs_m, null.maj_means)
     exch_q = per_question_metric(data.counts(), metric, "measured", ks, ties=ties)
     d_q = obs_q - exch_q
     d = d_q.mean(axis=0)
@@ -254,20 +285,18 @@ def block_groups(data: OrderData, blocks: int = BLOCKS) -> tuple[IntArray, IntAr
     return qidx, cls, grp, flat == 0
 
 
-def block_tests(
-    data: OrderData, *, permutations: int, seed: int, blocks: int = BLOCKS
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """((Tarone Z, p), (X^2, p)) with consecutive blocks as groups, by within-question permutations (compiled;
-    the same statistics as harness.diagnostics.dependence's overdispersion and chi2 tests on these groups)."""
-    n_cls = int(data.cls.max()) + 2
-    cls = np.where(data.cls < 0, n_cls - 1, data.cls).astype(np.int64)
-    s, x2 = block_statistics(cls, blocks, n_cls, permutations, seed)
+def block_tests(data: OrderData, null: PermutationNull) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((Tarone Z, p), (X^2, p)) with consecutive blocks as groups, from the shared permutations (the same
+    statistics as harness.diagnostics.dependence's overdispersion and chi2 tests on these groups)."""
+    blocks = null.blocks
+    permutations = len(null.block_s) - 1
     size = data.m // blocks
     used = size * blocks
-    c = (cls[:, :used] == 0).sum(axis=1)
+    c = (data.cls[:, :used] == 0).sum(axis=1)
     n_use = int(((c > 0) & (c < used)).sum())
     centre = n_use * (used**2 - blocks * size**2) / (used - 1)  # exact permutation mean of S
     denom = float(np.sqrt(2 * n_use * blocks * size * (size - 1)))
+    s, x2 = null.block_s, null.block_x2
     z = (s[0] - centre) / denom if denom > 0 else float("nan")
 
     def p_of(v: FloatArray) -> float:
@@ -301,11 +330,13 @@ def order_tests(
             continue
         metrics = ("pass@k", "maj@k") if data.answers_known else ("pass@k",)
         size = data.m // BLOCKS
-        blocks: tuple[tuple[float, float], tuple[float, float]] | None = None
+        null = permutation_draws(data, permutations=permutations, seed=seed + 7919 * mi, ties=ties)
+        blocks = block_tests(data, null) if null.blocks else None
         for metric in metrics:
             test = first_k_test(
                 data,
                 metric,
+                null=null,
                 permutations=permutations,
                 bootstrap=bootstrap,
                 seed=seed + 7919 * mi,
@@ -343,9 +374,7 @@ def order_tests(
                     f"{permutations} within-question permutations of the sample order (exact)",
                 }
             )
-            if size >= 2:
-                if blocks is None:
-                    blocks = block_tests(data, permutations=permutations, seed=seed + 104729 * mi)
+            if blocks is not None:
                 stat, pv = blocks[0] if metric == "pass@k" else blocks[1]
                 name = f"tarone_blocks_of_{size}" if metric == "pass@k" else f"chi2_class_by_block_of_{size}"
                 rows.append(
