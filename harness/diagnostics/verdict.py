@@ -139,8 +139,8 @@ def shape_source(p_hat: npt.ArrayLike, n_max: int) -> str:
     else:
         spread = f"only {len(inner)} question(s) have 0 < p̂ < 1"
     return (
-        f"described, not tested: {spread}, and averaging one S-shaped curve per question over that spread gives "
-        "the shape seen"
+        f"described, not tested: {spread}; averaging one S-shaped curve per question over such a spread gives a "
+        "curve of this kind under independent sampling, so the shape alone cannot tell sampling from anything else"
     )
 
 
