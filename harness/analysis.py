@@ -27,16 +27,18 @@ from harness.diagnostics.shape import (
     straight_window,
     straight_window_reps,
 )
+from harness.diagnostics.verdict import DEFAULT_MARGIN_PP, Verdict, decide, shape_source, verdict_inputs, verdict_table
 from harness.models.pestimates import question_table
 from harness.models.predict import (
     distributional_exponent,
     fit_spread_between,
+    marginal_pass,
     plateau_rows,
     power_law_exponent,
     predict_pass,
     prediction_rows,
 )
-from harness.models.spread import FIT_NAMES, fit_spread
+from harness.models.spread import FIT_NAMES, SpreadFit, fit_spread
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
@@ -97,6 +99,15 @@ class Analysis:
     over k = 1..1e5)."""
     fit_range: pd.DataFrame | None = None
     """Per (model, metric, k): min, max and range of the fits' predictions (extrapolation uncertainty)."""
+    order: pd.DataFrame | None = None
+    """Per (model, metric, test): the sample-order tests (harness.diagnostics.order.ORDER_COLUMNS)."""
+    order_reason: str = ""
+    order_curves: pd.DataFrame | None = None
+    """Curve rows of kind 'first-k': the curve a user running each question's samples in logged order sees."""
+    verdicts: tuple[Verdict, ...] = ()
+    """One verdict per (model, metric) (harness.diagnostics.verdict.decide)."""
+    verdict: pd.DataFrame | None = None
+    """The verdicts as a tidy table."""
 
 
 def analyse(
@@ -113,21 +124,93 @@ def analyse(
     ties: str = "random",
     exact_intervals: bool = False,
     blas_threads: int | None = 1,
+    margin_pp: float = DEFAULT_MARGIN_PP,
+    order_test: bool = True,
+    permutations: int = 999,
 ) -> Analysis:
     """Run the whole null-model analysis: p per question, spread fits, predictions, shape, decomposition,
     tests.
 
     ``curves`` is harness.curves.compute_curves output (computed here for pass@k and maj@k if None).
     ``rollouts`` (the canonical per-sample table) enables the dependence tests (``group`` column) and the
-    think-longer-vs-sample-more comparison (``budget`` column). ``blas_threads`` caps the BLAS thread pool
+    think-longer-vs-sample-more comparison (``budget`` column) and, by default (``order_test``), the sample-order
+    tests (``sample_id`` taken as the order drawn). ``margin_pp`` is the verdict's practical margin (pp per decade
+    of slope, pp of accuracy). ``blas_threads`` caps the BLAS thread pool
     while it runs (the matrices are small; on a shared 2-core machine a multi-threaded BLAS made the Pythia
     benchmark 13x slower); None leaves it alone.
     """
     limit = nullcontext() if blas_threads is None else threadpool_limits(limits=blas_threads, user_api="blas")
     with limit:
-        return _analyse(
+        base = _analyse(
             counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals
         )
+        return _with_verdicts(
+            base, counts, rollouts, bootstrap, seed, level, ties, margin_pp, order_test, permutations, progress
+        )
+
+
+def _with_verdicts(
+    base: Analysis,
+    counts: QuestionCounts,
+    rollouts: pd.DataFrame | None,
+    bootstrap: int,
+    seed: int,
+    level: float,
+    ties: str,
+    margin_pp: float,
+    order_test: bool,
+    permutations: int,
+    progress: Callable[[str], None] | None,
+) -> Analysis:
+    """Add the order tests and the verdict per (model, metric) to an analysis."""
+    from dataclasses import replace
+
+    order = order_curves = None
+    if rollouts is None:
+        order_reason = "no per-sample rows: the sample order is unknown"
+    elif not order_test:
+        order_reason = "the order test was switched off"
+    else:
+        from harness.diagnostics.order import order_tests
+        from harness.tables import validate_rollouts
+
+        if progress is not None:
+            progress("sample-order tests (first-k curve against exchangeable, blocks as groups)")
+        order, order_curves, order_reason = order_tests(
+            validate_rollouts(rollouts),
+            counts.models,
+            permutations=permutations,
+            bootstrap=bootstrap,
+            seed=seed,
+            level=level,
+            ties=ties,
+        )
+    inputs = verdict_inputs(order, base.dependence)
+    targets = [
+        (m, metric)
+        for m in counts.models
+        for metric in SHAPE_METRICS
+        if metric == "pass@k" or counts.select(m).answers_known
+    ]
+    untested = {}
+    for m in counts.models:
+        sub = counts.select(m)
+        need = (
+            "A test needs what these data lack: per-sample rows in the order they were drawn (sample_id), a group "
+            "column (batch, seed, prompt variant) or a budget column"
+            if rollouts is None
+            else f"The per-sample rows allowed no test here ({order_reason}; {base.dependence_reason})"
+        )
+        untested[m] = f"The curve's shape is {shape_source(sub.p_hat, int(sub.n.max()))}. {need}."
+    verdicts = decide(inputs, targets, untested=untested, margin_pp=margin_pp, alpha=1 - level)
+    return replace(
+        base,
+        order=order,
+        order_reason=order_reason,
+        order_curves=order_curves,
+        verdicts=verdicts,
+        verdict=verdict_table(verdicts),
+    )
 
 
 def _analyse(
@@ -209,17 +292,19 @@ def _analyse(
             else np.zeros((0, sub.n_questions))
         )
         mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]] = {}
+        curve_sub = first_block_counts(sub)  # sub itself unless a first-success-block rule applies
         for metric in SHAPE_METRICS:
-            if metric == "maj@k" and not sub.answers_known:
+            if metric == "maj@k" and not curve_sub.answers_known:
                 continue
             for kind in ("measured", "iid"):
-                ks = _curve_ks(curves, model, metric, kind, sub)
+                ks = _curve_ks(curves, model, metric, kind, curve_sub)
                 if len(ks) == 0:
                     continue
                 say(f"{model}: {metric} ({kind}) per question")
-                mats[(metric, kind)] = (ks, per_question_metric(sub, metric, kind, ks, ties=ties))
+                mats[(metric, kind)] = (ks, per_question_metric(curve_sub, metric, kind, ks, ties=ties))
         if curves is None:
-            curve_tables.append(_curve_rows(model, sub, mats, weights, level, ties))
+            curve_tables.append(_curve_rows(model, curve_sub, mats, weights, level, ties))
+        _fit_misses(fit_rows[len(fit_rows) - len(fitted) :], fitted, mats.get(("pass@k", "measured")))
         # power law of the measured pass@k
         exp_pt = exp_lo = exp_hi = float("nan")
         if ("pass@k", "measured") in mats:
@@ -231,11 +316,16 @@ def _analyse(
                 lo, hi = percentile(reps[:, None], level)
                 exp_lo, exp_hi = float(lo[0]), float(hi[0])
         obs_pass_inf = float((sub.correct > 0).mean())
+        # p = 0 cannot be told from 0 < p < ~3/n (the 95% upper bound for c = 0): every never-solved question
+        # may still be solvable, so pass@inf lies between the solved share and 1
+        pass_inf_low, pass_inf_high = obs_pass_inf, 1.0
         obs_maj_inf = float((sub.correct > sub.top_wrong()).mean()) if sub.answers_known else float("nan")
         plateau_rows_all.append(
             {
                 "model": model,
                 "pass_inf": obs_pass_inf,
+                "pass_inf_low": pass_inf_low,
+                "pass_inf_high": pass_inf_high,
                 "maj_inf": obs_maj_inf,
                 "power_law_exponent": exp_pt,
                 "exponent_ci_low": exp_lo,
@@ -247,7 +337,8 @@ def _analyse(
                 "n_questions": sub.n_questions,
                 "n_max": n_max,
                 "note": "pass_inf, maj_inf: observed shares (c > 0; correct class strictly largest); "
-                "the fits' model-based plateaus are in plateaus_by_fit",
+                "pass_inf_low/high: never-solved questions at p = 0 / at some 0 < p < ~3/n (not distinguishable "
+                "with n samples); the fits' model-based plateaus are in plateaus_by_fit",
             }
         )
         say(f"{model}: shape diagnostics")
@@ -299,6 +390,59 @@ def _analyse(
 
 
 # ----------------------------------------------------------------------------- helpers
+def _fit_misses(
+    rows: list[dict[str, object]], fitted: list[SpreadFit], measured: tuple[npt.NDArray[np.int64], FloatArray] | None
+) -> None:
+    """Add to each fit's row how far its pass@k misses the measured curve for k <= n (pp): at k = n and the
+    largest miss over the logged k. The fit's curve here is E_G[1 - (1-p)^k] (marginal_pass), the quantity the
+    measured U-statistic estimates; the posterior-predictive curve is for new samples of the same questions and
+    differs by design (a question solved once has measured pass@n = 1)."""
+    for row, f in zip(rows, fitted, strict=True):
+        row["pass_at_n_miss_pp"] = row["pass_at_k_max_miss_pp"] = np.nan
+        if measured is None:
+            continue
+        ks, m = measured
+        diff = 100 * (marginal_pass(f, ks) - np.nanmean(m, axis=0))
+        row["pass_at_n_miss_pp"] = float(diff[-1])
+        row["pass_at_k_max_miss_pp"] = float(diff[np.nanargmax(np.abs(diff))])
+
+
+def first_block_counts(counts: QuestionCounts) -> QuestionCounts:
+    """Each question's first block under a first-success-block stopping rule (other rows unchanged).
+
+    Under the rule every block before the last has no success, so the first block of B samples has c successes
+    when n = B and none when n > B: exact, and a fixed-n sample whose U-statistics are unbiased (curves over all
+    n samples are not: +6.5 to +11.3 pp at k = 60 in simulation). Answer classes of a cut row are unknown, so
+    they are dropped when any row is cut (only pass@k-type curves then).
+    """
+    from dataclasses import replace
+
+    from harness.tables import FIXED, parse_stopping
+
+    assert counts.stopping is not None
+    blocks = np.array(
+        [parse_stopping(str(r))[1] if str(r).startswith("first-success-block") else 0 for r in counts.stopping],
+        np.int64,
+    )
+    if not (blocks > 0).any():
+        return counts
+    cut = blocks > 0
+    n = np.where(cut, blocks, counts.n)
+    c = np.where(cut, np.where(counts.n == blocks, counts.correct, 0), counts.correct)
+    tokens = None if counts.tokens is None else np.where(cut, counts.tokens * blocks / counts.n, counts.tokens)
+    return replace(
+        counts,
+        n=n,
+        correct=c,
+        wrong=None,
+        abstain=None,
+        correct_label=None,
+        wrong_labels=None,
+        tokens=tokens,
+        stopping=np.full(counts.n_questions, FIXED, dtype=object),
+    )
+
+
 def _concat(parts: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:
     """Concatenate non-empty parts; an empty table still has its columns."""
     parts = [p for p in parts if not p.empty]

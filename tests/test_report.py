@@ -66,15 +66,24 @@ def test_report_writes_every_promised_file(report_dir: Path) -> None:
 
 def test_headline_comes_first_and_its_numbers_are_in_the_csv(report_dir: Path) -> None:
     summary = json.loads((report_dir / "summary.json").read_text())
-    first = summary["headline"][0]
-    assert "pass@k slope of" in first and "per decade" in first
-    assert "explained by independent sampling" in first
+    head = summary["headline"]
+    assert head[0].startswith("Does each accuracy-vs-samples curve show more than independent repeated sampling?")
+    shape = head[1]
     slopes = pd.read_csv(report_dir / "slopes.csv")
     meas = slopes[(slopes["metric"] == "pass@k") & (slopes["kind"] == "measured")].iloc[0]
-    assert f"{meas['slope_pp_per_decade']:.1f} percentage points per decade" in first
+    assert "measured - iid" not in set(slopes["kind"])  # plug-in differences are not shown as evidence
+    # printed to the precision its interval supports (half-width >= 5 pp: whole pp)
+    half = (meas["ci_high_pp"] - meas["ci_low_pp"]) / 2
+    digits = 0 if half >= 5 else 1 if half >= 0.5 else 2
+    assert f"pass@k rises {meas['slope_pp_per_decade']:.{digits}f} pp per decade" in shape
+    # every verdict line names its test; the sample order of this per-sample log was tested
+    verdicts = pd.read_csv(report_dir / "verdict.csv")
+    assert set(verdicts["metric"]) == {"pass@k", "maj@k"} and "not tested" not in set(verdicts["outcome"])
+    assert all(t in " ".join(head) for t in verdicts["text"])
     html = (report_dir / "report.html").read_text()
     assert html.index('id="answer"') < html.index("<h2>")  # the answer is on the first screen
-    assert "group column" in summary["headline"][-1]  # and what would be needed to test more
+    assert html.index('id="verdict"') < html.index('id="data"')  # the verdict table comes first
+    assert sum(line.startswith("Glossary — ") for line in head) == 5
 
 
 def test_curves_csv_rows_say_how_they_were_made(report_dir: Path) -> None:
@@ -190,9 +199,9 @@ def test_several_inputs_make_one_report_comparing_models(tmp_path: Path) -> None
     assert set(comparison["model_a"]) == {"run_a"} and set(comparison["model_b"]) == {"run_b"}
     assert set(comparison["metric"]) == {"pass@k", "maj@k"} and comparison["paired"].all()
     assert "Every model against run\\_a at matched samples" in (out / "report.md").read_text()
-    assert summary["headline"][0].startswith("For each of the 2 models") and summary["headline"][1].startswith(
-        "run_a: "
-    )
+    assert summary["headline"][1].startswith("run_a: ") and summary["headline"][2].startswith("run_b: ")
+    rule = "Models in input order (--order given); reference run_a"
+    assert any(line.startswith(rule) for line in summary["headline"])
 
 
 def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
@@ -214,7 +223,7 @@ def test_group_column_runs_the_dependence_test(tmp_path: Path) -> None:
     pd.DataFrame(rows).to_csv(path, index=False)
     report = build_report(load(str(path)), ReportOptions(bootstrap=30, fits=("beta_binomial",)))
     tests = next(s for s in report.sections if s.anchor == "tests")
-    assert tests.paragraphs[0].startswith("Dependence across groups: across the group column")
+    assert tests.paragraphs[1].startswith("Dependence across groups: group column present")
     assert "dependence" in report.tables
     assert "needs a group column" not in " ".join(report.headline)
 
@@ -264,20 +273,15 @@ def test_write_report_returns_relative_paths(tmp_path: Path) -> None:
     assert all((tmp_path / "out" / w).exists() for w in written)
 
 
-def test_dependence_verdict_holds_the_family_of_tests_at_five_percent() -> None:
-    from types import SimpleNamespace
-
-    from harness.report.build import _dependence_verdict
-
-    def verdict(ps: list[float]) -> tuple[str, bool | None]:
-        dep = pd.DataFrame({"model": "m", "test": [f"t{i}" for i in range(len(ps))], "p_value": ps})
-        return _dependence_verdict(SimpleNamespace(dependence=dep, dependence_reason="r"))
-
-    text, rejects = verdict([0.03, 0.5])
-    assert rejects is False and "Bonferroni over 2 tests, each at 0.025" in text
-    text, rejects = verdict([0.01, 0.5])
-    assert rejects is True and "t0 p = 0.01 (rejects)" in text
-    assert _dependence_verdict(None) == ("", None)
+def test_count_table_is_not_tested_and_says_what_would_allow_a_test(tmp_path: Path) -> None:
+    path = tmp_path / "counts.csv"
+    ns = [100] * 6
+    pd.DataFrame({"question_id": list("abcdef"), "n": ns, "c": [0, 1, 3, 10, 50, 90]}).to_csv(path, index=False)
+    report = build_report(load(str(path)), ReportOptions(bootstrap=20, fits=("beta_binomial",)))
+    text = " ".join(report.headline)
+    assert "pass@k: not tested" in text and "explained" not in text and "consistent with" not in text
+    assert "with n = 100 samples p̂ cannot span more than log10 n = 2.0 decades" in text
+    assert "per-sample rows in the order drawn" in text
 
 
 def test_budget_column_gets_its_sentence_and_table(tmp_path: Path) -> None:
@@ -303,7 +307,7 @@ def test_budget_column_gets_its_sentence_and_table(tmp_path: Path) -> None:
     report = build_report(load(str(path)), ReportOptions(bootstrap=20, fits=("beta_binomial",), max_model_figures=0))
     assert any(line.startswith("Thinking longer vs sampling: ") for line in report.headline)
     assert "budget" in report.tables and len(report.tables["budget"]) == 2
-    assert "tests across the budget column" in report.headline[-1]
+    assert any("A test needs" in line or "verdicts above come from tests" in line for line in report.headline)
 
 
 def test_fits_section_says_how_far_the_fits_disagree_beyond_n(tmp_path: Path) -> None:

@@ -40,7 +40,35 @@ def add_parser(sub: Any) -> None:
         type=int,
         default=4,
         metavar="N",
-        help="draw the per-model figures for the first N models (default 4; the tables hold every model)",
+        help="draw the per-model figures for the first N models in the stated order (default 4); every model "
+        "still gets its verdict, its section and its rows in every table, and its section says when its figures "
+        "were not drawn",
+    )
+    p.add_argument(
+        "--reference",
+        default=None,
+        metavar="MODEL",
+        help="the model every other is compared with (default: the first in the stated order)",
+    )
+    p.add_argument(
+        "--order",
+        default="given",
+        choices=("given", "name"),
+        help="model order in the headline, tables and figures: as the inputs give them, or by name (the "
+        "reference goes first either way; default given)",
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=1.0,
+        metavar="PP",
+        help="practical margin of the verdict, in pp per decade of slope (and pp at any k): a rejected test with a "
+        "smaller effect is reported as significant but negligible (default 1)",
+    )
+    p.add_argument(
+        "--no-order-test",
+        action="store_true",
+        help="skip the sample-order test (run by default on per-sample logs; sample_id taken as the order drawn)",
     )
     p.set_defaults(run=run)
 
@@ -106,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
         compute=args.compute,
         fits=fits,
         max_model_figures=args.figures_for,
+        reference=args.reference,
+        order=args.order,
+        margin_pp=args.margin,
+        order_test=not args.no_order_test,
     )
     report = build_report(loaded, options, progress=progress)
     return write_and_announce(

@@ -9,8 +9,8 @@ samples while k <= n (ARCHITECTURE.md, fact 1; the i.i.d. plug-in maj@k is biase
 interval reject 20% of null datasets in simulation), the exact multinomial plug-in beyond -- interpolated
 linearly in log k between the neighbouring whole numbers. The think-longer accuracy is the single-sample
 accuracy at budget b. The difference is averaged over the questions logged at every budget, with a paired
-percentile bootstrap over questions; "longer thinking beats voting" is claimed only where the whole interval
-is above 0.
+percentile bootstrap over questions and its two-sided bootstrap p-value; "longer thinking beats voting" is
+claimed only where that p-value, Holm-adjusted over the model's budgets (Holm 1979), is below 1 - level.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 
 from harness._bootstrap import resample_weights
 from harness.curves import per_question_metric
+from harness.diagnostics.verdict import holm
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,22 +79,33 @@ def compare_at_matched_compute(
             diff = think - null
             row[f"sample_more_{name}"] = float(null.mean())
             row[f"diff_{name}"] = float(diff.mean())
-            lo, hi = np.quantile(w @ diff, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
+            reps = w @ diff
+            lo, hi = np.quantile(reps, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
             row[f"diff_{name}_ci_low"], row[f"diff_{name}_ci_high"] = float(lo), float(hi)
-        row["verdict"] = _verdict(metric_vote is not None, row)
+            # two-sided percentile-bootstrap p-value of "no difference" (the interval excludes 0 iff p < 1 - level)
+            tail = min(float((reps <= 0).mean()), float((reps >= 0).mean())) if bootstrap > 0 else np.nan
+            row[f"diff_{name}_p"] = float(min(1.0, 2 * tail))
         rows.append(row)
+    if rows and metric_vote is not None and bootstrap > 0:
+        adj = holm([float(r["diff_vote_p"]) for r in rows])  # type: ignore[arg-type]
+        for r, p in zip(rows, adj, strict=True):
+            r["diff_vote_p_holm"] = float(p)
+    for r in rows:
+        r["verdict"] = _verdict(metric_vote is not None, r, 1 - level)
     return rows
 
 
-def _verdict(has_vote: bool, row: dict[str, object]) -> str:
-    lo, hi = float(row["diff_vote_ci_low"]), float(row["diff_vote_ci_high"])  # type: ignore[arg-type]
-    if not has_vote or not np.isfinite(lo):
+def _verdict(has_vote: bool, row: dict[str, object], alpha: float) -> str:
+    """The budget's verdict, held at ``alpha`` over the model's budgets by Holm's step-down adjustment."""
+    diff = float(row["diff_vote"])  # type: ignore[arg-type]
+    p = float(row.get("diff_vote_p_holm", np.nan))  # type: ignore[arg-type]
+    if not has_vote or not np.isfinite(p):
         return "no voting comparison (no answer classes or no interval)"
-    if lo > 0:
+    if p < alpha and diff > 0:
         return "thinking longer beats majority voting at matched compute"
-    if hi < 0:
+    if p < alpha and diff < 0:
         return "majority voting beats thinking longer at matched compute"
-    return "no difference beyond the bootstrap interval"
+    return "no difference after Holm's adjustment over the budgets"
 
 
 def budget_comparison(

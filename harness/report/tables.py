@@ -177,8 +177,10 @@ def slope_table(
 
     The slope of the mean curve over k_1..k_m is linear in the per-question values: slope = mean_q sum_j w_j
     v_qj with w_j = (x_j - mean x) / sum (x - mean x)^2 and x = log10 k. So the bootstrap over questions
-    resamples the per-question slope contributions. A third kind, ``measured - iid``, is the paired
-    difference. Only k up to the smallest n of the model (where the measured curve exists) is used, so both
+    resamples the per-question slope contributions. No "measured - iid" difference is given: on the same pooled
+    samples the two agree by construction up to the plug-in's O(k/n) bias near k = n, which is no evidence
+    (docs/methods/verdict.md). Only k up to the smallest n of the model (where the measured curve exists) is used,
+    so both
     kinds cover the same range. The straight window is that of
     :func:`harness.diagnostics.shape.straight_window` (the widest run of at least 3 points within the
     tolerance of its own least-squares line), so it matches the analysis' shape table.
@@ -198,7 +200,6 @@ def slope_table(
             per_kind: dict[str, FloatArray] = {}
             for kind in ("measured", "iid"):
                 per_kind[kind] = per_question_metric(sub, metric, kind, ks, ties=ties)
-            per_kind["measured - iid"] = per_kind["measured"] - per_kind["iid"]
             for kind, mat in per_kind.items():
                 contrib = mat @ w
                 lo, hi = bootstrap_means(contrib[:, None], replicates=bootstrap, level=level, seed=seed)
@@ -207,7 +208,7 @@ def slope_table(
                 resid = mean_curve - (intercept + slope * x)
                 total = ((mean_curve - mean_curve.mean()) ** 2).sum()
                 r2 = float(1.0 - (resid**2).sum() / total) if total > 0 else float("nan")
-                is_diff = kind == "measured - iid"
+                is_diff = False
                 width, rise, x0, x1 = shape_window(x, mean_curve, tolerance_pp / 100.0)
                 has_window = not is_diff and bool(np.isfinite(width))
                 rows.append(
@@ -240,7 +241,8 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
     log10 p̂ among questions with 0 < p̂ < 1 (a sigmoid in log k is about 1.3 decades wide)."""
     rows = []
     for model in counts.models:
-        p = counts.select(model).p_hat
+        sub = counts.select(model)
+        p = sub.p_hat
         inner = p[(p > 0) & (p < 1)]
         decades = float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")
         rows.append(
@@ -252,8 +254,9 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
                 "share_between": float(((p > 0) & (p < 1)).mean()),
                 "share_p1": float((p == 1).mean()),
                 "decades_10_90": decades,
+                "decades_cap": float(np.log10(max(int(sub.n.max()), 1))),
                 "estimator": "p̂ = c/n per question; decades = log10 p̂ at the 90th minus the 10th percentile "
-                "over questions with 0 < p̂ < 1",
+                "over questions with 0 < p̂ < 1; decades_cap = log10 n, the most a solved question's p̂ >= 1/n allows",
             }
         )
     return pd.DataFrame(rows)
