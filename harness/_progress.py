@@ -78,7 +78,7 @@ class Progress:
             self.say(f"{label}" + (f" ({total} {unit})" if total is not None and unit != "it" else ""))
             yield Step(label, total, None)
             return
-        from tqdm import tqdm
+        from tqdm import tqdm  # type: ignore[import-untyped]
 
         bar = tqdm(
             total=total,
