@@ -146,6 +146,40 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
     return loaded
 
 
+PLACEHOLDER_MODEL = "model"
+"""The model name the loaders give a file without a model column."""
+
+
+def source_stem(source: str) -> str:
+    """A model name from an input: the file name without folders and extensions (``runs/a.jsonl.gz`` -> ``a``)."""
+    base = os.path.basename(source.rstrip("/").removeprefix("hf:").split("@")[0])
+    return base.split(".")[0] or base or source
+
+
+def name_placeholder_model(loaded: Loaded, inputs: list[str]) -> Loaded:
+    """One input whose rows carry no model name: name the model after the file (not "model"), with a note.
+
+    (The loaders name such rows "model"; several inputs are told apart by file name in ``load_many``.)
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    if len(inputs) != 1 or loaded.counts.models != [PLACEHOLDER_MODEL]:
+        return loaded
+    name = source_stem(inputs[0])
+    if name == PLACEHOLDER_MODEL:
+        return loaded
+    note = f"model named {name!r} after its file (the input has no model column; --model-col names one)"
+    counts = replace(
+        loaded.counts,
+        model=np.full(loaded.counts.n_questions, name, dtype=object),
+        notes=(*loaded.counts.notes, note),
+    )
+    rollouts = None if loaded.rollouts is None else loaded.rollouts.assign(model=name)
+    return replace(loaded, counts=counts, rollouts=rollouts, notes=(*loaded.notes, note))
+
+
 MANIFEST = ".harness-files"
 """File in an output folder listing (JSON) the paths the last harness run wrote there, relative to the folder."""
 

@@ -15,6 +15,7 @@ from harness.commands._common import (
     add_input_options,
     check_output_file,
     load_inputs,
+    name_placeholder_model,
     write_output_file,
 )
 
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         check_output_file(args.out, force=args.force)  # before the work; creates nothing
     shown = Progress(quiet=args.quiet)
     with shown.step(f"loading {len(args.inputs)} input(s)"):
-        loaded = load_inputs(args)
+        loaded = name_placeholder_model(load_inputs(args), list(args.inputs))
     counts = loaded.counts
     ks = parse_ks(args.k, int(counts.n.max()))
     scores = None
