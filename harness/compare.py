@@ -163,6 +163,8 @@ def budget_grid(
     base = pa if len(pa) <= len(pb) else pb
     if len(base) == 0:
         return np.array([lo])
+    if len(base) <= budgets:
+        return np.asarray(base, dtype=float)  # every logged point of the coarser run
     targets = np.log(np.geomspace(lo, hi, max(1, min(budgets, len(base)))))
     nearest = np.abs(np.log(base)[:, None] - targets[None, :]).argmin(axis=0)
     return np.asarray(base[np.unique(nearest)], dtype=float)
