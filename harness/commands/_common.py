@@ -281,7 +281,7 @@ def _move_into_place(staging: str, out_dir: str, written: list[str]) -> None:
     if not os.path.exists(out_dir):
         os.rename(staging, out_dir)  # atomic: the folder appears complete or not at all
         return
-    if not _has_files(out_dir):
+    if not _has_files(out_dir) and not os.path.islink(out_dir):
         shutil.rmtree(out_dir)  # only empty folders: nothing of the user's is lost
         os.rename(staging, out_dir)
         return
