@@ -240,12 +240,16 @@ def _audit_results(seed: int) -> tuple[Any, Any]:
     Pure and picklable (no figures drawn), so :func:`build_demo` can run it in a second process while Part 2 is
     built in the first.
     """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     import harness.audit as module
 
-    claims = module.load_claims()
-    overview = module.audit_claims(claims, seed=seed, detail=False)
-    ids = [c for c in DEMO_CLAIMS if (claims["claim_id"] == c).any()]
-    detailed = module.audit_claims(claims[claims["claim_id"].isin(ids)], seed=seed) if ids else None
+    # one BLAS thread: the matrices are small and the other core is busy with Part 2 (see analysis.analyse)
+    with threadpool_limits(limits=1, user_api="blas"):
+        claims = module.load_claims()
+        overview = module.audit_claims(claims, seed=seed, detail=False)
+        ids = [c for c in DEMO_CLAIMS if (claims["claim_id"] == c).any()]
+        detailed = module.audit_claims(claims[claims["claim_id"].isin(ids)], seed=seed) if ids else None
     return overview, detailed
 
 
