@@ -177,6 +177,14 @@ def test_help_and_import_load_no_numeric_stack() -> None:
     assert proc.returncode == 0 and all(c in proc.stdout for c in COMMANDS)
 
 
+def test_a_spawned_worker_importing_main_does_not_rerun_the_command() -> None:
+    import runpy
+
+    # multiprocessing's spawn re-imports the main module under this name (the demo's Part 3 worker)
+    namespace = runpy.run_module("harness.__main__", run_name="__mp_main__")
+    assert callable(namespace["main"])  # imported, not run: no SystemExit
+
+
 def test_lazy_public_api() -> None:
     import harness
 
