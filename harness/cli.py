@@ -1,27 +1,42 @@
 """Command line: thin argument parsing over the library. Bad input exits with status 2 and one line on stderr.
 
 Each subcommand lives in ``harness/commands/<name>.py`` with ``add_parser(subparsers)`` and ``run(args) -> int``.
+Only the command being run is imported (``harness --help`` lists the commands from :data:`SUMMARIES` without
+importing numpy, pandas or numba), so the help appears at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 
-from harness._validation import HarnessInputError
-
 COMMANDS: tuple[str, ...] = ("curves", "demo", "report", "compare", "audit", "reduce")
 
+SUMMARIES: dict[str, str] = {
+    "curves": "exact accuracy-vs-compute curves as a tidy CSV",
+    "demo": "the embedded default: sigmoids per question, a line in aggregate, published claims audited",
+    "report": "full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",
+    "compare": "models or runs side by side at matched compute (samples, tokens or FLOPs)",
+    "audit": "audit published test-time-compute numbers against plain i.i.d. sampling",
+    "reduce": "reduce per-sample logs to answer-class counts (DuckDB or Spark)",
+}
+"""One line per command for ``harness --help``; a test checks each equals the command's own ``help=``."""
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="harness",
-        description="Does an accuracy-vs-test-time-compute curve say anything beyond plain repeated sampling?",
-    )
+DESCRIPTION = "Does an accuracy-vs-test-time-compute curve say anything beyond plain repeated sampling?"
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's options are built (the others are listed by name)."""
+    parser = argparse.ArgumentParser(prog="harness", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
+        if only is not None and name != only:
+            sub.add_parser(name, help=SUMMARIES[name], add_help=False)
+            continue
         try:
             module = importlib.import_module(f"harness.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -32,24 +47,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class _Parser(argparse.ArgumentParser):
-    pass
+def _command_of(argv: Sequence[str]) -> str:
+    """The subcommand named in ``argv`` (the first argument; the top-level parser takes only -h), or ''."""
+    return argv[0] if argv and argv[0] in COMMANDS else ""
+
+
+def _has_files(folder: str) -> bool:
+    return any(files for _, _, files in os.walk(folder))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    from harness._validation import HarnessInputError
+
+    out = getattr(args, "out", None)
+    out_was_there = isinstance(out, str) and os.path.lexists(out)
+    status = 1
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
+        return status
     except HarnessInputError as exc:
         print(f"harness {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        status = 2
+        return status
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
-        return 130
+        status = 130
+        return status
+    finally:
+        if status != 0 and isinstance(out, str) and not out_was_there and os.path.isdir(out) and not _has_files(out):
+            shutil.rmtree(out, ignore_errors=True)  # a failed run leaves no empty folder behind it
 
 
 if __name__ == "__main__":

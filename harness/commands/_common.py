@@ -1,14 +1,33 @@
-"""Options shared by several subcommands: inputs and column mapping, progress, atomic output."""
+"""Options shared by several subcommands: inputs and column mapping, progress, and the output rules.
+
+Output rules, the same for every command (``check_output_dir`` / ``staged_output_dir`` for folders,
+``check_output_file`` / ``write_output_file`` for one file):
+
+- nothing is created before the inputs have loaded and the work is done: the check at the start only reads;
+- an existing non-empty folder (or an existing file) is refused unless ``--force``;
+- a folder is written into a temporary sibling folder first; only when every file is written is it moved into
+  place (a rename when the target is new or empty), so a failed or interrupted run leaves the folder as it found
+  it;
+- ``--force`` replaces the files of the earlier run: the new files replace the old ones one by one (each an
+  atomic rename), files the earlier harness run wrote and this one did not (e.g. a figure of a model no longer
+  shown) are removed, and files the harness did not write are left alone. The list of files a run wrote is kept
+  in ``.harness-files`` inside the folder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from harness._validation import HarnessInputError
 from harness.answers import EXTRACTORS, NORMALISERS
 from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
 
@@ -132,6 +151,53 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
     return loaded
 
 
+PLACEHOLDER_MODEL = "model"
+"""The model name the loaders give a file without a model column."""
+
+
+def source_stem(source: str) -> str:
+    """A model name from an input: the file name without folders and extensions (``runs/a.jsonl.gz`` -> ``a``)."""
+    base = os.path.basename(source.rstrip("/").removeprefix("hf:").split("@")[0])
+    return base.split(".")[0] or base or source
+
+
+def name_placeholder_model(loaded: Loaded, inputs: list[str]) -> Loaded:
+    """One input whose rows carry no model name: name the model after the file (not "model"), with a note.
+
+    (The loaders name such rows "model"; several inputs are told apart by file name in ``load_many``.)
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    if len(inputs) != 1 or loaded.counts.models != [PLACEHOLDER_MODEL]:
+        return loaded
+    name = source_stem(inputs[0])
+    if name == PLACEHOLDER_MODEL:
+        return loaded
+    note = f"model named {name!r} after its file (the input has no model column; --model-col names one)"
+    counts = replace(
+        loaded.counts,
+        model=np.full(loaded.counts.n_questions, name, dtype=object),
+        notes=(*loaded.counts.notes, note),
+    )
+    rollouts = None if loaded.rollouts is None else loaded.rollouts.assign(model=name)
+    return replace(loaded, counts=counts, rollouts=rollouts, notes=(*loaded.notes, note))
+
+
+MANIFEST = ".harness-files"
+"""File in an output folder listing (JSON) the paths the last harness run wrote there, relative to the folder."""
+
+TIES: tuple[str, ...] = ("random", "strict", "weak")
+"""The maj@k tie rules (``harness.estimators.majority.TIES``; here so parsers need not import numba)."""
+CURVE_METRICS: tuple[str, ...] = ("pass@k", "maj@k", "pass^k", "best@k")
+"""``harness.curves.METRICS``."""
+CURVE_KINDS: tuple[str, ...] = ("measured", "iid")
+"""``harness.curves.KINDS``."""
+COMPUTE_AXES: tuple[str, ...] = ("samples", "tokens", "flops")
+"""``harness.curves.COMPUTE_AXES``."""
+
+
 def progress_printer(quiet: bool) -> Callable[[str], None] | None:
     """A progress callback printing to stderr, or None when quiet."""
     if quiet:
@@ -143,14 +209,164 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
     return emit
 
 
+def _has_files(folder: str) -> bool:
+    """Whether ``folder`` holds any file (empty subfolders, e.g. a ``figures/`` left by a check, do not count)."""
+    return any(files for _, _, files in os.walk(folder))
+
+
+def check_output_dir(out_dir: str, *, force: bool) -> None:
+    """Refuse an ``--out`` that is a file, or a folder holding files, unless ``force``. Creates nothing."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise HarnessInputError(
+            "the output path exists and is not a folder", source=out_dir, fix="choose another --out"
+        )
+    if os.path.isdir(out_dir) and _has_files(out_dir) and not force:
+        raise HarnessInputError(
+            "the output folder exists and is not empty",
+            source=out_dir,
+            fix="choose a new --out folder or pass --force to replace the files of the earlier run",
+        )
+
+
+def check_output_file(path: str, *, force: bool) -> None:
+    """Refuse an existing output file unless ``force``, and a path whose folder does not exist. Creates nothing."""
+    if os.path.isdir(path):
+        raise HarnessInputError("the output path is a folder", source=path, fix="give a file name to --out")
+    if os.path.exists(path) and not force:
+        raise HarnessInputError(
+            "the output file exists", source=path, fix="choose another --out or pass --force to replace it"
+        )
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise HarnessInputError("the output file's folder does not exist", source=path, fix="create it first")
+
+
+def write_output_file(path: str, text: str, *, force: bool) -> None:
+    """Write one output file atomically, under the rules of :func:`check_output_file`."""
+    from harness._atomic import write_text_atomic
+
+    check_output_file(path, force=force)
+    write_text_atomic(path, text)
+
+
+def _listed_files(folder: str) -> list[str]:
+    out = []
+    for root, _, files in os.walk(folder):
+        for name in files:
+            out.append(os.path.relpath(os.path.join(root, name), folder))
+    return sorted(out)
+
+
+def _earlier_files(out_dir: str) -> list[str]:
+    """Files an earlier harness run wrote to ``out_dir``: its manifest, else the files its summary.json lists."""
+    try:
+        with open(os.path.join(out_dir, MANIFEST), encoding="utf-8") as fh:
+            listed = json.load(fh)
+        return [str(p) for p in listed if isinstance(p, str)]
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(os.path.join(out_dir, "summary.json"), encoding="utf-8") as fh:
+            files = json.load(fh).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return []
+    earlier = [str(p) for p in files.get("tables", {})]
+    for png in files.get("figures", {}):
+        earlier += [str(png), str(png).removesuffix(".png") + ".svg"]
+    return earlier
+
+
+def _inside(folder: str, rel: str) -> bool:
+    """Whether ``rel`` names a path inside ``folder`` (a manifest entry may never escape it)."""
+    full = os.path.realpath(os.path.join(folder, rel))
+    return full.startswith(os.path.realpath(folder) + os.sep)
+
+
+def _move_into_place(staging: str, out_dir: str, written: list[str]) -> None:
+    if not os.path.exists(out_dir):
+        os.rename(staging, out_dir)  # atomic: the folder appears complete or not at all
+        return
+    if not _has_files(out_dir) and not os.path.islink(out_dir):
+        shutil.rmtree(out_dir)  # only empty folders: nothing of the user's is lost
+        os.rename(staging, out_dir)
+        return
+    earlier = [p for p in _earlier_files(out_dir) if _inside(out_dir, p)]
+    for rel in written:
+        target = os.path.join(out_dir, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(os.path.join(staging, rel), target)
+    for rel in sorted(set(earlier) - set(written)):
+        path = os.path.join(out_dir, rel)
+        if os.path.isfile(path):
+            os.unlink(path)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def staged_output_dir(out_dir: str, *, force: bool) -> Iterator[str]:
+    """A fresh temporary folder beside ``out_dir`` to write into; moved into place when the block succeeds.
+
+    Checks ``out_dir`` again (:func:`check_output_dir`); on any error the temporary folder and any parent
+    folders created for it are removed and ``out_dir`` is left as it was. A manifest of the files written is
+    added, so a later ``--force`` run can remove the ones it no longer writes.
+    """
+    check_output_dir(out_dir, force=force)
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    created: list[str] = []
+    probe = parent
+    while not os.path.isdir(probe):
+        created.append(probe)
+        probe = os.path.dirname(probe)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".tmp-{os.path.basename(os.path.abspath(out_dir))}-")
+    try:
+        yield staging
+        written = [p for p in _listed_files(staging) if p != MANIFEST]
+        with open(os.path.join(staging, MANIFEST), "w", encoding="utf-8") as fh:
+            json.dump(written, fh, indent=0)
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes 0700; give the folder the usual permissions
+        _move_into_place(staging, out_dir, [*written, MANIFEST])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        for folder in created:  # innermost first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_and_announce(
-    report: Any, out_dir: str, *, quiet: bool, start: float, progress: Callable[[str], None] | None,
+    report: Any,
+    out_dir: str,
+    *,
+    quiet: bool,
+    start: float,
+    progress: Callable[[str], None] | None = None,
     headline_lines: int | None = None,
+    force: bool = True,
 ) -> int:
-    """Write ``report`` (a :class:`harness.report.Report`) to ``out_dir`` and say on stderr where it is."""
+    """Write ``report`` (a :class:`harness.report.Report`) to ``out_dir`` and say on stderr where it is.
+
+    The files go to a temporary folder first (:func:`staged_output_dir`); ``progress`` is no longer used (the
+    figures show as one progress step) and is kept for callers that pass it. ``force`` defaults to True
+    because the command has already checked ``out_dir`` with :func:`check_output_dir` before its work.
+    """
+    from harness._progress import Progress
     from harness.report import write_report
 
-    written = write_report(report, out_dir, force=True, progress=progress)
+    del progress
+    shown = Progress(quiet=quiet)
+    label = f"writing {len(report.figures)} figures and {len(report.tables)} tables"
+    with staged_output_dir(out_dir, force=force) as staging, shown.messages(label, len(report.figures)) as on:
+        on_figure = None if on is None or not shown.tty else on
+        written = write_report(report, staging, force=True, progress=on_figure)
     if not quiet:
         print(
             f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "

@@ -6,8 +6,8 @@ import argparse
 import time
 from typing import Any
 
-from harness.commands._common import add_input_options, progress_printer, write_and_announce
-from harness.commands.report import add_report_options, load_runs
+from harness.commands._common import add_input_options, check_output_dir, write_and_announce
+from harness.commands.report import add_report_options
 
 
 def add_parser(sub: Any) -> None:
@@ -21,37 +21,40 @@ def add_parser(sub: Any) -> None:
     add_input_options(p)
     add_report_options(p)
     p.add_argument("--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)")
-    p.add_argument("--budgets", type=int, default=12, help="compute budgets, log-spaced (default 12)")
-    p.set_defaults(run=run)
+    p.add_argument(
+        "--budgets",
+        type=int,
+        default=12,
+        help="at most this many compute budgets, log-spaced on logged k (default 12)",
+    )
+    p.set_defaults(run=run, compute=None)  # no --compute: tokens when samples differ in cost, else samples
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness._progress import Progress
+    from harness.commands.report import load_runs
     from harness.compare import compare_at_matched_compute
     from harness.report.compare_report import build_comparison_report
-    from harness.report.write import prepare_output_dir
 
     start = time.perf_counter()
-    progress = progress_printer(args.quiet)
-    prepare_output_dir(args.out, force=args.force)
-    if progress is not None:
-        progress(f"loading {len(args.inputs)} input(s)")
-    loaded = load_runs(args)
+    shown = Progress(quiet=args.quiet)
+    check_output_dir(args.out, force=args.force)  # refuse before the work; creates nothing
+    with shown.step(f"loading {len(args.inputs)} input(s)"):
+        loaded = load_runs(args)
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip())
-    if progress is not None:
-        progress(
-            f"comparing {len(loaded.counts.models)} runs at matched {args.compute} ({args.bootstrap} "
-            "bootstrap replicates)"
+    axis = "auto" if args.compute is None else args.compute
+    with shown.step(
+        f"comparing {len(loaded.counts.models)} runs at matched {axis if axis != 'auto' else 'compute'} "
+        f"({args.bootstrap} bootstrap replicates)"
+    ):
+        comparison = compare_at_matched_compute(
+            loaded.counts,
+            metrics=metrics,
+            compute=axis,
+            ties=args.ties,
+            budgets=args.budgets,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
         )
-    comparison = compare_at_matched_compute(
-        loaded.counts,
-        metrics=metrics,
-        compute=args.compute,
-        ties=args.ties,
-        budgets=args.budgets,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-    )
     report = build_comparison_report(loaded, comparison, bootstrap=args.bootstrap, seed=args.seed, ties=args.ties)
-    return write_and_announce(
-        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=None
-    )
+    return write_and_announce(report, args.out, quiet=args.quiet, start=start, headline_lines=None, force=args.force)

@@ -7,7 +7,7 @@ import argparse
 import time
 from typing import Any
 
-from harness.commands._common import progress_printer, write_and_announce
+from harness.commands._common import check_output_dir, write_and_announce
 
 
 def add_parser(sub: Any) -> None:
@@ -19,7 +19,9 @@ def add_parser(sub: Any) -> None:
         "diagnostics). Part 3: the bundled published claims audited. No user data, no network.",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
-    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    p.add_argument(
+        "--force", action="store_true", help="replace the files of an earlier run in a non-empty folder"
+    )
     p.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates over questions (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and the bootstrap")
     p.add_argument("--no-audit", action="store_true", help="skip Part 3 (the audit of published claims)")
@@ -28,13 +30,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from harness.report.demo import build_demo
-    from harness.report.write import prepare_output_dir
+    from harness._progress import Progress
 
     start = time.perf_counter()
-    progress = progress_printer(args.quiet)
-    prepare_output_dir(args.out, force=args.force)
-    report = build_demo(bootstrap=args.bootstrap, seed=args.seed, audit=not args.no_audit, progress=progress)
-    return write_and_announce(
-        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=None
-    )
+    check_output_dir(args.out, force=args.force)  # refuse before the work; creates nothing
+    shown = Progress(quiet=args.quiet)
+    with shown.messages("building the demo (parts 1-3)") as on_message:
+        from harness.report.demo import build_demo
+
+        report = build_demo(bootstrap=args.bootstrap, seed=args.seed, audit=not args.no_audit, progress=on_message)
+    return write_and_announce(report, args.out, quiet=args.quiet, start=start, headline_lines=None, force=args.force)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from harness.tables import FIXED, parse_stopping
@@ -87,13 +88,31 @@ def resolve_stopping(rollouts: pd.DataFrame, stopping: str | None, *, source: st
     return FIXED, notes
 
 
-def varying_n_notes(n: pd.Series, source: str) -> list[str]:
-    """A note when n differs between questions of one model (it may have been chosen after the outcomes)."""
+def varying_n_notes(n: pd.Series, source: str, correct: npt.ArrayLike | None = None) -> list[str]:
+    """A note when n differs between questions of one model (it may have been chosen after the outcomes).
+
+    With the correct counts of a count table, the note names ``--stopping first-success-block=B`` when the
+    counts fit that rule: every n a multiple of one block B >= 2 and every question without a success at its
+    model's cap (the Best-of-N layout); otherwise it names ``--stopping adaptive``.
+    """
     varies = n.groupby(level=0).nunique() > 1 if isinstance(n.index, pd.MultiIndex) else n.nunique() > 1
     if not bool(np.any(varies)):
         return []
     lo, hi = int(n.min()), int(n.max())
+    block = math.gcd(*(int(v) for v in n.to_numpy()))
+    at_cap = True
+    if correct is not None:
+        cap = n.groupby(level=0).transform("max") if isinstance(n.index, pd.MultiIndex) else n * 0 + hi
+        at_cap = bool(np.all((np.asarray(correct) > 0) | (n.to_numpy() == cap.to_numpy())))
+    if correct is not None and at_cap and 2 <= block < hi:  # the Best-of-N layout: name its exact option
+        how = (
+            f"if samples were drawn in blocks of {block} until the first block with a success (Best-of-N), pass "
+            f"--stopping first-success-block={block}; if n was chosen after seeing outcomes in another way, "
+            "pass --stopping adaptive"
+        )
+    else:
+        how = "if it was chosen after seeing outcomes, pass --stopping adaptive"
     return [
-        f"warning: {source}: the number of samples varies between questions ({lo} to {hi}); if it was chosen "
-        f"after seeing outcomes, pass --stopping adaptive so c/n is not treated as a plain binomial estimate"
+        f"warning: {source}: the number of samples varies between questions ({lo} to {hi}); {how}, so c/n is "
+        "not treated as a plain binomial estimate"
     ]

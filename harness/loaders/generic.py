@@ -126,7 +126,7 @@ def counts_from_frame(
             "--question-col (e.g. --question-col benchmark,problem_idx) or --model-col",
         )
     if stopping is None:
-        notes.extend(varying_n_notes(pd.Series(n, index=pd.MultiIndex.from_arrays([model, qid])), source))
+        notes.extend(varying_n_notes(pd.Series(n, index=pd.MultiIndex.from_arrays([model, qid])), source, c))
     return QuestionCounts(
         model=model,
         question_id=qid,

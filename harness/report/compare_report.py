@@ -14,6 +14,8 @@ from harness.report.document import Report, ReportFigure, ReportTable, Section
 
 
 def pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
+    """Who is ahead at how many of the budgets, counting only budgets the table holds (each on a logged k of
+    at least one run) and saying how many of them needed interpolation between logged k of the other."""
     a, b = str(part["model_a"].iloc[0]), str(part["model_b"].iloc[0])
     metric, unit = str(part["metric"].iloc[0]), str(part["compute_unit"].iloc[0])
     total = len(part)
@@ -21,8 +23,14 @@ def pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
     b_ahead = int((part["ahead"] == b).sum())
     lo_c, hi_c = float(part["compute"].min()), float(part["compute"].max())
     biggest = part.iloc[int(part["difference"].abs().to_numpy().argmax())]
+    between = int(part["interpolated"].sum()) if "interpolated" in part.columns else 0
+    logged = (
+        f"{total} budget{'s' if total != 1 else ''}, all at logged k"
+        if between == 0
+        else f"{total} budgets, {between} of them between logged k of one run (interpolated in log k)"
+    )
     text = (
-        f"{metric} at matched {unit} ({lo_c:.3g} to {hi_c:.3g} per question, {total} budgets): {a} ahead at "
+        f"{metric} at matched {unit} ({lo_c:.3g} to {hi_c:.3g} per question, {logged}): {a} ahead at "
         f"{a_ahead}, {b} ahead at {b_ahead}, neither beyond the 95% interval at "
         f"{total - a_ahead - b_ahead}; largest gap {100 * float(biggest['difference']):+.1f} pp ({a} − {b}) "
         f"at {float(biggest['compute']):.3g} {unit}."
@@ -39,9 +47,8 @@ def pair_sentence(part: pd.DataFrame, crossings: pd.DataFrame) -> str:
 def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap: int, seed: int, ties: str) -> Report:
     """Headline sentences per pair and metric, the difference figure per metric, the tables."""
     table, crossings = comparison.table, comparison.crossings
-    lines = []
-    for _, part in table.groupby(["model_b", "metric"], sort=False):
-        lines.append(pair_sentence(part, crossings))
+    lines = [pair_sentence(part, crossings) for _, part in table.groupby(["model_b", "metric"], sort=False)]
+    lines.extend(comparison.notes)  # samples differ in cost; which axis and why
     reference = str(table["model_a"].iloc[0]) if len(table) else ""
     lines.append(
         f"Reference run: {reference}. Compute per sample: "
@@ -65,7 +72,9 @@ def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap
             "Matched compute",
             (
                 "Each run's value is the mean over its questions of the exact estimator at k = compute / "
-                "(compute per sample), interpolated linearly in log k between logged k. "
+                "(compute per sample). The budgets sit on logged k of the run with fewer logged k in the shared "
+                "range; where the other run's k is not a whole number its curve is interpolated linearly in log "
+                "k between its neighbouring whole k (column interpolated). "
                 + (str(table["interval"].iloc[0]) + "." if len(table) else ""),
             ),
             figures=tuple(f.name for f in figs),
@@ -93,6 +102,7 @@ def build_comparison_report(loaded: Loaded, comparison: Comparison, *, bootstrap
         "source": loaded.source,
         "headline": lines,
         "options": {"bootstrap": bootstrap, "seed": seed, "ties": ties, "compute": comparison.compute_unit},
+        "notes": list(comparison.notes),
         "compute_per_sample": comparison.compute_per_sample,
         "crossings": json.loads(crossings.to_json(orient="records")),
     }

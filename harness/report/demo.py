@@ -11,6 +11,7 @@ rendering figures in memory; no data from the user, no network.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -85,9 +86,30 @@ def build_demo(
     n: int = 1000,
     audit: bool = True,
     progress: Callable[[str], None] | None = None,
+    parallel: bool = True,
 ) -> Report:
-    """The three-part demo report (figures rendered in memory; nothing written)."""
-    say = progress or (lambda _msg: None)
+    """The three-part demo report (figures rendered in memory; nothing written).
+
+    With ``parallel`` (and more than one CPU) Part 3's audit runs in a second process while Parts 1 and 2 are
+    built here; the result is the same as without (same seeds, same code), only sooner.
+    """
+    pending = _start_audit(seed, audit, parallel)
+    try:
+        return _build_demo(bootstrap, seed, questions, n, audit, progress or (lambda _msg: None), pending)
+    finally:
+        if pending is not None:
+            pending.close()
+
+
+def _build_demo(
+    bootstrap: int,
+    seed: int,
+    questions: int,
+    n: int,
+    audit: bool,
+    say: Callable[[str], None],
+    pending: _Pending | None,
+) -> Report:
     say("part 1: one question at constant p")
     ks = np.unique(np.round(np.geomspace(1, 10_000, 41)).astype(np.int64))
     fixed = fixed_p_table(DEMO_PS, ks)
@@ -131,9 +153,7 @@ def build_demo(
         format="synthetic",
         notes=counts.notes,
     )
-    sub_report = build_report(
-        loaded, ReportOptions(bootstrap=bootstrap, seed=seed, max_model_figures=1), progress=progress
-    )
+    sub_report = build_report(loaded, ReportOptions(bootstrap=bootstrap, seed=seed, max_model_figures=1), progress=say)
     part2_intro = Section(
         "Part 2 — many questions: the sigmoids average into a line",
         (
@@ -155,7 +175,7 @@ def build_demo(
         if s.anchor not in ("methods",)
     )
 
-    part3, audit_figs, audit_tables = _audit_part(seed, audit, say)
+    part3, audit_figs, audit_tables = _audit_part(seed, audit, say, pending)
     headline = (
         f"One question sampled independently gives a sigmoid in log k ({SIGMOID_WIDTH_DECADES:.2f} decades "
         "from 10% to 90%), never a long straight line (Part 1).",
@@ -174,7 +194,7 @@ def build_demo(
         "part1_fixed_p_summary": "k at 10/50/90% pass@k and the rise in decades",
     }
     notes.update({(f"part2_{k}" if k not in UNPREFIXED else k): v for k, v in sub_report.table_notes.items()})
-    methods = [s for s in sub_report.sections if s.anchor == "methods"]
+    methods = [_with_file_list(s, tables) for s in sub_report.sections if s.anchor == "methods"]
     summary: dict[str, Any] = {
         "headline": list(headline),
         "part2": sub_report.summary,
@@ -193,6 +213,17 @@ def build_demo(
     )
 
 
+def files_written(tables: dict[str, pd.DataFrame]) -> str:
+    """The sentence naming the files the demo writes: one CSV per table, under the names it writes them."""
+    return "Files: " + ", ".join(f"{name}.csv" for name in tables) + ", summary.json, figures/*.png and *.svg."
+
+
+def _with_file_list(section: Section, tables: dict[str, pd.DataFrame]) -> Section:
+    """The report's methods section with its 'Files:' sentence naming the demo's files, not the report's."""
+    paragraphs = tuple(files_written(tables) if p.startswith("Files: ") else p for p in section.paragraphs)
+    return replace(section, paragraphs=paragraphs)
+
+
 UNPREFIXED = ("curves", "questions", "fits")
 """Part 2 tables written under their usual names (the demo's own tables get a part prefix)."""
 
@@ -203,8 +234,63 @@ def _part2_csv(csv: str | None) -> str | None:
     return f"part2_{csv}"
 
 
+def _audit_results(seed: int) -> tuple[Any, Any]:
+    """The audit behind Part 3: verdicts for every bundled claim, the full audit of :data:`DEMO_CLAIMS`.
+
+    Pure and picklable (no figures drawn), so :func:`build_demo` can run it in a second process while Part 2 is
+    built in the first.
+    """
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    import harness.audit as module
+
+    # one BLAS thread: the matrices are small and the other core is busy with Part 2 (see analysis.analyse)
+    with threadpool_limits(limits=1, user_api="blas"):
+        claims = module.load_claims()
+        overview = module.audit_claims(claims, seed=seed, detail=False)
+        ids = [c for c in DEMO_CLAIMS if (claims["claim_id"] == c).any()]
+        detailed = module.audit_claims(claims[claims["claim_id"].isin(ids)], seed=seed) if ids else None
+    return overview, detailed
+
+
+class _Pending:
+    """Part 3's audit running in a second process (spawned: no fork of a process holding numba threads)."""
+
+    def __init__(self, seed: int) -> None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._pool.submit(_audit_results, seed)
+
+    def result(self, seed: int) -> tuple[Any, Any]:
+        """The worker's result; if the worker could not run (no process, broken pool), the same work inline."""
+        try:
+            return self._future.result()
+        except (OSError, RuntimeError, EOFError, ImportError, AttributeError):
+            # BrokenProcessPool is a RuntimeError; the audit itself raises none of these for the bundled claims
+            return _audit_results(seed)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the worker (idempotent): cancel the audit if it has not started, wait for the process to end."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _start_audit(seed: int, audit: bool, parallel: bool) -> _Pending | None:
+    if not (audit and parallel and (os.cpu_count() or 1) > 1):
+        return None
+    if optional_module("harness.audit")[0] is None:
+        return None
+    try:
+        return _Pending(seed)
+    except (OSError, RuntimeError):
+        return None
+
+
 def _audit_part(
-    seed: int, audit: bool, say: Callable[[str], None]
+    seed: int, audit: bool, say: Callable[[str], None], pending: _Pending | None = None
 ) -> tuple[tuple[Section, ...], tuple[ReportFigure, ...], dict[str, pd.DataFrame]]:
     if not audit:
         return (Section("Part 3 — published claims", ("Skipped (--no-audit).",), anchor="part3"),), (), {}
@@ -222,10 +308,7 @@ def _audit_part(
             {},
         )
     say("part 3: auditing the bundled published claims (verdicts for all, figures for a few)")
-    claims = module.load_claims()
-    overview = module.audit_claims(claims, seed=seed, detail=False)
-    ids = [c for c in DEMO_CLAIMS if (claims["claim_id"] == c).any()]
-    detailed = module.audit_claims(claims[claims["claim_id"].isin(ids)], seed=seed) if ids else None
+    overview, detailed = pending.result(seed) if pending is not None else _audit_results(seed)
     verdicts = overview.verdicts()
     counts = verdicts["verdict"].value_counts()
     sections = [

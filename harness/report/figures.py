@@ -57,6 +57,32 @@ KIND_STYLES: dict[str, dict[str, Any]] = {
     },
 }
 BAND_ALPHA = 0.18
+Z_BAND, Z_LINE, Z_MEASURED = 1.0, 2.0, 3.0
+"""Drawing order: bootstrap bands behind every line, the measured line on top of the predictions."""
+MIN_SPAN_SHARE = 0.10
+"""Smallest y-range of an accuracy axis (a share): a curve that moves 0.7 pp must look flat, not steep."""
+MIN_SPAN_PP = 10.0
+"""Smallest y-range, in percentage points, of a difference axis."""
+
+
+def ensure_min_span(ax: Axes, span: float, *, floor: float | None = None, ceiling: float | None = None) -> None:
+    """Widen the y-limits to at least ``span`` around their centre, kept within [floor, ceiling] when given.
+
+    Autoscaling stretches any curve to the full height, so a 0.7 pp rise would look as steep as a 70 pp one;
+    with a minimum span the eye reads the slope against a fixed scale.
+    """
+    lo, hi = ax.get_ylim()
+    if hi - lo >= span:
+        return
+    mid = (lo + hi) / 2
+    lo, hi = mid - span / 2, mid + span / 2
+    if floor is not None and lo < floor:
+        lo, hi = floor, floor + span
+    if ceiling is not None and hi > ceiling:
+        lo, hi = ceiling - span, ceiling
+        if floor is not None:
+            lo = max(lo, floor)
+    ax.set_ylim(lo, hi)
 
 
 def new_figure(
@@ -156,10 +182,11 @@ def curves_figure(
                 markersize=4,
                 linewidth=1.6,
                 label=style["label"],
+                zorder=Z_MEASURED if kind == "measured" else Z_LINE,
             )
             lo, hi = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
             if np.isfinite(lo).any():
-                ax.fill_between(x, lo, hi, color=style["color"], alpha=BAND_ALPHA, linewidth=0)
+                ax.fill_between(x, lo, hi, color=style["color"], alpha=BAND_ALPHA, linewidth=0, zorder=Z_BAND)
         _log_axis(ax, str(rows["compute_unit"].iloc[0]))
         ax.set_title(metric)
         ax.set_ylim(-0.02, 1.02)
@@ -343,6 +370,8 @@ def straight_line_figure(
             f"({np.log10(window[1] / window[0]):.1f} decades)",
         )
     top.set_ylabel("accuracy (share of questions)")
+    ensure_min_span(top, MIN_SPAN_SHARE, floor=-0.02, ceiling=1.02)
+    ensure_min_span(bottom, 4 * tolerance_pp)
     top.legend(fontsize=8, frameon=False, loc="upper left")
     top.grid(True, color="#dddddd", linewidth=0.6)
     top.set_xscale("log")
@@ -421,7 +450,10 @@ def models_figure(
     ax = axes[0][0]
     for model, style in zip(models, _styles(), strict=False):
         part = sub[sub["model"].astype(str) == model].sort_values("compute")
-        ax.plot(part["compute"], part["value"], markersize=4, linewidth=1.5, label=_short(model, 40), **style)
+        ax.plot(
+            part["compute"], part["value"], markersize=4, linewidth=1.5, label=_short(model, 40), zorder=Z_LINE,
+            **style,
+        )
         if len(models) <= MAX_BANDED_MODELS and np.isfinite(part["ci_low"].to_numpy(float)).any():
             ax.fill_between(
                 part["compute"],
@@ -430,6 +462,7 @@ def models_figure(
                 color=style["color"],
                 alpha=BAND_ALPHA,
                 linewidth=0,
+                zorder=Z_BAND,
             )
     _log_axis(ax, str(sub["compute_unit"].iloc[0]))
     _plain_ticks_if_narrow(ax, sub["compute"].to_numpy(float))
@@ -478,6 +511,7 @@ def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) ->
             markersize=4,
             linewidth=1.5,
             label=f"{_short(a, 28)} − {_short(b, 28)}",
+            zorder=Z_LINE,
             **style,
         )
         ax.fill_between(
@@ -487,8 +521,10 @@ def comparison_figure(comparison: pd.DataFrame, *, metric: str | None = None) ->
             color=style["color"],
             alpha=BAND_ALPHA,
             linewidth=0,
+            zorder=Z_BAND,
         )
     ax.axhline(0, color="#555555", linewidth=0.8)
+    ensure_min_span(ax, MIN_SPAN_PP)
     _log_axis(ax, str(sub["compute_unit"].iloc[0]))
     ax.set_ylabel(f"difference in {sub['metric'].iloc[0]} (percentage points)")
     ax.legend(fontsize=8, frameon=False, loc="best")
@@ -551,7 +587,7 @@ def dependence_figure(dependence: pd.DataFrame) -> Figure:
         name, part = key
         label = " · ".join(_short(str(v), 40) for v in (name if isinstance(name, tuple) else (name,)))
         part = part.sort_values("k")
-        ax.plot(part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=label, **style)
+        ax.plot(part["k"], 100 * part["value"], markersize=4, linewidth=1.5, label=label, zorder=Z_LINE, **style)
         ok = np.isfinite(part["ci_low"].to_numpy(float))
         ax.fill_between(
             part["k"].to_numpy(float)[ok],
@@ -560,8 +596,10 @@ def dependence_figure(dependence: pd.DataFrame) -> Figure:
             color=style["color"],
             alpha=BAND_ALPHA,
             linewidth=0,
+            zorder=Z_BAND,
         )
     ax.axhline(0, color="#555555", linewidth=0.8)
+    ensure_min_span(ax, MIN_SPAN_PP)
     ax.set_xscale("log")
     ks = np.unique(dependence["k"].to_numpy(float))
     ax.set_xticks(ks)

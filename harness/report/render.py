@@ -19,18 +19,23 @@ from harness.report.document import Report, ReportTable
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:1.5em auto;
-padding:0 1em;color:#111;line-height:1.45}
+padding:0 1em;color:#111;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.6em;margin-bottom:.1em} h2{font-size:1.25em;border-bottom:1px solid #ccc;padding-bottom:.2em;
 margin-top:1.8em} .subtitle{color:#555;margin-top:0}
 .headline{background:#f4f4f4;border-left:5px solid #000;padding:.6em 1em;margin:1em 0}
 .headline p{margin:.4em 0} figure{margin:1em 0} figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#333} table{border-collapse:collapse;font-size:.85em;margin:.6em 0;
-display:block;overflow-x:auto} th,td{border:1px solid #ccc;padding:.2em
-.5em;text-align:right;white-space:nowrap}
-th{background:#eee}
-td.text{text-align:left;white-space:normal;min-width:10em;max-width:32em;word-break:break-word}
-.caption{font-size:.9em;color:#333;margin:.2em 0} nav a{margin-right:1em} code{background:#f4f4f4}
+figcaption{font-size:.9em;color:#333}
+.table-wrap{max-width:100%;overflow-x:auto;margin:.6em 0}
+table{border-collapse:collapse;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#eee;vertical-align:bottom;white-space:normal;overflow-wrap:normal;min-width:3.5em}
+td{white-space:nowrap}
+td.text{text-align:left;white-space:normal;min-width:10em;max-width:32em;overflow-wrap:anywhere}
+.caption{font-size:.9em;color:#333;margin:.2em 0} nav a{margin-right:1em;display:inline-block}
+code{background:#f4f4f4;overflow-wrap:anywhere}
 """
+"""Wide tables wrap their text cells and headers, and scroll sideways inside their own box (``.table-wrap``)
+when they are still wider than the page: the page itself never scrolls sideways and no cell is clipped."""
 
 
 def format_value(value: Any) -> str:
@@ -67,7 +72,8 @@ def _html_table(table: ReportTable) -> str:
     frame = table.frame
     shown = frame.head(table.max_rows)
     text_cols = {c for c in shown.columns if _is_text_column(shown[c])}
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
+    # a long snake_case header may break after each underscore (<wbr>), so it does not widen its column
+    head = "".join(f"<th>{html.escape(str(c)).replace('_', '_<wbr>')}</th>" for c in shown.columns)
     body = []
     for row in shown.itertuples(index=False):
         cells = []
@@ -81,7 +87,7 @@ def _html_table(table: ReportTable) -> str:
     csv = f" Full table: <code>{html.escape(table.csv)}</code>." if table.csv else ""
     return (
         f'<p class="caption">{html.escape(table.caption)}{more}{csv}</p>'
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
     )
 
 
