@@ -42,9 +42,11 @@ OPTIONAL_TEXT = (
     "verification",
     "notes",
     "question",
+    "reading",
 )
 OPTIONAL_NUM = ("tau", "compute", "samples_per_question", "rounding", "error")
-CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM
+CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM + ("resolution",)
+READINGS = ("", "one pool", "separate runs")
 BUNDLED_NAME = "claims.csv"
 
 POINT_COLUMNS = (
@@ -62,6 +64,9 @@ POINT_COLUMNS = (
     "verification",
     "label",
     "notes",
+    "half_res",
+    "err",
+    "pooled",
 )
 
 
@@ -264,9 +269,27 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
             v = float(out[name].to_numpy(dtype=float)[i])
             if np.isfinite(v) and v < 0:
                 raise HarnessInputError(f"{name}={v:g} is negative", source=source, line=line, column=name)
+    reading = out["reading"].astype(str).str.strip().str.lower().replace({"nan": ""}).to_numpy()
+    for i, r in enumerate(reading.tolist()):
+        if r not in READINGS:
+            raise HarnessInputError(
+                f"unknown reading {r!r}",
+                source=source,
+                line=i + 2,
+                column="reading",
+                fix="leave it empty (not stated), or write 'one pool' or 'separate runs'",
+            )
+    out["reading"] = reading
     out["k"] = k
     out["value"] = value
     out["n_questions"] = nq
+    rounding = out["rounding"].to_numpy(dtype=float)
+    implied = (
+        _num(df["resolution"], "resolution", source, required=False)
+        if "resolution" in df.columns  # an already validated table keeps what its text said
+        else np.array([decimal_resolution(str(v)) for v in df["value"].tolist()])
+    )
+    out["resolution"] = np.where(np.isfinite(rounding), rounding, np.nan_to_num(implied))
     for cid, grp in out.groupby("claim_id", sort=False):
         if grp["metric"].nunique() > 1 and (grp["metric"] == "accuracy").any():
             raise HarnessInputError(
@@ -299,6 +322,14 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     return out[list(CLAIM_COLUMNS)].reset_index(drop=True)
 
 
+def decimal_resolution(text: str) -> float:
+    """The resolution implied by how a number is written ('44.6' -> 0.1, '40' -> 1, '53.3333' -> 0.0001)."""
+    t = text.strip().rstrip("%")
+    if "e" in t.lower() or not t:
+        return 0.0
+    return 10.0 ** (-(len(t.split(".")[1]) if "." in t else 0))
+
+
 def _n_points(grp: pd.DataFrame) -> int:
     if (grp["metric"] == "question-accuracy").any():
         runs = int(grp.loc[grp["metric"] == "question-accuracy", "k"].min())
@@ -314,6 +345,14 @@ def is_verified(text: str) -> bool:
     return t.startswith(("verified", "copied verbatim", "corroborated"))
 
 
+def _pooled(metric: str, k: float, n: float) -> bool:
+    """Is the number a pooled symmetric estimator? G-Pass (hypergeometric by definition) and pass@k / maj@k
+    from a stated n > k samples per question (the unbiased estimator, the U-statistic)."""
+    if metric == "g-pass@k":
+        return True
+    return metric in ("pass@k", "maj@k") and math.isfinite(n) and n > k
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim: its citation fields and its points normalised to fractions (see POINT_COLUMNS)."""
@@ -321,6 +360,7 @@ class Claim:
     claim_id: str
     title: str
     n_questions: float
+    reading: str
     source: str
     citation: str
     location: str
@@ -367,6 +407,9 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                     verification=r["verification"],
                     label=label,
                     notes=r["notes"],
+                    half_res=float(np.nan_to_num(r["resolution"])) / 200.0,
+                    err=err / 100.0,
+                    pooled=_pooled(str(r["metric"]), k, float(r["samples_per_question"])),
                 )
             )
         if len(qa):
@@ -393,6 +436,9 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                         verification=ver,
                         label=f"pass@{kk}",
                         notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates over {runs} runs",
+                        half_res=float(np.nan_to_num(qa["resolution"].max())) / 200.0,
+                        err=0.0,
+                        pooled=True,
                     )
                 )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
@@ -401,6 +447,7 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                 claim_id=str(cid),
                 title=str(first["title"]),
                 n_questions=float(first["n_questions"]),
+                reading=str(first["reading"]),
                 source=str(first["source"]),
                 citation=str(first["citation"]),
                 location=str(first["location"]),
