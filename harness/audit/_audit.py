@@ -12,9 +12,17 @@ import pandas as pd
 
 from harness.audit._claims import Claim
 from harness.audit._fit import BOOT_GRID, Fit, fit_family, grid_means, predict_curve, specs, within_bound
-from harness.audit._kernels import ABSTAIN_GRID, PHI_GRID, kernel, p_grid
+from harness.audit._kernels import ABSTAIN_GRID, PHI_GRID, grid_kernel, kernel, p_grid
 from harness.audit._lp import ALPHA, LPSolveError, min_max_deviation, value_range, z_crit
-from harness.audit._pool import Check, CovTest, cov_check, first_success_test, hard_checks, hull_check
+from harness.audit._pool import (
+    Check,
+    CovTest,
+    cov_check,
+    first_success_test,
+    hard_checks,
+    hull_check,
+    separate_runs_test,
+)
 from harness.audit._shape import points_straight_window, slope_r2, straight_window
 
 if TYPE_CHECKING:
@@ -88,6 +96,8 @@ class ClaimAudit:
     citation: str = ""
     x_label: str = "samples per question, k (log scale)"
     checks: tuple[Check, ...] = field(default=())
+    basis: str = ""
+    """What the verdict rests on, in a few words (the summary table's column)."""
 
     def figure(self) -> Figure:
         """Published points, fitted sampling curves and their band, on a log compute axis."""
@@ -109,10 +119,11 @@ def lp_sigma(points: pd.DataFrame, q: float) -> FloatArray:
 
 def vote_structures(has_maj: bool) -> list[tuple[float, float]]:
     """(phi, abstention share) pairs of the LP atoms: the wrong-answer share grid times the abstention grid
-    when a majority-vote number is present, else one structure."""
+    when a majority-vote number is present (abstention 1 leaves no wrong answer, so phi is moot there), else
+    one structure."""
     if not has_maj:
         return [(0.0, 0.0)]
-    return [(float(ph), float(ab)) for ph in PHI_GRID for ab in ABSTAIN_GRID]
+    return [(float(ph), float(ab)) for ab in ABSTAIN_GRID for ph in (PHI_GRID if ab < 1.0 else PHI_GRID[:1])]
 
 
 def design(points: pd.DataFrame, structs: list[tuple[float, float]], grid: FloatArray) -> FloatArray:
@@ -123,7 +134,7 @@ def design(points: pd.DataFrame, structs: list[tuple[float, float]], grid: Float
 
 
 def target_row(metric: str, k: float, structs: list[tuple[float, float]], grid: FloatArray) -> FloatArray:
-    return np.concatenate([kernel(metric, float(k), 0, ph, grid, ab) for ph, ab in structs])
+    return np.concatenate([grid_kernel(metric, float(k), 0, ph, ab, len(grid)) for ph, ab in structs])
 
 
 def _pct(v: float) -> str:
@@ -161,6 +172,7 @@ class Tests:
     z_sep: float
     w_star: FloatArray
     cov: CovTest | None
+    sep_p: float = float("nan")
 
 
 def run_tests(pts: pd.DataFrame, q: float, A: FloatArray, sig: FloatArray, grid: FloatArray, reading: str) -> Tests:
@@ -212,11 +224,28 @@ def run_tests(pts: pd.DataFrame, q: float, A: FloatArray, sig: FloatArray, grid:
         )
     if non_cov:
         checks += _specific_checks(pts, sig, z_pool if pool else z_sep, grid, A, y, lower)
-    stat_fail = any(c.status == "fail" for c in checks if not c.name.endswith("(one pool)") and "(exact)" not in c.name)
+    hard_ids = {id(c) for c in hard}
+    sep_p = float("nan")
+    if not lower.any() and J >= 2:
+        _, sep_p = separate_runs_test(A, y, sig)
+        if not pool:
+            checks.append(
+                Check(
+                    "joint test of separate runs",
+                    "fail" if sep_p < ALPHA else "pass",
+                    f"independent noise per point: chi-square to the closest i.i.d. spread, p = {sep_p:.3g}",
+                )
+            )
+    stat_fail = any(c.status == "fail" for c in checks if id(c) not in hard_ids)
     hard_fail = any(c.status == "fail" for c in hard)
     pool_rejects = pool and (hard_fail or stat_fail)
-    sep_rejects = (not lp_failed and s_star > z_sep) or (not pool and stat_fail)
-    return Tests(tuple(checks), pool_rejects, sep_rejects, lp_failed, s_star, z_pool, z_sep, w_star, cov)
+    # as separate runs: the LP at alpha, and the named z-checks (computed at the stricter one-pool level)
+    sep_rejects = (
+        (not lp_failed and s_star > z_sep)
+        or (sep_p < ALPHA)
+        or any(c.status == "fail" for c in checks if id(c) not in hard_ids and "first-success" not in c.name)
+    )
+    return Tests(tuple(checks), pool_rejects, sep_rejects, lp_failed, s_star, z_pool, z_sep, w_star, cov, sep_p)
 
 
 def _lp_name(pts: pd.DataFrame) -> str:
@@ -249,15 +278,15 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
     zc = tests.z_pool
     # leave-one-out allowed ranges
     lo_hi: list[tuple[float, float]] = []
+    pooled_all = bool(pts["pooled"].astype(bool).all())
     for i in range(J):
         keep = np.arange(J) != i
-        if not detail:
+        if not detail or (pooled_all and not tests.pool_rejects):  # i.i.d. ranges are met by construction
             lo_hi.append((float("nan"), float("nan")))
         else:
             lo_hi.append(value_range(A[i], A[keep], y[keep], sig[keep], lower[keep], zc))
     eq_points = int((~lower).sum())
     n_params = 2 + (1 if has_maj else 0)
-    pooled_all = bool(pts["pooled"].astype(bool).all())
     power_text = ""
     if tests.pool_rejects or (claim.reading == "separate runs" and tests.sep_rejects):
         verdict = "inconsistent"
@@ -301,12 +330,15 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
         }
     ]
     curves = pd.DataFrame(columns=list(CURVE_COLUMNS))
+    # parametric families only where they can say something: not for numbers that pass by construction (the
+    # fit would describe the urn) and not when no family has a degree of freedom left (an exact fit says nothing)
+    fit_families = verdict not in ("passes by construction",) and eq_points > n_params
     fits: list[Fit] = []
     bounds_text: list[str] = []
     shape_text: list[str] = []
-    if detail:
+    if detail and verdict != "passes by construction":
         fits, fit_rows, curves, bounds_text, shape_text = _details(
-            claim, pts, structs, has_maj, grid, A, y, sig, lower, zc, scale, seed
+            claim, pts, structs, has_maj, grid, A, y, sig, lower, zc, scale, seed, fit=fit_families
         )
         fits_rows += fit_rows
     fits_df = pd.DataFrame(fits_rows, columns=list(FIT_COLUMNS))
@@ -342,7 +374,33 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
         citation=claim.citation,
         x_label=x_label,
         checks=tuple(checks),
+        basis=_basis(verdict, tests, pts, eq_points, n_params, has_maj, power_text),
     )
+
+
+def _basis(
+    verdict: str, tests: Tests, pts: pd.DataFrame, eq_points: int, n_params: int, has_maj: bool, power_text: str
+) -> str:
+    """A few words on what the verdict rests on."""
+    if verdict == "inconsistent":
+        c = next(c for c in tests.checks if c.status == "fail")
+        return f"fails: {c.name}"
+    if verdict == "passes by construction":
+        kinds = sorted(set(pts["metric"]) - {"maj@k"})
+        return "pooled estimator" + (" (G-Pass, hypergeometric)" if kinds == ["g-pass@k"] else " (unbiased pass@k)")
+    if verdict == "not testable":
+        if tests.lp_failed and tests.cov is None:
+            return "LP failed numerically"
+        if eq_points == 0:
+            return "lower bounds on coverage only"
+        return f"{eq_points} point{'s' if eq_points != 1 else ''} vs {n_params} parameters"
+    passed = [c.name.split(" (")[0] for c in tests.checks if c.status == "pass"]
+    pw = (
+        "; power " + power_text.split("this check rejects ")[1].split(" of simulated")[0]
+        if power_text.startswith("power: against")
+        else "; power not computed"
+    )
+    return f"{len(passed)} check{'s' if len(passed) != 1 else ''} passed{pw}"
 
 
 def _readings_text(claim: Claim, tests: Tests, verdict: str) -> list[str]:
@@ -351,6 +409,7 @@ def _readings_text(claim: Claim, tests: Tests, verdict: str) -> list[str]:
         return [
             "reading: the source says each number is a separate run; exact one-pool constraints do not apply; the LP "
             f"box test gives max |z| {tests.s_star:.2f} against {tests.z_sep:.2f}"
+            + (f", the joint chi-square p = {tests.sep_p:.3g}" if np.isfinite(tests.sep_p) else "")
         ]
     stated = (
         "the source says one pool"
@@ -367,9 +426,11 @@ def _readings_text(claim: Claim, tests: Tests, verdict: str) -> list[str]:
             "not computed (the LP failed)"
             if tests.lp_failed
             else ("also rejects" if tests.sep_rejects else "does not reject")
-            + f" (LP box test max |z| {tests.s_star:.2f} vs {tests.z_sep:.2f})"
+            + f" (LP box test max |z| {tests.s_star:.2f} vs {tests.z_sep:.2f}"
+            + (f"; joint chi-square p = {tests.sep_p:.3g}" if np.isfinite(tests.sep_p) else "")
+            + ")"
         )
-        out.append(f"if instead each number were a separate run: the box test {sep}")
+        out.append(f"if instead each number were a separate run: i.i.d. sampling {sep}")
     return out
 
 
@@ -468,10 +529,11 @@ def _details(
     zc: float,
     scale: float,
     seed: int,
+    fit: bool = True,
 ) -> tuple[list[Fit], list[dict[str, object]], pd.DataFrame, list[str], list[str]]:
     structures = ["differ", "agree", "free"] if has_maj else ["none"]
     fits: list[Fit] = []
-    if (~lower).any():  # lower bounds alone pin down no member: no fits, no implied shape
+    if fit and (~lower).any():  # lower bounds alone pin down no member: no fits, no implied shape
         for st in structures:
             for fam in ("beta", "beta+masses"):
                 fits.append(fit_family(pts, claim.n_questions, fam, st, seed=seed))
@@ -510,7 +572,7 @@ def _details(
                     }
                 )
             )
-        bks = np.unique(np.concatenate((_k_grid(top, True, 9), pts.loc[pts["metric"] == met, "k"].to_numpy())))
+        bks = np.unique(np.concatenate((_k_grid(top, True, 5), pts.loc[pts["metric"] == met, "k"].to_numpy())))
         blo, bhi = [], []
         for kk in bks:
             lo_, hi_ = value_range(target_row(met, kk, structs, grid), A, y, sig, lower, zc)
@@ -720,13 +782,13 @@ def _summary(
             rest = "reading: separate runs"
         elif hard:
             rest = "an exact constraint for numbers from one set of samples, up to rounding" + (
-                "; as separate runs the box test also rejects"
+                "; read as separate runs it is rejected too"
                 if tests.sep_rejects
                 else "; read as separate runs the points would be within noise"
             )
         else:
             rest = "one-pool reading" + (
-                "; as separate runs the box test also rejects"
+                "; read as separate runs it is rejected too"
                 if tests.sep_rejects
                 else "; read as separate runs the points would be within noise"
             )
@@ -885,4 +947,5 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         source=claim.source,
         citation=claim.citation,
         x_label=scale_label,
+        basis="compute axis is reasoning length" if "tokens" in unit else "not repeated sampling (greedy/budget)",
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -106,6 +107,8 @@ def load_claims(path: str | None = None, *, n_questions: int | None = None, metr
             fix="save the table as comma-separated text with a header row",
         ) from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if "value_pct" in raw.columns and "value" not in raw.columns and "claim_id" not in raw.columns:
+        raw = from_published_numbers(raw, label, n_questions)
     if "metric" not in raw.columns and {"compute", "value"} <= set(raw.columns):
         raw = _from_digitised(raw, Path(src).stem)
         if metric is not None:
@@ -122,6 +125,106 @@ def load_claims(path: str | None = None, *, n_questions: int | None = None, metr
         blank = raw["n_questions"].astype(str).str.strip() == ""
         raw.loc[blank, "n_questions"] = str(n_questions)
     return validate_claims(raw, source=label)
+
+
+_METRIC_RE = re.compile(r"(pass|cons|maj|rerank)@(\d+)", re.IGNORECASE)
+_NUM_RE = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def from_published_numbers(raw: pd.DataFrame, label: str, n_questions: int | None = None) -> pd.DataFrame:
+    """The shared published-numbers table (``source, where, model, benchmark, n_questions, metric, compute,
+    value_pct, verification, notes``; ``same`` repeats the row above) as claims rows, one claim per
+    (source without its parenthesised date, model, benchmark).
+
+    Metrics: ``pass@K``, ``cons@K`` (= maj@K), ``rerank@K``, ``coverage`` (pass@k at the sample counts in
+    ``compute``), ``score`` (answers chosen from the N samples in ``compute``: rerank@N), ``accuracy (greedy...)``;
+    two numbers in one cell (``9.3 / 13.4`` or ``15.9 -> 56.0``) give two rows. "mean of N samples" sets
+    samples_per_question. Rows that cannot be audited (a value like ``>95``, no number of questions, a claim with a
+    single number) are excluded and listed in the ``notes`` of an ``excluded`` marker the command prints.
+    """
+    df = raw.copy()
+    for col in ("source", "where"):
+        if col in df.columns:
+            vals = df[col].astype(str).tolist()
+            for i in range(1, len(vals)):
+                if vals[i].strip().lower() == "same":
+                    vals[i] = vals[i - 1]
+            df[col] = vals
+    rows: list[dict[str, object]] = []
+    excluded: list[str] = []
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2
+        metric_txt, comp, val = str(r.get("metric", "")), str(r.get("compute", "")), str(r.get("value_pct", ""))
+        values = [v for v in re.split(r"\s*(?:/|->)\s*", val.strip()) if v]
+        found = _METRIC_RE.findall(metric_txt)
+        low = metric_txt.lower()
+        specs: list[tuple[str, str, str]] = []  # (metric, k, samples_per_question)
+        n_stated = re.search(r"mean of (\d+) samples", low)
+        if found:
+            for name, kk in found:
+                m = {"pass": "pass@k", "cons": "maj@k", "maj": "maj@k", "rerank": "rerank@k"}[name.lower()]
+                spq = n_stated.group(1) if (n_stated and m == "pass@k") else (kk if m != "pass@k" else "")
+                specs.append((m, kk, spq))
+        elif low.startswith("coverage"):
+            specs = [("pass@k", k, "") for k in _NUM_RE.findall(comp)]
+        elif low.startswith("score"):
+            specs = [("rerank@k", k, k) for k in _NUM_RE.findall(comp.split("samples")[0])[-1:]]
+        elif low.startswith("accuracy"):
+            specs = [("accuracy", "", "")]
+        if not specs or len(specs) != len(values) or not all(_NUM_RE.fullmatch(v) for v in values):
+            excluded.append(f"line {line} ({metric_txt or 'no metric'} = {val or 'no value'})")
+            continue
+        for (m, kk, spq), v in zip(specs, values, strict=True):
+            rows.append(
+                {
+                    "claim_id": f"{_source_stem(str(r.get('source', '')))} | {r.get('model', '')} | "
+                    f"{r.get('benchmark', '')}",
+                    "title": f"{r.get('model', '')} on {r.get('benchmark', '')}",
+                    "source": r.get("source", ""),
+                    "citation": r.get("where", ""),
+                    "model": r.get("model", ""),
+                    "benchmark": r.get("benchmark", ""),
+                    "n_questions": r.get("n_questions", ""),
+                    "metric": m,
+                    "k": kk,
+                    "value": v,
+                    "samples_per_question": spq,
+                    "compute": kk if m != "accuracy" else "",
+                    "compute_unit": "samples" if m != "accuracy" else "budget",
+                    "verification": r.get("verification", ""),
+                    "notes": r.get("notes", ""),
+                }
+            )
+    out = pd.DataFrame(rows)
+    if len(out):
+        if n_questions is not None:
+            out.loc[out["n_questions"].astype(str).str.strip() == "", "n_questions"] = str(n_questions)
+        nq = out["n_questions"].astype(str).str.strip()
+        for cid in out.loc[nq == "", "claim_id"].unique().tolist():
+            excluded.append(f"claim {cid!r} (no number of questions; give --n-questions)")
+        out = out[nq != ""]
+        sizes = out.groupby("claim_id")["value"].transform("size")
+        for cid in out.loc[sizes < 2, "claim_id"].unique().tolist():
+            excluded.append(f"claim {cid!r} (a single number)")
+        out = out[sizes >= 2]
+    if not len(out):
+        raise HarnessInputError("no auditable claim in the published-numbers table", source=label)
+    out = out.copy()
+    out["excluded"] = "; ".join(excluded)
+    return out.reset_index(drop=True)
+
+
+def _source_stem(source: str) -> str:
+    """A source without its parenthesised date or part ('OpenAI o1 blog (2024-09-12)' -> 'OpenAI o1 blog')."""
+    return re.sub(r"\s*\([^)]*\)", "", source).strip()
+
+
+def conversion_notes(claims: pd.DataFrame) -> list[str]:
+    """What a conversion left out (printed by the command), from the ``excluded`` column."""
+    if "excluded" not in claims.columns or not len(claims):
+        return []
+    text = str(claims["excluded"].iloc[0])
+    return [f"excluded from the audit: {text}"] if text else []
 
 
 def _from_digitised(raw: pd.DataFrame, stem: str) -> pd.DataFrame:
@@ -319,7 +422,10 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     for name in ("title", "verification"):
         blank = out[name] == ""
         out.loc[blank, name] = out.loc[blank, "claim_id"] if name == "title" else "not stated"
-    return out[list(CLAIM_COLUMNS)].reset_index(drop=True)
+    if "excluded" in df.columns:
+        out["excluded"] = df["excluded"].astype(str).to_numpy()
+    cols = list(CLAIM_COLUMNS) + (["excluded"] if "excluded" in out.columns else [])
+    return out[cols].reset_index(drop=True)
 
 
 def decimal_resolution(text: str) -> float:

@@ -26,6 +26,7 @@ p = 0 and p = 1 add 0 and 1 to every metric.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -35,7 +36,7 @@ from scipy.special import betaln, gammaln
 
 FloatArray = npt.NDArray[np.float64]
 PHI_GRID = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
-ABSTAIN_GRID = np.array([0.0, 0.2, 0.5, 1.0])
+ABSTAIN_GRID = np.array([0.0, 0.5, 1.0])
 
 
 def p_grid(size: int = 240) -> FloatArray:
@@ -99,6 +100,51 @@ def kernel(metric: str, k: float, m: int, phi: float, p: FloatArray, abstain: fl
         a = np.asarray(maj_weights(kk, float(phi), float(abstain)))
         x = np.arange(kk + 1)
         return np.asarray(stats.binom.pmf(x[None, :], kk, p[:, None]) @ a, dtype=np.float64)
+    raise ValueError(f"no sampling kernel for metric {metric!r}")
+
+
+@lru_cache(maxsize=1024)
+def _log_binom(k: int) -> FloatArray:
+    x = np.arange(k + 1, dtype=np.float64)
+    return np.asarray(gammaln(k + 1.0) - gammaln(x + 1.0) - gammaln(k - x + 1.0), dtype=np.float64)
+
+
+@lru_cache(maxsize=256)
+def _binom_matrix(k: int, size: int) -> FloatArray:
+    p = p_grid(size)
+    return np.asarray(stats.binom.pmf(np.arange(k + 1)[None, :], k, p[:, None]), dtype=np.float64)
+
+
+@lru_cache(maxsize=4096)
+def grid_kernel(metric: str, k: float, m: int, phi: float, abstain: float, size: int) -> FloatArray:
+    """:func:`kernel` on ``p_grid(size)``, cached (the LP design rows; the binomial matrix is shared by every
+    wrong-answer structure)."""
+    if metric == "maj@k":
+        kk = int(k)
+        out = _binom_matrix(kk, size) @ np.asarray(maj_weights(kk, float(phi), float(abstain)))
+    else:
+        out = kernel(metric, k, m, phi, p_grid(size), abstain)
+    out.setflags(write=False)
+    return np.asarray(out, dtype=np.float64)
+
+
+def beta_expect_scalar(metric: str, k: float, m: int, phi: float, mean: float, conc: float) -> float:
+    """:func:`beta_expect` for one (mean, concentration): the optimiser's inner loop (scalar math for pass@k,
+    cached binomial coefficients otherwise); the same formulas."""
+    a = mean * conc
+    b = (1.0 - mean) * conc
+    if metric in ("pass@k", "rerank@k"):
+        lb = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+        lbk = math.lgamma(a) + math.lgamma(b + k) - math.lgamma(a + b + k)
+        return -math.expm1(lbk - lb)
+    kk = int(k)
+    x = np.arange(kk + 1, dtype=np.float64)
+    lb = math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
+    pmf = np.exp(_log_binom(kk) + gammaln(x + a) + gammaln(kk - x + b) - math.lgamma(a + b + kk) - lb)
+    if metric == "g-pass@k":
+        return float(min(pmf[m:].sum(), 1.0))
+    if metric == "maj@k":
+        return float(np.dot(np.asarray(maj_weights(kk, float(phi))), pmf))
     raise ValueError(f"no sampling kernel for metric {metric!r}")
 
 

@@ -16,6 +16,8 @@ some
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linprog
@@ -54,12 +56,12 @@ class LPSolveError(Exception):
     """A linear programme that HiGHS could not solve (numerical failure): reported in the verdict, one line."""
 
 
-def _solve(**kw: object) -> object:
+def _solve(**kw: Any) -> Any:
     """linprog with HiGHS (dual simplex, then interior point): the first run that reports success or a
     definite infeasibility; otherwise an :class:`LPSolveError` naming the solver's status and message."""
     res = None
     for method in ("highs-ds", "highs-ipm"):
-        res = linprog(method=method, **kw)  # type: ignore[call-overload]
+        res = linprog(method=method, **kw)
         if res.status in (0, 2):
             return res
     msg = str(getattr(res, "message", "")).splitlines()[0] if res is not None else ""

@@ -83,7 +83,7 @@ def coverage_points(pts: pd.DataFrame) -> pd.DataFrame:
     keep = (metric == "pass@k") | ((metric == "maj@k") & (k == 1))
     cov = pts[keep].assign(_order=np.where(pts.loc[keep, "metric"] == "pass@k", 0, 1))
     cov = cov.sort_values(["k", "_order"], kind="stable").drop_duplicates("k")
-    return cov.drop(columns="_order")
+    return pd.DataFrame(cov.drop(columns="_order"))
 
 
 # ----------------------------------------------------------------------------- exact constraints
@@ -241,6 +241,13 @@ def _cell_design(ks: FloatArray, grid: FloatArray) -> FloatArray:
     return np.asarray(surv[:-1] - surv[1:], dtype=np.float64)
 
 
+def separate_runs_test(A: FloatArray, y: FloatArray, sigma: FloatArray) -> tuple[float, float]:
+    """Chi-square of the closest i.i.d. mixture when every point is a separate run (independent noise):
+    T = min_w sum ((y_i - A_i w) / sigma_i)^2 <= the same sum at the true mixture, ~ chi2_J; (T, p-value)."""
+    stat, _ = _project(y, A, np.diag(sigma**2))
+    return stat, float(chi2_dist.sf(stat, len(y)))
+
+
 def _cov(pi: FloatArray, q: float, D_round: FloatArray) -> FloatArray:
     J = len(pi)
     floor = 0.5 / q
@@ -284,7 +291,7 @@ def first_success_test(pts: pd.DataFrame, q: float) -> CovTest | None:
 
 def cov_check(test: CovTest, level: float) -> Check:
     return Check(
-        "joint first-success test (one pool)",
+        "joint first-success test (one-pool reading)",
         "fail" if test.p_value < level else "pass",
         f"the shares of questions first solved in each interval of k differ from the closest i.i.d. spread of p "
         f"by chi-square {test.statistic:.2f} on at most {test.df} df (p = {test.p_value:.3g}; rejects below "
