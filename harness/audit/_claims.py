@@ -270,6 +270,8 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     """Check and normalise a claims table; each problem is a one-line HarnessInputError (line, column)."""
     df = raw.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
+    if "note" in df.columns and "notes" not in df.columns:
+        df = df.rename(columns={"note": "notes"})
     require_columns(list(df.columns), REQUIRED, source=source)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="one row per published number")
@@ -548,6 +550,10 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                     )
                 )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
+        # pass@n from the same n samples that give a pooled pass@k (k < n) is that pool's coverage: pooled too
+        pool_ns = set(pts.loc[pts["pooled"].astype(bool) & (pts["metric"] == "pass@k"), "n_samples"].tolist())
+        same_pool = (pts["metric"] == "pass@k") & (pts["k"] == pts["n_samples"]) & pts["n_samples"].isin(pool_ns)
+        pts.loc[same_pool, "pooled"] = True
         out.append(
             Claim(
                 claim_id=str(cid),

@@ -40,7 +40,7 @@ def simulate_first_k(
     # log survival after j+1 attempts: sum_{i<=j} log((1-p)(1-boost)^i)
     log_fail = np.log1p(-np.minimum(p, 1 - 1e-15))[..., None] * (j + 1) + np.log1p(-boost) * (j * (j + 1) / 2)
     u = np.log(rng.random((reps, q, 1)))
-    first = (u >= log_fail).sum(axis=-1) + 1  # first success index (kmax + 1: none)
+    first = (u < log_fail).sum(axis=-1) + 1  # first success index (kmax + 1: none)
     return np.stack([(first <= kk).mean(axis=1) for kk in ks], axis=1)
 
 
