@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from scipy.special import comb
 
 import harness.audit as audit
@@ -115,12 +116,15 @@ def test_doubling_grid() -> None:
 def test_exact_iid_votes_with_unparsed_samples_are_not_inconsistent() -> None:
     # 5,000 questions, 10% of samples unparsed: per question p = 0.9 p0 correct, abstention share of the
     # non-correct samples 0.1 / (1 - p); wrong answers share phi = 0.5. Exact expectations, rounded to 0.1.
-    rng = np.random.default_rng(7)
-    p0 = rng.beta(0.8, 0.7, 5000)
+    # p0 ~ Beta(0.8, 0.7) through 200 quantiles (the means are exact for that 200-point spread)
+    p0 = stats.beta.ppf((np.arange(200) + 0.5) / 200, 0.8, 0.7)
     p = 0.9 * p0
     alpha = 0.1 / (1 - p)
     ks = [1, 2, 4, 8, 16]
-    vals = [float(np.mean([kernel("maj@k", k, 0, 0.5, np.array([pp]), aa)[0] for pp, aa in zip(p, alpha)])) for k in ks]
+    vals = [
+        float(np.mean([kernel("maj@k", k, 0, 0.5, np.array([pp]), aa)[0] for pp, aa in zip(p, alpha, strict=True)]))
+        for k in ks
+    ]
     assert vals[1] == pytest.approx(vals[0] + float(np.mean(p * 0.1)), abs=1e-12)  # maj@2 = maj@1 + E[p a]
     # the old rule (maj@2 = maj@1 within noise) would fail: the gap is > 5 binomial standard errors
     assert (vals[1] - vals[0]) / np.sqrt(0.25 / 5000) > 5

@@ -311,6 +311,7 @@ def cov_check(test: CovTest, level: float) -> Check:
         "joint first-success test (one-pool reading)",
         "fail" if test.p_value < level else "pass",
         f"the shares of questions first solved in each interval of k differ from the closest i.i.d. spread of p "
-        f"(k = {', '.join(f'{v:g}' for v in test.ks)}) by chi-square {test.statistic:.2f} on at most {test.df} df (p = {test.p_value:.3g}; rejects below "
+        f"(k = {', '.join(f'{v:g}' for v in test.ks)}) by chi-square {test.statistic:.2f} "
+        f"on at most {test.df} df (p = {test.p_value:.3g}; rejects below "
         f"{level:.3g}); multinomial covariance of the first success as an upper bound",
     )
