@@ -81,7 +81,7 @@ def test_sequential_refinement_is_rejected(seed: int) -> None:
     table = claim_rows("refine", 100, [("pass@k", k, v, None) for k, v in zip(ks, vals, strict=True)])
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "inconsistent", res.summary
-    assert "complete monotonicity" in res.summary
+    assert "first-success" in res.summary
 
 
 def test_weak_refinement_on_two_points_is_not_testable() -> None:
@@ -93,10 +93,11 @@ def test_weak_refinement_on_two_points_is_not_testable() -> None:
 
 
 def test_maj2_above_maj1_is_rejected() -> None:
-    # a second attempt that sees the first (p 0.3 -> 0.9) gives maj@2 = (0.3 + 0.9)/2 = 0.6 > maj@1 = 0.3
+    # a second attempt that sees the first (p 0.3 -> 0.9) gives maj@2 = (0.3 + 0.9)/2 = 0.6 > maj@1 = 0.3; even with
+    # unparsed samples i.i.d. voting allows at most 2 maj@1 - maj@1^2 = 51% (1,000 questions: 4 standard errors)
     table = claim_rows(
         "maj-refine",
-        100,
+        1000,
         [
             ("maj@k", 1, 30.0, None),
             ("maj@k", 2, 60.0, None),
@@ -106,7 +107,7 @@ def test_maj2_above_maj1_is_rejected() -> None:
     )
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "inconsistent"
-    assert any(c.name == "maj@2 = maj@1" and c.status == "fail" for c in res.checks)
+    assert any(c.name == "maj@1 <= maj@2 <= 2 maj@1 - maj@1^2" and c.status == "fail" for c in res.checks)
 
 
 def test_iid_majority_curve_is_accepted() -> None:
@@ -145,7 +146,7 @@ def test_moment_bounds_contain_the_truth() -> None:
         pts = pd.DataFrame(
             {"metric": "pass@k", "k": np.array(ks, float), "m": 0, "y": y, "n_samples": 16.0, "sd_extra": 0.0}
         )
-        A = design(pts, np.array([0.0]), grid)
+        A = design(pts, [(0.0, 0.0)], grid)
         sig = lp_sigma(pts, 60.0)
         for big in (64, 512):
             truth = float(np.mean(1 - (1 - p) ** big))
@@ -367,7 +368,7 @@ def test_majority_above_coverage_is_rejected() -> None:
     table = claim_rows("cov", 300, [("pass@k", 1, 30.0, None), ("pass@k", 8, 60.0, None), ("maj@k", 8, 80.0, None)])
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "inconsistent"
-    assert any(c.name == "maj@8 <= pass@8" and c.status == "fail" for c in res.checks)
+    assert any(c.name.startswith("maj@8 <= pass@8") and c.status == "fail" for c in res.checks)
 
 
 def test_rerank_beyond_reachable_coverage_is_rejected() -> None:

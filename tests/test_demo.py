@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harness.audit import VERDICTS
 from harness.cli import main
 from harness.report.demo import build_demo, demo_counts, fixed_p_summary
 
@@ -49,7 +50,7 @@ def test_demo_audits_the_bundled_claims() -> None:
     report = build_demo(bootstrap=5, questions=30, n=50, audit=True)
     part3 = next(s for s in report.sections if s.anchor == "part3")
     verdicts = report.tables["audit_verdicts"]
-    assert len(verdicts) > 10 and set(verdicts["verdict"]) <= {"consistent", "inconsistent", "not testable"}
+    assert len(verdicts) > 10 and set(verdicts["verdict"]) <= set(VERDICTS)
     assert str(len(verdicts)) in part3.paragraphs[0]
     claim_sections = [s for s in report.sections if s.anchor.startswith("claim-")]
     assert claim_sections and all(s.paragraphs[0].startswith("Verdict: ") for s in claim_sections)

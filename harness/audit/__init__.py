@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from harness.audit._audit import FIT_COLUMNS, VERDICTS, Check, ClaimAudit, audit_claim
+from harness.audit._audit import FIT_COLUMNS, VERDICTS, ClaimAudit, audit_claim
 from harness.audit._claims import load_claims, split_claims, validate_claims
+from harness.audit._pool import Check
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,10 @@ class AuditResult:
         return pd.concat(frames, ignore_index=True)[list(FIT_COLUMNS)]
 
     def verdicts(self) -> pd.DataFrame:
-        """claim_id, title, verdict, summary."""
+        """claim_id, title, verdict, summary, basis (what the verdict rests on, in a few words)."""
         return pd.DataFrame(
-            [(c.claim_id, c.title, c.verdict, c.summary) for c in self.claims],
-            columns=["claim_id", "title", "verdict", "summary"],
+            [(c.claim_id, c.title, c.verdict, c.summary, c.basis) for c in self.claims],
+            columns=["claim_id", "title", "verdict", "summary", "basis"],
         )
 
 
@@ -64,7 +65,8 @@ def audit_claims(
 
 
 def write_audit(result: AuditResult, out_dir: str) -> list[str]:
-    """Write audit.md, audit.html (figures embedded), audit_fits.csv, figures/*.png; return the paths."""
+    """Write audit.md, audit.html (figures embedded), audit_verdicts.csv, audit_fits.csv, figures/*.png; return
+    the paths. Everything is rendered before anything is written; a new folder appears complete or not at all."""
     from harness.audit._report import write_audit as _write
 
     return _write(result, out_dir)

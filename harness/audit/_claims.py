@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -42,9 +43,11 @@ OPTIONAL_TEXT = (
     "verification",
     "notes",
     "question",
+    "reading",
 )
 OPTIONAL_NUM = ("tau", "compute", "samples_per_question", "rounding", "error")
-CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM
+CLAIM_COLUMNS = REQUIRED + OPTIONAL_TEXT + OPTIONAL_NUM + ("resolution",)
+READINGS = ("", "one pool", "separate runs")
 BUNDLED_NAME = "claims.csv"
 
 POINT_COLUMNS = (
@@ -62,6 +65,9 @@ POINT_COLUMNS = (
     "verification",
     "label",
     "notes",
+    "half_res",
+    "err",
+    "pooled",
 )
 
 
@@ -101,6 +107,8 @@ def load_claims(path: str | None = None, *, n_questions: int | None = None, metr
             fix="save the table as comma-separated text with a header row",
         ) from None
     raw.columns = [str(c).strip().lower() for c in raw.columns]
+    if "value_pct" in raw.columns and "value" not in raw.columns and "claim_id" not in raw.columns:
+        raw = from_published_numbers(raw, label, n_questions)
     if "metric" not in raw.columns and {"compute", "value"} <= set(raw.columns):
         raw = _from_digitised(raw, Path(src).stem)
         if metric is not None:
@@ -117,6 +125,106 @@ def load_claims(path: str | None = None, *, n_questions: int | None = None, metr
         blank = raw["n_questions"].astype(str).str.strip() == ""
         raw.loc[blank, "n_questions"] = str(n_questions)
     return validate_claims(raw, source=label)
+
+
+_METRIC_RE = re.compile(r"(pass|cons|maj|rerank)@(\d+)", re.IGNORECASE)
+_NUM_RE = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def from_published_numbers(raw: pd.DataFrame, label: str, n_questions: int | None = None) -> pd.DataFrame:
+    """The shared published-numbers table (``source, where, model, benchmark, n_questions, metric, compute,
+    value_pct, verification, notes``; ``same`` repeats the row above) as claims rows, one claim per
+    (source without its parenthesised date, model, benchmark).
+
+    Metrics: ``pass@K``, ``cons@K`` (= maj@K), ``rerank@K``, ``coverage`` (pass@k at the sample counts in
+    ``compute``), ``score`` (answers chosen from the N samples in ``compute``: rerank@N), ``accuracy (greedy...)``;
+    two numbers in one cell (``9.3 / 13.4`` or ``15.9 -> 56.0``) give two rows. "mean of N samples" sets
+    samples_per_question. Rows that cannot be audited (a value like ``>95``, no number of questions, a claim with a
+    single number) are excluded and listed in the ``notes`` of an ``excluded`` marker the command prints.
+    """
+    df = raw.copy()
+    for col in ("source", "where"):
+        if col in df.columns:
+            vals = df[col].astype(str).tolist()
+            for i in range(1, len(vals)):
+                if vals[i].strip().lower() == "same":
+                    vals[i] = vals[i - 1]
+            df[col] = vals
+    rows: list[dict[str, object]] = []
+    excluded: list[str] = []
+    for i, r in enumerate(df.to_dict("records")):
+        line = i + 2
+        metric_txt, comp, val = str(r.get("metric", "")), str(r.get("compute", "")), str(r.get("value_pct", ""))
+        values = [v for v in re.split(r"\s*(?:/|->)\s*", val.strip()) if v]
+        found = _METRIC_RE.findall(metric_txt)
+        low = metric_txt.lower()
+        specs: list[tuple[str, str, str]] = []  # (metric, k, samples_per_question)
+        n_stated = re.search(r"mean of (\d+) samples", low)
+        if found:
+            for name, kk in found:
+                m = {"pass": "pass@k", "cons": "maj@k", "maj": "maj@k", "rerank": "rerank@k"}[name.lower()]
+                spq = n_stated.group(1) if (n_stated and m == "pass@k") else (kk if m != "pass@k" else "")
+                specs.append((m, kk, spq))
+        elif low.startswith("coverage"):
+            specs = [("pass@k", k, "") for k in _NUM_RE.findall(comp)]
+        elif low.startswith("score"):
+            specs = [("rerank@k", k, k) for k in _NUM_RE.findall(comp.split("samples")[0])[-1:]]
+        elif low.startswith("accuracy"):
+            specs = [("accuracy", "", "")]
+        if not specs or len(specs) != len(values) or not all(_NUM_RE.fullmatch(v) for v in values):
+            excluded.append(f"line {line} ({metric_txt or 'no metric'} = {val or 'no value'})")
+            continue
+        for (m, kk, spq), v in zip(specs, values, strict=True):
+            rows.append(
+                {
+                    "claim_id": f"{_source_stem(str(r.get('source', '')))} | {r.get('model', '')} | "
+                    f"{r.get('benchmark', '')}",
+                    "title": f"{r.get('model', '')} on {r.get('benchmark', '')}",
+                    "source": r.get("source", ""),
+                    "citation": r.get("where", ""),
+                    "model": r.get("model", ""),
+                    "benchmark": r.get("benchmark", ""),
+                    "n_questions": r.get("n_questions", ""),
+                    "metric": m,
+                    "k": kk,
+                    "value": v,
+                    "samples_per_question": spq,
+                    "compute": kk if m != "accuracy" else "",
+                    "compute_unit": "samples" if m != "accuracy" else "budget",
+                    "verification": r.get("verification", ""),
+                    "notes": r.get("notes", ""),
+                }
+            )
+    out = pd.DataFrame(rows)
+    if len(out):
+        if n_questions is not None:
+            out.loc[out["n_questions"].astype(str).str.strip() == "", "n_questions"] = str(n_questions)
+        nq = out["n_questions"].astype(str).str.strip()
+        for cid in out.loc[nq == "", "claim_id"].unique().tolist():
+            excluded.append(f"claim {cid!r} (no number of questions; give --n-questions)")
+        out = out[nq != ""]
+        sizes = out.groupby("claim_id")["value"].transform("size")
+        for cid in out.loc[sizes < 2, "claim_id"].unique().tolist():
+            excluded.append(f"claim {cid!r} (a single number)")
+        out = out[sizes >= 2]
+    if not len(out):
+        raise HarnessInputError("no auditable claim in the published-numbers table", source=label)
+    out = out.copy()
+    out["excluded"] = "; ".join(excluded)
+    return out.reset_index(drop=True)
+
+
+def _source_stem(source: str) -> str:
+    """A source without its parenthesised date or part ('OpenAI o1 blog (2024-09-12)' -> 'OpenAI o1 blog')."""
+    return re.sub(r"\s*\([^)]*\)", "", source).strip()
+
+
+def conversion_notes(claims: pd.DataFrame) -> list[str]:
+    """What a conversion left out (printed by the command), from the ``excluded`` column."""
+    if "excluded" not in claims.columns or not len(claims):
+        return []
+    text = str(claims["excluded"].iloc[0])
+    return [f"excluded from the audit: {text}"] if text else []
 
 
 def _from_digitised(raw: pd.DataFrame, stem: str) -> pd.DataFrame:
@@ -162,6 +270,8 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     """Check and normalise a claims table; each problem is a one-line HarnessInputError (line, column)."""
     df = raw.copy()
     df.columns = [str(c).strip().lower() for c in df.columns]
+    if "note" in df.columns and "notes" not in df.columns:
+        df = df.rename(columns={"note": "notes"})
     require_columns(list(df.columns), REQUIRED, source=source)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="one row per published number")
@@ -264,9 +374,27 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
             v = float(out[name].to_numpy(dtype=float)[i])
             if np.isfinite(v) and v < 0:
                 raise HarnessInputError(f"{name}={v:g} is negative", source=source, line=line, column=name)
+    reading = out["reading"].astype(str).str.strip().str.lower().replace({"nan": ""}).to_numpy()
+    for i, r in enumerate(reading.tolist()):
+        if r not in READINGS:
+            raise HarnessInputError(
+                f"unknown reading {r!r}",
+                source=source,
+                line=i + 2,
+                column="reading",
+                fix="leave it empty (not stated), or write 'one pool' or 'separate runs'",
+            )
+    out["reading"] = reading
     out["k"] = k
     out["value"] = value
     out["n_questions"] = nq
+    rounding = out["rounding"].to_numpy(dtype=float)
+    implied = (
+        _num(df["resolution"], "resolution", source, required=False)
+        if "resolution" in df.columns  # an already validated table keeps what its text said
+        else np.array([decimal_resolution(str(v)) for v in df["value"].tolist()])
+    )
+    out["resolution"] = np.where(np.isfinite(rounding), rounding, np.nan_to_num(implied))
     for cid, grp in out.groupby("claim_id", sort=False):
         if grp["metric"].nunique() > 1 and (grp["metric"] == "accuracy").any():
             raise HarnessInputError(
@@ -296,7 +424,18 @@ def validate_claims(raw: pd.DataFrame, *, source: str = "claims") -> pd.DataFram
     for name in ("title", "verification"):
         blank = out[name] == ""
         out.loc[blank, name] = out.loc[blank, "claim_id"] if name == "title" else "not stated"
-    return out[list(CLAIM_COLUMNS)].reset_index(drop=True)
+    if "excluded" in df.columns:
+        out["excluded"] = df["excluded"].astype(str).to_numpy()
+    cols = list(CLAIM_COLUMNS) + (["excluded"] if "excluded" in out.columns else [])
+    return out[cols].reset_index(drop=True)
+
+
+def decimal_resolution(text: str) -> float:
+    """The resolution implied by how a number is written ('44.6' -> 0.1, '40' -> 1, '53.3333' -> 0.0001)."""
+    t = text.strip().rstrip("%")
+    if "e" in t.lower() or not t:
+        return 0.0
+    return 10.0 ** (-(len(t.split(".")[1]) if "." in t else 0))
 
 
 def _n_points(grp: pd.DataFrame) -> int:
@@ -314,6 +453,14 @@ def is_verified(text: str) -> bool:
     return t.startswith(("verified", "copied verbatim", "corroborated"))
 
 
+def _pooled(metric: str, k: float, n: float) -> bool:
+    """Is the number a pooled symmetric estimator? G-Pass (hypergeometric by definition) and pass@k / maj@k
+    from a stated n > k samples per question (the unbiased estimator, the U-statistic)."""
+    if metric == "g-pass@k":
+        return True
+    return metric in ("pass@k", "maj@k") and math.isfinite(n) and n > k
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim: its citation fields and its points normalised to fractions (see POINT_COLUMNS)."""
@@ -321,6 +468,7 @@ class Claim:
     claim_id: str
     title: str
     n_questions: float
+    reading: str
     source: str
     citation: str
     location: str
@@ -367,6 +515,9 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                     verification=r["verification"],
                     label=label,
                     notes=r["notes"],
+                    half_res=float(np.nan_to_num(r["resolution"])) / 200.0,
+                    err=err / 100.0,
+                    pooled=_pooled(str(r["metric"]), k, float(r["samples_per_question"])),
                 )
             )
         if len(qa):
@@ -393,14 +544,22 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                         verification=ver,
                         label=f"pass@{kk}",
                         notes=f"unbiased pass@{kk} from the {len(qa)} published per-question rates over {runs} runs",
+                        half_res=float(np.nan_to_num(qa["resolution"].max())) / 200.0,
+                        err=0.0,
+                        pooled=True,
                     )
                 )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
+        # pass@n from the same n samples that give a pooled pass@k (k < n) is that pool's coverage: pooled too
+        pool_ns = set(pts.loc[pts["pooled"].astype(bool) & (pts["metric"] == "pass@k"), "n_samples"].tolist())
+        same_pool = (pts["metric"] == "pass@k") & (pts["k"] == pts["n_samples"]) & pts["n_samples"].isin(pool_ns)
+        pts.loc[same_pool, "pooled"] = True
         out.append(
             Claim(
                 claim_id=str(cid),
                 title=str(first["title"]),
                 n_questions=float(first["n_questions"]),
+                reading=str(first["reading"]),
                 source=str(first["source"]),
                 citation=str(first["citation"]),
                 location=str(first["location"]),

@@ -23,7 +23,7 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 from scipy.stats import chi2 as chi2_dist
 
-from harness.audit._kernels import beta_expect, kernel, p_grid
+from harness.audit._kernels import beta_expect, beta_expect_scalar, kernel, p_grid
 
 FloatArray = npt.NDArray[np.float64]
 BOOT_GRID = p_grid(400)
@@ -69,9 +69,8 @@ def specs(points: pd.DataFrame) -> list[Spec]:
 def predict(points: pd.DataFrame | list[Spec], mb: Member) -> FloatArray:
     """Each point's expected value under the member."""
     sp = specs(points) if isinstance(points, pd.DataFrame) else points
-    mean, conc = np.array(mb.mean), np.array(mb.conc)
     phi = round(mb.phi, 4)
-    e = np.array([float(beta_expect(metric, k, m, phi, mean, conc)) for metric, k, m in sp])
+    e = np.array([beta_expect_scalar(metric, k, m, phi, mb.mean, mb.conc) for metric, k, m in sp])
     return np.asarray(mb.w1 + (1.0 - mb.w0 - mb.w1) * e, dtype=np.float64)
 
 

@@ -16,6 +16,8 @@ some
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import linprog
@@ -50,19 +52,37 @@ def _rows(
     return G, np.asarray(rhs)
 
 
+class LPSolveError(Exception):
+    """A linear programme that HiGHS could not solve (numerical failure): reported in the verdict, one line."""
+
+
+def _solve(**kw: Any) -> Any:
+    """linprog with HiGHS (dual simplex, then interior point): the first run that reports success or a
+    definite infeasibility; otherwise an :class:`LPSolveError` naming the solver's status and message."""
+    res = None
+    for method in ("highs-ds", "highs-ipm"):
+        res = linprog(method=method, **kw)
+        if res.status in (0, 2):
+            return res
+    msg = str(getattr(res, "message", "")).splitlines()[0] if res is not None else ""
+    raise LPSolveError(f"the linear programme failed numerically (status {getattr(res, 'status', '?')}: {msg})")
+
+
 def min_max_deviation(
     A: FloatArray, y: FloatArray, sigma: FloatArray, lower_only: npt.NDArray[np.bool_]
 ) -> tuple[float, FloatArray]:
-    """s* = min over distributions of the largest standardised deviation, and the minimising weights."""
+    """s* = min over distributions of the largest standardised deviation, and the minimising weights.
+
+    Raises :class:`LPSolveError` when the solver fails numerically (the programme itself is always feasible).
+    """
     n = A.shape[1]
     G, h = _rows(A, y, sigma, lower_only, None)
     c = np.zeros(n + 1)
     c[-1] = 1.0
     A_eq = np.concatenate((np.ones(n), [0.0]))[None, :]
-    res = linprog(c, A_ub=G, b_ub=h, A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * (n + 1), method="highs")
-    if res.status != 0:  # pragma: no cover - always feasible (s large enough)
-        raise RuntimeError(f"LP failed: {res.message}")
-    return float(res.x[-1]), np.asarray(res.x[:-1])
+    res = _solve(c=c, A_ub=G, b_ub=h, A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * (n + 1))
+    x = np.asarray(res.x)
+    return float(x[-1]), np.asarray(x[:-1])
 
 
 def value_range(
@@ -73,21 +93,24 @@ def value_range(
     lower_only: npt.NDArray[np.bool_],
     tol: float,
 ) -> tuple[float, float]:
-    """(min, max) of target . w over distributions within tol * sigma of every point (nan if infeasible)."""
+    """(min, max) of target . w over distributions within tol * sigma of every point (nan if infeasible or
+    numerically failed)."""
     n = A.shape[1]
     G, h = _rows(A, y, sigma, lower_only, tol)
     A_eq = np.ones((1, n))
     out = []
     for sign in (1.0, -1.0):
-        res = linprog(
-            sign * target,
-            A_ub=G if len(h) else None,
-            b_ub=h if len(h) else None,
-            A_eq=A_eq,
-            b_eq=[1.0],
-            bounds=[(0, None)] * n,
-            method="highs",
-        )
+        try:
+            res = _solve(
+                c=sign * target,
+                A_ub=G if len(h) else None,
+                b_ub=h if len(h) else None,
+                A_eq=A_eq,
+                b_eq=[1.0],
+                bounds=[(0, None)] * n,
+            )
+        except LPSolveError:
+            return float("nan"), float("nan")
         if res.status != 0:
             return float("nan"), float("nan")
         out.append(sign * float(res.fun))

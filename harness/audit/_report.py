@@ -12,6 +12,8 @@ import html
 import io
 import os
 import re
+import shutil
+import tempfile
 import textwrap
 from typing import TYPE_CHECKING
 
@@ -207,21 +209,53 @@ def _fit_rows(a: ClaimAudit) -> list[list[str]]:
     return rows
 
 
+def _summary_rows(result: AuditResult) -> list[list[str]]:
+    rows = []
+    for a in result.claims:
+        q = a.points["k"].size
+        rows.append([a.claim_id, a.verdict, a.basis, str(q)])
+    return rows
+
+
+SUMMARY_HEADER = ["claim", "verdict", "rests on", "numbers"]
+
+
+def _counts_line(result: AuditResult) -> str:
+    counts = pd.Series([a.verdict for a in result.claims]).value_counts()
+    return f"{len(result.claims)} claims: " + ", ".join(f"{int(n)} {v}" for v, n in counts.items()) + "."
+
+
+VERDICT_NOTE = (
+    "Verdicts: inconsistent (a check failed: no i.i.d. sampling reproduces the numbers, under the reading named); "
+    "consistent (checks that could have failed passed; the power they had against sequential refinement at the "
+    "claim's own size is stated); passes by construction (pooled symmetric estimators such as the unbiased "
+    "pass@k or G-Pass meet every moment check whatever the model did); not testable (too few numbers, lower bounds "
+    "only, or not repeated sampling). Exchangeable dependence between a question's samples (shared batches or "
+    "seeds) cannot be seen in aggregate curves at all."
+)
+
+
 def render_markdown(result: AuditResult, figure_paths: dict[str, str]) -> str:
     out = [
         "# Audit of published test-time-compute claims",
         "",
         METHODS_NOTE,
         "",
-        "| claim | verdict | summary |",
-        "|---|---|---|",
+        VERDICT_NOTE,
+        "",
+        _counts_line(result),
+        "",
+        "| " + " | ".join(SUMMARY_HEADER) + " |",
+        "|" + "---|" * len(SUMMARY_HEADER),
     ]
-    for a in result.claims:
-        out.append(f"| {_md(a.claim_id)} | {a.verdict} | {_md(a.summary)} |")
+    out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _summary_rows(result)]
+    out += ["", "## Per-claim detail"]
     for a in result.claims:
         out += [
             "",
-            f"## {_md(a.title)}",
+            f"<details><summary>{_md(a.claim_id)}: {a.verdict}</summary>",
+            "",
+            f"### {_md(a.title)}",
             "",
             f"`{_md(a.claim_id)}` - **{a.verdict}**. {_md(a.summary)}",
             "",
@@ -236,6 +270,7 @@ def render_markdown(result: AuditResult, figure_paths: dict[str, str]) -> str:
         if len(a.fits):
             out += ["", "| " + " | ".join(FIT_HEADER) + " |", "|" + "---|" * len(FIT_HEADER)]
             out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in _fit_rows(a)]
+        out += ["", "</details>"]
     return "\n".join(out) + "\n"
 
 
@@ -253,19 +288,28 @@ def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
         "body{font-family:sans-serif;max-width:70em;margin:auto;padding:1em;line-height:1.4}",
         "table{border-collapse:collapse;margin:0.5em 0;font-size:0.85em}",
         "td,th{border:1px solid #999;padding:2px 6px;vertical-align:top}",
+        "details{margin:0.3em 0}summary{cursor:pointer}",
         ".consistent{font-weight:bold}.inconsistent{font-weight:bold;text-decoration:underline}",
         "img{max-width:100%}</style></head><body>",
         "<h1>Audit of published test-time-compute claims</h1>",
         f"<p>{e(METHODS_NOTE)}</p>",
+        f"<p>{e(VERDICT_NOTE)}</p>",
+        f"<p>{e(_counts_line(result))}</p>",
     ]
-    parts.append(
-        _table_html(["claim", "verdict", "summary"], [[a.claim_id, a.verdict, a.summary] for a in result.claims])
+    rows = _summary_rows(result)
+    head = "".join(f"<th>{e(c)}</th>" for c in SUMMARY_HEADER)
+    body = "".join(
+        f"<tr><td><a href='#{e(_slug(r[0]))}'>{e(r[0])}</a></td>" + "".join(f"<td>{e(c)}</td>" for c in r[1:]) + "</tr>"
+        for r in rows
     )
+    parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    parts.append("<h2>Per-claim detail</h2>")
     for a in result.claims:
         parts += [
-            f"<section id='{e(_slug(a.claim_id))}'><h2>{e(a.title)}</h2>",
-            f"<p><code>{e(a.claim_id)}</code> - <span class='{e(a.verdict.replace(' ', '-'))}'>"
-            f"{e(a.verdict)}</span>. {e(a.summary)}</p>",
+            f"<details id='{e(_slug(a.claim_id))}'><summary>{e(a.claim_id)}: "
+            f"<span class='{e(a.verdict.replace(' ', '-'))}'>{e(a.verdict)}</span> ({e(a.basis)})</summary>",
+            f"<h3>{e(a.title)}</h3>",
+            f"<p>{e(a.summary)}</p>",
             f"<p>Source: {e(_source(a))}</p>",
             _table_html(POINT_HEADER, _points_rows(a)),
             "<p>Evidence:</p><ul>" + "".join(f"<li>{e(x)}</li>" for x in a.evidence) + "</ul>",
@@ -275,37 +319,53 @@ def render_html(result: AuditResult, pngs: dict[str, bytes]) -> str:
             parts.append(f"<img alt='{e(a.title)}' src='data:image/png;base64,{b64}'>")
         if len(a.fits):
             parts.append(_table_html(FIT_HEADER, _fit_rows(a)))
-        parts.append("</section>")
+        parts.append("</details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
 def write_audit(result: AuditResult, out_dir: str) -> list[str]:
+    """Render everything in memory, then write: into a new folder through a temporary sibling folder and one
+    rename (a failed run leaves nothing), into an existing folder file by file, each atomically."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise HarnessInputError("exists and is not a folder", source=out_dir, fix="give a folder for --out")
-    fig_dir = os.path.join(out_dir, "figures")
-    os.makedirs(fig_dir, exist_ok=True)
-    paths: list[str] = []
+    files: dict[str, bytes] = {}
     pngs: dict[str, bytes] = {}
     rel: dict[str, str] = {}
     used: set[str] = set()
     for a in result.claims:
+        if a.verdict == "passes by construction":  # nothing beyond the points table to show
+            continue
         name = _slug(a.claim_id)
         while name in used:
             name += "-x"
         used.add(name)
         png = _png(a.figure())
         pngs[a.claim_id] = png
-        path = os.path.join(fig_dir, f"{name}.png")
-        write_bytes_atomic(path, png)
         rel[a.claim_id] = f"figures/{name}.png"
-        paths.append(path)
-    for name, text in (
-        ("audit.md", render_markdown(result, rel)),
-        ("audit.html", render_html(result, pngs)),
-        ("audit_fits.csv", result.fits_table().to_csv(index=False)),
-    ):
-        path = os.path.join(out_dir, name)
-        write_bytes_atomic(path, text.encode("utf-8"))
-        paths.append(path)
-    return paths
+        files[rel[a.claim_id]] = png
+    files["audit.md"] = render_markdown(result, rel).encode("utf-8")
+    files["audit.html"] = render_html(result, pngs).encode("utf-8")
+    files["audit_verdicts.csv"] = result.verdicts().to_csv(index=False).encode("utf-8")
+    files["audit_fits.csv"] = result.fits_table().to_csv(index=False).encode("utf-8")
+    target = os.path.abspath(out_dir)
+    fresh = not os.path.exists(target)
+    folder = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".tmp-audit-") if fresh else target
+    try:
+        os.makedirs(os.path.join(folder, "figures"), exist_ok=True)
+        for name, data in files.items():
+            write_bytes_atomic(os.path.join(folder, name), data)
+        if fresh:
+            os.chmod(folder, 0o777 & ~_umask())
+            os.rename(folder, target)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return [os.path.join(out_dir, name) for name in files]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

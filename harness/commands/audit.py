@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 from typing import Any
 
 from harness._validation import HarnessInputError
@@ -23,15 +25,16 @@ def add_parser(sub: Any) -> None:
         nargs="?",
         default=None,
         metavar="FILE",
-        help="claims CSV (columns claim_id, metric, k, value, n_questions, ...) or digitised chart "
-        "points (compute, value[, error, n_questions]); default: the bundled published claims",
+        help="claims CSV (one row per number: claim_id, metric, k, value in percent, n_questions, optional "
+        "samples_per_question, source, model, benchmark, compute, note), a published-numbers table (source, "
+        "model, benchmark, n_questions, metric, compute, value_pct), or digitised chart points (compute, "
+        "value[, error, n_questions]); default: the bundled published claims",
     )
     p.add_argument(
-        "--out", required=True, metavar="DIR", help="output folder (audit.md, audit.html, CSV, PNGs)"
+        "--out", required=True, metavar="DIR", help="output folder, new or empty (audit.md, audit.html, CSV, PNGs)"
     )
-    p.add_argument(
-        "--claim", action="append", default=None, metavar="ID", help="audit only this claim id (repeatable)"
-    )
+    p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
+    p.add_argument("--claim", action="append", default=None, metavar="ID", help="audit only this claim id (repeatable)")
     p.add_argument(
         "--n-questions",
         type=int,
@@ -52,7 +55,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness.audit import audit_claims, load_claims, write_audit
+    from harness.audit._claims import conversion_notes
+    from harness.commands._common import progress_printer
 
+    start = time.perf_counter()
     claims = load_claims(args.file, n_questions=args.n_questions, metric=args.metric)
     if args.claim:
         unknown = sorted(set(args.claim) - set(claims["claim_id"]))
@@ -62,8 +68,10 @@ def run(args: argparse.Namespace) -> int:
                 fix=f"claims: {', '.join(list(dict.fromkeys(claims['claim_id']))[:8])}, ...",
             )
         claims = claims[claims["claim_id"].isin(args.claim)]
-    from harness.commands._common import progress_printer
-
+    check_output_dir(args.out, force=args.force)  # after the inputs load, before any work; creates nothing
+    if not args.quiet:
+        for note in conversion_notes(claims):
+            print(f"harness: {note}", file=sys.stderr)
     result = audit_claims(claims, seed=args.seed, progress=progress_printer(args.quiet))
     paths = write_audit(result, args.out)
     if not args.quiet:
@@ -73,6 +81,22 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         print(
-            f"wrote {len(paths)} files to {args.out} (audit.md, audit.html, audit_fits.csv)", file=sys.stderr
+            f"wrote {len(paths)} files to {args.out} in {time.perf_counter() - start:.1f} s; open "
+            f"{os.path.join(args.out, 'audit.html')}",
+            file=sys.stderr,
         )
     return 0
+
+
+def check_output_dir(out_dir: str, *, force: bool) -> None:
+    """Refuse a path that is not a folder, or a non-empty folder without --force (creates nothing)."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise HarnessInputError(
+            "the output path exists and is not a folder", source=out_dir, fix="choose another --out"
+        )
+    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
+        raise HarnessInputError(
+            "the output folder exists and is not empty",
+            source=out_dir,
+            fix="choose a new --out folder or pass --force to overwrite its files",
+        )

@@ -1,0 +1,135 @@
+"""Power of the one-pool verdict against sequential refinement, at a claim's own size (simulated, cached).
+
+The named alternative (issue 11): attempt j = 0, 1, ... of a question succeeds with probability
+1 - (1 - p)(1 - boost)^j (feedback from failed attempts), p ~ Beta(mean m, concentration 0.9) with m the
+claim's own pass@1 (Beta(0.3, 0.6) when no pass@1 is published), and the numbers are reported as the share
+of questions solved within the first k attempts. Each simulated claim has the claim's number of questions,
+k grid and rounding, and goes through the same one-pool decision as the claim (exact constraints and the
+joint first-success test). Majority-vote numbers have no such alternative here, so their power is not
+computed (said so in the verdict).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from harness.audit._lp import ALPHA
+from harness.audit._pool import estimator_table, first_success_test, hard_checks
+
+FloatArray = npt.NDArray[np.float64]
+BOOSTS = (0.05, 0.1, 0.2)
+N_SIMS = 200
+CONC = 0.9
+
+
+def simulate_first_k(
+    rng: np.random.Generator, q: int, ks: FloatArray, boost: float, mean: float, reps: int, conc: float = CONC
+) -> FloatArray:
+    """(reps, len(ks)) shares solved within the first k attempts under sequential refinement (vectorised).
+
+    The first success index is drawn attempt by attempt up to max(ks) via inverse survival: each question's
+    survival to attempt j is prod_{i<j} (1 - p)(1 - boost)^i."""
+    kmax = int(max(ks))
+    a, b = mean * conc, (1 - mean) * conc
+    p = rng.beta(a, b, size=(reps, q))
+    j = np.arange(kmax)
+    # log survival after j+1 attempts: sum_{i<=j} log((1-p)(1-boost)^i)
+    log_fail = np.log1p(-np.minimum(p, 1 - 1e-15))[..., None] * (j + 1) + np.log1p(-boost) * (j * (j + 1) / 2)
+    u = np.log(rng.random((reps, q, 1)))
+    first = (u < log_fail).sum(axis=-1) + 1  # first success index (kmax + 1: none)
+    return np.stack([(first <= kk).mean(axis=1) for kk in ks], axis=1)
+
+
+def simulate_pooled(
+    rng: np.random.Generator, q: int, ks: FloatArray, boost: float, mean: float, reps: int, n: int, conc: float = CONC
+) -> FloatArray:
+    """(reps, len(ks)) unbiased pass@k from n refinement attempts per question (the pooled estimator)."""
+    a, b = mean * conc, (1 - mean) * conc
+    p = rng.beta(a, b, size=(reps, q))
+    j = np.arange(n)
+    pj = 1 - (1 - p[..., None]) * (1 - boost) ** j
+    c = (rng.random((reps, q, n)) < pj).sum(axis=-1)
+    tables = np.stack([estimator_table("pass@k", int(k), 0, n) for k in ks], axis=1)  # (n + 1, len(ks))
+    return np.asarray(tables[c].mean(axis=1), dtype=np.float64)
+
+
+def _points(ks: tuple[float, ...], half_res: tuple[float, ...], vals: FloatArray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "metric": "pass@k",
+            "k": np.asarray(ks),
+            "m": 0,
+            "y": vals,
+            "half_res": np.asarray(half_res),
+            "err": 0.0,
+            "label": [f"pass@{k:g}" for k in ks],
+            "pooled": False,
+            "n_samples": np.nan,
+        }
+    )
+
+
+def one_pool_rejects(pts: pd.DataFrame, q: float, level: float = ALPHA) -> bool:
+    """The one-pool decision for coverage-only points: an exact constraint fails or the joint test rejects."""
+    if any(c.status == "fail" for c in hard_checks(pts)):
+        return True
+    t = first_success_test(pts, q)
+    return t is not None and t.p_value < level
+
+
+@lru_cache(maxsize=256)
+def refinement_power(
+    q: int,
+    ks: tuple[float, ...],
+    half_res: tuple[float, ...],
+    boost: float,
+    mean: float,
+    sims: int = N_SIMS,
+    pooled_n: int = 0,
+) -> float:
+    """Share of simulated refinement claims the one-pool decision rejects (seeded by the inputs); pooled_n > 0
+    reports them as unbiased pass@k from that many attempts, else as solved within the first k."""
+    rng = np.random.default_rng([q, len(ks), int(1000 * boost), int(1000 * mean), pooled_n])
+    vals = (
+        simulate_pooled(rng, q, np.asarray(ks), boost, mean, sims, pooled_n)
+        if pooled_n
+        else simulate_first_k(rng, q, np.asarray(ks), boost, mean, sims)
+    )
+    step = 2 * np.asarray(half_res)
+    vals = np.where(step > 0, np.round(vals / np.where(step > 0, step, 1)) * step, vals)
+    return float(np.mean([one_pool_rejects(_points(ks, half_res, v), float(q)) for v in vals]))
+
+
+def power_text(pts: pd.DataFrame, q: float, reading: str) -> str:
+    """One evidence line: the power of this claim's check against sequential refinement (or why none)."""
+    metric = pts["metric"].to_numpy()
+    if reading == "separate runs" or not np.isfinite(q):
+        return "power: not computed (the named alternative is reported from one run)"
+    if (metric != "pass@k").any():
+        return (
+            "power: not computed (sequential refinement is defined here for coverage numbers only; the checks' "
+            "power on majority-vote or re-ranked numbers is not measured)"
+        )
+    cov = pts.sort_values("k").drop_duplicates("k")
+    ks = tuple(float(v) for v in cov["k"])
+    hr = tuple(float(v) for v in cov["half_res"])
+    p1 = cov.loc[cov["k"] == 1, "y"]
+    mean = float(np.clip(p1.iloc[0], 0.02, 0.98)) if len(p1) else 1 / 3
+    mean = round(mean, 2)
+    n_stated = cov.loc[cov["pooled"].astype(bool), "n_samples"].to_numpy(dtype=float)
+    pool_n = int(n_stated.max()) if len(n_stated) and np.isfinite(n_stated).all() else 0
+    pw = [refinement_power(int(q), ks, hr, b, mean, pooled_n=pool_n) for b in BOOSTS]
+    se = max(np.sqrt(v * (1 - v) / N_SIMS) for v in pw)
+    return (
+        f"power: against sequential refinement at this claim's size ({int(q)} questions, k = "
+        f"{', '.join(f'{k:g}' for k in ks)}) this check rejects "
+        + " / ".join(f"{v:.2f}" for v in pw)
+        + f" of simulated claims for boost {' / '.join(f'{b:g}' for b in BOOSTS)}; attempt j succeeds with "
+        f"1 - (1 - p)(1 - boost)^j, p ~ Beta with mean {mean:g} and concentration {CONC:g}, reported "
+        + (f"as unbiased pass@k from {pool_n} attempts (as this claim)" if pool_n else "as solved within the first k")
+        + f" ({N_SIMS} simulations each, Monte Carlo SE <= {se:.3f})"
+    )
