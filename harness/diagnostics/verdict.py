@@ -385,4 +385,6 @@ def verdict_table(verdicts: tuple[Verdict, ...]) -> pd.DataFrame:
     for v, row in zip(verdicts, rows, strict=True):
         row["effect_ci_low_pp"], row["effect_ci_high_pp"] = v.effect_ci_pp
         row["slope_diff_ci_low_pp"], row["slope_diff_ci_high_pp"] = v.slope_diff_ci_pp
+        if v.effect_k == 0:
+            row["effect_k"] = None  # no effect measured
     return pd.DataFrame(rows)

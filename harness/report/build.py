@@ -107,7 +107,7 @@ def ordered(counts: QuestionCounts, order: str, reference: str | None) -> tuple[
         raise HarnessInputError(
             f"--reference {reference!r} is not a model of these data", fix=f"use one of: {', '.join(names)}"
         )
-    seq = sorted(names) if order == "name" else list(names)
+    seq = sorted(names, key=lambda m: (m.casefold(), m)) if order == "name" else list(names)
     if reference is not None:
         seq = [reference, *[m for m in seq if m != reference]]
     rank = {m: i for i, m in enumerate(seq)}
