@@ -7,7 +7,8 @@ For each (model, metric) one of four outcomes, decided by :func:`decide` from ti
   column). The shape of the curve is then described by the spread of p̂, never called "explained".
 * ``consistent``: every test of the family ran and none rejected at the family level (Holm). The verdict names
   the tests, their measured size and the minimum detectable slope difference (pp per decade) at 80% power.
-* ``negligible``: a test rejected, but the effect on the curve is within the practical margin: the slope
+* ``negligible``: a test rejected, but the effect on the curve is within the practical margin (or, without
+  bootstrap replicates, was not measured; the text says which): the slope
   difference is at most ``margin`` pp per decade and the interval of the largest gap between the two curves
   reaches inside +-``margin`` pp. Reported as significant but negligible, not as a departure.
 * ``departs``: a test rejected and the effect exceeds the margin (|slope difference| > margin, or the whole
@@ -322,6 +323,12 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
             f"{metric}: departs from independent sampling along the {axis} axis: {effect_txt}, beyond the "
             f"{fmt(margin)} pp margin; {first['test']} rejects exchangeability (Holm-adjusted p = {p:.2g}, "
             f"{size_txt})."
+        )
+    elif not (np.isfinite(s) or np.isfinite(e)):
+        outcome = "negligible"
+        text = (
+            f"{metric}: {first['test']} rejects exchangeability along the {axis} axis (Holm-adjusted p = {p:.2g}, "
+            f"{size_txt}), but its effect on the curve was not measured (no bootstrap), so no departure is claimed."
         )
     else:
         outcome = "negligible"
