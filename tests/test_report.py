@@ -84,6 +84,9 @@ def test_headline_comes_first_and_its_numbers_are_in_the_csv(report_dir: Path) -
     assert html.index('id="answer"') < html.index("<h2>")  # the answer is on the first screen
     assert html.index('id="verdict"') < html.index('id="data"')  # the verdict table comes first
     assert sum(line.startswith("Glossary — ") for line in head) == 5
+    assert len(list((report_dir / "figures").glob("first-k-*.png"))) == 1  # the first-k curve is drawn
+    curves = pd.read_csv(report_dir / "curves.csv")
+    assert set(curves[curves["kind"] == "first-k"]["metric"]) == {"pass@k", "maj@k"}
 
 
 def test_curves_csv_rows_say_how_they_were_made(report_dir: Path) -> None:

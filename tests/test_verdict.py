@@ -245,3 +245,15 @@ def test_compiled_block_tests_match_the_dependence_tests_on_the_same_groups() ->
     (z, p), (x2, px) = block_tests(data, permutation_draws(data, permutations=399, seed=0))
     assert z == pytest.approx(z_ref, rel=1e-9) and x2 == pytest.approx(x_ref, rel=1e-9)
     assert abs(p - p_ref) < 0.06 and abs(px - px_ref) < 0.06  # two independent sets of 399 permutations
+
+
+def test_esc_samples_in_logged_order_are_consistent_with_independent_sampling(shared_data: Path) -> None:
+    """ESC (500 questions x 40 GPT-3.5 samples, PROVENANCE.md): the order tests run and do not reject, and the
+    verdict states what they could have seen (a slope difference of a few pp per decade)."""
+    from harness import load
+
+    loaded = load(str(shared_data / "esc_gpt35_last_letters" / "T0.7.jsonl.gz"))
+    a = analyse(loaded.counts, rollouts=loaded.rollouts, bootstrap=100, fits=("beta_binomial",), permutations=199)
+    for v in a.verdicts:
+        assert v.outcome == "consistent", v.text
+        assert 0.5 < v.mde_pp_per_decade < 5.0 and "with 80% power" in v.text

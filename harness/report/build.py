@@ -31,6 +31,7 @@ from harness.report import figures as fig_lib
 from harness.report import sections as sec
 from harness.report.document import Report, ReportFigure, ReportTable, Section
 from harness.report.headline import SIGMOID_WIDTH_DECADES, data_line, headline_lines, verdict_section
+from harness.report.order_figure import first_k_figure
 from harness.report.tables import SLOPE_COLUMNS, binary_extreme_curves, p_spread, sigmoid_table, slope_table
 from harness.tables import QuestionCounts
 
@@ -106,7 +107,7 @@ def ordered(counts: QuestionCounts, order: str, reference: str | None) -> tuple[
         raise HarnessInputError(
             f"--reference {reference!r} is not a model of these data", fix=f"use one of: {', '.join(names)}"
         )
-    seq = sorted(names) if order == "name" else list(names)
+    seq = sorted(names, key=lambda m: (m.casefold(), m)) if order == "name" else list(names)
     if reference is not None:
         seq = [reference, *[m for m in seq if m != reference]]
     rank = {m: i for i, m in enumerate(seq)}
@@ -447,6 +448,17 @@ def _model_figures(
         )
     if analysis is None:
         return figs
+    oc = analysis.order_curves
+    if oc is not None and bool((oc["model"] == model).any()):
+        figs.append(
+            ReportFigure(
+                f"first-k-{stem}",
+                f"{model}: the first-k curve (each question's first k samples in logged order, what a user running "
+                "them in order sees) beside the exchangeable curve over all k-subsets, with 95% bootstrap bands; "
+                "independent sampling makes them equal in expectation (the order test in the verdict).",
+                first_k_figure(curves_all, model=model),
+            )
+        )
     dec = analysis.decomposition
     if len(dec) and bool(((dec["model"] == model) & (dec["metric"] == "pass@k") & (dec["kind"] == "measured")).any()):
         figs.append(

@@ -217,6 +217,8 @@ def verdict_section(analysis: Analysis | None, slopes: pd.DataFrame) -> Section 
             "slope_pp_per_decade": "measured slope (pp/decade)",
         }
     )
+    digits = {c: 3 if c == "p (Holm)" else 1 for c in shown.columns if c not in ("model", "metric", "outcome", "test")}
+    shown = shown.round(digits)  # display only; verdict.csv keeps full precision
     return Section(
         "Verdict per model",
         (
