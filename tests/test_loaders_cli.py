@@ -14,7 +14,7 @@ FIX = Path(__file__).parent / "fixtures"
 
 def curves(tmp_path: Path, *args: str) -> tuple[int, pd.DataFrame | None]:
     out = tmp_path / "c.csv"
-    rc = main(["curves", *args, "--out", str(out), "--quiet", "--bootstrap", "0", "--kinds", "measured"])
+    rc = main(["curves", *args, "--out", str(out), "--force", "--quiet", "--bootstrap", "0", "--kinds", "measured"])
     return rc, (pd.read_csv(out) if out.exists() else None)
 
 
