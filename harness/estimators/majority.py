@@ -33,6 +33,7 @@ programme is compiled with numba (``_majority_kernel``) and releases the GIL, so
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import roots_legendre
 
 from harness._validation import check_choice, check_ks
 from harness.estimators._grouped_kernel import grouped_kernel
@@ -73,6 +75,47 @@ def _call(fn: Callable[..., float], *args: object) -> float:
         _GL_TABLE[0] = gauss_legendre_table(max(2 * (nodes.shape[0] - 1), int(-value)))
 
 
+class _GaussLegendreRules:
+    """The Gauss-Legendre rules on [0, 1] that the grouped kernel asked for, packed flat and built on demand.
+
+    ``table`` is replaced as a whole (under a lock), so a thread never sees an offset without its nodes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.table = (np.full(65, -1, np.int64), np.zeros(0), np.zeros(0))
+        for n in range(1, 65):
+            self.add(n)
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            offset, nodes, weights = self.table
+            if n < len(offset) and offset[n] >= 0:
+                return
+            if n >= len(offset):
+                offset = np.concatenate([offset, np.full(n + 1 - len(offset), -1, np.int64)])
+            else:
+                offset = offset.copy()
+            x, w = roots_legendre(n)
+            offset[n] = len(nodes)
+            self.table = (offset, np.concatenate([nodes, (x + 1.0) / 2.0]), np.concatenate([weights, w / 2.0]))
+
+
+_GL_RULES = _GaussLegendreRules()
+
+
+def _call_grouped(
+    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool
+) -> float:
+    """Run the grouped kernel, adding a Gauss-Legendre rule when it asks for one (a negative return)."""
+    while True:
+        offset, nodes, weights = _GL_RULES.table
+        value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        if value >= 0.0:
+            return float(value)
+        _GL_RULES.add(int(-value))
+
+
 def _groups(correct: tuple[int, ...], wrong: tuple[int, ...]) -> tuple[IntArray, IntArray, BoolArray]:
     """Exchangeable groups: (size, multiplicity, correct?) for each distinct (size, correctness), sizes descending."""
     cnt = Counter([(a, True) for a in correct] + [(a, False) for a in wrong])
@@ -97,7 +140,7 @@ def _maj_one(
         sizes = np.asarray(wrong, dtype=np.int64)
         return _call(maj_kernel, correct[0], sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
     g_size, g_mult, g_corr = _groups(correct, wrong)
-    return _call(grouped_kernel, g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
 
 
 def maj_at_k_one(
