@@ -75,19 +75,20 @@ def test_several_correct_classes_match_brute_force(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["measured", "iid"])
-def test_grouped_kernel_matches_brute_force_with_one_correct_class(kind: str) -> None:
-    """The grouped kernel also serves one correct class with many wrong classes: forced here on small tables."""
+def test_both_kernels_match_brute_force(kind: str) -> None:
+    """Each kernel forced on small tables: the grouped one, and the per-class one summed over correct anchors."""
     rng = np.random.default_rng(11)
     for _ in range(120):
         correct, wrong, abstain = random_question(rng, 8 if kind == "measured" else 6)
-        correct = correct[:1] or [1]
+        correct = (correct[:1] or [1]) if kind == "iid" else (correct or [1])
         c, w = tuple(sorted(correct, reverse=True)), tuple(sorted(wrong, reverse=True))
         n = sum(c) + sum(w) + abstain
         for k in [k for k in range(1, n + 1) if kind == "measured" or n**k <= 5000]:
             for ties in TIES:
                 want = brute(list(c), list(w), abstain, k, ties, kind)
                 assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "grouped") - want) < TOL
-                assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "one") - want) < TOL
+                if ties != "weak" or len(c) == 1:  # anchors summed: random and strict with several correct classes
+                    assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "one") - want) < TOL
 
 
 def test_issue_9_example_two_correct_strings_lose_to_one_wrong_string() -> None:

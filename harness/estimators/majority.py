@@ -61,8 +61,9 @@ _GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; 
 
 
 ONE_CLASS_KERNEL_MAX_WRONG = 64
-"""Questions with one correct class and at most this many wrong classes use the per-class kernel
-(``maj_kernel``); all others the grouped kernel (``grouped_kernel``). Both are exact; the choice is speed only."""
+"""Questions with at most this many classes besides one anchor use the per-class kernel (``maj_kernel``, summed
+over the correct classes as anchors; for weak ties only with one correct class); all others the grouped kernel
+(``grouped_kernel``). Both are exact; the choice is speed only."""
 
 
 def _call(fn: Callable[..., float], *args: object) -> float:
@@ -132,13 +133,27 @@ def _maj_one(
     correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str, method: str = "auto"
 ) -> float:
     """Exact maj@k for one question: correct classes and wrong classes (each descending, no zeros), ``rest``
-    non-voting samples. ``method`` 'auto', 'grouped' or 'one' (the per-class kernel; one correct class only)."""
+    non-voting samples.
+
+    ``method``: 'one' sums the per-class kernel over the correct classes taken as anchors (random and strict ties;
+    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' picks 'one' when every class
+    is one of at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 and the rule allows it. All are exact.
+    """
     if not correct:
         return 0.0
-    one = len(correct) == 1 and (method == "one" or (method == "auto" and len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG))
-    if one:
-        sizes = np.asarray(wrong, dtype=np.int64)
-        return _call(maj_kernel, correct[0], sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+    anchors_ok = ties != "weak" or len(correct) == 1
+    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
+    if anchors_ok and (method == "one" or (method == "auto" and small)):
+        # random: P(class i wins) = E[1{Y_i on top} / (classes on top)], summed over the correct classes i, is
+        # E[(correct on top) / (classes on top)]; strict: the events "i alone on top" are disjoint. Each term is
+        # the per-class kernel with class i as the anchor and every other voting class as a competitor.
+        total = 0.0
+        for a, mult in Counter(correct).items():
+            others = list(wrong) + list(correct)
+            others.remove(a)
+            sizes = np.asarray(sorted(others, reverse=True), dtype=np.int64)
+            total += mult * _call(maj_kernel, a, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+        return min(total, 1.0)
     g_size, g_mult, g_corr = _groups(correct, wrong)
     return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
 
