@@ -179,3 +179,23 @@ def test_adversarial_shapes_agree_with_monte_carlo_at_n_10000(shape: str) -> Non
                 z_max = max(z_max, z)
                 assert z < 4.0, (shape, kind, k, ties, exact, mean, se)
     assert z_max > 0.0
+
+
+def test_maj_infinity_threshold_uses_the_strongest_correct_class() -> None:
+    """maj@inf: the correct classes' largest share against the largest wrong share (not the pooled correct share).
+
+    Correct classes 6 and 4 of the 10 correct samples (c = 0.6), one wrong class holding all wrong samples (s = 1):
+    a correct class leads iff 0.6 p > (1 - p), p > 1/1.6 = 0.625. The exact iid maj@k at large k agrees on each
+    side of the threshold.
+    """
+    from harness.models.predict import _wrong_threshold
+
+    table = QuestionCounts.from_classes(correct=[[6, 4], [5]], wrong=[[5], [3, 2]])
+    got = _wrong_threshold(table)
+    assert got is not None
+    thr, at = got
+    np.testing.assert_allclose(thr, [1 / 1.6, 0.6 / 1.6], atol=1e-15)
+    np.testing.assert_allclose(at, [0.5, 0.5], atol=1e-15)
+    above = maj_at_k_one([396, 264], [340], 0, [4096], kind="iid")[0]  # p = 0.66 > 0.625
+    below = maj_at_k_one([354, 236], [410], 0, [4096], kind="iid")[0]  # p = 0.59 < 0.625
+    assert above > 0.99 and below < 0.01
