@@ -141,6 +141,8 @@ def _maj_one(
     """
     if not correct:
         return 0.0
+    if k == 1:  # one sample votes alone: credit iff it is correct, under every rule and both kinds
+        return sum(correct) / (sum(correct) + sum(wrong) + rest)
     anchors_ok = ties != "weak" or len(correct) == 1
     small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
     if anchors_ok and (method == "one" or (method == "auto" and small)):
