@@ -1,33 +1,35 @@
 """Exact majority vote maj@k (plurality over answer classes) with tie rules, without Monte Carlo.
 
-Two kinds, for a question whose n logged samples fall into a correct class of size a0, wrong classes of sizes
-a1 >= a2 >= ... and r unanswered samples (wrong, no vote):
+Two kinds, for a question whose n logged samples fall into correct classes (several strings a grader accepts are
+several votes), wrong classes and r unanswered samples (wrong, no vote):
 
 * ``measured``: the expectation over all C(n, k) k-subsets (sampling without replacement; multivariate
   hypergeometric). This is the U-statistic, the unbiased estimator of maj@k under i.i.d. sampling.
 * ``iid``: the prediction of sampling k times with replacement from the question's empirical answer
   distribution (multinomial with probabilities a_j / n).
 
-Tie rules for the credit when the correct class ties with t wrong classes for the most votes: ``strict`` 0,
-``weak`` 1, ``random`` 1/(1+t) (the default; what "first seen wins" gives under exchangeable order). The correct
-class needs at least one vote.
+Tie rules when c correct and w wrong classes share the most votes: ``random`` credits c/(c+w) (the default; what
+"first seen wins" gives under exchangeable order), ``strict`` 1 only if c = 1 and w = 0, ``weak`` 1 if c >= 1. A
+class needs at least one vote; if no sample votes the credit is 0.
 
-Method. Condition on the correct class's count x. The other counts given x are a multivariate hypergeometric
-(multinomial) draw of m = k - x from the non-correct pool. Write it as independent Binomial(a_j, theta)
-(Poisson(lambda a_j / N')) variables conditioned on their sum being m (the conditioning identity, e.g. Johnson,
-Kotz & Balakrishnan, *Discrete Multivariate Distributions*, ch. 39), so that
+Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two kernels, chosen for speed:
 
-    P(all Y_j < x, sum = m) / P(sum = m)
+* per-class (``_majority_kernel.maj_kernel``): condition on one anchor class's count x; the other counts given x
+  are a multivariate hypergeometric (multinomial) draw of m = k - x, written as independent Binomial(a_j, theta)
+  (Poisson) variables conditioned on their sum (Johnson, Kotz & Balakrishnan, *Discrete Multivariate
+  Distributions*, ch. 39), so P(credit | x) is a truncated convolution over the classes that can reach x; random
+  ties by 1/(1+T) = int_0^1 u^T du and Gauss-Legendre quadrature. With several correct classes, random and strict
+  ties are sums over the correct classes as anchors (P(i wins) summed is E[c/(c+w)]; "i alone on top" are
+  disjoint events).
+* grouped (``_grouped_kernel.grouped_kernel``): classes of equal size and correctness are exchangeable and enter
+  as powers of one truncated polynomial; condition on the top count x and extract [z^k] of a product of group
+  powers under one global tilt; random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative
+  part of a dual-number product.
 
-factorises into a convolution over classes. A dynamic programme over the "competitive" classes (those that can
-reach x with non-negligible probability), run for each x, gives the exact sum; the other wrong classes and the
-unanswered samples form one free binomial (Poisson) pool. Random ties use 1/(1+T) = int_0^1 u^T du: the product
-over classes is a polynomial in u, integrated exactly by Gauss-Legendre quadrature. The tilt is chosen per x
-(theta = m / pool), so every term is evaluated where it is largest. Classes are treated as non-competitive, and
-x values skipped, only where a rigorous bound (Chernoff, with Hoeffding 1963: hypergeometric tails are dominated
-by binomial ones; negative association, Joag-Dev & Proschan 1983) puts each neglected piece below ``EPS`` /
-(classes + 2) (EPS = 1e-14); over thousands of brute-force checks the total error stayed below 4e-14. The
-programme is compiled with numba (``_majority_kernel``) and releases the GIL, so questions run in parallel threads.
+Every neglected piece (classes that cannot reach x, x values that cannot matter, polynomial tails, tie degrees)
+is bounded rigorously (Chernoff; Hoeffding 1963 for hypergeometric tails; negative association, Joag-Dev &
+Proschan 1983) so that the total is below ``EPS`` = 1e-14. The kernels are compiled with numba (``cache=True``)
+and release the GIL, so questions run in parallel threads.
 """
 
 from __future__ import annotations
