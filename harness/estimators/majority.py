@@ -145,6 +145,10 @@ def _maj_one(
         return 0.0
     if k == 1:  # one sample votes alone: credit iff it is correct, under every rule and both kinds
         return sum(correct) / (sum(correct) + sum(wrong) + rest)
+    if kind == "measured" and k == sum(correct) + sum(wrong) + rest:  # every sample drawn: the vote is known
+        top = max(correct[0], wrong[0] if wrong else 0)
+        c, w = correct.count(top), wrong.count(top)
+        return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
     anchors_ok = ties != "weak" or len(correct) == 1
     small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
     if anchors_ok and (method == "one" or (method == "auto" and small)):
