@@ -138,14 +138,17 @@ def _maj_one(
     non-voting samples.
 
     ``method``: 'one' sums the per-class kernel over the correct classes taken as anchors (random and strict ties;
-    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' picks 'one' when every class
-    is one of at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 and the rule allows it. All are exact.
+    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' uses closed forms at k = 1, 2 and
+    (measured) k = n, else picks 'one' when there are at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes and the rule
+    allows it. All are exact (a forced method skips the closed forms, so tests reach each kernel at every k).
     """
     if not correct:
         return 0.0
-    if k == 1:  # one sample votes alone: credit iff it is correct, under every rule and both kinds
+    if method == "auto" and k == 1:  # one sample votes alone: credit iff it is correct (every rule and kind)
         return sum(correct) / (sum(correct) + sum(wrong) + rest)
-    if kind == "measured" and k == sum(correct) + sum(wrong) + rest:  # every sample drawn: the vote is known
+    if method == "auto" and k == 2:
+        return _maj_two(correct, wrong, rest, ties, kind)
+    if method == "auto" and kind == "measured" and k == sum(correct) + sum(wrong) + rest:  # the vote is known
         top = max(correct[0], wrong[0] if wrong else 0)
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
@@ -164,6 +167,26 @@ def _maj_one(
         return min(total, 1.0)
     g_size, g_mult, g_corr = _groups(correct, wrong)
     return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
+
+
+def _maj_two(correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, ties: str, kind: str) -> float:
+    """maj@2 in closed form. Two draws: one class twice, or one class and an unanswered sample, wins alone; two
+    different classes tie (random: credit = correct ones / 2). Ordered pairs weigh a_i a_j / (n (n-1)) without
+    replacement (a_j (a_j - 1) for a class twice) and a_i a_j / n^2 with replacement."""
+    n = sum(correct) + sum(wrong) + rest
+    measured = kind == "measured"
+    denom = n * (n - 1) if measured else n * n
+    if denom == 0:
+        return 0.0
+    v = sum(correct) + sum(wrong)
+    alone = sum(a * (a - 1) if measured else a * a for a in correct) + 2 * rest * sum(correct)
+    if ties == "strict":
+        return alone / denom
+    if ties == "random":
+        return (alone + sum(a * (v - a) for a in correct)) / denom
+    sq = sum(a * a for a in correct) + sum(a * a for a in wrong)
+    wrong_pairs = sum(wrong) ** 2 - sum(a * a for a in wrong)
+    return (alone + (v * v - sq) - wrong_pairs) / denom
 
 
 def maj_at_k_one(
