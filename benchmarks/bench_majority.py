@@ -1,81 +1,183 @@
-"""Speed of exact maj@k (without replacement) against a numpy Monte Carlo baseline, in the same process.
+"""Speed of exact maj@k against a numpy Monte Carlo baseline in the same process, and on adversarial shapes.
 
-Workload (issue 2): 500 questions, n = 10,000 samples, 50 answer classes (correct share p ~ Beta(0.5, 0.5), wrong
-answers ~ Dirichlet(0.3) over 49 wrong classes), 17 log-spaced k from 1 to 10,000. Baseline: 1,000 draws per
-(question, k) with ``Generator.multivariate_hypergeometric``. Goal: exact time <= half the Monte Carlo time.
+Parts (each printed as a table; timings on one thread unless said otherwise; the machine is shared, so compare
+ratios measured in the same run, not absolute seconds):
 
-Run: ``python benchmarks/bench_majority.py [--questions 500] [--draws 1000]``.
+1. ``grid``: issue 2's workload, 500 questions, n = 10,000, 50 answer classes (correct share p ~ Beta(0.5, 0.5),
+   wrong answers ~ Dirichlet(0.3) over 49 classes), 17 log-spaced k from 1 to 10,000, random ties, measured.
+   Baseline: 1,000 draws per (question, k) with ``Generator.multivariate_hypergeometric``. Both kernels are timed:
+   the per-class one (one correct class, the default for <= 64 wrong classes) and the grouped one (forced).
+2. ``several``: the same grid with the correct samples split over 3 correct classes (Dirichlet(1) shares).
+3. ``shapes``: single (question, k) timings on issue 15's adversarial shapes, every tie rule, both kinds.
+4. ``report``: maj@k over a generated class table of 100,000 questions x n = 100 (measured and iid, the
+   default k grid of ``harness curves``), time and peak memory.
+
+Run: ``python benchmarks/bench_majority.py [--parts grid,several,shapes,report] [--questions 500]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import resource
 import time
+from collections.abc import Callable
 
 import numpy as np
 
+from harness.curves import default_ks
 from harness.estimators import majority
 from harness.tables import QuestionCounts
 
+TIES = ("random", "strict", "weak")
 
-def make_table(questions: int, n: int, classes: int, seed: int) -> QuestionCounts:
+
+def make_table(questions: int, n: int, classes: int, seed: int, correct_split: int = 1) -> QuestionCounts:
     rng = np.random.default_rng(seed)
     p = rng.beta(0.5, 0.5, questions)
     wrong_shares = rng.dirichlet(np.full(classes - 1, 0.3), size=questions)
     probs = np.concatenate([p[:, None], (1 - p)[:, None] * wrong_shares], axis=1)
     counts = np.array([rng.multinomial(n, pr) for pr in probs])
-    return QuestionCounts.from_classes(counts[:, 0], counts[:, 1:])
+    if correct_split == 1:
+        return QuestionCounts.from_classes(counts[:, 0], counts[:, 1:])
+    split = [rng.multinomial(c, rng.dirichlet(np.ones(correct_split))).tolist() for c in counts[:, 0]]
+    return QuestionCounts.from_classes(split, counts[:, 1:])
 
 
 def monte_carlo(table: QuestionCounts, ks: np.ndarray, draws: int, seed: int) -> np.ndarray:
-    """Random-tie maj@k by simulation: ``draws`` k-subsets per (question, k)."""
+    """Random-tie maj@k by simulation over the vote classes: ``draws`` k-subsets per (question, k)."""
     rng = np.random.default_rng(seed)
-    classes = table.class_matrix()
+    sizes, is_correct = table.vote_classes()
     out = np.empty((table.n_questions, len(ks)))
-    for i, colors in enumerate(classes):
+    for i, colors in enumerate(sizes):
         for j, k in enumerate(ks):
             x = rng.multivariate_hypergeometric(colors, int(k), size=draws)
             top = x.max(axis=1)
-            ties = (x == top[:, None]).sum(axis=1)
-            out[i, j] = np.mean(np.where((x[:, 0] == top) & (top > 0), 1.0 / ties, 0.0))
+            on_top = x == top[:, None]
+            c = (on_top & is_correct[i]).sum(axis=1)
+            out[i, j] = np.mean(np.where(top > 0, c / on_top.sum(axis=1), 0.0))
     return out
+
+
+def _exact(table: QuestionCounts, ks: np.ndarray, method: str) -> np.ndarray:
+    """One thread, the given kernel choice ('auto' as the library does, or forced 'grouped')."""
+    sizes, is_correct = table.vote_classes()
+    assert table.abstain is not None
+    out = np.empty((table.n_questions, len(ks)))
+    for i in range(table.n_questions):
+        c = tuple(sorted((int(v) for v in sizes[i][is_correct[i]] if v > 0), reverse=True))
+        w = tuple(sorted((int(v) for v in sizes[i][~is_correct[i]] if v > 0), reverse=True))
+        out[i] = [majority._maj_one(c, w, int(table.abstain[i]), int(k), "random", "measured", method) for k in ks]
+    return out
+
+
+def _timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
+    majority._maj_one.cache_clear()
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def part_grid(args: argparse.Namespace, split: int) -> None:
+    table = make_table(args.questions, args.n, args.classes, args.seed, correct_split=split)
+    ks = np.unique(np.round(np.logspace(0, np.log10(args.n), 17)).astype(np.int64))
+    mc, t_mc = _timed(lambda: monte_carlo(table, ks, args.draws, args.seed + 1))
+    label = "one correct class" if split == 1 else f"{split} correct classes"
+    print(f"\n## {label}: {args.questions} questions x n={args.n} x {args.classes} classes x {len(ks)} k (random ties)")
+    print(f"Monte Carlo, {args.draws} draws per (question, k), numpy, 1 thread: {t_mc:.2f} s")
+    for method in ("auto", "grouped") if split == 1 else ("auto",):
+        exact, t = _timed(lambda m=method: _exact(table, ks, m))  # type: ignore[misc]
+        se = np.sqrt(np.maximum(mc * (1 - mc), 1e-12) / args.draws)
+        z = np.abs(exact - mc) / np.maximum(se, 1.0 / args.draws)
+        name = "library default" if method == "auto" else "grouped kernel forced"
+        print(f"exact ({name}), 1 thread: {t:.2f} s; ratio to Monte Carlo {t / t_mc:.3f}; "
+              f"max |z| {z.max():.2f}, share |z| > 4: {(z > 4).mean():.4f}")
+
+
+def adversarial_shapes() -> dict[str, tuple[list[int], list[int], int]]:
+    """Issue 15's shapes (n = 10,000 unless named) plus several correct classes."""
+    rng = np.random.default_rng(0)
+    near = rng.multinomial(10_000 - 12 - 100, np.full(999, 1 / 999))
+    near10k = rng.multinomial(10_000 - 2, np.full(9_999, 1 / 9_999))
+    near_big = rng.multinomial(100_000 - 11, np.full(9_999, 1 / 9_999))
+    diffuse = rng.multinomial(10_000 - 750, rng.dirichlet(np.full(200, 0.3)))
+    near3 = rng.multinomial(10_000 - 30, np.full(999, 1 / 999))
+    pos = lambda a: sorted((int(v) for v in a if v > 0), reverse=True)  # noqa: E731
+    return {
+        "9,756 classes, almost all wrong answers distinct (c = 100)": ([100], [50, 50, *[2] * 47, *[1] * 9_706], 0),
+        "9,998 classes, every wrong answer distinct (c = 3)": ([3], [1] * 9_997, 0),
+        "1,000 near-equal classes (c = 12, 100 unanswered)": ([12], pos(near), 100),
+        "10,000 near-equal classes (c = 2)": ([2], pos(near10k), 0),
+        "10,000 near-equal classes, n = 100,000 (c = 11)": ([11], pos(near_big), 0),
+        "3 correct classes 300/250/200 + 200 Dirichlet wrong": ([300, 250, 200], pos(diffuse), 0),
+        "3 correct classes 10/10/10 + 1,000 near-equal wrong": ([10, 10, 10], pos(near3), 0),
+    }
+
+
+def part_shapes(args: argparse.Namespace) -> None:
+    ks = [128, 256, 512, 1024, 2048, 4096]
+    print(f"\n## adversarial shapes: ms per single (question, k), 1 thread (k = {ks})")
+    worst = 0.0
+    for kind in ("measured", "iid"):
+        for ties in TIES:
+            print(f"\n{kind}, {ties} ties")
+            for name, (c, w, r) in adversarial_shapes().items():
+                row = []
+                for k in ks:
+                    majority._maj_one.cache_clear()
+                    t0 = time.perf_counter()
+                    majority.maj_at_k_one(c, w, r, [k], ties=ties, kind=kind)
+                    dt = 1e3 * (time.perf_counter() - t0)
+                    worst = max(worst, dt)
+                    row.append(f"{dt:7.1f}")
+                print(f"  {name:58s} " + " ".join(row))
+    print(f"\nslowest single (question, k): {worst:.0f} ms")
+
+
+def part_report(args: argparse.Namespace) -> None:
+    q, n = args.report_questions, 100
+    rng = np.random.default_rng(args.seed)
+    p = rng.beta(0.5, 0.5, q)
+    classes = 1 + rng.poisson(4, q)  # wrong answer classes per question
+    correct, wrong = [], []
+    for i in range(q):
+        shares = np.concatenate([[p[i]], (1 - p[i]) * rng.dirichlet(np.full(classes[i], 0.5))])
+        counts = rng.multinomial(n, shares)
+        correct.append(int(counts[0]))
+        wrong.append([int(v) for v in counts[1:] if v > 0])
+    table = QuestionCounts.from_classes(correct, wrong)
+    ks = default_ks(n)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    majority._maj_one.cache_clear()
+    t0 = time.perf_counter()
+    for kind in ("measured", "iid"):
+        majority.maj_at_k(table, ks, kind=kind, threads=1)
+    t = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"\n## report table: {q} questions x n = {n}, k = {ks.tolist()}, measured + iid, 1 thread")
+    print(f"maj@k: {t:.1f} s; peak resident memory {rss / 1024:.0f} MiB (before: {rss0 / 1024:.0f} MiB)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--parts", default="grid,several,shapes,report")
     ap.add_argument("--questions", type=int, default=500)
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--classes", type=int, default=50)
     ap.add_argument("--draws", type=int, default=1000)
+    ap.add_argument("--report-questions", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    table = make_table(args.questions, args.n, args.classes, args.seed)
-    ks = np.unique(np.round(np.logspace(0, np.log10(args.n), 17)).astype(np.int64))
-
-    majority.maj_at_k_one(3, [2, 1], 0, [2])  # load the compiled kernel before timing
-    majority._maj_one.cache_clear()
-    t0 = time.perf_counter()
-    exact_one = majority.maj_at_k(table, ks, ties="random", kind="measured", threads=1)
-    t_one = time.perf_counter() - t0
-    majority._maj_one.cache_clear()
-    t0 = time.perf_counter()
-    exact = majority.maj_at_k(table, ks, ties="random", kind="measured")
-    t_exact = time.perf_counter() - t0
-    assert np.array_equal(exact, exact_one)
-    t0 = time.perf_counter()
-    mc = monte_carlo(table, ks, args.draws, args.seed + 1)
-    t_mc = time.perf_counter() - t0
-
-    se = np.sqrt(np.maximum(mc * (1 - mc), 1e-12) / args.draws)
-    z = np.abs(exact - mc) / np.maximum(se, 1.0 / args.draws)
-    print(f"workload: {args.questions} questions x n={args.n} x {args.classes} classes x {len(ks)} k values")
-    print(f"exact maj@k (without replacement), 1 thread: {t_one:8.2f} s")
-    print(f"exact maj@k, {os.cpu_count()} CPUs (default threads): {t_exact:8.2f} s")
-    print(f"Monte Carlo, {args.draws} draws/(q,k) (numpy, 1 thread): {t_mc:8.2f} s")
-    print(f"ratio exact / Monte Carlo: {t_exact / t_mc:.3f} (goal <= 0.5); single-threaded {t_one / t_mc:.3f}")
-    print(f"agreement: max |z| = {z.max():.2f}, share |z| > 4: {(z > 4).mean():.4f}")
-    print(f"curve (mean over questions): exact {np.round(exact.mean(0), 4).tolist()}")
+    majority.maj_at_k_one([3, 2], [2, 1], 0, [2, 3])  # load the compiled kernels before timing
+    majority.maj_at_k_one(3, [2, 1], 0, [2, 3])
+    parts = args.parts.split(",")
+    if "grid" in parts:
+        part_grid(args, 1)
+    if "several" in parts:
+        part_grid(args, 3)
+    if "shapes" in parts:
+        part_shapes(args)
+    if "report" in parts:
+        part_report(args)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,10 @@ def _power(
         for t in range(t_lo, t_hi + 1):
             out[t - t_lo] = math.exp(_log_choose(r, t) + (r - t) * l0 + t * l1)
         return _trim(lo * r + t_lo, out, tau)
+    if r >= 32 and p[0] > 0.0:
+        mlo, mp, ok = _power_miller(lo, p, r, kmax, tau)
+        if ok:
+            return mlo, mp
     res_lo = 0
     res = np.ones(1)
     base_lo = lo
@@ -139,6 +143,80 @@ def _power(
         if r > 0:
             base_lo, base = _conv(base_lo, base, base_lo, base, kmax, tau)
     return res_lo, res
+
+
+@njit(cache=True)
+def _pow_scaled(p: float, r: int) -> tuple[float, int]:
+    """p^r as mantissa * 2^exponent by binary powering (about 2 log2(r) roundings; no overflow or underflow)."""
+    mant = 1.0
+    e2 = 0
+    bm, be = math.frexp(p)
+    while r > 0:
+        if r & 1:
+            mant *= bm
+            e2 += be
+            mant, e = math.frexp(mant)
+            e2 += e
+        r >>= 1
+        if r > 0:
+            bm *= bm
+            be *= 2
+            bm, e = math.frexp(bm)
+            be += e
+    return mant, e2
+
+
+@njit(cache=True)
+def _power_miller(
+    lo: int, p: npt.NDArray[np.float64], r: int, kmax: int, tau: float
+) -> tuple[int, npt.NDArray[np.float64], bool]:
+    """p^r by J.C.P. Miller's recurrence where every term is non-negative (no cancellation).
+
+    With q = p^r (p shifted to start at degree 0), n p_0 q_n = sum_{i=1..d} ((r+1) i - n) p_i q_(n-i) (Knuth,
+    TAOCP vol. 2, 4.7, exercise on power series): for n <= r + 1 all terms are non-negative, so each q_n is a sum of
+    positive terms and its relative rounding error grows at most by d + 2 units per step. Values are carried with a
+    power-of-two scale (exact rescaling). Returns ok = False (the caller squares instead) when the coefficients
+    above tau reach beyond n = r + 1.
+    """
+    d = p.shape[0] - 1
+    top = min(r * d, kmax - lo * r)
+    if top < 0:
+        return 0, np.zeros(0), True
+    mant, e0 = _pow_scaled(p[0], r)  # q_0 = p_0^r = mant 2^e0; q below is in units of 2^(e0 + shift)
+    log2_tau = math.log2(tau) if tau > 0.0 else -np.inf
+    q = np.empty(top + 1)
+    q[0] = mant
+    shift = 0
+    peak = math.log2(mant) + e0
+    end = top
+    for m in range(1, top + 1):
+        if m > r + 1:
+            return 0, np.zeros(0), False
+        tot = 0.0
+        for i in range(1, min(d, m) + 1):
+            c = (r + 1) * i - m
+            if c > 0:
+                tot += c * p[i] * q[m - i]
+        q[m] = tot / (m * p[0])
+        if q[m] > 1e250:
+            for j in range(m + 1):
+                q[j] = math.ldexp(q[j], -800)
+            shift += 800
+        lv = math.log2(q[m]) + e0 + shift if q[m] > 0.0 else -np.inf
+        peak = max(peak, lv)
+        # past the peak and below tau for d consecutive terms: the rest is smaller still (log-concave in n)
+        if m >= d and lv < peak and lv < log2_tau:
+            below = True
+            for i in range(d):
+                below = below and (q[m - i] == 0.0 or math.log2(q[m - i]) + e0 + shift < log2_tau)
+            if below:
+                end = m
+                break
+    out = np.empty(end + 1)
+    for m in range(end + 1):
+        out[m] = math.ldexp(q[m], e0 + shift)
+    tlo, tp = _trim(lo * r, out, tau)
+    return tlo, tp, True
 
 
 @njit(cache=True)
@@ -258,11 +336,13 @@ def _extract(
 @njit(cache=True, nogil=True)
 def grouped_kernel(
     sizes: npt.NDArray[np.int64], mult: npt.NDArray[np.int64], corr: npt.NDArray[np.bool_], rest: int, k: int,
-    ties: int, measured: bool, log_eps: float, gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64],
+    ties: int, measured: bool, log_eps: float, gl_offset: npt.NDArray[np.int64], gl_nodes: npt.NDArray[np.float64],
+    gl_weights: npt.NDArray[np.float64],
 ) -> float:
     """Exact maj@k for voting classes given as groups (size, multiplicity, correct?) and ``rest`` non-voting samples.
 
-    Returns a negative number -N when the Gauss-Legendre table has fewer than N nodes (the caller grows it).
+    The N-point Gauss-Legendre rule on [0, 1] is ``gl_nodes[o:o + N]``, ``gl_weights[o:o + N]`` with
+    o = ``gl_offset[N]`` (-1 where not yet built). Returns -N when rule N is missing (the caller adds it).
     """
     G = sizes.shape[0]
     n = rest
@@ -362,8 +442,8 @@ def grouped_kernel(
         inv_s = False
         if ties == TIE_STRICT:
             nodes = 1
-            us = gl_nodes[0, :1].copy()
-            ws = gl_weights[0, :1].copy()
+            us = np.zeros(1)  # u = 0: no tie is credited
+            ws = np.ones(1)
         elif x == 1:
             nodes = 1  # at x = 1 the number of classes on top is the voting total s: integral of u^(s-1) = 1/s
             us = np.ones(1)
@@ -400,15 +480,16 @@ def grouped_kernel(
                     break
             tmax = max(tmax, 0)
             nodes = (tmax + 2) // 2
-            if nodes >= gl_nodes.shape[0]:
-                return -float(nodes)
             if tmax == 0:
                 nodes = 1
-                us = gl_nodes[0, :1].copy()
-                ws = gl_weights[0, :1].copy()
+                us = np.zeros(1)
+                ws = np.ones(1)
             else:
-                us = gl_nodes[nodes, :nodes].copy()
-                ws = gl_weights[nodes, :nodes].copy()
+                if nodes >= gl_offset.shape[0] or gl_offset[nodes] < 0:
+                    return -float(nodes)
+                o = gl_offset[nodes]
+                us = gl_nodes[o : o + nodes].copy()
+                ws = gl_weights[o : o + nodes].copy()
         value = 0.0
         for t in range(nodes):
             u = us[t]

@@ -1,38 +1,41 @@
 """Exact majority vote maj@k (plurality over answer classes) with tie rules, without Monte Carlo.
 
-Two kinds, for a question whose n logged samples fall into a correct class of size a0, wrong classes of sizes
-a1 >= a2 >= ... and r unanswered samples (wrong, no vote):
+Two kinds, for a question whose n logged samples fall into correct classes (several strings a grader accepts are
+several votes), wrong classes and r unanswered samples (wrong, no vote):
 
 * ``measured``: the expectation over all C(n, k) k-subsets (sampling without replacement; multivariate
   hypergeometric). This is the U-statistic, the unbiased estimator of maj@k under i.i.d. sampling.
 * ``iid``: the prediction of sampling k times with replacement from the question's empirical answer
   distribution (multinomial with probabilities a_j / n).
 
-Tie rules for the credit when the correct class ties with t wrong classes for the most votes: ``strict`` 0,
-``weak`` 1, ``random`` 1/(1+t) (the default; what "first seen wins" gives under exchangeable order). The correct
-class needs at least one vote.
+Tie rules when c correct and w wrong classes share the most votes: ``random`` credits c/(c+w) (the default; what
+"first seen wins" gives under exchangeable order), ``strict`` 1 only if c = 1 and w = 0, ``weak`` 1 if c >= 1. A
+class needs at least one vote; if no sample votes the credit is 0.
 
-Method. Condition on the correct class's count x. The other counts given x are a multivariate hypergeometric
-(multinomial) draw of m = k - x from the non-correct pool. Write it as independent Binomial(a_j, theta)
-(Poisson(lambda a_j / N')) variables conditioned on their sum being m (the conditioning identity, e.g. Johnson,
-Kotz & Balakrishnan, *Discrete Multivariate Distributions*, ch. 39), so that
+Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two kernels, chosen for speed:
 
-    P(all Y_j < x, sum = m) / P(sum = m)
+* per-class (``_majority_kernel.maj_kernel``): condition on one anchor class's count x; the other counts given x
+  are a multivariate hypergeometric (multinomial) draw of m = k - x, written as independent Binomial(a_j, theta)
+  (Poisson) variables conditioned on their sum (Johnson, Kotz & Balakrishnan, *Discrete Multivariate
+  Distributions*, ch. 39), so P(credit | x) is a truncated convolution over the classes that can reach x; random
+  ties by 1/(1+T) = int_0^1 u^T du and Gauss-Legendre quadrature. With several correct classes, random and strict
+  ties are sums over the correct classes as anchors (P(i wins) summed is E[c/(c+w)]; "i alone on top" are
+  disjoint events).
+* grouped (``_grouped_kernel.grouped_kernel``): classes of equal size and correctness are exchangeable and enter
+  as powers of one truncated polynomial; condition on the top count x and extract [z^k] of a product of group
+  powers under one global tilt; random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative
+  part of a dual-number product.
 
-factorises into a convolution over classes. A dynamic programme over the "competitive" classes (those that can
-reach x with non-negligible probability), run for each x, gives the exact sum; the other wrong classes and the
-unanswered samples form one free binomial (Poisson) pool. Random ties use 1/(1+T) = int_0^1 u^T du: the product
-over classes is a polynomial in u, integrated exactly by Gauss-Legendre quadrature. The tilt is chosen per x
-(theta = m / pool), so every term is evaluated where it is largest. Classes are treated as non-competitive, and
-x values skipped, only where a rigorous bound (Chernoff, with Hoeffding 1963: hypergeometric tails are dominated
-by binomial ones; negative association, Joag-Dev & Proschan 1983) puts each neglected piece below ``EPS`` /
-(classes + 2) (EPS = 1e-14); over thousands of brute-force checks the total error stayed below 4e-14. The
-programme is compiled with numba (``_majority_kernel``) and releases the GIL, so questions run in parallel threads.
+Every neglected piece (classes that cannot reach x, x values that cannot matter, polynomial tails, tie degrees)
+is bounded rigorously (Chernoff; Hoeffding 1963 for hypergeometric tails; negative association, Joag-Dev &
+Proschan 1983) so that the total is below ``EPS`` = 1e-14. The kernels are compiled with numba (``cache=True``)
+and release the GIL, so questions run in parallel threads.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +43,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import roots_legendre
 
 from harness._validation import check_choice, check_ks
 from harness.estimators._grouped_kernel import grouped_kernel
@@ -59,8 +63,9 @@ _GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; 
 
 
 ONE_CLASS_KERNEL_MAX_WRONG = 64
-"""Questions with one correct class and at most this many wrong classes use the per-class kernel
-(``maj_kernel``); all others the grouped kernel (``grouped_kernel``). Both are exact; the choice is speed only."""
+"""Questions with at most this many classes besides one anchor use the per-class kernel (``maj_kernel``, summed
+over the correct classes as anchors; for weak ties only with one correct class); all others the grouped kernel
+(``grouped_kernel``). Both are exact; the choice is speed only."""
 
 
 def _call(fn: Callable[..., float], *args: object) -> float:
@@ -71,6 +76,47 @@ def _call(fn: Callable[..., float], *args: object) -> float:
         if value >= 0.0:
             return float(value)
         _GL_TABLE[0] = gauss_legendre_table(max(2 * (nodes.shape[0] - 1), int(-value)))
+
+
+class _GaussLegendreRules:
+    """The Gauss-Legendre rules on [0, 1] that the grouped kernel asked for, packed flat and built on demand.
+
+    ``table`` is replaced as a whole (under a lock), so a thread never sees an offset without its nodes.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.table = (np.full(65, -1, np.int64), np.zeros(0), np.zeros(0))
+        for n in range(1, 65):
+            self.add(n)
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            offset, nodes, weights = self.table
+            if n < len(offset) and offset[n] >= 0:
+                return
+            if n >= len(offset):
+                offset = np.concatenate([offset, np.full(n + 1 - len(offset), -1, np.int64)])
+            else:
+                offset = offset.copy()
+            x, w = roots_legendre(n)
+            offset[n] = len(nodes)
+            self.table = (offset, np.concatenate([nodes, (x + 1.0) / 2.0]), np.concatenate([weights, w / 2.0]))
+
+
+_GL_RULES = _GaussLegendreRules()
+
+
+def _call_grouped(
+    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool
+) -> float:
+    """Run the grouped kernel, adding a Gauss-Legendre rule when it asks for one (a negative return)."""
+    while True:
+        offset, nodes, weights = _GL_RULES.table
+        value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        if value >= 0.0:
+            return float(value)
+        _GL_RULES.add(int(-value))
 
 
 def _groups(correct: tuple[int, ...], wrong: tuple[int, ...]) -> tuple[IntArray, IntArray, BoolArray]:
@@ -89,15 +135,58 @@ def _maj_one(
     correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, k: int, ties: str, kind: str, method: str = "auto"
 ) -> float:
     """Exact maj@k for one question: correct classes and wrong classes (each descending, no zeros), ``rest``
-    non-voting samples. ``method`` 'auto', 'grouped' or 'one' (the per-class kernel; one correct class only)."""
+    non-voting samples.
+
+    ``method``: 'one' sums the per-class kernel over the correct classes taken as anchors (random and strict ties;
+    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' uses closed forms at k = 1, 2 and
+    (measured) k = n, else picks 'one' when there are at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes and the rule
+    allows it. All are exact (a forced method skips the closed forms, so tests reach each kernel at every k).
+    """
     if not correct:
         return 0.0
-    one = len(correct) == 1 and (method == "one" or (method == "auto" and len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG))
-    if one:
-        sizes = np.asarray(wrong, dtype=np.int64)
-        return _call(maj_kernel, correct[0], sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+    if method == "auto" and k == 1:  # one sample votes alone: credit iff it is correct (every rule and kind)
+        return sum(correct) / (sum(correct) + sum(wrong) + rest)
+    if method == "auto" and k == 2:
+        return _maj_two(correct, wrong, rest, ties, kind)
+    if method == "auto" and kind == "measured" and k == sum(correct) + sum(wrong) + rest:  # the vote is known
+        top = max(correct[0], wrong[0] if wrong else 0)
+        c, w = correct.count(top), wrong.count(top)
+        return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
+    anchors_ok = ties != "weak" or len(correct) == 1
+    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
+    if anchors_ok and (method == "one" or (method == "auto" and small)):
+        # random: P(class i wins) = E[1{Y_i on top} / (classes on top)], summed over the correct classes i, is
+        # E[(correct on top) / (classes on top)]; strict: the events "i alone on top" are disjoint. Each term is
+        # the per-class kernel with class i as the anchor and every other voting class as a competitor.
+        total = 0.0
+        for a, mult in Counter(correct).items():
+            others = list(wrong) + list(correct)
+            others.remove(a)
+            sizes = np.asarray(sorted(others, reverse=True), dtype=np.int64)
+            total += mult * _call(maj_kernel, a, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+        return min(total, 1.0)
     g_size, g_mult, g_corr = _groups(correct, wrong)
-    return _call(grouped_kernel, g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
+    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
+
+
+def _maj_two(correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, ties: str, kind: str) -> float:
+    """maj@2 in closed form. Two draws: one class twice, or one class and an unanswered sample, wins alone; two
+    different classes tie (random: credit = correct ones / 2). Ordered pairs weigh a_i a_j / (n (n-1)) without
+    replacement (a_j (a_j - 1) for a class twice) and a_i a_j / n^2 with replacement."""
+    n = sum(correct) + sum(wrong) + rest
+    measured = kind == "measured"
+    denom = n * (n - 1) if measured else n * n
+    if denom == 0:
+        return 0.0
+    v = sum(correct) + sum(wrong)
+    alone = sum(a * (a - 1) if measured else a * a for a in correct) + 2 * rest * sum(correct)
+    if ties == "strict":
+        return alone / denom
+    if ties == "random":
+        return (alone + sum(a * (v - a) for a in correct)) / denom
+    sq = sum(a * a for a in correct) + sum(a * a for a in wrong)
+    wrong_pairs = sum(wrong) ** 2 - sum(a * a for a in wrong)
+    return (alone + (v * v - sq) - wrong_pairs) / denom
 
 
 def maj_at_k_one(

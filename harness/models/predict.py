@@ -5,16 +5,20 @@ Predicted per-question values are posterior expectations, averaged over question
 
 * pass@k = 1 - E[(1-p)^k | c, n];
 * binary maj@k = E[P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2 | c, n] (one wrong answer class);
-* structured maj@k: the wrong mass 1-p split over the question's observed wrong classes in their observed
-  shares (unanswered samples vote for nobody), exact multinomial plurality with ties split
+* structured maj@k: the correct mass p split over the question's observed correct classes and the wrong mass
+  1-p over its observed wrong classes, each in their observed shares (unanswered samples vote for nobody; each
+  correct answer string is its own vote), exact multinomial plurality under the tie rule
   (harness.estimators.majority), averaged over three posterior quantiles of p (1/6, 1/2, 5/6).
 
 For k <= n these agree with the measured U-statistics up to O(k/n) (ARCHITECTURE.md, fact 1); for k > n the
 fits disagree and their spread is the extrapolation uncertainty (fact 2: a pass@k table to K identifies only K
 moments of G).
 
-Plateaus: pass@inf = mean_i P(p_i > 0 | data) and maj@inf = mean_i P(p_i > s_i (1 - p_i) | data), s_i the
-share of the strongest wrong class among the wrong samples (1/2 for the binary vote).
+Plateaus: pass@inf = mean_i P(p_i > 0 | data) and maj@inf = mean_i P(p_i c_i > s_i (1 - p_i) | data), s_i the
+share of the strongest wrong class among the wrong samples and c_i that of the strongest correct class among the
+correct samples (1 with one correct class; 1/2 and 1 for the binary vote). As k grows the class with the largest
+share wins with probability -> 1 under every tie rule; where the strongest correct and wrong shares are exactly
+equal the limit is c / (c + w), c and w the numbers of correct and wrong classes of that share (exact ties vanish).
 
 Power law (Brown et al. 2024; Schaeffer et al. 2025): -log(pass@k) ~ a k^(-b); b is minus the OLS slope of
 log(-log mean pass@k) on log k.
@@ -100,23 +104,26 @@ def predict_maj_structured(
     fit: SpreadFit, counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
 ) -> FloatArray:
     """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles."""
-    assert counts.wrong is not None and counts.abstain is not None
+    assert counts.wrong is not None and counts.abstain is not None and counts.correct_classes is not None
     qs = _round_p(posterior_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))
     out = np.zeros((counts.n_questions, len(ks)))
     for i in range(counts.n_questions):
         nonc = counts.n[i] - counts.correct[i]
         wrong = counts.wrong[i][counts.wrong[i] > 0]
+        cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
+        c_shares = cc / cc.sum() if len(cc) else np.ones(1)  # no correct answer seen: one correct class
         for p in qs[i]:
             if p <= 0:
                 continue
-            if nonc == 0:  # no wrong answer ever seen: the correct class wins whenever it gets a vote
+            if nonc == 0 and len(c_shares) == 1:  # no wrong answer ever seen: the correct class wins with a vote
                 out[i] += (1.0 - (1.0 - p) ** ks) / 3
                 continue
             a0 = round(p * _PSEUDO)
             rest = _PSEUDO - a0
-            w = [round(rest * v / nonc) for v in wrong.tolist()]
+            correct = [max(round(a0 * v), 1) for v in c_shares.tolist()]
+            w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
             ab = max(rest - sum(w), 0)
-            out[i] += maj_at_k_one(max(a0, 1), w, ab, ks, ties=ties, kind="iid") / 3
+            out[i] += maj_at_k_one(correct, w, ab, ks, ties=ties, kind="iid") / 3
     return out
 
 
@@ -204,18 +211,33 @@ def plateau_rows(model: str, fits: Sequence[SpreadFit], counts: QuestionCounts) 
         maj_bin = float((post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean())
         maj_s = float("nan")
         if thr_struct is not None:
-            maj_s = float((post * (f.support[None, :] > thr_struct[:, None])).sum(axis=1).mean())
+            thr, at_thr = thr_struct
+            above = f.support[None, :] > thr[:, None]
+            equal = f.support[None, :] == thr[:, None]
+            maj_s = float((post * (above + at_thr[:, None] * equal)).sum(axis=1).mean())
         rows.append({"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s})
     return pd.DataFrame(rows)
 
 
-def _wrong_threshold(counts: QuestionCounts) -> FloatArray | None:
-    """p above which the correct class is the most likely: s/(1+s), s = top wrong share of the wrong mass."""
-    if counts.wrong is None:
+def _wrong_threshold(counts: QuestionCounts) -> tuple[FloatArray, FloatArray] | None:
+    """p above which a correct class has the largest share, s/(c+s), and the limit credit at that p.
+
+    s = strongest wrong class / wrong samples, c = strongest correct class / correct samples (1 when none was
+    seen); at equality the c_top correct and w_top wrong classes of the top share split the limit c_top/(c_top+w_top).
+    """
+    if counts.wrong is None or counts.correct_classes is None:
         return None
     nonc = (counts.n - counts.correct).astype(np.float64)
     s = np.where(nonc > 0, counts.top_wrong() / np.maximum(nonc, 1), 0.0)
-    return np.asarray(s / (1 + s), np.float64)
+    cc = counts.correct_classes
+    c_top_size = cc[:, 0] if cc.shape[1] else np.zeros(counts.n_questions, np.int64)
+    c = np.where(counts.correct > 0, c_top_size / np.maximum(counts.correct, 1), 1.0)
+    n_c = np.where(counts.correct > 0, (cc == c_top_size[:, None]).sum(axis=1), 1)
+    w_top = counts.top_wrong()
+    n_w = np.where(w_top > 0, (counts.wrong == w_top[:, None]).sum(axis=1), 0)
+    thr = np.asarray(s / (c + s), np.float64)
+    at = np.asarray(np.where(n_w > 0, n_c / np.maximum(n_c + n_w, 1), 1.0), np.float64)
+    return thr, at
 
 
 def power_law_exponent(ks: npt.ArrayLike, pass_mean: npt.ArrayLike) -> FloatArray:
