@@ -6,15 +6,20 @@ import argparse
 import os
 import time
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+from harness.commands._common import (
+    TIES,
+    add_input_options,
+    check_output_dir,
+    load_inputs,
+    name_placeholder_model,
+    progress_printer,
+    write_and_announce,
+)
 
-from harness.commands._common import add_input_options, load_inputs, progress_printer, write_and_announce
-from harness.estimators.majority import TIES
-from harness.loaders import Loaded
-from harness.tables import concat_counts
+if TYPE_CHECKING:
+    from harness.loaders import Loaded
 
 
 def add_parser(sub: Any) -> None:
@@ -91,8 +96,14 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
 
 def load_runs(args: argparse.Namespace) -> Loaded:
     """Load every input; a file without a model column is named after the file, so several runs stay apart."""
+    import numpy as np
+    import pandas as pd
+
+    from harness.loaders import Loaded
+    from harness.tables import concat_counts
+
     if len(args.inputs) == 1:
-        return load_inputs(args)
+        return name_placeholder_model(load_inputs(args), list(args.inputs))
     parts = []
     for path in args.inputs:
         one = load_inputs(argparse.Namespace(**{**vars(args), "inputs": [path]}))
@@ -118,11 +129,10 @@ def load_runs(args: argparse.Namespace) -> Loaded:
 
 def run(args: argparse.Namespace) -> int:
     from harness.report import ReportOptions, build_report
-    from harness.report.write import prepare_output_dir
 
     start = time.perf_counter()
     progress = progress_printer(args.quiet)
-    prepare_output_dir(args.out, force=args.force)  # fail before the work, not after
+    check_output_dir(args.out, force=args.force)  # fail before the work, not after; creates nothing
     if progress is not None:
         progress(f"loading {len(args.inputs)} input(s)")
     loaded = load_runs(args)
@@ -141,5 +151,5 @@ def run(args: argparse.Namespace) -> int:
     )
     report = build_report(loaded, options, progress=progress)
     return write_and_announce(
-        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=1
+        report, args.out, quiet=args.quiet, start=start, progress=progress, headline_lines=1, force=args.force
     )
