@@ -572,7 +572,7 @@ def _details(
                     }
                 )
             )
-        bks = np.unique(np.concatenate((_k_grid(top, True, 5), pts.loc[pts["metric"] == met, "k"].to_numpy())))
+        bks = np.unique(np.concatenate((_k_grid(top, True, 4), pts.loc[pts["metric"] == met, "k"].to_numpy())))
         blo, bhi = [], []
         for kk in bks:
             lo_, hi_ = value_range(target_row(met, kk, structs, grid), A, y, sig, lower, zc)
