@@ -267,3 +267,15 @@ def test_readings_are_validated_and_separate_runs_skip_one_pool_constraints() ->
     res = one(100, pts, reading="separate runs")
     assert res.verdict != "inconsistent"  # a 15-point dip between two separate runs of 100 questions is noise
     assert all(c.status != "fail" for c in res.checks if c.name.endswith("(one pool)"))
+
+
+def test_example_file_verdicts_match_its_notes() -> None:
+    table = audit.load_claims(str(ROOT / "data" / "published" / "example_claims.csv"))
+    got = audit.audit_claims(table, detail=False).verdicts().set_index("claim_id")["verdict"].to_dict()
+    assert got == {
+        "example-iid-coverage": "consistent",
+        "example-dip": "inconsistent",
+        "example-second-sample": "inconsistent",
+        "example-vote-above-coverage": "inconsistent",
+        "example-pooled": "passes by construction",
+    }
