@@ -28,11 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "published" / "published_numbers.csv"
 
 
-def one(q: int, pts: list[tuple[str, int, float, int | None]], **extra: object) -> audit.ClaimAudit:
+def one(q: int, pts: list[tuple[str, int, float, int | None]], power: bool = True, **extra: object) -> audit.ClaimAudit:
     table = claim_table("x", q, pts)
     for key, val in extra.items():
         table[key] = val
-    return audit.audit_claims(table, detail=False).claims[0]
+    return audit.audit_claims(table, detail=False, power=power).claims[0]
 
 
 # ----------------------------------------------------------------------------- the examples
@@ -136,7 +136,7 @@ def test_near_saturated_valid_claims_do_not_crash() -> None:
     for n in (32, None):
         pts = [("pass@k", 1, 79.2, n), ("pass@k", 2, 94.9, n), ("pass@k", 4, 99.7, n)]
         pts += [("pass@k", k, 100.0, n) for k in (8, 16, 32)]
-        res = one(200, pts, rounding=0.1)
+        res = one(200, pts, power=False, rounding=0.1)
         assert res.verdict in ("consistent", "passes by construction"), res.summary
 
 
@@ -178,9 +178,8 @@ def test_iid_first_k_claims_keep_their_size() -> None:
     vals = simulate_first_k(rng, 200, ks, 0.0, mean, 40)
     rejected = 0
     for v in vals:
-        res = one(
-            200, [("pass@k", int(k), round(100 * float(x), 1), None) for k, x in zip(ks, v, strict=True)], rounding=0.1
-        )
+        pts = [("pass@k", int(k), round(100 * float(x), 1), None) for k, x in zip(ks, v, strict=True)]
+        res = one(200, pts, power=False, rounding=0.1)
         rejected += res.verdict == "inconsistent"
     assert rejected <= 6
 
@@ -198,11 +197,14 @@ def test_strong_refinement_is_found_and_pooled_refinement_passes_by_construction
         succ = rng.random((500, 32)) < pj
         first = [round(100 * float(v), 1) for v in (np.cumsum(succ, axis=1) > 0).mean(axis=0)]
         rejected += (
-            one(500, [("pass@k", k, v, None) for k, v in zip(ks, first, strict=True)], rounding=0.1).verdict
+            one(
+                500, [("pass@k", k, v, None) for k, v in zip(ks, first, strict=True)], power=False, rounding=0.1
+            ).verdict
             == "inconsistent"
         )
         pooled = 100 * pass_at_k(np.full(500, 32), succ.sum(axis=1), ks).mean(axis=0)
-        res = one(500, [("pass@k", k, round(float(v), 1), 32) for k, v in zip(ks, pooled, strict=True)], rounding=0.1)
+        pts = [("pass@k", k, round(float(v), 1), 32) for k, v in zip(ks, pooled, strict=True)]
+        res = one(500, pts, power=False, rounding=0.1)
         assert res.verdict == "passes by construction", res.summary
     assert rejected >= 10
 
