@@ -281,3 +281,19 @@ def test_example_file_verdicts_match_its_notes() -> None:
         "example-vote-above-coverage": "inconsistent",
         "example-pooled": "passes by construction",
     }
+
+
+def test_vectorised_power_decision_matches_the_claim_decision() -> None:
+    from harness.audit._power import _points, one_pool_rejects, rejects_many
+
+    rng = np.random.default_rng(4)
+    ks = (1.0, 2.0, 3.0, 4.0, 8.0, 16.0)
+    hr = (0.0005,) * len(ks)
+    vals = np.vstack(
+        [simulate_first_k(rng, 60, np.array(ks), b, 0.3, 6) for b in (0.0, 0.3)]
+        + [np.array([[0.4, 0.6, 0.5, 0.7, 0.8, 0.9]])]  # a dip: the exact constraint
+    )
+    vals = np.round(vals, 3)
+    fast = rejects_many(vals, ks, hr, 60.0)
+    slow = [one_pool_rejects(_points(ks, hr, v), 60.0) for v in vals]
+    assert fast.tolist() == slow and fast[-1] and not fast.all()
