@@ -250,6 +250,7 @@ def test_bad_input_creates_nothing(tmp_path: Path, capsys: pytest.CaptureFixture
     assert err.count("\n") == 1 and "reading" in err and not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_file(), reason="../shared/published is not beside the repository")
 def test_shared_published_numbers_read_as_they_are(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table = audit.load_claims(str(SHARED))
