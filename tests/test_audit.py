@@ -20,6 +20,7 @@ from harness.audit._claims import split_claims, validate_claims
 from harness.audit._fit import Member, fit_family, predict
 from harness.audit._kernels import beta_expect, kernel, p_grid
 from harness.audit._lp import value_range, z_crit
+from harness.audit._power import simulate_first_k
 from harness.cli import main
 
 
@@ -65,10 +66,16 @@ def test_maj2_equals_maj1_for_every_p() -> None:
 # ----------------------------------------------------------------------------- simulated claims
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_iid_pass_curve_is_accepted(seed: int) -> None:
+    # unbiased pass@k from 32 samples (stated): pooled numbers pass by construction; the same questions reported
+    # as solved within the first k attempts (n not stated) are tested, and i.i.d. attempts pass the test
     rng = np.random.default_rng(seed)
     ks = [1, 2, 4, 8, 16, 32]
     vals = simulate_iid_passk(rng, 120, ks, 32)
     table = claim_rows("iid", 120, [("pass@k", k, v, 32) for k, v in zip(ks, vals, strict=True)])
+    res = audit.audit_claims(table, detail=False).claims[0]
+    assert res.verdict == "passes by construction", res.summary
+    first = 100 * simulate_first_k(rng, 120, np.array(ks, float), 0.0, 0.3, 1)[0]
+    table = claim_rows("iid-first-k", 120, [("pass@k", k, float(v), None) for k, v in zip(ks, first, strict=True)])
     res = audit.audit_claims(table, detail=False).claims[0]
     assert res.verdict == "consistent", res.summary
 
@@ -84,11 +91,11 @@ def test_sequential_refinement_is_rejected(seed: int) -> None:
     assert "first-success" in res.summary
 
 
-def test_weak_refinement_on_two_points_is_not_testable() -> None:
-    # two points against two parameters: the audit must not claim a rejection it cannot make
+def test_iid_two_points_are_not_testable() -> None:
+    # two i.i.d. points against two parameters: no exact constraint fails and nothing is claimed
     rng = np.random.default_rng(5)
-    vals = simulate_refinement_passk(rng, 100, [1, 4], boost=0.1)
-    table = claim_rows("two", 100, [("pass@k", 1, vals[0], None), ("pass@k", 4, vals[1], None)])
+    vals = 100 * simulate_first_k(rng, 100, np.array([1.0, 4.0]), 0.0, 0.3, 1)[0]
+    table = claim_rows("two", 100, [("pass@k", 1, float(vals[0]), None), ("pass@k", 4, float(vals[1]), None)])
     assert audit.audit_claims(table, detail=False).claims[0].verdict == "not testable"
 
 
@@ -237,7 +244,7 @@ def test_cli_writes_escaped_html_markdown_csv_and_figures(tmp_path: Path, capsys
     table = claim_rows(
         "user<script>",
         50,
-        [("pass@k", 1, 20.0, 10), ("pass@k", 4, 41.0, 10), ("pass@k", 10, 55.0, 10)],
+        [("pass@k", 1, 20.0, None), ("pass@k", 4, 41.0, None), ("pass@k", 10, 55.0, None)],
         title="<script>alert(1)</script> & co",
         citation="arXiv 0000.00000",
         verification="verified",

@@ -48,11 +48,13 @@ def audit_claims(
     seed: int = 0,
     detail: bool = True,
     progress: Callable[[str], None] | None = None,
+    power: bool = True,
 ) -> AuditResult:
     """Audit every claim of a validated claims table (from :func:`load_claims`).
 
     ``detail=False`` computes the verdict and the distribution-free checks only (no fits, bands or shapes);
-    ``progress`` is called with a short message before each claim.
+    ``progress`` is called with a short message before each claim; ``power=False`` skips the simulated power of
+    'consistent' verdicts (calibration loops).
     """
     table = validate_claims(claims, source="claims table")
     out = []
@@ -60,7 +62,7 @@ def audit_claims(
     for i, c in enumerate(parts):
         if progress is not None:
             progress(f"[{i + 1}/{len(parts)}] {c.claim_id}")
-        out.append(audit_claim(c, seed=seed, detail=detail))
+        out.append(audit_claim(c, seed=seed, detail=detail, power=power))
     return AuditResult(tuple(out))
 
 

@@ -274,8 +274,8 @@ def doubling_grid(ks: FloatArray) -> npt.NDArray[np.int64]:
     """Indices of the published k kept by the joint test: greedily from the smallest, each next k at least
     twice the last kept, and always the largest (k = 1..32 -> 1, 2, 4, 8, 16, 32). Fewer, wider cells
     concentrate the contrasts where feedback between attempts shows; the choice uses the k grid only, never the
-    values. Measured on simulated claims (docs/methods/audit.md): with every k of 1..32 the test keeps its size
-    but loses about a fifth of its power."""
+    values. Measured on simulated claims (docs/methods/audit.md): with every k of 1..32 as a cell the test keeps
+    its size but loses most of its power (0.025 instead of 0.55 at boost 0.1, 200 questions)."""
     keep = [0]
     for i in range(1, len(ks)):
         if ks[i] >= 2 * ks[keep[-1]]:

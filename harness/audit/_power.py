@@ -16,9 +16,19 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.stats import chi2 as chi2_dist
 
 from harness.audit._lp import ALPHA
-from harness.audit._pool import estimator_table, first_success_test, hard_checks
+from harness.audit._pool import (
+    COV_GRID,
+    _cell_design,
+    _cov,
+    _project,
+    doubling_grid,
+    estimator_table,
+    first_success_test,
+    hard_checks,
+)
 
 FloatArray = npt.NDArray[np.float64]
 BOOSTS = (0.05, 0.1, 0.2)
@@ -81,6 +91,31 @@ def one_pool_rejects(pts: pd.DataFrame, q: float, level: float = ALPHA) -> bool:
     return t is not None and t.p_value < level
 
 
+def rejects_many(vals: FloatArray, ks: tuple[float, ...], half_res: tuple[float, ...], q: float) -> FloatArray:
+    """:func:`one_pool_rejects` for many coverage-only claims on one k grid (rows of ``vals``), with the
+    design, grid and tolerances computed once (the same decision; checked against it in the tests)."""
+    k = np.asarray(ks, dtype=np.float64)
+    tol = np.asarray(half_res, dtype=np.float64) + 1e-9
+    keep = doubling_grid(k)
+    A = _cell_design(k[keep], COV_GRID)
+    J = len(keep)
+    var_y = (2 * tol[keep]) ** 2 / 12.0
+    Dm = np.eye(J) - np.eye(J, k=-1)
+    D_round = Dm @ np.diag(var_y) @ Dm.T
+    out = np.zeros(len(vals), dtype=bool)
+    for r, v in enumerate(vals):
+        hi = np.maximum.accumulate(v - tol)[:-1]  # the largest earlier value minus its tolerance
+        if len(v) > 1 and bool(np.any(hi - (v[1:] + tol[1:]) > 0)):
+            out[r] = True
+            continue
+        if J < 2:
+            continue
+        d = np.diff(np.concatenate([[0.0], v[keep]]))
+        stat, _fit = _project(d, A, _cov(d, q, D_round))
+        out[r] = float(chi2_dist.sf(stat, J)) < ALPHA
+    return out
+
+
 @lru_cache(maxsize=256)
 def refinement_power(
     q: int,
@@ -101,7 +136,7 @@ def refinement_power(
     )
     step = 2 * np.asarray(half_res)
     vals = np.where(step > 0, np.round(vals / np.where(step > 0, step, 1)) * step, vals)
-    return float(np.mean([one_pool_rejects(_points(ks, half_res, v), float(q)) for v in vals]))
+    return float(np.mean(rejects_many(vals, ks, half_res, float(q))))
 
 
 def power_text(pts: pd.DataFrame, q: float, reading: str) -> str:

@@ -32,13 +32,14 @@ if TYPE_CHECKING:
 MARKERS = {"pass@k": "o", "maj@k": "s", "rerank@k": "^", "g-pass@k": "D", "accuracy": "o"}
 LINESTYLES = ("-", "--", ":", "-.")
 METHODS_NOTE = (
-    "Each claim is tested against plain independent sampling: every question has its own success "
-    "probability p "
-    "and samples are independent. A distribution-free linear programme asks whether any spread of p "
-    "(and, for "
-    "majority vote, any share of wrong answers on one wrong answer) reproduces all published points within "
-    "sampling noise; beta-family members are fitted by generalised least squares with a parametric-bootstrap "
-    "covariance over the stated number of questions. Methods: docs/methods/audit.md."
+    "Each claim is tested against plain independent sampling: every question has its own success probability p "
+    "and samples are independent. Numbers from one set of samples per question are checked as such: exact "
+    "constraints up to rounding (pass@k non-decreasing in k, maj@k <= coverage, the pooled-estimator hull) and a "
+    "joint first-success test with the multinomial covariance as an upper bound; the reading 'each number a "
+    "separate run' is reported beside it. A distribution-free linear programme asks whether any spread of p (and, "
+    "for majority vote, any share of wrong answers on one wrong answer and of unparsed samples) reproduces the "
+    "points within noise; beta-family members are fitted by generalised least squares where they have degrees of "
+    "freedom left. Methods, size and power: docs/methods/audit.md."
 )
 
 
