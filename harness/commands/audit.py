@@ -56,7 +56,7 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from harness.audit import audit_claims, load_claims, write_audit
     from harness.audit._claims import conversion_notes
-    from harness.commands._common import progress_printer
+    from harness.commands._common import check_output_dir, progress_printer, staged_output_dir
 
     start = time.perf_counter()
     claims = load_claims(args.file, n_questions=args.n_questions, metric=args.metric)
@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         for note in conversion_notes(claims):
             print(f"harness: {note}", file=sys.stderr)
     result = audit_claims(claims, seed=args.seed, progress=progress_printer(args.quiet))
-    paths = write_audit(result, args.out)
+    with staged_output_dir(args.out, force=args.force) as staging:  # complete, or nothing, in args.out
+        paths = write_audit(result, staging)
     if not args.quiet:
         counts = result.verdicts()["verdict"].value_counts()
         print(
@@ -87,16 +88,3 @@ def run(args: argparse.Namespace) -> int:
         )
     return 0
 
-
-def check_output_dir(out_dir: str, *, force: bool) -> None:
-    """Refuse a path that is not a folder, or a non-empty folder without --force (creates nothing)."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise HarnessInputError(
-            "the output path exists and is not a folder", source=out_dir, fix="choose another --out"
-        )
-    if os.path.isdir(out_dir) and os.listdir(out_dir) and not force:
-        raise HarnessInputError(
-            "the output folder exists and is not empty",
-            source=out_dir,
-            fix="choose a new --out folder or pass --force to overwrite its files",
-        )
