@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.answers import EXTRACTORS, NORMALISERS
-from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
+from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many, parse_where
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         ("answer", "final answer"),
         ("correct", "correctness flag"),
         ("sample", "sample id"),
-        ("model", "model name"),
+        ("model", "model name; several comma-separated columns are joined (model,task)"),
         ("tokens", "tokens per sample"),
         ("score", "per-sample score (best@k)"),
         ("group", "dependence axis: batch, seed, prompt"),
@@ -86,6 +86,26 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         help="MathArena: runs per problem (default 4)",
     )
     p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE[,VALUE]",
+        help="tables: keep only rows whose column COL holds one of the values (repeatable; excluded rows are counted)",
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        metavar="A,B",
+        help="keep only these models (an unknown name is an error listing the models present)",
+    )
+    p.add_argument(
+        "--filter",
+        default=None,
+        metavar="NAME",
+        help="lm-eval: vote on the filtered_resps of this filter (default: the task's first filter that keeps one "
+        "answer per repeat; 'resps' extracts from the raw text)",
+    )
+    p.add_argument(
         "--stream",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -119,12 +139,33 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
         n_questions=args.n_questions,
         samples_per_question=args.samples_per_question,
         stream=args.stream,
+        where=parse_where(args.where),
+        models=tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None,
+        filter=args.filter,
+        progress=answer_progress(getattr(args, "quiet", False)),
     )
     loaded = load_many(args.inputs, format=args.format, columns=columns, stopping=stopping, options=options)
     for note in loaded.notes:
         if note.startswith("warning:"):
             print(f"harness: {note}", file=sys.stderr)
     return loaded
+
+
+def answer_progress(quiet: bool, *, every: float = 2.0) -> Callable[[int, int], None] | None:
+    """A ``progress(done, total)`` callback for answer grouping: a line on stderr at most every ``every``
+    seconds (and at the end when it took that long), or None when quiet."""
+    if quiet:
+        return None
+    started = time.perf_counter()
+    last = [started]
+
+    def emit(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= every or (done == total and now - started >= every):
+            last[0] = now
+            print(f"  grouping answers: {done}/{total} questions ({now - started:.0f} s)", file=sys.stderr, flush=True)
+
+    return emit
 
 
 def progress_printer(quiet: bool) -> Callable[[str], None] | None:

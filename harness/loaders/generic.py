@@ -22,7 +22,7 @@ import os
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, check_counts, require_columns
+from harness._validation import HarnessInputError, check_counts, closest, require_columns
 from harness.answers import group_answers
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import apply_column_map, counts_from_classes, finish, take_alias
@@ -49,6 +49,14 @@ def table_format_from_name(path: str) -> str | None:
         if name.endswith(ext):
             return fmt
     return None
+
+
+def model_from_stem(path: str) -> str:
+    """The file name without its extensions (``runs/gpt4_math.jsonl.gz`` -> ``gpt4_math``)."""
+    base = os.path.basename(path)
+    for ext in (".gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
+        base = base.removesuffix(ext)
+    return base or "model"
 
 
 def read_frame(path: str, fmt: str) -> pd.DataFrame:
@@ -118,13 +126,13 @@ def counts_from_frame(
     dup = pd.DataFrame({"m": model, "q": qid}).duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
+        first = int(np.flatnonzero((model == model[i]) & (qid == qid[i]))[0])
         raise HarnessInputError(
-            f"question {qid[i]!r} appears twice",
+            f"question {qid[i]!r} appears twice (rows {first} and {i})",
             source=source,
             row=i,
             column="question_id",
-            fix="a count table has one row per (model, question); add the distinguishing column to "
-            "--question-col (e.g. --question-col benchmark,problem_idx) or --model-col",
+            fix=_duplicate_fix(df, first, i),
         )
     if stopping is None:
         notes.extend(varying_n_notes(pd.Series(n, index=pd.MultiIndex.from_arrays([model, qid])), source))
@@ -138,6 +146,114 @@ def counts_from_frame(
         stopping=np.full(len(df), (stopping or FIXED).replace("=", ":"), dtype=object),
         notes=tuple(notes),
     )
+
+
+PARTITION_NAMES: tuple[str, ...] = (
+    "task", "task_name", "benchmark", "dataset", "subset", "split", "config", "suite", "data_source", "source",
+)
+"""Columns that usually split the samples into separate evaluations (never pooled silently)."""
+_KEY_COLUMNS = frozenset({"question_id", "sample_id", "model", "n", "c", "correct", "answer", "text", "gold",
+                          "tokens", "score", "group", "budget", "count", "flops_per_sample"})
+
+
+def _duplicate_fix(df: pd.DataFrame, a: int, b: int) -> str:
+    """How to tell two rows of one question apart: name the columns in which they differ."""
+    differ = [
+        str(c) for c in df.columns
+        if str(c) not in _KEY_COLUMNS and str(df[c].iloc[a]) != str(df[c].iloc[b])
+    ]
+    if not differ:
+        return "a count table has one row per (model, question); drop the repeated row"
+    col = differ[0]
+    va, vb = df[col].iloc[a], df[col].iloc[b]
+    return (
+        f"the rows differ in column {col!r} ({va!r} vs {vb!r}): analyse one at a time with --where {col}={va}, "
+        f"or give each its own curve with --model-col model,{col}"
+    )
+
+
+def where_rows(df: pd.DataFrame, where: tuple[tuple[str, tuple[str, ...]], ...], *, source: str) -> tuple[
+    pd.DataFrame, list[str]
+]:
+    """Keep the rows matching every ``--where COL=V1,V2`` (values compared as strings); count what is left out."""
+    notes: list[str] = []
+    if not where:
+        return df, notes
+    present = [str(c) for c in df.columns]
+    keep = np.ones(len(df), dtype=bool)
+    for col, values in where:
+        if col not in present:
+            hint = closest(col, present)
+            raise HarnessInputError(
+                f"no column {col!r} (given to --where)",
+                source=source,
+                fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+            )
+        as_str = df[col].astype(str)
+        hit = as_str.isin(values).to_numpy()
+        missing = [v for v in values if not hit.any() or v not in set(as_str[hit])]
+        if missing:
+            seen = sorted(as_str.unique().tolist())
+            raise HarnessInputError(
+                f"no row has {col}={missing[0]!r}",
+                source=source,
+                column=col,
+                fix=f"values present: {', '.join(seen[:20])}{' ...' if len(seen) > 20 else ''}",
+            )
+        keep &= hit
+    if not keep.any():
+        raise HarnessInputError(
+            "--where leaves no rows", source=source, fix="the conditions exclude every row; relax one of them"
+        )
+    spec = "; ".join(f"{c}={','.join(v)}" for c, v in where)
+    notes.append(f"{os.path.basename(source)}: --where {spec} kept {int(keep.sum())} of {len(df)} rows "
+                 f"({int((~keep).sum())} excluded)")
+    return df[keep].reset_index(drop=True), notes
+
+
+def check_partitions(
+    df: pd.DataFrame, *, source: str, shape: str, notes: list[str], chosen: tuple[str, ...] = ()
+) -> None:
+    """Never pool a partition column silently (``task``, ``benchmark``, ``subset``, ``split``, ...).
+
+    Rollouts where such a column varies inside one question (the question ids repeat across its values) are an
+    error when that at least doubles the samples per question (median pooled n / median within-partition n
+    >= 2), else a warning; a column with several values that does not vary inside a question pools several
+    evaluations into one curve per model: a warning. Columns named in ``chosen`` (parts of a composite
+    ``--model-col``) already keep the evaluations apart.
+    """
+    name = os.path.basename(source)
+    keys = ["model", "question_id"] if "model" in df.columns else ["question_id"]
+    cols = [c for c in map(str, df.columns) if c.lower() in PARTITION_NAMES and c not in _KEY_COLUMNS]
+    for col in [c for c in cols if c not in chosen]:
+        values = df[col].astype(str)
+        k = values.nunique()
+        if k < 2 or k > 50:
+            continue
+        fix = (
+            f"--where {col}={values.iloc[0]} (one at a time), --model-col model,{col} (one curve each) or "
+            f"--question-col question_id,{col} (one question per value)"
+        )
+        if shape == "rollouts":
+            inside = df.assign(_p=values).groupby(keys, sort=False)["_p"].nunique()
+            if (inside > 1).any():
+                pooled = float(df.groupby(keys, sort=False).size().median())
+                within = float(df.assign(_p=values).groupby([*keys, "_p"], sort=False).size().median())
+                q = inside.index[int(np.argmax((inside > 1).to_numpy()))]
+                what = (
+                    f"column {col!r} ({k} values) varies inside question {q if isinstance(q, str) else q[-1]!r}: "
+                    f"pooling gives {pooled:g} samples per question against {within:g} within one {col}"
+                )
+                if pooled >= 2 * within:
+                    raise HarnessInputError(what, source=source, column=col, fix=f"keep them apart with {fix}")
+                notes.append(f"warning: {name}: {what}; pooled; {fix} keeps them apart")
+                continue
+        if "model" in df.columns and not (df.assign(_p=values).groupby("model", sort=False)["_p"].nunique() > 1).any():
+            continue  # one value per model: nothing pooled
+        notes.append(
+            f"warning: {name}: column {col!r} has {k} values ({', '.join(sorted(values.unique())[:5])}) pooled into "
+            f"one curve per model; {fix} keeps them apart"
+        )
 
 
 def shape_of(columns: set[str]) -> str:
@@ -258,8 +374,16 @@ def load_table(
 
         return load_lists(df, source=source, fmt=fmt, columns=columns, stopping=stopping, options=options)
     notes: list[str] = []
+    df, where_notes = where_rows(df, options.where, source=source)
+    notes.extend(where_notes)
     df = normalise_frame(df, columns, source=source, notes=notes)
+    if "model" not in df.columns:
+        stem = model_from_stem(source)
+        df["model"] = stem
+        notes.append(f"{os.path.basename(source)}: no model column; model named {stem!r} after the file")
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
+    chosen = tuple(columns.model_parts() or [])
+    check_partitions(df, source=source, shape=shape, notes=notes, chosen=chosen)
     if shape == "counts":
         require_columns(list(df.columns), ("question_id", "n", "c"), source=source)
         counts = counts_from_frame(df, source=source, stopping=stopping, notes=notes)
