@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
-
 import glob
+import gzip
 import os
 import shutil
 from pathlib import Path

@@ -25,7 +25,7 @@ import pandas as pd
 from harness._validation import HarnessInputError, check_counts, closest, require_columns
 from harness.answers import group_answers
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
-from harness.loaders._build import apply_column_map, counts_from_classes, finish, take_alias
+from harness.loaders._build import ALIASES, apply_column_map, counts_from_classes, finish, take_alias
 from harness.loaders._io import check_file, decode_utf8, iter_jsonl, read_bytes, read_json, read_parquet
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
@@ -212,7 +212,13 @@ def where_rows(df: pd.DataFrame, where: tuple[tuple[str, tuple[str, ...]], ...],
 
 
 def check_partitions(
-    df: pd.DataFrame, *, source: str, shape: str, notes: list[str], chosen: tuple[str, ...] = ()
+    df: pd.DataFrame,
+    *,
+    source: str,
+    shape: str,
+    notes: list[str],
+    chosen: tuple[str, ...] = (),
+    question_col: str = "question_id",
 ) -> None:
     """Never pool a partition column silently (``task``, ``benchmark``, ``subset``, ``split``, ...).
 
@@ -230,10 +236,7 @@ def check_partitions(
         k = values.nunique()
         if k < 2 or k > 50:
             continue
-        fix = (
-            f"--where {col}={values.iloc[0]} (one at a time), --model-col model,{col} (one curve each) or "
-            f"--question-col question_id,{col} (one question per value)"
-        )
+        fix = f"--where {col}={values.iloc[0]} (one at a time) or --model-col model,{col} (one curve each)"
         if shape == "rollouts":
             inside = df.assign(_p=values).groupby(keys, sort=False)["_p"].nunique()
             if (inside > 1).any():
@@ -244,6 +247,7 @@ def check_partitions(
                     f"column {col!r} ({k} values) varies inside question {q if isinstance(q, str) else q[-1]!r}: "
                     f"pooling gives {pooled:g} samples per question against {within:g} within one {col}"
                 )
+                fix += f", or --question-col {question_col},{col} (one question per value)"
                 if pooled >= 2 * within:
                     raise HarnessInputError(what, source=source, column=col, fix=f"keep them apart with {fix}")
                 notes.append(f"warning: {name}: {what}; pooled; {fix} keeps them apart")
@@ -269,6 +273,8 @@ def normalise_frame(df: pd.DataFrame, columns: ColumnMap, *, source: str, notes:
     """Map columns and accept the known aliases where the canonical names are absent."""
     df = apply_column_map(df, columns, source=source)
     df = take_alias(df, "question_id", notes, source=source)
+    df = take_alias(df, "sample_id", notes, source=source)
+    df = take_alias(df, "model", notes, source=source)
     if "correct" not in df.columns:
         df = take_alias(df, "n", notes, source=source)
         df = take_alias(df, "c", notes, source=source)
@@ -376,6 +382,8 @@ def load_table(
     notes: list[str] = []
     df, where_notes = where_rows(df, options.where, source=source)
     notes.extend(where_notes)
+    raw_cols = [str(c) for c in df.columns]
+    question_col = columns.question or next((a for a in ALIASES["question_id"] if a in raw_cols), "question_id")
     df = normalise_frame(df, columns, source=source, notes=notes)
     if "model" not in df.columns:
         stem = model_from_stem(source)
@@ -383,7 +391,7 @@ def load_table(
         notes.append(f"{os.path.basename(source)}: no model column; model named {stem!r} after the file")
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
     chosen = tuple(columns.model_parts() or [])
-    check_partitions(df, source=source, shape=shape, notes=notes, chosen=chosen)
+    check_partitions(df, source=source, shape=shape, notes=notes, chosen=chosen, question_col=question_col)
     if shape == "counts":
         require_columns(list(df.columns), ("question_id", "n", "c"), source=source)
         counts = counts_from_frame(df, source=source, stopping=stopping, notes=notes)
