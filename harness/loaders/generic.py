@@ -22,10 +22,10 @@ import os
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, check_counts, closest, require_columns
-from harness.answers import group_answers
+from harness._validation import HarnessInputError, check_counts, closest, require_columns, to_bool_array
+from harness.answers import conflict_warning, group_answers, group_graded
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
-from harness.loaders._build import ALIASES, apply_column_map, counts_from_classes, finish, take_alias
+from harness.loaders._build import ALIASES, apply_column_map, counts_from_classes, describe_conflict, finish, take_alias
 from harness.loaders._io import check_file, decode_utf8, iter_jsonl, read_bytes, read_json, read_parquet
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
@@ -59,13 +59,26 @@ def model_from_stem(path: str) -> str:
     return base or "model"
 
 
-def read_frame(path: str, fmt: str) -> pd.DataFrame:
-    """Read a generic table; errors name the file, the line or byte offset and the fix."""
+TEXT_COLUMNS = frozenset({"answer", "text", "gold", "completion", "predicted_answer", "expected_answer"})
+"""CSV/TSV columns read as strings, not numbers: '72' and '72.0' are different answers until normalised."""
+
+
+def read_frame(path: str, fmt: str, *, text_columns: frozenset[str] = TEXT_COLUMNS) -> pd.DataFrame:
+    """Read a generic table; errors name the file, the line or byte offset and the fix.
+
+    In CSV/TSV the columns in ``text_columns`` keep their exact strings (pandas would read ``72`` and ``72.0``
+    both as the float 72.0).
+    """
     check_file(path)
     if fmt in ("csv", "tsv"):
         text = decode_utf8(read_bytes(path), path)
         try:
-            return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",")
+            return pd.read_csv(
+                io.StringIO(text),
+                sep="\t" if fmt == "tsv" else ",",
+                dtype={c: str for c in text_columns},
+                keep_default_na=True,
+            )
         except pd.errors.EmptyDataError:
             raise HarnessInputError("the file is empty", source=path, fix="it holds no samples") from None
         except pd.errors.ParserError as exc:
@@ -297,12 +310,23 @@ def histogram_counts(
     d["question_id"] = d["question_id"].astype(str)
     raw = pd.Series([None if pd.isna(v) else str(v) for v in d["answer"].to_numpy(object)], dtype=object)
     labels: list[str | None] = [None] * len(d)
+    flags = (
+        to_bool_array(d["correct"].to_numpy(), source=source, column="correct") if "correct" in d.columns else None
+    )
+    conflicts: list[str] = []
     for idx in d.groupby(["model", "question_id"], sort=False).indices.values():
-        lab = group_answers(
-            [None if raw.iloc[j] is None else str(raw.iloc[j]) for j in idx], normalizer=options.normalizer
-        )
-        for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
+        ii = np.asarray(idx)
+        answers = [None if raw.iloc[j] is None else str(raw.iloc[j]) for j in ii]
+        if flags is None:
+            lab = group_answers(answers, normalizer=options.normalizer)
+        else:
+            lab, conflict = group_graded(answers, flags[ii].tolist(), normalizer=options.normalizer)
+            if conflict is not None:
+                conflicts.append(describe_conflict(str(d["question_id"].iloc[ii[0]]), conflict))
+        for j, v in zip(ii.tolist(), lab, strict=True):
             labels[j] = v
+    if conflicts:
+        notes.append(conflict_warning(len(conflicts), conflicts[0]))
     unparsed = sum(1 for v in labels if v is None)
     d["answer"] = pd.Series(labels, index=d.index, dtype=object)
     if "correct" not in d.columns:
@@ -372,7 +396,8 @@ def load_table(
         from harness.loaders.streaming import stream_counts
 
         return stream_counts(source, fmt=fmt, columns=columns, stopping=stopping, options=options)
-    df = read_frame(source, fmt)
+    mapped = {c for c in (columns.answer, columns.text, columns.gold) if c is not None}
+    df = read_frame(source, fmt, text_columns=TEXT_COLUMNS | mapped)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="the file holds no samples")
     if format not in ("counts", "histogram") and _holds_sample_lists(df, columns):
