@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import FALSE_STRINGS, TRUE_STRINGS, HarnessInputError, require_columns
-from harness.answers import AnswerRecord, group_answers
+from harness.answers import AnswerRecord, conflict_warning, group_graded
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
-from harness.loaders._build import counts_from_classes
+from harness.loaders._build import counts_from_classes, describe_conflict
 from harness.loaders._io import check_file, iter_jsonl, parquet_file
 from harness.tables import FIXED, QuestionCounts, parse_stopping
 
@@ -229,14 +229,26 @@ def stream_counts(
         cls["tokens"] = tokens_col.to_numpy(float)
     labels: list[str | None] = [None] * len(cls)
     raw = [None if pd.isna(v) else str(v) for v in cls["answer"].to_numpy(object)]
+    flags = cls["correct"].to_numpy(bool)
+    conflicts: list[str] = []
     for idx in cls.groupby(["model", "question_id"], sort=False).indices.values():
-        lab = group_answers([raw[j] for j in idx], normalizer=options.normalizer)
-        for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
+        ii = np.asarray(idx)
+        lab, conflict = group_graded([raw[j] for j in ii], flags[ii].tolist(), normalizer=options.normalizer)
+        if conflict is not None:
+            conflicts.append(describe_conflict(str(cls["question_id"].iloc[ii[0]]), conflict))
+        for j, v in zip(ii.tolist(), lab, strict=True):
             labels[j] = v
+    if conflicts:
+        notes.insert(0, conflict_warning(len(conflicts), conflicts[0]))
     unparsed = int(cls.loc[[v is None for v in labels], "count"].sum())
     cls["answer"] = pd.Series(labels, index=cls.index, dtype=object)
     record = AnswerRecord(
-        extractor="none", normalizer=options.normalizer, n_samples=n_rows, n_unparsed=unparsed
+        extractor="none",
+        normalizer=options.normalizer,
+        n_samples=n_rows,
+        n_unparsed=unparsed,
+        n_conflicts=len(conflicts),
+        conflict_example=conflicts[0] if conflicts else None,
     )
     notes.insert(0, record.note())
     counts = counts_from_classes(cls, source=path, stopping=rule, notes=notes)
