@@ -578,12 +578,36 @@ def group_graded(
     return labels, None
 
 
+def _gradable(s: str) -> bool:
+    """Grading against a gold answer may ask math-verify about any short non-code string with a digit or a LaTeX
+    command (as the MATH graders do: ``1+x^2`` matches a gold ``x^2+1``), unlike the forming of voting classes."""
+    t = s.strip()
+    return (
+        bool(re.search(r"\d|\\", t))
+        and len(t) <= _MAX_MATH_LEN
+        and not looks_like_code(t)
+        and not _SYMPY_BOMB.search(t)
+        and not _DATE_LIKE.fullmatch(t)
+    )
+
+
 def grade(answer: str | None, gold: object, *, normalizer: str = "math") -> bool:
-    """True when ``answer`` matches the gold answer (normalised equality, then math-verify if enabled)."""
+    """True when ``answer`` matches the gold answer (normalised equality, then math-verify if enabled).
+
+    Unlike :func:`answers_equivalent` (two answers in one voting class), grading may compare any expression
+    with a digit or LaTeX by math-verify (:func:`_gradable`); answers graded right are separate classes when
+    they are not the same class, which the counts allow (several correct classes)."""
     if answer is None or gold is None:
         return False
     golds = list(gold) if isinstance(gold, (list, tuple)) else [gold]
-    return any(answers_equivalent(answer, str(g), normalizer=normalizer) for g in golds)
+    for g in golds:
+        if answers_equivalent(answer, str(g), normalizer=normalizer):
+            return True
+        if normalizer == "math" and math_verify_available() and _gradable(answer) and _gradable(str(g)):
+            na, ng = normalize_answer(answer), normalize_answer(str(g))
+            if na is not None and ng is not None and _mv_equal(na, ng):
+                return True
+    return False
 
 
 @dataclass(frozen=True)

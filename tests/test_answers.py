@@ -214,3 +214,10 @@ def test_grouping_in_a_worker_thread_finishes() -> None:
     t.start()
     t.join(timeout=60)
     assert not t.is_alive() and out and out[0][1] == out[0][2] and out[0][0] != out[0][1]
+
+
+@pytest.mark.skipif(not math_verify_available(), reason="math-verify not installed")
+def test_grading_against_gold_is_wider_than_class_forming() -> None:
+    """A gold answer may match a bare expression by math-verify (MATH graders do); the two still vote apart."""
+    assert grade("1+x^2", "$x^2+1$") and not grade("x^2+2", "$x^2+1$")
+    assert len(set(group_answers(["1+x^2", "x^2+1"]))) == 2
