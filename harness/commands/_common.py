@@ -10,7 +10,18 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.answers import EXTRACTORS, NORMALISERS
-from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many, parse_where
+from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, keep_models, load_many, parse_where
+
+
+class _KeepAllInputs(argparse.Action):
+    """Store INPUT... and a copy under ``all_inputs``, so that a command loading its inputs one file at a time
+    (``report.load_runs``) still lets :func:`load_inputs` check ``--models`` against the whole set."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.all_inputs = list(values)
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
@@ -18,6 +29,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "inputs",
         nargs="+",
+        action=_KeepAllInputs,
         metavar="INPUT",
         help="files (CSV, TSV, JSONL[.gz], Parquet, eval logs) or hf:ORG/NAME[:CONFIG][@SPLIT]",
     )
@@ -140,15 +152,28 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
         samples_per_question=args.samples_per_question,
         stream=args.stream,
         where=parse_where(args.where),
-        models=tuple(m.strip() for m in args.models.split(",") if m.strip()) if args.models else None,
+        models=None,
         filter=args.filter,
         progress=answer_progress(getattr(args, "quiet", False)),
     )
     loaded = load_many(args.inputs, format=args.format, columns=columns, stopping=stopping, options=options)
+    if args.models:
+        loaded = _keep_models(loaded, args)
     for note in loaded.notes:
         if note.startswith("warning:"):
             print(f"harness: {note}", file=sys.stderr)
     return loaded
+
+
+def _keep_models(loaded: Loaded, args: argparse.Namespace) -> Loaded:
+    """``--models A,B``: an unknown name is an error when all inputs are loaded together; when a command loads
+    them one file at a time, a file keeps the named models it holds (and must hold at least one)."""
+    wanted = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    whole = len(getattr(args, "all_inputs", None) or args.inputs) == len(args.inputs)
+    if whole:
+        return keep_models(loaded, wanted)
+    here = tuple(m for m in wanted if m in loaded.counts.models)
+    return keep_models(loaded, here or wanted)
 
 
 def answer_progress(quiet: bool, *, every: float = 2.0) -> Callable[[int, int], None] | None:
