@@ -101,3 +101,18 @@ def test_pythia_duplicate_hint_names_the_benchmark_column(
     assert "--model-col model,benchmark" in err[0] and "--question-col" not in err[0]
     rc, _ = cli(capsys, tmp_path, path, "--where", "benchmark=MATH", "--models", "Pythia_12B_300B")
     assert rc == 0
+
+
+def test_models_with_a_command_that_loads_files_one_by_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("run_a", "run_b", "run_c"):
+        frame = pd.DataFrame({"question_id": [1, 1, 2, 2], "correct": [1, 0, 1, 1]})
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    files = [str(tmp_path / f"run_{x}.csv") for x in "abc"]
+    out = str(tmp_path / "cmp")
+    rc = main(["compare", *files[:2], "--models", "run_a,run_b", "--out", out, "--bootstrap", "10", "--quiet"])
+    assert rc == 0
+    rc = main(["compare", *files, "--models", "run_a,run_b", "--out", out, "--bootstrap", "10", "--quiet", "--force"])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert rc == 2 and len(err) == 1 and "run_c.csv" in err[0] and "models present: run_c" in err[0]
