@@ -12,16 +12,20 @@ values so that real merges happen. One process times:
 Caches are cleared before each run. Timings on a shared 2-core machine are noisy; the ratio is what counts.
 It also checks that both give the same classes on the questions timed by both.
 
-Run: ``python benchmarks/bench_normalise.py [--questions 100] [--answers 100] [--before-questions 2]``.
+Run (from any directory; the checkout holding this file is imported):
+``python benchmarks/bench_normalise.py [--questions 100] [--answers 100] [--before-questions 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed harness
 from harness import answers as ans
 
 
