@@ -596,7 +596,8 @@ def group_graded(
 
 def _gradable(s: str) -> bool:
     """Grading against a gold answer may ask math-verify about any short non-code string with a digit or a LaTeX
-    command (as the MATH graders do: ``1+x^2`` matches a gold ``x^2+1``), unlike the forming of voting classes."""
+    command and no words (as the MATH graders do: ``1+x^2`` matches a gold ``x^2+1``), unlike the forming of
+    voting classes. Free text is excluded: math-verify would pull a number out of it."""
     t = s.strip()
     return (
         bool(re.search(r"\d|\\", t))
@@ -604,6 +605,7 @@ def _gradable(s: str) -> bool:
         and not looks_like_code(t)
         and not _SYMPY_BOMB.search(t)
         and not _DATE_LIKE.fullmatch(t)
+        and not re.search(r"[A-Za-z]{2,}", _LATEX_COMMAND.sub(" ", t))  # free text: math-verify would pick a number
     )
 
 

@@ -221,3 +221,7 @@ def test_grading_against_gold_is_wider_than_class_forming() -> None:
     """A gold answer may match a bare expression by math-verify (MATH graders do); the two still vote apart."""
     assert grade("1+x^2", "$x^2+1$") and not grade("x^2+2", "$x^2+1$")
     assert len(set(group_answers(["1+x^2", "x^2+1"]))) == 2
+
+
+def test_grading_never_reads_a_number_out_of_free_text() -> None:
+    assert not grade("5. i checked it 3 times", "3") and grade("3", "3.0")
