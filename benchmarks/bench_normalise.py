@@ -12,16 +12,20 @@ values so that real merges happen. One process times:
 Caches are cleared before each run. Timings on a shared 2-core machine are noisy; the ratio is what counts.
 It also checks that both give the same classes on the questions timed by both.
 
-Run: ``python benchmarks/bench_normalise.py [--questions 100] [--answers 100] [--before-questions 2]``.
+Run (from any directory; the checkout holding this file is imported):
+``python benchmarks/bench_normalise.py [--questions 100] [--answers 100] [--before-questions 2]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout, not an installed harness
 from harness import answers as ans
 
 
@@ -100,6 +104,10 @@ def main() -> None:
     new = [ans.group_answers(q) for q in qs]
     t_new = time.perf_counter() - t0
 
+    merged = sum(len(q) - len(set(lab)) for q, lab in zip(qs, new, strict=True))
+    print(f"workload: {len(qs)} questions x {args.answers} distinct answers (seed {args.seed})", flush=True)
+    print(f"after  (fingerprint buckets): {t_new:8.2f} s  ({merged} strings merged into another class)", flush=True)
+
     nb = min(args.before_questions, len(qs))
     clear()
     t0 = time.perf_counter()
@@ -107,9 +115,6 @@ def main() -> None:
     t_old = (time.perf_counter() - t0) / nb * len(qs)
 
     same = sum(partition(o) == partition(n) for o, n in zip(old, new, strict=False))
-    merged = sum(len(q) - len(set(lab)) for q, lab in zip(qs, new, strict=True))
-    print(f"workload: {len(qs)} questions x {args.answers} distinct answers (seed {args.seed})")
-    print(f"after  (fingerprint buckets): {t_new:8.2f} s  ({merged} strings merged into another class)")
     print(f"before (all pairs, {nb} questions timed, scaled to {len(qs)}): {t_old:8.1f} s")
     print(f"ratio before/after: {t_old / t_new:.0f}x; same classes on {same} of {nb} questions timed by both")
 

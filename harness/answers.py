@@ -359,25 +359,29 @@ def _mv_equal(a: str, b: str) -> bool:
 # ---- cheap numeric fingerprints: math-verify is only asked about pairs whose fingerprints agree
 _FP_FRAC = re.compile(r"\\frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _FP_SQRT = re.compile(r"\\sqrt\s*\{([^{}]*)\}")
-_FP_ALLOWED = re.compile(r"[0-9.+\-*/() a-z]*")
-_FP_IMPLICIT = re.compile(r"(?:(?<=[\d)])|(?<=pi))\s*(?=[(]|sqrt|pi)|(?<=\))\s*(?=\d)")
+_FP_TOKEN = re.compile(r"sqrt|pi|[a-z]|\d+\.?\d*|\.\d+|\*\*|[-+*/()]")
+_FP_END = re.compile(r"[a-z]|pi|\d+\.?\d*|\.\d+|\)")
+_FP_START = re.compile(r"[a-z]|pi|sqrt|\d+\.?\d*|\.\d+|\(")
 
 
-def _fp_eval(node: ast.AST) -> complex:
-    """Evaluate a whitelisted arithmetic AST (numbers, + - * / **, sqrt, pi); anything else raises."""
+def _fp_eval(node: ast.AST, env: dict[str, complex]) -> complex:
+    """Evaluate a whitelisted arithmetic AST (numbers, + - * / **, sqrt, pi, one-letter variables at fixed probe
+    values in ``env``); anything else raises."""
     if isinstance(node, ast.Expression):
-        return _fp_eval(node.body)
+        return _fp_eval(node.body, env)
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return complex(node.value)
     if isinstance(node, ast.Name) and node.id == "pi":
         return complex(cmath.pi)
+    if isinstance(node, ast.Name) and node.id in env:
+        return env[node.id]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _fp_eval(node.operand)
+        v = _fp_eval(node.operand, env)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sqrt" and node.args:
-        return cmath.sqrt(_fp_eval(node.args[0]))
+        return cmath.sqrt(_fp_eval(node.args[0], env))
     if isinstance(node, ast.BinOp):
-        a, b = _fp_eval(node.left), _fp_eval(node.right)
+        a, b = _fp_eval(node.left, env), _fp_eval(node.right, env)
         if isinstance(node.op, ast.Add):
             return a + b
         if isinstance(node.op, ast.Sub):
@@ -392,20 +396,32 @@ def _fp_eval(node: ast.AST) -> complex:
 
 
 def _cheap_value(s: str) -> complex | None:
-    r"""The value of simple LaTeX arithmetic (``2\sqrt{3}``, ``\frac{\pi}{4}``, ``3^{2}-1``) without sympy."""
+    r"""The value of simple LaTeX arithmetic (``2\sqrt{3}``, ``\frac{\pi}{4}``, ``3x^{2}-1``) without sympy;
+    one-letter variables take the probe values :func:`_sympy_key` gives them (sorted, ``_PROBE[i] + i``)."""
     t = s.replace("\\pi", " pi ").replace("\\cdot", "*").replace("\\times", "*").replace("\\left", "")
-    t = t.replace("\\right", "").replace("dfrac", "frac").replace("tfrac", "frac")
+    t = t.replace("\\right", "").replace("dfrac", "frac").replace("tfrac", "frac").replace("$", "")
     for _ in range(8):
         u = _FP_SQRT.sub(r" sqrt((\1)) ", _FP_FRAC.sub(r" ((\1)/(\2)) ", t))
         if u == t:
             break
         t = u
-    t = t.replace("{", "(").replace("}", ")").replace("^", "**")
-    if "\\" in t or not _FP_ALLOWED.fullmatch(t) or re.search(r"[a-z]+", t.replace("sqrt", "").replace("pi", "")):
+    t = t.replace("{", "(").replace("}", ")").replace("^", "**").replace(" ", "")
+    if "\\" in t or not t:
         return None
-    t = _FP_IMPLICIT.sub("*", t)
+    tokens = _FP_TOKEN.findall(t)
+    if "".join(tokens) != t:
+        return None
+    letters = sorted({x for x in tokens if len(x) == 1 and x.isalpha()})
+    if {"e", "i"} & set(letters):  # sympy reads them as constants; leave them to it
+        return None
+    env = {x: complex(_PROBE[i % len(_PROBE)] + i) for i, x in enumerate(letters)}
+    parts: list[str] = []
+    for tok in tokens:
+        if parts and _FP_END.fullmatch(parts[-1]) and _FP_START.fullmatch(tok):
+            parts.append("*")
+        parts.append(tok)
     try:
-        return _fp_eval(ast.parse(t.strip(), mode="eval"))
+        return _fp_eval(ast.parse("".join(parts), mode="eval"), env)
     except (SyntaxError, ValueError, ZeroDivisionError, OverflowError, TypeError, RecursionError):
         return None
 
@@ -578,12 +594,38 @@ def group_graded(
     return labels, None
 
 
+def _gradable(s: str) -> bool:
+    """Grading against a gold answer may ask math-verify about any short non-code string with a digit or a LaTeX
+    command and no words (as the MATH graders do: ``1+x^2`` matches a gold ``x^2+1``), unlike the forming of
+    voting classes. Free text is excluded: math-verify would pull a number out of it."""
+    t = s.strip()
+    return (
+        bool(re.search(r"\d|\\", t))
+        and len(t) <= _MAX_MATH_LEN
+        and not looks_like_code(t)
+        and not _SYMPY_BOMB.search(t)
+        and not _DATE_LIKE.fullmatch(t)
+        and not re.search(r"[A-Za-z]{2,}", _LATEX_COMMAND.sub(" ", t))  # free text: math-verify would pick a number
+    )
+
+
 def grade(answer: str | None, gold: object, *, normalizer: str = "math") -> bool:
-    """True when ``answer`` matches the gold answer (normalised equality, then math-verify if enabled)."""
+    """True when ``answer`` matches the gold answer (normalised equality, then math-verify if enabled).
+
+    Unlike :func:`answers_equivalent` (two answers in one voting class), grading may compare any expression
+    with a digit or LaTeX by math-verify (:func:`_gradable`); answers graded right are separate classes when
+    they are not the same class, which the counts allow (several correct classes)."""
     if answer is None or gold is None:
         return False
     golds = list(gold) if isinstance(gold, (list, tuple)) else [gold]
-    return any(answers_equivalent(answer, str(g), normalizer=normalizer) for g in golds)
+    for g in golds:
+        if answers_equivalent(answer, str(g), normalizer=normalizer):
+            return True
+        if normalizer == "math" and math_verify_available() and _gradable(answer) and _gradable(str(g)):
+            na, ng = normalize_answer(answer), normalize_answer(str(g))
+            if na is not None and ng is not None and _mv_equal(na, ng):
+                return True
+    return False
 
 
 @dataclass(frozen=True)

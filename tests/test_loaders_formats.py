@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -84,7 +85,8 @@ def test_hf_local_dataset_directory_and_data_file(tmp_path: Path) -> None:
 def test_lm_eval_samples_repeats_and_filters() -> None:
     got = load(str(FIX / "samples_gsm8k-cot-self-consistency_2024-05-01T12-00-00.jsonl"))
     assert got.format == "lm-eval" and rows(got) == {"0": (3, 2), "1": (3, 2)}
-    assert any("2 lines of further filters skipped" in n for n in got.notes)
+    assert any("2 lines of other filters not used" in n for n in got.notes)
+    assert any("no filter keeps one answer per repeat" in n for n in got.notes)  # take_first filters only
 
 
 @pytest.mark.parametrize("name", ["inspect_log.json", "inspect_log.eval"])
@@ -147,12 +149,13 @@ def test_matharena_percentages_to_counts() -> None:
     assert any("summary rows skipped: Avg" in n for n in got.notes)
 
 
-def test_load_many_names_models_after_files_when_they_collide(tmp_path: Path) -> None:
-    a, b = tmp_path / "run_a.csv", tmp_path / "run_b.csv"
+def test_load_many_names_models_after_files_without_a_model_column(tmp_path: Path) -> None:
+    a, b = tmp_path / "run_a.csv", tmp_path / "run_b.csv.gz"
     shutil.copy(FIX / "rollouts.csv", a)
-    shutil.copy(FIX / "rollouts.csv", b)
+    b.write_bytes(gzip.compress((FIX / "rollouts.csv").read_bytes()))
     got = load_many([str(a), str(b)])
-    assert sorted(got.counts.models) == ["run_a.csv", "run_b.csv"] and got.counts.n_questions == 6
+    assert sorted(got.counts.models) == ["run_a", "run_b"] and got.counts.n_questions == 6
+    assert any("model named 'run_a' after the file" in n for n in got.notes)
 
 
 @pytest.mark.parametrize(
@@ -304,7 +307,8 @@ def test_lm_eval_without_filter_field_and_loglikelihood_resps(tmp_path: Path) ->
     p.write_text("".join(json.dumps(r) + "\n" for r in recs))
     got = load(str(p))
     assert rows(got) == {"0": (3, 2), "1": (3, 2)}
-    assert any("2 lines of further filters skipped" in n for n in got.notes)
+    assert any("2 lines of other filters not used" in n for n in got.notes)
+    assert any("no filter keeps one answer per repeat" in n for n in got.notes)  # take_first filters only
     # a multiple-choice task: resps hold [loglikelihood, is_greedy] pairs as strings (sanitize_list)
     mc = dict(recs[0], resps=[[["-3.2", "False"]], [["-1.0", "True"]]], filtered_resps=[["-3.2", "False"]])
     p.write_text(json.dumps(mc) + "\n")

@@ -29,7 +29,18 @@ from typing import Any
 
 from harness._validation import HarnessInputError
 from harness.answers import EXTRACTORS, NORMALISERS
-from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
+from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, keep_models, load_many, parse_where
+
+
+class _KeepAllInputs(argparse.Action):
+    """Store INPUT... and a copy under ``all_inputs``, so that a command loading its inputs one file at a time
+    (``report.load_runs``) still lets :func:`load_inputs` check ``--models`` against the whole set."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.all_inputs = list(values)
 
 
 def add_input_options(p: argparse.ArgumentParser) -> None:
@@ -37,6 +48,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "inputs",
         nargs="+",
+        action=_KeepAllInputs,
         metavar="INPUT",
         help="files (CSV, TSV, JSONL[.gz], Parquet, eval logs) or hf:ORG/NAME[:CONFIG][@SPLIT]",
     )
@@ -52,7 +64,7 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         ("answer", "final answer"),
         ("correct", "correctness flag"),
         ("sample", "sample id"),
-        ("model", "model name"),
+        ("model", "model name; several comma-separated columns are joined (model,task)"),
         ("tokens", "tokens per sample"),
         ("score", "per-sample score (best@k)"),
         ("group", "dependence axis: batch, seed, prompt"),
@@ -105,6 +117,26 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         help="MathArena: runs per problem (default 4)",
     )
     p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COL=VALUE[,VALUE]",
+        help="tables: keep only rows whose column COL holds one of the values (repeatable; excluded rows are counted)",
+    )
+    p.add_argument(
+        "--models",
+        default=None,
+        metavar="A,B",
+        help="keep only these models (an unknown name is an error listing the models present)",
+    )
+    p.add_argument(
+        "--filter",
+        default=None,
+        metavar="NAME",
+        help="lm-eval: vote on the filtered_resps of this filter (default: the task's first filter that keeps one "
+        "answer per repeat; 'resps' extracts from the raw text)",
+    )
+    p.add_argument(
         "--stream",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -143,8 +175,14 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
         stream=args.stream,
         engine=args.engine,
         spark_master=args.spark_master,
+        where=parse_where(args.where),
+        models=None,
+        filter=args.filter,
+        progress=answer_progress(getattr(args, "quiet", False)),
     )
     loaded = load_many(args.inputs, format=args.format, columns=columns, stopping=stopping, options=options)
+    if args.models:
+        loaded = _keep_models(loaded, args)
     for note in loaded.notes:
         if note.startswith("warning:"):
             print(f"harness: {note}", file=sys.stderr)
@@ -196,6 +234,34 @@ CURVE_KINDS: tuple[str, ...] = ("measured", "iid")
 """``harness.curves.KINDS``."""
 COMPUTE_AXES: tuple[str, ...] = ("samples", "tokens", "flops")
 """``harness.curves.COMPUTE_AXES``."""
+
+
+def _keep_models(loaded: Loaded, args: argparse.Namespace) -> Loaded:
+    """``--models A,B``: an unknown name is an error when all inputs are loaded together; when a command loads
+    them one file at a time, a file keeps the named models it holds (and must hold at least one)."""
+    wanted = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    whole = len(getattr(args, "all_inputs", None) or args.inputs) == len(args.inputs)
+    if whole:
+        return keep_models(loaded, wanted)
+    here = tuple(m for m in wanted if m in loaded.counts.models)
+    return keep_models(loaded, here or wanted)
+
+
+def answer_progress(quiet: bool, *, every: float = 2.0) -> Callable[[int, int], None] | None:
+    """A ``progress(done, total)`` callback for answer grouping: a line on stderr at most every ``every``
+    seconds (and at the end when it took that long), or None when quiet."""
+    if quiet:
+        return None
+    started = time.perf_counter()
+    last = [started]
+
+    def emit(done: int, total: int) -> None:
+        now = time.perf_counter()
+        if now - last[0] >= every or (done == total and now - started >= every):
+            last[0] = now
+            print(f"  grouping answers: {done}/{total} questions ({now - started:.0f} s)", file=sys.stderr, flush=True)
+
+    return emit
 
 
 def progress_printer(quiet: bool) -> Callable[[str], None] | None:

@@ -14,10 +14,12 @@ from dataclasses import replace
 from typing import Any
 
 from harness._validation import HarnessInputError
-from harness.loaders._base import ColumnMap, Loaded, LoadOptions, merge_loaded
+from harness.loaders._base import ColumnMap, Loaded, LoadOptions, keep_models, merge_loaded, parse_where
 from harness.loaders._io import ZIP_MAGIC, check_file, head_bytes, iter_jsonl, parquet_file, read_json
 
-__all__ = ["FORMATS", "ColumnMap", "LoadOptions", "Loaded", "detect_format", "load", "load_many"]
+__all__ = [
+    "FORMATS", "ColumnMap", "LoadOptions", "Loaded", "detect_format", "keep_models", "load", "load_many", "parse_where",
+]
 
 FORMATS: tuple[str, ...] = (
     "csv",
@@ -243,6 +245,11 @@ def load(
         return _load_table_set(source, columns=columns or ColumnMap(), stopping=stopping, options=opts)
     try:
         fmt = format or detect_format(source)
+        if opts.where and fmt not in ("csv", "tsv", "jsonl", "json", "parquet", "counts", "histogram"):
+            raise HarnessInputError(
+                f"--where filters the rows of a table; this input is a {fmt} log",
+                fix="drop --where (use --models to keep some models)",
+            )
         return _dispatch(fmt)(
             source, format=fmt, columns=columns or ColumnMap(), stopping=stopping, options=opts
         )
@@ -291,10 +298,16 @@ def load_many(
     if options is not None and option_kwargs:
         opts = replace(options, **option_kwargs)
     parts = [load(s, format=format, columns=columns, stopping=stopping, options=opts) for s in sources]
+    if opts.models:
+        return keep_models(_merge(parts, stopping=stopping, normalizer=opts.normalizer), opts.models)
+    return _merge(parts, stopping=stopping, normalizer=opts.normalizer)
+
+
+def _merge(parts: list[Loaded], *, stopping: str | None, normalizer: str) -> Loaded:
     if len(parts) > 1 and all(p.format == "nemo-skills" for p in parts):
         from harness.loaders.nemo_skills import pool_seeds
 
-        return pool_seeds(parts, stopping=stopping, normalizer=opts.normalizer)
+        return pool_seeds(parts, stopping=stopping, normalizer=normalizer)
     keys = [set(zip(p.counts.model.tolist(), p.counts.question_id.tolist(), strict=True)) for p in parts]
     seen: set[tuple[str, str]] = set()
     clash = False

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
@@ -60,7 +61,7 @@ class ColumnMap:
         out = {}
         for f, canon in CANONICAL.items():
             src = getattr(self, f)
-            if src is not None and not (f == "question" and "," in src):
+            if src is not None and not (f in ("question", "model") and "," in src):
                 out[src] = canon
         return out
 
@@ -68,6 +69,12 @@ class ColumnMap:
         """The columns making up a composite question id, or None."""
         if self.question is not None and "," in self.question:
             return [p.strip() for p in self.question.split(",") if p.strip()]
+        return None
+
+    def model_parts(self) -> list[str] | None:
+        """The columns making up a composite model name (``--model-col model,task``), or None."""
+        if self.model is not None and "," in self.model:
+            return [p.strip() for p in self.model.split(",") if p.strip()]
         return None
 
 
@@ -88,6 +95,10 @@ class LoadOptions:
     """MathArena: runs per problem (percentages -> counts)."""
     stream: bool | None = None
     """Generic tabular rollouts: True reduces them with DuckDB, False keeps the in-memory path (None: automatic)."""
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Generic tables: keep only rows whose column COL holds one of the values (``--where COL=V1,V2``)."""
+    models: tuple[str, ...] | None = None
+    """Keep only these models (``--models A,B``); an unknown name is an error listing the models present."""
     filter: str | None = None
     """lm-eval: the filter whose ``filtered_resps`` are voted on (None: the task's first per-sample filter)."""
     progress: Callable[[int, int], None] | None = field(default=None, compare=False, repr=False)
@@ -126,6 +137,43 @@ class Loaded:
     notes: tuple[str, ...] = field(default=())
     answers: AnswerRecord | None = None
     """How answers were extracted and grouped (None when the log already held classes or only counts)."""
+
+
+def parse_where(specs: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``["task=gsm8k", "split=test,dev"]`` -> ``(("task", ("gsm8k",)), ("split", ("test", "dev")))``."""
+    out = []
+    for spec in specs:
+        col, sep, values = spec.partition("=")
+        vals = tuple(v.strip() for v in values.split(",") if v.strip())
+        if not sep or not col.strip() or not vals:
+            raise HarnessInputError(
+                f"--where {spec!r} is not COLUMN=VALUE[,VALUE...]",
+                fix="e.g. --where task=gsm8k or --where split=test,dev",
+            )
+        out.append((col.strip(), vals))
+    return tuple(out)
+
+
+def keep_models(loaded: Loaded, models: Sequence[str]) -> Loaded:
+    """Only the named models (an unknown name is an error listing the models present)."""
+    present = loaded.counts.models
+    unknown = [m for m in models if m not in present]
+    if unknown:
+        raise HarnessInputError(
+            f"no model {unknown[0]!r} in the input",
+            source=loaded.source,
+            column="model",
+            fix=f"models present: {', '.join(present[:20])}"
+            + (f" ... ({len(present)} in all)" if len(present) > 20 else ""),
+        )
+    rows = np.flatnonzero(np.isin(loaded.counts.model.astype(str), list(models)))
+    rollouts = loaded.rollouts
+    if rollouts is not None:
+        rollouts = rollouts[rollouts["model"].astype(str).isin(list(models))].reset_index(drop=True)
+    dropped = len(present) - len(set(models))
+    note = f"--models: kept {len(set(models))} of {len(present)} models ({dropped} left out)"
+    counts = replace(loaded.counts.take(rows), notes=(*loaded.counts.notes, note))
+    return replace(loaded, counts=counts, rollouts=rollouts, notes=(*loaded.notes, note))
 
 
 def merge_loaded(parts: Sequence[Loaded]) -> Loaded:

@@ -33,6 +33,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
         "question",
         "problem",
     ),
+    "sample_id": ("sample_id", "sample_idx", "sample_index", "attempt_idx", "completion_id", "repeat_idx"),
+    "model": ("model", "model_name", "model_id"),
     "n": ("n", "n_samples", "num_samples", "n_runs", "num_samples_total"),
     "c": ("c", "n_correct", "num_correct", "num_samples_correct"),
     "count": ("count", "n_answer", "votes", "frequency"),
@@ -66,6 +68,19 @@ def apply_column_map(df: pd.DataFrame, columns: ColumnMap, *, source: str) -> pd
         out["question_id"] = df[parts[0]].astype(str)
         for p in parts[1:]:
             out["question_id"] = out["question_id"] + "/" + df[p].astype(str)
+    mparts = columns.model_parts()
+    if mparts:
+        for p in mparts:
+            if p not in present:
+                hint = closest(p, present)
+                raise HarnessInputError(
+                    f"no column {p!r} (part of --model-col)",
+                    source=source,
+                    fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+                )
+        out["model"] = df[mparts[0]].astype(str)
+        for p in mparts[1:]:
+            out["model"] = out["model"] + "/" + df[p].astype(str)
     return out
 
 

@@ -17,15 +17,16 @@ batches (:mod:`harness.loaders.streaming`).
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, check_counts, require_columns
-from harness.answers import group_answers
+from harness._validation import HarnessInputError, check_counts, closest, require_columns, to_bool_array
+from harness.answers import conflict_warning, group_answers, group_graded
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
-from harness.loaders._build import apply_column_map, counts_from_classes, finish, take_alias
+from harness.loaders._build import ALIASES, apply_column_map, counts_from_classes, describe_conflict, finish, take_alias
 from harness.loaders._io import check_file, decode_utf8, iter_jsonl, read_bytes, read_json, read_parquet
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
@@ -50,13 +51,34 @@ def table_format_from_name(path: str) -> str | None:
     return None
 
 
-def read_frame(path: str, fmt: str) -> pd.DataFrame:
-    """Read a generic table; errors name the file, the line or byte offset and the fix."""
+def model_from_stem(path: str) -> str:
+    """The file name without its extensions (``runs/gpt4_math.jsonl.gz`` -> ``gpt4_math``)."""
+    base = os.path.basename(path)
+    for ext in (".gz", ".csv", ".tsv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq"):
+        base = base.removesuffix(ext)
+    return base or "model"
+
+
+TEXT_COLUMNS = frozenset({"answer", "text", "gold", "completion", "predicted_answer", "expected_answer"})
+"""CSV/TSV columns read as strings, not numbers: '72' and '72.0' are different answers until normalised."""
+
+
+def read_frame(path: str, fmt: str, *, text_columns: frozenset[str] = TEXT_COLUMNS) -> pd.DataFrame:
+    """Read a generic table; errors name the file, the line or byte offset and the fix.
+
+    In CSV/TSV the columns in ``text_columns`` keep their exact strings (pandas would read ``72`` and ``72.0``
+    both as the float 72.0).
+    """
     check_file(path)
     if fmt in ("csv", "tsv"):
         text = decode_utf8(read_bytes(path), path)
         try:
-            return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",")
+            return pd.read_csv(
+                io.StringIO(text),
+                sep="\t" if fmt == "tsv" else ",",
+                dtype={c: str for c in text_columns},
+                keep_default_na=True,
+            )
         except pd.errors.EmptyDataError:
             raise HarnessInputError("the file is empty", source=path, fix="it holds no samples") from None
         except pd.errors.ParserError as exc:
@@ -117,13 +139,13 @@ def counts_from_frame(
     dup = pd.DataFrame({"m": model, "q": qid}).duplicated().to_numpy()
     if dup.any():
         i = int(np.argmax(dup))
+        first = int(np.flatnonzero((model == model[i]) & (qid == qid[i]))[0])
         raise HarnessInputError(
-            f"question {qid[i]!r} appears twice",
+            f"question {qid[i]!r} appears twice (rows {first} and {i})",
             source=source,
             row=i,
             column="question_id",
-            fix="a count table has one row per (model, question); add the distinguishing column to "
-            "--question-col (e.g. --question-col benchmark,problem_idx) or --model-col",
+            fix=_duplicate_fix(df, first, i),
         )
     if stopping is None:
         notes.extend(varying_n_notes(pd.Series(n, index=pd.MultiIndex.from_arrays([model, qid])), source, c))
@@ -139,6 +161,118 @@ def counts_from_frame(
     )
 
 
+PARTITION_NAMES: tuple[str, ...] = (
+    "task", "task_name", "benchmark", "dataset", "subset", "split", "config", "suite", "data_source", "source",
+)
+"""Columns that usually split the samples into separate evaluations (never pooled silently)."""
+_KEY_COLUMNS = frozenset({"question_id", "sample_id", "model", "n", "c", "correct", "answer", "text", "gold",
+                          "tokens", "score", "group", "budget", "count", "flops_per_sample"})
+
+
+def _duplicate_fix(df: pd.DataFrame, a: int, b: int) -> str:
+    """How to tell two rows of one question apart: name the columns in which they differ."""
+    differ = [
+        str(c) for c in df.columns
+        if str(c) not in _KEY_COLUMNS and str(df[c].iloc[a]) != str(df[c].iloc[b])
+    ]
+    if not differ:
+        return "a count table has one row per (model, question); drop the repeated row"
+    col = differ[0]
+    va, vb = df[col].iloc[a], df[col].iloc[b]
+    return (
+        f"the rows differ in column {col!r} ({va!r} vs {vb!r}): analyse one at a time with --where {col}={va}, "
+        f"or give each its own curve with --model-col model,{col}"
+    )
+
+
+def where_rows(df: pd.DataFrame, where: tuple[tuple[str, tuple[str, ...]], ...], *, source: str) -> tuple[
+    pd.DataFrame, list[str]
+]:
+    """Keep the rows matching every ``--where COL=V1,V2`` (values compared as strings); count what is left out."""
+    notes: list[str] = []
+    if not where:
+        return df, notes
+    present = [str(c) for c in df.columns]
+    keep = np.ones(len(df), dtype=bool)
+    for col, values in where:
+        if col not in present:
+            hint = closest(col, present)
+            raise HarnessInputError(
+                f"no column {col!r} (given to --where)",
+                source=source,
+                fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+            )
+        as_str = df[col].astype(str)
+        hit = as_str.isin(values).to_numpy()
+        missing = [v for v in values if not hit.any() or v not in set(as_str[hit])]
+        if missing:
+            seen = sorted(as_str.unique().tolist())
+            raise HarnessInputError(
+                f"no row has {col}={missing[0]!r}",
+                source=source,
+                column=col,
+                fix=f"values present: {', '.join(seen[:20])}{' ...' if len(seen) > 20 else ''}",
+            )
+        keep &= hit
+    if not keep.any():
+        raise HarnessInputError(
+            "--where leaves no rows", source=source, fix="the conditions exclude every row; relax one of them"
+        )
+    spec = "; ".join(f"{c}={','.join(v)}" for c, v in where)
+    notes.append(f"{os.path.basename(source)}: --where {spec} kept {int(keep.sum())} of {len(df)} rows "
+                 f"({int((~keep).sum())} excluded)")
+    return df[keep].reset_index(drop=True), notes
+
+
+def check_partitions(
+    df: pd.DataFrame,
+    *,
+    source: str,
+    shape: str,
+    notes: list[str],
+    chosen: tuple[str, ...] = (),
+    question_col: str = "question_id",
+) -> None:
+    """Never pool a partition column silently (``task``, ``benchmark``, ``subset``, ``split``, ...).
+
+    Rollouts where such a column varies inside one question (the question ids repeat across its values) are an
+    error when that at least doubles the samples per question (median pooled n / median within-partition n
+    >= 2), else a warning; a column with several values that does not vary inside a question pools several
+    evaluations into one curve per model: a warning. Columns named in ``chosen`` (parts of a composite
+    ``--model-col``) already keep the evaluations apart.
+    """
+    name = os.path.basename(source)
+    keys = ["model", "question_id"] if "model" in df.columns else ["question_id"]
+    cols = [c for c in map(str, df.columns) if c.lower() in PARTITION_NAMES and c not in _KEY_COLUMNS]
+    for col in [c for c in cols if c not in chosen]:
+        values = df[col].astype(str)
+        k = values.nunique()
+        if k < 2 or k > 50:
+            continue
+        fix = f"--where {col}={values.iloc[0]} (one at a time) or --model-col model,{col} (one curve each)"
+        if shape == "rollouts":
+            inside = df.assign(_p=values).groupby(keys, sort=False)["_p"].nunique()
+            if (inside > 1).any():
+                pooled = float(df.groupby(keys, sort=False).size().median())
+                within = float(df.assign(_p=values).groupby([*keys, "_p"], sort=False).size().median())
+                q = inside.index[int(np.argmax((inside > 1).to_numpy()))]
+                what = (
+                    f"column {col!r} ({k} values) varies inside question {q if isinstance(q, str) else q[-1]!r}: "
+                    f"pooling gives {pooled:g} samples per question against {within:g} within one {col}"
+                )
+                fix += f", or --question-col {question_col},{col} (one question per value)"
+                if pooled >= 2 * within:
+                    raise HarnessInputError(what, source=source, column=col, fix=f"keep them apart with {fix}")
+                notes.append(f"warning: {name}: {what}; pooled; {fix} keeps them apart")
+                continue
+        if "model" in df.columns and not (df.assign(_p=values).groupby("model", sort=False)["_p"].nunique() > 1).any():
+            continue  # one value per model: nothing pooled
+        notes.append(
+            f"warning: {name}: column {col!r} has {k} values ({', '.join(sorted(values.unique())[:5])}) pooled into "
+            f"one curve per model; {fix} keeps them apart"
+        )
+
+
 def shape_of(columns: set[str]) -> str:
     """'counts', 'histogram' or 'rollouts' from the canonical column names present."""
     if {"question_id", "n", "c"} <= columns and "correct" not in columns:
@@ -152,6 +286,8 @@ def normalise_frame(df: pd.DataFrame, columns: ColumnMap, *, source: str, notes:
     """Map columns and accept the known aliases where the canonical names are absent."""
     df = apply_column_map(df, columns, source=source)
     df = take_alias(df, "question_id", notes, source=source)
+    df = take_alias(df, "sample_id", notes, source=source)
+    df = take_alias(df, "model", notes, source=source)
     if "correct" not in df.columns:
         df = take_alias(df, "n", notes, source=source)
         df = take_alias(df, "c", notes, source=source)
@@ -174,12 +310,23 @@ def histogram_counts(
     d["question_id"] = d["question_id"].astype(str)
     raw = pd.Series([None if pd.isna(v) else str(v) for v in d["answer"].to_numpy(object)], dtype=object)
     labels: list[str | None] = [None] * len(d)
+    flags = (
+        to_bool_array(d["correct"].to_numpy(), source=source, column="correct") if "correct" in d.columns else None
+    )
+    conflicts: list[str] = []
     for idx in d.groupby(["model", "question_id"], sort=False).indices.values():
-        lab = group_answers(
-            [None if raw.iloc[j] is None else str(raw.iloc[j]) for j in idx], normalizer=options.normalizer
-        )
-        for j, v in zip(np.asarray(idx).tolist(), lab, strict=True):
+        ii = np.asarray(idx)
+        answers = [None if raw.iloc[j] is None else str(raw.iloc[j]) for j in ii]
+        if flags is None:
+            lab = group_answers(answers, normalizer=options.normalizer)
+        else:
+            lab, conflict = group_graded(answers, flags[ii].tolist(), normalizer=options.normalizer)
+            if conflict is not None:
+                conflicts.append(describe_conflict(str(d["question_id"].iloc[ii[0]]), conflict))
+        for j, v in zip(ii.tolist(), lab, strict=True):
             labels[j] = v
+    if conflicts:
+        notes.append(conflict_warning(len(conflicts), conflicts[0]))
     unparsed = sum(1 for v in labels if v is None)
     d["answer"] = pd.Series(labels, index=d.index, dtype=object)
     if "correct" not in d.columns:
@@ -297,7 +444,8 @@ def load_table(
     engine = "memory" if format in ("counts", "histogram") else choose_engine(source, fmt, columns, options)
     if engine != "memory":
         return load_reduced(source, fmt=fmt, columns=columns, stopping=stopping, options=options, engine=engine)
-    df = read_frame(source, fmt)
+    mapped = {c for c in (columns.answer, columns.text, columns.gold) if c is not None}
+    df = read_frame(source, fmt, text_columns=TEXT_COLUMNS | mapped)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="the file holds no samples")
     if format not in ("counts", "histogram") and _holds_sample_lists(df, columns):
@@ -305,8 +453,18 @@ def load_table(
 
         return load_lists(df, source=source, fmt=fmt, columns=columns, stopping=stopping, options=options)
     notes: list[str] = []
+    df, where_notes = where_rows(df, options.where, source=source)
+    notes.extend(where_notes)
+    raw_cols = [str(c) for c in df.columns]
+    question_col = columns.question or next((a for a in ALIASES["question_id"] if a in raw_cols), "question_id")
     df = normalise_frame(df, columns, source=source, notes=notes)
+    if "model" not in df.columns:
+        stem = model_from_stem(source)
+        df["model"] = stem
+        notes.append(f"{os.path.basename(source)}: no model column; model named {stem!r} after the file")
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
+    chosen = tuple(columns.model_parts() or [])
+    check_partitions(df, source=source, shape=shape, notes=notes, chosen=chosen, question_col=question_col)
     if shape == "counts":
         require_columns(list(df.columns), ("question_id", "n", "c"), source=source)
         counts = counts_from_frame(df, source=source, stopping=stopping, notes=notes)

@@ -82,6 +82,7 @@ def load_source(
     """Load an lm-eval samples file: one rollout per (doc_id, repeat)."""
     docs: dict[Any, dict[Any, tuple[int, dict[str, Any]]]] = {}
     filters: list[Any] = []
+    skipped = 0
     for lineno, rec in iter_jsonl(source):
         for key in ("doc_id", "resps", "target"):
             if key not in rec:
@@ -106,7 +107,10 @@ def load_source(
                     column="doc_id",
                     fix="each doc is logged once per filter",
                 )
+            skipped += 1
             continue
+        if seen:
+            skipped += 1
         seen[filt] = (lineno, rec)
         if filt not in filters:
             filters.append(filt)
@@ -149,7 +153,6 @@ def load_source(
             rows["gold"].append(None if gold is None else str(gold))
     df = pd.DataFrame(rows)
     notes = [f"{name}: lm-eval samples, {df['question_id'].nunique()} docs"]
-    skipped = sum(len(v) - 1 for v in docs.values())
     if chosen == RAW:
         why = "--filter resps" if options.filter == RAW else "no filter keeps one answer per repeat"
         notes.append(f"{name}: answers extracted from the raw text ({why}; extractor {options.extractor or 'auto'})")

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
-from harness.answers import group_answers
+from harness.answers import conflict_warning, group_graded
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
-from harness.loaders._build import finish
+from harness.loaders._build import describe_conflict, finish
 from harness.loaders._io import iter_jsonl
 from harness.tables import FIXED, rollouts_to_counts
 
@@ -138,11 +138,16 @@ def pool_seeds(parts: Sequence[Loaded], *, stopping: str | None, normalizer: str
     r = pd.concat(frames, ignore_index=True)
     if "answer" in r.columns:
         labels = r["answer"].to_numpy(object).copy()
+        flags = r["correct"].to_numpy(bool)
+        refused: list[str] = []
         for idx in r.groupby(["model", "question_id"], sort=False).indices.values():
             ii = np.asarray(idx)
-            labels[ii] = group_answers(
-                [None if pd.isna(v) else str(v) for v in labels[ii]], normalizer=normalizer
+            lab, conflict = group_graded(
+                [None if pd.isna(v) else str(v) for v in labels[ii]], flags[ii].tolist(), normalizer=normalizer
             )
+            labels[ii] = lab
+            if conflict is not None:
+                refused.append(describe_conflict(str(r["question_id"].iloc[ii[0]]), conflict))
         r["answer"] = pd.Series(labels, index=r.index, dtype=object)
     if "problem" in r.columns:
         texts = r.groupby("question_id")["problem"].nunique(dropna=True)
@@ -156,7 +161,8 @@ def pool_seeds(parts: Sequence[Loaded], *, stopping: str | None, normalizer: str
             )
         r = r.drop(columns=["problem"])
     counts = rollouts_to_counts(r, source=parts[0].source, stopping=(stopping or FIXED))
-    notes = tuple(n for p in parts for n in p.notes) + counts.notes
+    extra = (conflict_warning(len(refused), refused[0]),) if "answer" in r.columns and refused else ()
+    notes = tuple(n for p in parts for n in p.notes) + extra + counts.notes
     counts = replace(counts, notes=notes)
     return Loaded(
         counts=counts,
