@@ -7,8 +7,8 @@ Usage::
 
 A synthetic log (2 models x 1,000 questions, sample ids 0..n-1, 8 answer strings, a correctness flag, tokens) is
 written with DuckDB into ``--files`` Parquet files (and, if ``--jsonl-rows`` > 0, one JSONL.gz), then each method
-runs in its own subprocess so that its wall time and its peak resident memory (``ru_maxrss`` of that child, from
-``os.wait4``) are its own:
+runs in its own subprocess so that its peak resident memory (``ru_maxrss`` of that process and its children) is
+its own; "in-process s" times the reduction after the imports, "wall s" the whole process:
 
 * ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query, the duplicate check,
   normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup`` skips the duplicate check;
@@ -52,18 +52,21 @@ COPY (
 METHODS: dict[str, str] = {
     "harness-duckdb": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain")
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
 """,
     "harness-duckdb-nodup": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain", check_duplicates=False)
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
 """,
     "duckdb-sql": """
 import duckdb
+# timed from here
 reader = f"read_parquet('{GLOB}')" if FMT == "parquet" else f"read_json('{GLOB}', format='newline_delimited')"
 rows = duckdb.sql(f"SELECT model, question_id, answer, correct, count(*) n, sum(tokens) t FROM {reader} "
                   "GROUP BY ALL").fetchall()
@@ -73,6 +76,7 @@ for m, q, a, ok, n, t in rows:
 """,
     "polars": """
 import polars as pl
+# timed from here
 scan = pl.scan_parquet(GLOB) if FMT == "parquet" else pl.scan_ndjson(GLOB)
 g = (scan.group_by(["model", "question_id", "answer", "correct"])
      .agg(pl.len().alias("n"), pl.col("tokens").sum().alias("t")).collect(engine="streaming"))
@@ -81,7 +85,8 @@ for m, ok, n in zip(g["model"].to_list(), g["correct"].to_list(), g["n"].to_list
     o = OUT.setdefault(m, [0, 0]); o[0] += n; o[1] += n if ok else 0
 """,
     "pandas": """
-import pandas as pd, pyarrow.parquet as pq, pyarrow.dataset as ds, pyarrow as pa
+import pandas as pd, pyarrow.dataset as ds
+# timed from here
 if FMT == "parquet":
     t = ds.dataset(SRC, format="parquet").to_table(columns=["model", "question_id", "answer", "correct", "tokens"])
     t = t.set_column(0, "model", t.column("model").dictionary_encode())
@@ -97,6 +102,7 @@ for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
 """,
     "harness-spark": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain", engine="spark", spark_master="local[*]")
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
@@ -123,24 +129,26 @@ def generate(folder: str, rows: int, files: int, jsonl_rows: int) -> tuple[str, 
     return pq_dir, jsonl
 
 
-def run_child(code: str, env_extra: dict[str, str] | None = None) -> tuple[float, float, str, int]:
-    """(wall seconds, peak RSS MiB, stdout, exit status) of ``python -c code`` in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=ROOT, **(env_extra or {}))
+def run_child(code: str) -> tuple[float, str, int]:
+    """(wall seconds including interpreter start and imports, stdout, exit status) of ``python -c code``.
+
+    The child prints its own peak RSS (``ru_maxrss`` of itself and of its children, e.g. Spark's JVM).
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
-    # communicate() reaped the child; its rusage is gone, so each method also prints its own (self + children)
-    status = proc.returncode
-    if status != 0:
+    if proc.returncode != 0:
         sys.stderr.write(err.decode()[-2000:])
-    return wall, float("nan"), out.decode(), status
+    return wall, out.decode(), proc.returncode
 
 
 WRAP = """
 import json, resource, time, warnings
 warnings.simplefilter("ignore")
 SRC, GLOB, FMT = {src!r}, {glob!r}, {fmt!r}
+{setup}
 t0 = time.perf_counter()
 {body}
 wall = time.perf_counter() - t0
@@ -150,8 +158,9 @@ print(json.dumps({{"wall": wall, "rss_mib": rss / 1024, "out": OUT}}))
 
 
 def measure(name: str, src: str, glob: str, fmt: str) -> dict[str, object]:
-    code = WRAP.format(src=src, glob=glob, fmt=fmt, body=METHODS[name])
-    wall, _, out, status = run_child(code)
+    setup, _, body = METHODS[name].partition("# timed from here")
+    code = WRAP.format(src=src, glob=glob, fmt=fmt, setup=setup, body=body)
+    wall, out, status = run_child(code)
     if status != 0:
         return {"method": name, "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
@@ -167,7 +176,7 @@ def report_end_to_end(src: str, folder: str) -> dict[str, object]:
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         "print(json.dumps({'wall': time.perf_counter() - t0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
     )
-    wall, _, out, status = run_child(code)
+    wall, out, status = run_child(code)
     if status != 0:
         return {"method": "harness-report", "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
