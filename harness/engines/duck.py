@@ -60,6 +60,7 @@ class DuckRunner:
 
         self.inputs = inputs
         self.con = duckdb.connect(config={"preserve_insertion_order": False})
+        self.con.execute("SET enable_progress_bar = false")
         self._own_temp: str | None = None
         if temp_directory is None:  # spill to a private folder under the system temp, removed on close
             self._own_temp = temp_directory = tempfile.mkdtemp(prefix="harness-duckdb-")
