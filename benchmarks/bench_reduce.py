@@ -21,8 +21,9 @@ its own; "in-process s" times the reduction after the imports, "wall s" the whol
 * ``harness-report``: ``harness report FOLDER`` end to end (reduction + curves + report files), with
   ``--bootstrap 200``.
 
-Every method's (n, c) per model is checked against DuckDB's. Timings on a shared machine are noisy: compare the
-ratios within one run. Results are printed as a Markdown table.
+Every method's (n, c) per model is checked against the first method's. Timings on a shared machine are noisy:
+compare ratios within one run; "CPU s" (user + system of the process and its children, e.g. Spark's JVM) is the
+least load-dependent figure, and "rows/CPU-s" the per-core rate used in docs/methods/engines.md.
 """
 
 from __future__ import annotations
@@ -149,11 +150,14 @@ import json, resource, time, warnings
 warnings.simplefilter("ignore")
 SRC, GLOB, FMT = {src!r}, {glob!r}, {fmt!r}
 {setup}
-t0 = time.perf_counter()
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+c0, t0 = cpu(), time.perf_counter()
 {body}
-wall = time.perf_counter() - t0
+wall, cpu_s = time.perf_counter() - t0, cpu() - c0
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({{"wall": wall, "rss_mib": rss / 1024, "out": OUT}}))
+print(json.dumps({{"wall": wall, "cpu": cpu_s, "rss_mib": rss / 1024, "out": OUT}}))
 """
 
 
@@ -164,23 +168,27 @@ def measure(name: str, src: str, glob: str, fmt: str) -> dict[str, object]:
     if status != 0:
         return {"method": name, "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
-    return {"method": name, "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": res["out"]}
+    return {"method": name, "wall": wall, "inner": res["wall"], "cpu": res["cpu"], "rss_mib": res["rss_mib"],
+            "out": res["out"]}
 
 
 def report_end_to_end(src: str, folder: str) -> dict[str, object]:
     out_dir = os.path.join(folder, "report")
     code = (
         "import resource, sys, json, time\nfrom harness.cli import main\nt0 = time.perf_counter()\n"
+        "u = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) "
+        "for f in ('ru_utime', 'ru_stime'))\nc0 = u()\n"
         f"rc = main(['report', {src!r}, '--out', {out_dir!r}, '--bootstrap', '200', '--quiet'])\n"
         "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-        "print(json.dumps({'wall': time.perf_counter() - t0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
+        "print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': u() - c0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
     )
     wall, out, status = run_child(code)
     if status != 0:
         return {"method": "harness-report", "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
-    return {"method": "harness-report", "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": None}
+    return {"method": "harness-report", "wall": wall, "inner": res["wall"], "cpu": res["cpu"],
+            "rss_mib": res["rss_mib"], "out": None}
 
 
 def main() -> None:
@@ -224,17 +232,16 @@ def main() -> None:
                 rows_out.append((fmt_name, rows, res))
                 print(f"  {fmt_name:8s} {name:22s} {res.get('wall', float('nan')):8.1f} s  "
                       f"{res.get('rss_mib', float('nan')):8.0f} MiB  {res.get('status', '')}", flush=True)
-        cores = os.cpu_count() or 1
-        print("\n| input | rows | method | wall s | in-process s | peak RSS MiB | rows/s/core | agrees |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| input | rows | method | wall s | in-process s | CPU s | peak RSS MiB | rows/CPU-s | agrees |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for fmt_name, rows, res in rows_out:
             if "status" in res:
-                print(f"| {fmt_name} | {rows:,} | {res['method']} | {res['status']} | | | | |")
+                print(f"| {fmt_name} | {rows:,} | {res['method']} | {res['status']} | | | | | |")
                 continue
-            rate = rows / float(res["inner"]) / cores  # type: ignore[arg-type]
+            rate = rows / max(float(res["cpu"]), 1e-9)  # type: ignore[arg-type]
             print(f"| {fmt_name} | {rows:,} | {res['method']} | {float(res['wall']):.1f} | "  # type: ignore[arg-type]
-                  f"{float(res['inner']):.1f} | {float(res['rss_mib']):.0f} | {rate:,.0f} | "  # type: ignore[arg-type]
-                  f"{res.get('agrees', '')} |")
+                  f"{float(res['inner']):.1f} | {float(res['cpu']):.1f} | "  # type: ignore[arg-type]
+                  f"{float(res['rss_mib']):.0f} | {rate:,.0f} | {res.get('agrees', '')} |")  # type: ignore[arg-type]
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
