@@ -200,12 +200,18 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join([*METHODS, "harness-report"]))
     ap.add_argument("--workdir", default=None, help="where to write the generated log (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--formats", default="parquet,jsonl.gz", help="which generated inputs to measure")
+    ap.add_argument("--data", default=None, help="reuse a folder written by an earlier --keep run (not deleted)")
     args = ap.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    folder = tempfile.mkdtemp(prefix="bench-reduce-", dir=args.workdir)
+    folder = args.data or tempfile.mkdtemp(prefix="bench-reduce-", dir=args.workdir)
     try:
         t0 = time.perf_counter()
-        pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
+        if args.data:
+            pq_dir, jsonl = os.path.join(folder, "parquet"), os.path.join(folder, "log.jsonl.gz")
+            jsonl = jsonl if args.jsonl_rows and os.path.exists(jsonl) else None
+        else:
+            pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
         size = sum(os.path.getsize(os.path.join(pq_dir, f)) for f in os.listdir(pq_dir))
         print(f"generated {args.rows:,} rows in {args.files} Parquet files ({size / 2**20:.0f} MiB) "
               f"in {time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}", flush=True)
@@ -213,7 +219,7 @@ def main() -> None:
         if jsonl:
             inputs.append(("jsonl.gz", jsonl, jsonl, args.jsonl_rows))
         rows_out = []
-        for fmt_name, src, glob, rows in inputs:
+        for fmt_name, src, glob, rows in [i for i in inputs if i[0] in args.formats.split(",")]:
             fmt = "parquet" if fmt_name == "parquet" else "jsonl"
             ref = None
             for name in methods:
@@ -243,7 +249,7 @@ def main() -> None:
                   f"{float(res['inner']):.1f} | {float(res['cpu']):.1f} | "  # type: ignore[arg-type]
                   f"{float(res['rss_mib']):.0f} | {rate:,.0f} | {res.get('agrees', '')} |")  # type: ignore[arg-type]
     finally:
-        if not args.keep:
+        if not args.keep and not args.data:
             shutil.rmtree(folder, ignore_errors=True)
 
 
