@@ -105,8 +105,8 @@ class DuckRunner:
         out: pd.DataFrame = self._sql(class_sql(spec)).df()
         return out
 
-    def duplicate(self) -> tuple[str, str, str] | None:
-        row = self._sql(duplicate_sql()).fetchone()
+    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
+        row = self._sql(duplicate_sql(spec)).fetchone()
         return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
     def bad_file(self, condition: str) -> str | None:
