@@ -16,7 +16,7 @@ from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
 
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
 
 
