@@ -7,8 +7,8 @@ Usage::
 
 A synthetic log (2 models x 1,000 questions, sample ids 0..n-1, 8 answer strings, a correctness flag, tokens) is
 written with DuckDB into ``--files`` Parquet files (and, if ``--jsonl-rows`` > 0, one JSONL.gz), then each method
-runs in its own subprocess so that its wall time and its peak resident memory (``ru_maxrss`` of that child, from
-``os.wait4``) are its own:
+runs in its own subprocess so that its peak resident memory (``ru_maxrss`` of that process and its children) is
+its own; "in-process s" times the reduction after the imports, "wall s" the whole process:
 
 * ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query, the duplicate check,
   normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup`` skips the duplicate check;
@@ -21,8 +21,9 @@ runs in its own subprocess so that its wall time and its peak resident memory (`
 * ``harness-report``: ``harness report FOLDER`` end to end (reduction + curves + report files), with
   ``--bootstrap 200``.
 
-Every method's (n, c) per model is checked against DuckDB's. Timings on a shared machine are noisy: compare the
-ratios within one run. Results are printed as a Markdown table.
+Every method's (n, c) per model is checked against the first method's. Timings on a shared machine are noisy:
+compare ratios within one run; "CPU s" (user + system of the process and its children, e.g. Spark's JVM) is the
+least load-dependent figure, and "rows/CPU-s" the per-core rate used in docs/methods/engines.md.
 """
 
 from __future__ import annotations
@@ -52,18 +53,21 @@ COPY (
 METHODS: dict[str, str] = {
     "harness-duckdb": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain")
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
 """,
     "harness-duckdb-nodup": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain", check_duplicates=False)
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
 """,
     "duckdb-sql": """
 import duckdb
+# timed from here
 reader = f"read_parquet('{GLOB}')" if FMT == "parquet" else f"read_json('{GLOB}', format='newline_delimited')"
 rows = duckdb.sql(f"SELECT model, question_id, answer, correct, count(*) n, sum(tokens) t FROM {reader} "
                   "GROUP BY ALL").fetchall()
@@ -73,6 +77,7 @@ for m, q, a, ok, n, t in rows:
 """,
     "polars": """
 import polars as pl
+# timed from here
 scan = pl.scan_parquet(GLOB) if FMT == "parquet" else pl.scan_ndjson(GLOB)
 g = (scan.group_by(["model", "question_id", "answer", "correct"])
      .agg(pl.len().alias("n"), pl.col("tokens").sum().alias("t")).collect(engine="streaming"))
@@ -81,7 +86,8 @@ for m, ok, n in zip(g["model"].to_list(), g["correct"].to_list(), g["n"].to_list
     o = OUT.setdefault(m, [0, 0]); o[0] += n; o[1] += n if ok else 0
 """,
     "pandas": """
-import pandas as pd, pyarrow.parquet as pq, pyarrow.dataset as ds, pyarrow as pa
+import pandas as pd, pyarrow.dataset as ds
+# timed from here
 if FMT == "parquet":
     t = ds.dataset(SRC, format="parquet").to_table(columns=["model", "question_id", "answer", "correct", "tokens"])
     t = t.set_column(0, "model", t.column("model").dictionary_encode())
@@ -97,6 +103,7 @@ for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
 """,
     "harness-spark": """
 from harness.engines import reduce_inputs
+# timed from here
 r = reduce_inputs([SRC], normalizer="plain", engine="spark", spark_master="local[*]")
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
@@ -123,55 +130,65 @@ def generate(folder: str, rows: int, files: int, jsonl_rows: int) -> tuple[str, 
     return pq_dir, jsonl
 
 
-def run_child(code: str, env_extra: dict[str, str] | None = None) -> tuple[float, float, str, int]:
-    """(wall seconds, peak RSS MiB, stdout, exit status) of ``python -c code`` in a fresh process."""
-    env = dict(os.environ, PYTHONPATH=ROOT, **(env_extra or {}))
+def run_child(code: str) -> tuple[float, str, int]:
+    """(wall seconds including interpreter start and imports, stdout, exit status) of ``python -c code``.
+
+    The child prints its own peak RSS (``ru_maxrss`` of itself and of its children, e.g. Spark's JVM).
+    """
+    env = dict(os.environ, PYTHONPATH=ROOT)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     out, err = proc.communicate()
     wall = time.perf_counter() - t0
-    # communicate() reaped the child; its rusage is gone, so each method also prints its own (self + children)
-    status = proc.returncode
-    if status != 0:
+    if proc.returncode != 0:
         sys.stderr.write(err.decode()[-2000:])
-    return wall, float("nan"), out.decode(), status
+    return wall, out.decode(), proc.returncode
 
 
 WRAP = """
 import json, resource, time, warnings
 warnings.simplefilter("ignore")
 SRC, GLOB, FMT = {src!r}, {glob!r}, {fmt!r}
-t0 = time.perf_counter()
+{setup}
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+c0, t0 = cpu(), time.perf_counter()
 {body}
-wall = time.perf_counter() - t0
+wall, cpu_s = time.perf_counter() - t0, cpu() - c0
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(json.dumps({{"wall": wall, "rss_mib": rss / 1024, "out": OUT}}))
+print(json.dumps({{"wall": wall, "cpu": cpu_s, "rss_mib": rss / 1024, "out": OUT}}))
 """
 
 
 def measure(name: str, src: str, glob: str, fmt: str) -> dict[str, object]:
-    code = WRAP.format(src=src, glob=glob, fmt=fmt, body=METHODS[name])
-    wall, _, out, status = run_child(code)
+    setup, _, body = METHODS[name].partition("# timed from here")
+    code = WRAP.format(src=src, glob=glob, fmt=fmt, setup=setup, body=body)
+    wall, out, status = run_child(code)
     if status != 0:
         return {"method": name, "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
-    return {"method": name, "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": res["out"]}
+    return {"method": name, "wall": wall, "inner": res["wall"], "cpu": res["cpu"], "rss_mib": res["rss_mib"],
+            "out": res["out"]}
 
 
 def report_end_to_end(src: str, folder: str) -> dict[str, object]:
     out_dir = os.path.join(folder, "report")
     code = (
         "import resource, sys, json, time\nfrom harness.cli import main\nt0 = time.perf_counter()\n"
+        "u = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) "
+        "for f in ('ru_utime', 'ru_stime'))\nc0 = u()\n"
         f"rc = main(['report', {src!r}, '--out', {out_dir!r}, '--bootstrap', '200', '--quiet'])\n"
         "rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-        "print(json.dumps({'wall': time.perf_counter() - t0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
+        "print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': u() - c0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
     )
-    wall, _, out, status = run_child(code)
+    wall, out, status = run_child(code)
     if status != 0:
         return {"method": "harness-report", "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
-    return {"method": "harness-report", "wall": wall, "inner": res["wall"], "rss_mib": res["rss_mib"], "out": None}
+    return {"method": "harness-report", "wall": wall, "inner": res["wall"], "cpu": res["cpu"],
+            "rss_mib": res["rss_mib"], "out": None}
 
 
 def main() -> None:
@@ -183,12 +200,18 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join([*METHODS, "harness-report"]))
     ap.add_argument("--workdir", default=None, help="where to write the generated log (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
+    ap.add_argument("--formats", default="parquet,jsonl.gz", help="which generated inputs to measure")
+    ap.add_argument("--data", default=None, help="reuse a folder written by an earlier --keep run (not deleted)")
     args = ap.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    folder = tempfile.mkdtemp(prefix="bench-reduce-", dir=args.workdir)
+    folder = args.data or tempfile.mkdtemp(prefix="bench-reduce-", dir=args.workdir)
     try:
         t0 = time.perf_counter()
-        pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
+        if args.data:
+            pq_dir, jsonl = os.path.join(folder, "parquet"), os.path.join(folder, "log.jsonl.gz")
+            jsonl = jsonl if args.jsonl_rows and os.path.exists(jsonl) else None
+        else:
+            pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
         size = sum(os.path.getsize(os.path.join(pq_dir, f)) for f in os.listdir(pq_dir))
         print(f"generated {args.rows:,} rows in {args.files} Parquet files ({size / 2**20:.0f} MiB) "
               f"in {time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}", flush=True)
@@ -196,7 +219,7 @@ def main() -> None:
         if jsonl:
             inputs.append(("jsonl.gz", jsonl, jsonl, args.jsonl_rows))
         rows_out = []
-        for fmt_name, src, glob, rows in inputs:
+        for fmt_name, src, glob, rows in [i for i in inputs if i[0] in args.formats.split(",")]:
             fmt = "parquet" if fmt_name == "parquet" else "jsonl"
             ref = None
             for name in methods:
@@ -215,19 +238,18 @@ def main() -> None:
                 rows_out.append((fmt_name, rows, res))
                 print(f"  {fmt_name:8s} {name:22s} {res.get('wall', float('nan')):8.1f} s  "
                       f"{res.get('rss_mib', float('nan')):8.0f} MiB  {res.get('status', '')}", flush=True)
-        cores = os.cpu_count() or 1
-        print("\n| input | rows | method | wall s | in-process s | peak RSS MiB | rows/s/core | agrees |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("\n| input | rows | method | wall s | in-process s | CPU s | peak RSS MiB | rows/CPU-s | agrees |")
+        print("|---|---|---|---|---|---|---|---|---|")
         for fmt_name, rows, res in rows_out:
             if "status" in res:
-                print(f"| {fmt_name} | {rows:,} | {res['method']} | {res['status']} | | | | |")
+                print(f"| {fmt_name} | {rows:,} | {res['method']} | {res['status']} | | | | | |")
                 continue
-            rate = rows / float(res["inner"]) / cores  # type: ignore[arg-type]
+            rate = rows / max(float(res["cpu"]), 1e-9)  # type: ignore[arg-type]
             print(f"| {fmt_name} | {rows:,} | {res['method']} | {float(res['wall']):.1f} | "  # type: ignore[arg-type]
-                  f"{float(res['inner']):.1f} | {float(res['rss_mib']):.0f} | {rate:,.0f} | "  # type: ignore[arg-type]
-                  f"{res.get('agrees', '')} |")
+                  f"{float(res['inner']):.1f} | {float(res['cpu']):.1f} | "  # type: ignore[arg-type]
+                  f"{float(res['rss_mib']):.0f} | {rate:,.0f} | {res.get('agrees', '')} |")  # type: ignore[arg-type]
     finally:
-        if not args.keep:
+        if not args.keep and not args.data:
             shutil.rmtree(folder, ignore_errors=True)
 
 

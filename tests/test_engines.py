@@ -258,3 +258,17 @@ def test_hf_paths_are_built_not_fetched() -> None:
     assert inputs.format == "parquet" and not inputs.local
     with pytest.raises(HarnessInputError, match="ORG/NAME"):
         hf_parquet_glob("not a name")
+
+
+def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    p = write(make_rollouts(n_q=12, n_s=10), tmp_path / "r.parquet")
+    out = tmp_path / "counts.parquet"
+    assert main(["reduce", str(p), "--out", str(out), "--quiet"]) == 0
+    assert main(["reduce", str(p), "--out", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert main(["curves", str(out), "--out", str(a), "--bootstrap", "0", "--quiet"]) == 0
+    assert main(["curves", str(p), "--out", str(b), "--bootstrap", "0", "--quiet", "--engine", "memory"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))

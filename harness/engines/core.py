@@ -39,7 +39,7 @@ class Runner(Protocol):
 
     def classes(self, spec: Spec) -> pd.DataFrame: ...
 
-    def duplicate(self) -> tuple[str, str, str] | None: ...
+    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None: ...
 
     def bad_file(self, condition: str) -> str | None: ...
 
@@ -158,7 +158,7 @@ def _check(raw: pd.DataFrame, runner: Runner, inputs: Inputs, spec: Spec, check_
         tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
         _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")
     if spec.sample is not None and check_duplicates:
-        dup = runner.duplicate()
+        dup = runner.duplicate(spec)
         if dup is not None:
             _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
 

@@ -5,6 +5,8 @@ limit). Also locates bad rows for every engine (file by file, in file order), si
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +15,9 @@ import pandas as pd
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+
+MEMORY_LIMIT = "512MB"
+"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
 
 
 def _quote(name: str) -> str:
@@ -48,17 +53,19 @@ class DuckRunner:
     name = "duckdb"
 
     def __init__(
-        self, inputs: Inputs, *, memory_limit: str | None = None, temp_directory: str | None = None,
+        self, inputs: Inputs, *, memory_limit: str = MEMORY_LIMIT, temp_directory: str | None = None,
         threads: int | None = None,
     ) -> None:
         import duckdb
 
         self.inputs = inputs
         self.con = duckdb.connect(config={"preserve_insertion_order": False})
-        if memory_limit is not None:
-            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
-        if temp_directory is not None:
-            self.con.execute(f"SET temp_directory = {_literal(temp_directory)}")
+        self.con.execute("SET enable_progress_bar = false")
+        self._own_temp: str | None = None
+        if temp_directory is None:  # spill to a private folder under the system temp, removed on close
+            self._own_temp = temp_directory = tempfile.mkdtemp(prefix="harness-duckdb-")
+        self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        self.con.execute(f"SET temp_directory = {_literal(temp_directory)}")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         self._types: dict[str, str] = {}
@@ -98,8 +105,8 @@ class DuckRunner:
         out: pd.DataFrame = self._sql(class_sql(spec)).df()
         return out
 
-    def duplicate(self) -> tuple[str, str, str] | None:
-        row = self._sql(duplicate_sql()).fetchone()
+    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
+        row = self._sql(duplicate_sql(spec)).fetchone()
         return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
     def bad_file(self, condition: str) -> str | None:
@@ -108,6 +115,8 @@ class DuckRunner:
 
     def close(self) -> None:
         self.con.close()
+        if self._own_temp is not None:
+            shutil.rmtree(self._own_temp, ignore_errors=True)
 
 
 def locate_rows(
@@ -125,7 +134,7 @@ def locate_rows(
     seen = 0
     try:
         probe = DuckRunner.__new__(DuckRunner)
-        probe.inputs, probe.con, probe._types = inputs, con, {}
+        probe.inputs, probe.con, probe._types, probe._own_temp = inputs, con, {}, None
         for path in files if files is not None else inputs.paths:
             if "://" not in path and not os.path.exists(path):
                 continue

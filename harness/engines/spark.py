@@ -140,8 +140,8 @@ class SparkRunner:
         rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
         return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
 
-    def duplicate(self) -> tuple[str, str, str] | None:
-        rows = self._run(duplicate_sql()).collect()
+    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
+        rows = self._run(duplicate_sql(spec)).collect()
         return None if not rows else (str(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
 
     def bad_file(self, condition: str) -> str | None:

@@ -72,33 +72,53 @@ def _bool_expr(col: str) -> str:
     )
 
 
-def canonical_sql(spec: Spec, carry: Sequence[str] = ()) -> str:
-    """The canonical per-sample view over ``harness_src``: typed columns plus flags for bad values.
-
-    ``carry``: further expressions over ``harness_src`` kept in the view (the error path keeps row numbers and
-    the raw values to quote).
-    """
+def _key_exprs(spec: Spec) -> dict[str, str]:
+    """The canonical key columns as expressions over the short source names (q0.., m, a, c, g, b)."""
     parts = [f"CAST(q{i} AS STRING)" for i in range(len(spec.question))]
     if len(parts) == 1:
         question = parts[0]
     else:
         nulls = " OR ".join(f"q{i} IS NULL" for i in range(len(parts)))
         question = f"CASE WHEN {nulls} THEN NULL ELSE concat_ws('/', {', '.join(parts)}) END"
-    cols = [
-        ("CAST(m AS STRING)" if spec.model else "'model'") + " AS model",
-        f"{question} AS question_id",
-        ("CAST(a AS STRING)" if spec.answer else "CAST(NULL AS STRING)") + " AS answer",
-        f"{_bool_expr('c')} AS correct",
+    out = {
+        "model": "CAST(m AS STRING)" if spec.model else "'model'",
+        "question_id": question,
+        "answer": "CAST(a AS STRING)" if spec.answer else "CAST(NULL AS STRING)",
+        "correct": _bool_expr("c"),
+    }
+    if spec.group:
+        out["grp"] = "CAST(g AS STRING)"
+    if spec.budget:
+        out["budget"] = "TRY_CAST(b AS DOUBLE)"
+    return out
+
+
+def _raw_keys(spec: Spec) -> list[str]:
+    """The source columns the first aggregation groups by (typed as read: no per-row casts)."""
+    return [k for k in spec.fields() if k not in ("s", "t")]
+
+
+def _bad_expr(spec: Spec) -> str:
+    checks = [f"{x} IS NOT NULL AND TRY_CAST({x} AS DOUBLE) IS NULL" for x, col in (("t", spec.tokens),
+                                                                                  ("b", spec.budget)) if col]
+    return " OR ".join(f"({c})" for c in checks) if checks else "false"
+
+
+def canonical_sql(spec: Spec, carry: Sequence[str] = ()) -> str:
+    """The canonical per-sample view over ``harness_src`` (typed columns, flags for bad values): used by the
+    duplicate check's error path and the bad-row look-up.
+
+    ``carry``: further expressions over ``harness_src`` kept in the view (row numbers, the raw values to quote).
+    """
+    cols = [f"{expr} AS {name}" for name, expr in _key_exprs(spec).items()]
+    cols += [
         "c IS NULL OR trim(CAST(c AS STRING)) = '' AS correct_empty",
         ("TRY_CAST(s AS BIGINT)" if spec.sample else "CAST(NULL AS BIGINT)") + " AS sample_num",
         ("TRY_CAST(t AS DOUBLE)" if spec.tokens else "CAST(NULL AS DOUBLE)") + " AS tok",
         ("t IS NOT NULL AND TRY_CAST(t AS DOUBLE) IS NULL" if spec.tokens else "false") + " AS tok_bad",
         "harness_file",
     ]
-    if spec.group:
-        cols.append("CAST(g AS STRING) AS grp")
     if spec.budget:
-        cols.append("TRY_CAST(b AS DOUBLE) AS budget")
         cols.append("b IS NOT NULL AND TRY_CAST(b AS DOUBLE) IS NULL AS budget_bad")
     if spec.sample:
         cols.append("CAST(s AS STRING) AS sample_id")
@@ -109,25 +129,42 @@ def canonical_sql(spec: Spec, carry: Sequence[str] = ()) -> str:
 def class_sql(spec: Spec) -> str:
     """THE reduction: one row per class key with its size, token sum and count, and its first/last sample index.
 
-    ``tokens_n`` (samples with a token count) tells whether every sample of the class had one; ``n_bad`` counts
-    rows whose tokens (or budget) are not numbers, so bad values surface in the small output and only then is
-    the offending row looked up. Rows whose correctness is not boolean-like form classes with ``correct`` NULL.
+    Two aggregations: first over the source columns as read (the per-row work is hashing typed values; no casts),
+    then the few resulting rows are cast to the canonical keys (strings, the correctness words to 1/0) and
+    aggregated again, so "true" and "TRUE", or 1 and "1", land in one class. ``tokens_n`` (samples with a token
+    count) tells whether every sample had one; ``n_bad`` counts rows whose tokens or budget are not numbers, so bad
+    values surface in the small output and only then is the offending row looked up. Rows whose correctness is
+    not boolean-like form classes with ``correct`` NULL.
     """
+    raw = ", ".join(_raw_keys(spec))
+    tok = "TRY_CAST(t AS DOUBLE)" if spec.tokens else "CAST(NULL AS DOUBLE)"
+    smp = "TRY_CAST(s AS BIGINT)" if spec.sample else "CAST(NULL AS BIGINT)"
+    inner = (
+        f"SELECT {raw}, COUNT(*) AS size, SUM({tok}) AS tokens_sum, COUNT({tok}) AS tokens_n, "
+        f"MIN({smp}) AS first_sample, MAX({smp}) AS last_sample, COUNT({smp}) AS sample_n, "
+        f"SUM(CASE WHEN {_bad_expr(spec)} THEN 1 ELSE 0 END) AS n_bad FROM {VIEW} GROUP BY {raw}"
+    )
+    keyed = ", ".join(f"{expr} AS {name}" for name, expr in _key_exprs(spec).items())
+    middle = (
+        f"SELECT {keyed}, size, tokens_sum, tokens_n, first_sample, last_sample, sample_n, n_bad "
+        f"FROM ({inner}) harness_inner"
+    )
     keys = ", ".join(spec.keys)
-    bad = "tok_bad" + (" OR budget_bad" if spec.budget else "")
     return (
-        f"SELECT {keys}, COUNT(*) AS size, SUM(tok) AS tokens_sum, COUNT(tok) AS tokens_n, "
-        f"MIN(sample_num) AS first_sample, MAX(sample_num) AS last_sample, COUNT(sample_num) AS sample_n, "
-        f"SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS n_bad "
-        f"FROM {CANON} GROUP BY {keys}"
+        f"SELECT {keys}, SUM(size) AS size, SUM(tokens_sum) AS tokens_sum, SUM(tokens_n) AS tokens_n, "
+        f"MIN(first_sample) AS first_sample, MAX(last_sample) AS last_sample, SUM(sample_n) AS sample_n, "
+        f"SUM(n_bad) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
     )
 
 
-def duplicate_sql() -> str:
-    """One repeated (model, question, sample id), if any (the check costs a second group-by over the rows)."""
+def duplicate_sql(spec: Spec) -> str:
+    """One repeated (model, question, sample id), if any: a second group-by over the rows (by the source values
+    as read), whose key count is the number of rows."""
+    raw = ", ".join([k for k in spec.fields() if k.startswith("q") or k in ("m", "s")])
+    ex = _key_exprs(spec)
     return (
-        f"SELECT model, question_id, sample_id FROM {CANON} GROUP BY model, question_id, sample_id "
-        f"HAVING COUNT(*) > 1 LIMIT 1"
+        f"SELECT {ex['model']} AS model, {ex['question_id']} AS question_id, CAST(s AS STRING) AS sample_id "
+        f"FROM (SELECT {raw} FROM {VIEW} GROUP BY {raw} HAVING COUNT(*) > 1 LIMIT 1) harness_dup"
     )
 
 
