@@ -486,7 +486,9 @@ def answers_equivalent(a: str | None, b: str | None, *, normalizer: str = "math"
     return False
 
 
-def _math_merge(normed: Sequence[str | None], eligible: Sequence[bool]) -> dict[str, str]:
+def _math_merge(
+    normed: Sequence[str | None], eligible: Sequence[bool], weights: Sequence[int] | None = None
+) -> dict[str, str]:
     """label of each distinct normalised string after math-verify merging within fingerprint buckets.
 
     Distinct strings are visited in order of frequency then first appearance; each joins the first earlier
@@ -496,9 +498,9 @@ def _math_merge(normed: Sequence[str | None], eligible: Sequence[bool]) -> dict[
     """
     freq: dict[str, int] = {}
     ok: dict[str, bool] = {}
-    for s, e in zip(normed, eligible, strict=True):
+    for i, (s, e) in enumerate(zip(normed, eligible, strict=True)):
         if s is not None:
-            freq[s] = freq.get(s, 0) + 1
+            freq[s] = freq.get(s, 0) + (1 if weights is None else int(weights[i]))
             ok[s] = ok.get(s, True) and e
     order = sorted(freq, key=lambda s: -freq[s])  # stable: ties keep first appearance
     label = {s: s for s in order}
@@ -525,8 +527,12 @@ def group_answers(
     *,
     normalizer: str = "math",
     math_ok: Sequence[bool] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> list[str | None]:
     """The class label of each answer of ONE question (None stays None).
+
+    ``weights`` (default 1 each) is the number of samples each entry stands for, so a list of distinct answers
+    with their sample counts groups exactly as the full list of samples would.
 
     With ``none`` the label is the raw string; with ``plain`` the normalised string. With ``math`` distinct
     normalised strings that read as mathematics (``math_ok``, default :func:`reads_as_math` of each raw
@@ -543,7 +549,7 @@ def group_answers(
         return normed
     if math_ok is None:
         math_ok = [not _missing(a) and reads_as_math(str(a)) for a in answers]
-    label = _math_merge(normed, math_ok)
+    label = _math_merge(normed, math_ok, weights)
     return [None if s is None else label[s] for s in normed]
 
 
@@ -564,6 +570,7 @@ def group_graded(
     *,
     normalizer: str = "math",
     math_ok: Sequence[bool] | None = None,
+    weights: Sequence[int] | None = None,
 ) -> tuple[list[str | None], MergeConflict | None]:
     """:func:`group_answers` for ONE question whose samples the log graded, refusing merges across grades.
 
@@ -572,7 +579,7 @@ def group_graded(
     classes and the first such pair is returned. Raw answers graded both ways are left to the caller (the
     input contradicts itself).
     """
-    labels = group_answers(answers, normalizer=normalizer, math_ok=math_ok)
+    labels = group_answers(answers, normalizer=normalizer, math_ok=math_ok, weights=weights)
     if normalizer == "none":
         return labels, None
     seen: dict[str, tuple[str | None, str | None]] = {}
@@ -689,6 +696,7 @@ def classify_graded(
     *,
     extractor: str = "auto",
     normalizer: str = "math",
+    weights: Sequence[int] | None = None,
 ) -> Grouping:
     r"""Extract and group the answers of ONE question; with the log's grades, merges across grades are refused.
 
@@ -703,9 +711,9 @@ def classify_graded(
     ]
     conflict = None
     if correct is None:
-        labels = group_answers(raw, normalizer=normalizer, math_ok=math_ok)
+        labels = group_answers(raw, normalizer=normalizer, math_ok=math_ok, weights=weights)
     else:
-        labels, conflict = group_graded(raw, correct, normalizer=normalizer, math_ok=math_ok)
+        labels, conflict = group_graded(raw, correct, normalizer=normalizer, math_ok=math_ok, weights=weights)
     unparsed = sum(1 for r in raw if r is None)
     merged = 0
     if normalizer != "none" and conflict is None:

@@ -193,12 +193,20 @@ def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
         reduce_inputs([str(write(bad, tmp_path / "u.parquet"))])
 
 
-def test_mixed_grading_of_one_class_is_an_error(tmp_path: Path) -> None:
+def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_error(tmp_path: Path) -> None:
+    """Issue 9: '7' (right) and '7.0' (wrong) stay apart with a warning; '7' graded both ways is an error."""
     df = pd.DataFrame({"question_id": [1, 1, 1], "answer": ["7", "7.0", "8"], "correct": [True, False, False]})
     p = write(df, tmp_path / "m.parquet")
+    got = {engine: reduce_inputs([str(p)], engine=engine) for engine in ("duckdb", "memory")}
+    for red in got.values():
+        assert red.counts.correct.tolist() == [1] and red.counts.wrong.tolist() == [[1, 1]]  # type: ignore[union-attr]
+        assert red.answers is not None and red.answers.n_conflicts == 1
+        assert any("keep their exact answer strings" in n for n in red.notes)
+    assert_same(got["duckdb"].counts, got["memory"].counts)
+    both = write(df.assign(answer=["7", "7", "8"]), tmp_path / "b.parquet")
     for engine in ("duckdb", "memory"):
-        with pytest.raises(HarnessInputError, match=r"answer '7' of question '1' is marked correct in 1 and incorrect"):
-            reduce_inputs([str(p)], engine=engine)
+        with pytest.raises(HarnessInputError, match=r"answer '7' (of question '1' )?is graded right"):
+            reduce_inputs([str(both)], engine=engine)
 
 
 @pytest.mark.slow
@@ -239,9 +247,14 @@ def test_class_count_file_round_trip(tmp_path: Path) -> None:
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".tmp-")]
 
 
-def test_load_uses_duckdb_for_plain_tables_and_memory_where_rows_are_needed(tmp_path: Path) -> None:
+def test_load_uses_duckdb_for_plain_tables_and_memory_where_rows_are_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     df = make_rollouts()
-    plain = load(str(write(df, tmp_path / "p.parquet")))
+    small = load(str(write(df, tmp_path / "p.parquet")))
+    assert small.rollouts is not None  # below the size threshold the rows are kept (sample-order test, --where)
+    monkeypatch.setattr("harness.loaders.generic.ENGINE_THRESHOLD_BYTES", 0)
+    plain = load(str(tmp_path / "p.parquet"))
     assert plain.rollouts is None and any("reduced to counts by duckdb" in n for n in plain.notes)
     scored = load(str(write(df.assign(score=1.0), tmp_path / "s.parquet")))
     assert scored.rollouts is not None  # best@k needs each sample's score

@@ -82,11 +82,12 @@ def test_streaming_mixed_class_is_an_error(tmp_path: Path) -> None:
     df = pd.DataFrame({"question_id": [1, 1], "answer": ["7", "7"], "correct": [True, False]})
     p = tmp_path / "m.parquet"
     df.to_parquet(p, index=False)
-    with pytest.raises(HarnessInputError, match="marked correct in 1 and incorrect in 1"):
+    with pytest.raises(HarnessInputError, match="graded right in some samples and wrong in others"):
         load(str(p), stream=True)
 
 
-def test_automatic_duckdb_only_for_plain_rollouts(tmp_path: Path) -> None:
+def test_automatic_duckdb_only_for_plain_rollouts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("harness.loaders.generic.ENGINE_THRESHOLD_BYTES", 0)  # every file counts as large
     df = make_rollouts(n_q=3, n_s=4)
     p = tmp_path / "big.parquet"
     df.to_parquet(p, index=False)

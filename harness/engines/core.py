@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
-from harness.answers import AnswerRecord, extract_answer, group_answers, math_verify_available, normalize_answer
+from harness.answers import AnswerRecord, MergeConflict, classify_graded, conflict_warning
 from harness.engines.sources import Inputs, expand_inputs, resolve_spec
 from harness.engines.sql import BAD_ROW_CONDITIONS, Spec
 from harness.loaders._base import ColumnMap
+from harness.loaders._build import describe_conflict
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts, counts_from_class_table, parse_stopping
 
@@ -59,42 +60,50 @@ class Reduced:
 
 
 # ----------------------------------------------------------------------------------------- normalisation
-def _normalise_distinct(frame: pd.DataFrame, normalizer: str) -> tuple[list[str | None], int]:
-    """Voting-class labels for distinct (model, question, raw answer, correct) rows, and the merged-string count.
+def _normalise_distinct(
+    frame: pd.DataFrame, normalizer: str
+) -> tuple[list[str | None], int, list[tuple[str, MergeConflict]]]:
+    """Voting-class labels for distinct (model, question, raw answer, correct) rows; merged strings; conflicts.
 
     ``frame`` has ``model``, ``question_id``, ``answer`` (raw, null: none), ``correct``, ``size`` (samples) and
-    ``first_sample``. The result equals :func:`harness.answers.classify` (extractor ``none``) applied to every
-    sample: ``math`` grouping visits normalised strings by sample frequency, then first appearance, so each
-    distinct string is passed once in that order. This is the one place that calls the normaliser.
+    ``first_sample``. Each question's distinct answers go, in order of first appearance and weighted by their
+    sample counts, through :func:`harness.answers.classify_graded` (extractor ``none``): the same classes as the
+    per-sample path, formed by the normaliser alone, with merges across the log's grades refused. This is the one
+    place that calls the normaliser.
     """
+    labels: list[str | None] = [None] * len(frame)
     raw = frame["answer"].to_numpy(object)
-    ext = [extract_answer(a, "none") for a in raw]
-    if normalizer == "none":
-        return group_answers(ext, normalizer="none"), 0
-    plain = [normalize_answer(e) for e in ext]
-    if normalizer == "plain" or not math_verify_available():
-        return plain, 0
-    labels: list[str | None] = list(plain)
+    correct = frame["correct"].to_numpy(np.int64) == 1
+    size = frame["size"].to_numpy(np.int64)
+    first = frame["first_sample"].to_numpy(float)
+    qids = frame["question_id"].to_numpy(object)
     merged = 0
-    d = pd.DataFrame({
-        "m": frame["model"].to_numpy(object), "q": frame["question_id"].to_numpy(object), "p": plain,
-        "size": frame["size"].to_numpy(np.int64), "first": frame["first_sample"].to_numpy(float),
-    })
-    for idx in d.groupby(["m", "q"], sort=False).indices.values():
-        sub = d.iloc[idx]
-        sub = sub[sub["p"].notna()]
-        if len(sub) < 2:
-            continue
-        w = sub.groupby("p", sort=False).agg(size=("size", "sum"), first=("first", "min"))
-        w["first"] = w["first"].fillna(math.inf)
-        order = w.sort_values(["size", "first"], ascending=[False, True], kind="stable").index.tolist()
-        got = group_answers(order, normalizer="math")
-        label_of = dict(zip(order, got, strict=True))
-        for j in idx:
-            if plain[j] is not None:
-                labels[j] = label_of[plain[j]]
-        merged += len(order) - len(set(got))
-    return labels, merged
+    conflicts: list[tuple[str, MergeConflict]] = []
+    for idx in frame.groupby(["model", "question_id"], sort=False).indices.values():
+        ii = np.asarray(idx)[np.argsort(np.nan_to_num(first[idx], nan=math.inf), kind="stable")]
+        g = classify_graded(
+            raw[ii].tolist(), correct[ii].tolist(), extractor="none", normalizer=normalizer, weights=size[ii].tolist()
+        )
+        for j, lab in zip(ii.tolist(), g.labels, strict=True):
+            labels[j] = lab
+        merged += g.n_merged
+        if g.conflict is not None:
+            conflicts.append((str(qids[ii[0]]), g.conflict))
+    return labels, merged, conflicts
+
+
+def _raise_graded_both_ways(marg: pd.DataFrame, source: str) -> None:
+    """The same raw answer string graded right and wrong: the input contradicts itself."""
+    answered = marg[marg["answer"].notna()]
+    both = answered.groupby(["model", "question_id", "answer"], sort=False)["correct"].nunique()
+    if (both > 1).any():
+        _model, qid, answer = both[both > 1].index[0]
+        raise HarnessInputError(
+            f"answer {str(answer)[:80]!r} of question {qid!r} is graded right in some samples and wrong in others",
+            source=source, column="correct",
+            fix="one answer string is either right or wrong; fix the grading, or vote on another column with "
+            "--answer-col",
+        )
 
 
 # ----------------------------------------------------------------------------------------- bad rows
@@ -264,7 +273,8 @@ def finish_classes(
         table = raw.rename(columns={"grp": "group"})[[*keys, *[{"grp": "group"}.get(c, c) for c in extra],
                                                        "answer", "correct", "size", "tokens_sum", "tokens_n"]]
         return counts, table.assign(correct=table["correct"].astype(bool)), None
-    labels, merged = _normalise_distinct(marg, normalizer)
+    _raise_graded_both_ways(marg, source)
+    labels, merged, conflicts = _normalise_distinct(marg, normalizer)
     marg["label"] = pd.Series(labels, index=marg.index, dtype=object)
     lab = marg.groupby([*keys, "label"], sort=False, dropna=True).agg(size=("size", "sum"), c=("csize", "sum"))
     lab = lab.reset_index()
@@ -288,8 +298,11 @@ def finish_classes(
     unparsed = int(marg.loc[marg["label"].isna(), "size"].sum())
     record = AnswerRecord(
         extractor="none", normalizer=normalizer, n_samples=int(marg["size"].sum()), n_unparsed=unparsed,
-        n_merged=merged,
+        n_merged=merged, n_conflicts=len(conflicts),
+        conflict_example=describe_conflict(*conflicts[0]) if conflicts else None,
     )
+    if conflicts and record.conflict_example:
+        all_notes.insert(0, conflict_warning(len(conflicts), record.conflict_example))
     rows = per_q[keys].copy()
     if tokens is not None:
         rows["tokens"] = tokens

@@ -354,20 +354,32 @@ def _header(path: str, fmt: str) -> list[str]:
     return [h.strip().strip('"') for h in head[0].split("\t" if fmt == "tsv" else ",")] if head else []
 
 
+ENGINE_THRESHOLD_BYTES = 64 << 20
+"""Plain per-sample tables above this size are reduced by DuckDB by default (their rows are not kept)."""
+
+
 def choose_engine(path: str, fmt: str, columns: ColumnMap, options: LoadOptions) -> str:
     """duckdb, spark or memory for a generic table.
 
-    An explicit ``engine`` (or ``stream``) wins. Otherwise DuckDB reduces every plain per-sample table (a question
-    id and a correctness flag; answers and tokens optional), and the in-memory path keeps the rows where something
-    downstream needs them per sample: ``score`` (best@k), ``group`` / ``budget`` (dependence and budget tests),
-    free ``text`` to extract answers from, ``gold`` answers to grade, list-valued cells, count or histogram
-    tables.
+    An explicit ``engine`` (or ``stream``) wins. Otherwise DuckDB reduces a plain per-sample table (a question
+    id and a correctness flag; answers and tokens optional) larger than :data:`ENGINE_THRESHOLD_BYTES`, and the
+    in-memory path keeps the rows of smaller tables, where the sample-order test, ``--where`` and the partition
+    checks need them, and of tables where something downstream needs them per sample: ``score`` (best@k),
+    ``group`` / ``budget`` (dependence and budget tests), free ``text`` to extract answers from, ``gold`` answers
+    to grade, list-valued cells, count or histogram tables.
     """
+    if options.where and options.engine in ("duckdb", "spark"):
+        raise HarnessInputError(
+            f"--where is applied to per-sample rows in memory, not by the {options.engine} reduction",
+            source=path, fix="drop --engine (or use --engine memory), or filter the files before reducing them",
+        )
     if options.engine is not None:
         return options.engine
     if options.stream is not None:
         return "duckdb" if options.stream and fmt in ("jsonl", "parquet", "csv", "tsv") else "memory"
-    if fmt not in ("jsonl", "parquet", "csv", "tsv"):
+    if fmt not in ("jsonl", "parquet", "csv", "tsv") or options.where:
+        return "memory"
+    if os.path.isfile(path) and os.path.getsize(path) <= ENGINE_THRESHOLD_BYTES:
         return "memory"
     from harness.engines.sources import QUESTION_ALIASES
 
@@ -401,9 +413,17 @@ def load_reduced(
         [source], columns=columns, engine=engine, spark_master=options.spark_master,
         normalizer=options.normalizer, stopping=stopping,
     )
-    note = f"{source}: {red.provenance['rows_read']} rows reduced to counts by {engine} (per-sample rows not kept)"
-    notes = (note, *red.notes)
-    counts = replace(red.counts, notes=notes)
+    note = (
+        f"{source}: {red.provenance['rows_read']} rows reduced to counts by {engine} (per-sample rows not kept: "
+        "no sample-order test; --engine memory keeps them)"
+    )
+    notes: tuple[str, ...] = (note, *red.notes)
+    counts = red.counts
+    if columns.model is None and counts.models == ["model"] and "model" not in _header(source, fmt):
+        stem = model_from_stem(source)
+        counts = replace(counts, model=np.full(counts.n_questions, stem, dtype=object))
+        notes = (*notes, f"{os.path.basename(source)}: no model column; model named {stem!r} after the file")
+    counts = replace(counts, notes=notes)
     return Loaded(counts=counts, rollouts=None, source=source, format=fmt, notes=notes, answers=red.answers)
 
 
