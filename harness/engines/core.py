@@ -19,7 +19,7 @@ from harness.engines.sources import Inputs, expand_inputs, resolve_spec
 from harness.engines.sql import BAD_ROW_CONDITIONS, Spec
 from harness.loaders._base import ColumnMap
 from harness.loaders._build import describe_conflict
-from harness.loaders._stopping import varying_n_notes
+from harness.loaders._stopping import first_block_warning, varying_n_notes
 from harness.tables import FIXED, QuestionCounts, counts_from_class_table, parse_stopping
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark", "memory")
@@ -213,12 +213,7 @@ def _stopping(marg: pd.DataFrame, spec: Spec, stopping: str | None, source: str)
             b, _ = _detect_block(per_q)
             if b is not None:
                 rule = f"first-success-block:{b}"
-                notes.append(
-                    f"warning: {source}: sampling stopped after the first block of {b} with a success "
-                    f"(detected: every first success is in the last block drawn); recorded as stopping={rule}, "
-                    f"so c/n is not a plain binomial estimate (confirm with --stopping first-success-block={b}, "
-                    "or override with --stopping fixed)"
-                )
+                notes.append(first_block_warning(source, b))
                 return rule, notes
         else:
             notes.append(

@@ -77,12 +77,7 @@ def resolve_stopping(rollouts: pd.DataFrame, stopping: str | None, *, source: st
     b, _ = detect_first_success_block(rollouts)
     if b is not None:
         rule = f"first-success-block:{b}"
-        notes.append(
-            f"warning: {source}: sampling stopped after the first block of {b} with a success "
-            f"(detected: every first success is in the last block drawn); recorded as stopping={rule}, "
-            f"so c/n is not a plain binomial estimate (confirm with --stopping first-success-block={b}, "
-            "or override with --stopping fixed)"
-        )
+        notes.append(first_block_warning(source, b))
         return rule, notes
     notes.extend(varying_n_notes(rollouts.groupby(["model", "question_id"], sort=False).size(), source))
     return FIXED, notes
@@ -116,3 +111,14 @@ def varying_n_notes(n: pd.Series, source: str, correct: npt.ArrayLike | None = N
         f"warning: {source}: the number of samples varies between questions ({lo} to {hi}); {how}, so c/n is "
         "not treated as a plain binomial estimate"
     ]
+
+
+def first_block_warning(source: str, block: int) -> str:
+    """The warning when a log shows the first-success-block stopping rule (every first success in the last block)."""
+    rule = f"first-success-block:{block}"
+    return (
+        f"warning: {source}: sampling stopped after the first block of {block} with a success "
+        f"(detected: every first success is in the last block drawn); recorded as stopping={rule}, "
+        f"so c/n is not a plain binomial estimate (confirm with --stopping first-success-block={block}, "
+        "or override with --stopping fixed)"
+    )
