@@ -179,9 +179,8 @@ def _build_demo(
     headline = (
         f"One question sampled independently gives a sigmoid in log k ({SIGMOID_WIDTH_DECADES:.2f} decades "
         "from 10% to 90%), never a long straight line (Part 1).",
-        "A test set whose per-question p spreads over decades averages those sigmoids into a "
-        "straight-looking "
-        "line. " + sub_report.headline[0],
+        "A test set whose per-question p spreads over decades averages those sigmoids into a straight-looking "
+        "line (Part 2). " + (sub_report.headline[1] if len(sub_report.headline) > 1 else sub_report.headline[0]),
         "So a straight accuracy-vs-log-compute curve is what plain repeated sampling produces; by itself it "
         "is no evidence that a model 'uses' extra compute (Part 3 audits published curves with this in "
         "mind).",
