@@ -9,14 +9,16 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
+from harness._terminal import clean
 from harness._validation import HarnessInputError
 
 COMMANDS: tuple[str, ...] = ("curves", "demo", "report", "compare", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="harness",
         description="Does an accuracy-vs-test-time-compute curve say anything beyond plain repeated sampling?",
     )
@@ -33,19 +35,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _Parser(argparse.ArgumentParser):
-    pass
+    """argparse with a one-line error (no usage block), like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line on stderr, see _Parser.error) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
     try:
         return int(args.run(args))
     except HarnessInputError as exc:
-        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        print(f"harness {args.command}: error: {clean(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)

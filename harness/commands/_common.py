@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from harness._terminal import clean
+from harness._validation import column_names, positive_int
 from harness.answers import EXTRACTORS, NORMALISERS
 from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, load_many
 
@@ -45,7 +47,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         ("text", "free-text completion to extract the answer from"),
         ("gold", "reference answer to grade against"),
     ):
-        p.add_argument(f"--{field}-col", default=None, metavar="NAME", help=f"column holding the {help_}")
+        p.add_argument(f"--{field}-col", default=None, type=column_names, metavar="NAME",
+                       help=f"column holding the {help_}")
     p.add_argument(
         "--stopping",
         default=None,
@@ -73,14 +76,14 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--n-questions",
-        type=int,
+        type=positive_int(maximum=10**9, what="a number of questions, 1 to 10^9"),
         default=None,
         metavar="N",
         help="simple-evals: number of distinct questions (rows repeat with period N)",
     )
     p.add_argument(
         "--samples-per-question",
-        type=int,
+        type=positive_int(maximum=10**9, what="a number of runs, 1 to 10^9"),
         default=None,
         metavar="N",
         help="MathArena: runs per problem (default 4)",
@@ -123,7 +126,7 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
     loaded = load_many(args.inputs, format=args.format, columns=columns, stopping=stopping, options=options)
     for note in loaded.notes:
         if note.startswith("warning:"):
-            print(f"harness: {note}", file=sys.stderr)
+            print(f"harness: {clean(note)}", file=sys.stderr)
     return loaded
 
 
@@ -133,7 +136,7 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
         return None
 
     def emit(msg: str) -> None:
-        print(f"  {msg}", file=sys.stderr, flush=True)
+        print(f"  {clean(msg)}", file=sys.stderr, flush=True)
 
     return emit
 
@@ -148,10 +151,10 @@ def write_and_announce(
     written = write_report(report, out_dir, force=True, progress=progress)
     if not quiet:
         print(
-            f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "
-            f"{os.path.join(out_dir, 'report.html')}",
+            clean(f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "
+                  f"{os.path.join(out_dir, 'report.html')}"),
             file=sys.stderr,
         )
         for line in report.headline[:headline_lines]:
-            print(line, file=sys.stderr)
+            print(clean(line), file=sys.stderr)
     return 0

@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from harness._validation import comma_list, positive_int
 from harness.commands._common import add_input_options, progress_printer, write_and_announce
 from harness.commands.report import add_report_options, load_runs
 
@@ -20,8 +21,10 @@ def add_parser(sub: Any) -> None:
     )
     add_input_options(p)
     add_report_options(p)
-    p.add_argument("--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)")
-    p.add_argument("--budgets", type=int, default=12, help="compute budgets, log-spaced (default 12)")
+    p.add_argument("--metrics", default="pass@k,maj@k", type=comma_list(choices=("pass@k", "maj@k", "pass^k"),
+                   what="metrics"), help="from pass@k, maj@k, pass^k (default pass@k,maj@k)")
+    p.add_argument("--budgets", type=positive_int(maximum=1000, what="a number of budgets, 1 to 1000"), default=12,
+        help="compute budgets, log-spaced (default 12)")
     p.set_defaults(run=run)
 
 

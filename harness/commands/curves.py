@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from harness._atomic import write_text_atomic
-from harness._validation import HarnessInputError
+from harness._terminal import clean
+from harness._validation import HarnessInputError, bootstrap_replicates, comma_list, seed_value
 from harness.commands._common import add_input_options, load_inputs, progress_printer
 from harness.curves import KINDS, METRICS, compute_curves, parse_ks
 from harness.estimators.majority import TIES
@@ -18,14 +19,16 @@ def add_parser(sub: Any) -> None:
                        description="Exact pass@k, maj@k, pass^k, best@k curves, measured and i.i.d.-predicted.")
     add_input_options(p)
     p.add_argument("--out", required=True, metavar="FILE.csv", help="output CSV ('-' for stdout)")
-    p.add_argument("--metrics", default="pass@k,maj@k,pass^k",
+    p.add_argument("--metrics", default="pass@k,maj@k,pass^k", type=comma_list(choices=METRICS, what="metrics"),
                    help=f"comma-separated, from {', '.join(METRICS)} (default pass@k,maj@k,pass^k)")
     p.add_argument("--k", default="default", help="'default' (powers of two up to n, plus n), 'all', or 1,2,4")
     p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
-    p.add_argument("--kinds", default="measured,iid", help="measured and/or iid")
+    p.add_argument("--kinds", default="measured,iid", type=comma_list(choices=KINDS, what="kinds"),
+                   help="measured and/or iid")
     p.add_argument("--compute", default="samples", choices=("samples", "tokens", "flops"))
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (0: none)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bootstrap", type=bootstrap_replicates, default=1000,
+        help="bootstrap replicates over questions (0: none)")
+    p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
 
@@ -52,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
                            progress=progress_printer(args.quiet))
     text = table.to_csv(index=False)
     if args.out == "-":
-        sys.stdout.write(text)
+        sys.stdout.write(clean(text, keep_newlines=True) if sys.stdout.isatty() else text)
     else:
         write_text_atomic(args.out, text)
         if not args.quiet:
-            print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+            print(clean(f"wrote {len(table)} rows to {args.out}"), file=sys.stderr)
     return 0

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness._validation import bootstrap_replicates, comma_list, seed_value, whole_number
 from harness.commands._common import add_input_options, load_inputs, progress_printer, write_and_announce
 from harness.estimators.majority import TIES
 from harness.loaders import Loaded
+from harness.models.spread import FIT_NAMES
 from harness.tables import concat_counts
 
 
@@ -31,13 +33,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--fits",
         default=None,
+        type=comma_list(choices=FIT_NAMES, what="fits"),
         metavar="NAMES",
         help="distributions of p to fit, comma-separated (default: all the analysis offers, e.g. "
         "beta_binomial,zoi_beta_binomial,scaled_beta,npmle)",
     )
     p.add_argument(
         "--figures-for",
-        type=int,
+        type=whole_number(minimum=0, maximum=1000, what="a number of models, 0 to 1000"),
         default=4,
         metavar="N",
         help="draw the per-model figures for the first N models (default 4; the tables hold every model)",
@@ -49,8 +52,9 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     """--out, --force, --bootstrap, --seed, --ties, --compute, --quiet (shared with compare)."""
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--bootstrap", type=bootstrap_replicates, default=1000,
+        help="bootstrap replicates over questions (default 1000)")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
     p.add_argument(
         "--compute",
