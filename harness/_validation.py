@@ -8,6 +8,7 @@ with status 2; nothing below the CLI prints or exits.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -120,19 +121,27 @@ def check_ks(ks: Any, *, name: str = "k") -> npt.NDArray[np.int64]:
     return out
 
 
+def _show(value: Any) -> str:
+    """A cell for an error message: numpy scalars as plain Python values (``inf``, not ``np.float64(inf)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def check_counts(n: Any, c: Any, *, source: str | None = None) -> tuple[npt.NDArray[np.int64], ...]:
     """n and c as int64 arrays with 0 <= c <= n and n >= 1; errors name the first bad row."""
     n_arr = np.atleast_1d(np.asarray(n))
     c_arr = np.atleast_1d(np.asarray(c))
     if n_arr.shape != c_arr.shape:
         raise HarnessInputError(f"n has shape {n_arr.shape} but c has shape {c_arr.shape}", source=source)
+    if n_arr.dtype == object or c_arr.dtype == object:  # e.g. Python ints beyond 2^64 from a text file
+        with contextlib.suppress(TypeError, ValueError):
+            n_arr, c_arr = n_arr.astype(float), c_arr.astype(float)
     for name, arr in (("n", n_arr), ("c", c_arr)):
         if arr.dtype.kind == "f":
             bad = ~np.isfinite(arr) | (arr != np.round(np.nan_to_num(arr)))
             if bad.any():
                 i = int(np.argmax(bad))
                 raise HarnessInputError(
-                    f"{arr[i]!r} is not a whole number", source=source, row=i, column=name,
+                    f"{_show(arr[i])} is not a whole number", source=source, row=i, column=name,
                     fix="sample counts are whole numbers",
                 )
         elif arr.dtype.kind not in "iub":
@@ -142,7 +151,7 @@ def check_counts(n: Any, c: Any, *, source: str | None = None) -> tuple[npt.NDAr
         if big.any():
             i = int(np.argmax(big))
             raise HarnessInputError(
-                f"{arr[i]!r} is larger than {MAX_COUNT:,} (2^53)", source=source, row=i, column=name,
+                f"{_show(arr[i])} is larger than {MAX_COUNT:,} (2^53)", source=source, row=i, column=name,
                 fix="a sample count this large is a corrupt or mis-mapped column",
             )
     n_i = n_arr.astype(np.int64)

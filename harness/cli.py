@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from harness._atomic import unlock_folder
 from harness._terminal import clean
 from harness._validation import HarnessInputError
 
@@ -58,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         return 130
+    finally:
+        unlock_folder()  # output-folder locks end with the command (in-process callers run several)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from harness._atomic import write_bytes_atomic
+from harness._atomic import frame_to_csv, write_bytes_atomic
 from harness._validation import HarnessInputError
 
 if TYPE_CHECKING:
@@ -303,9 +303,9 @@ def write_audit(result: AuditResult, out_dir: str) -> list[str]:
     for name, text in (
         ("audit.md", render_markdown(result, rel)),
         ("audit.html", render_html(result, pngs)),
-        ("audit_fits.csv", result.fits_table().to_csv(index=False)),
+        ("audit_fits.csv", frame_to_csv(result.fits_table())),
     ):
         path = os.path.join(out_dir, name)
-        write_bytes_atomic(path, text.encode("utf-8"))
+        write_bytes_atomic(path, text.encode("utf-8", errors="backslashreplace"))
         paths.append(path)
     return paths

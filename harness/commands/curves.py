@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from harness._atomic import write_text_atomic
+from harness._atomic import frame_to_csv, write_text_atomic
 from harness._terminal import clean
 from harness._validation import HarnessInputError, bootstrap_replicates, comma_list, seed_value
 from harness.commands._common import add_input_options, load_inputs, progress_printer
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     table = compute_curves(counts, metrics=metrics, ks=ks, ties=args.ties, kinds=kinds, compute=args.compute,
                            scores=scores, bootstrap=args.bootstrap, seed=args.seed,
                            progress=progress_printer(args.quiet))
-    text = table.to_csv(index=False)
+    text = frame_to_csv(table)
     if args.out == "-":
         sys.stdout.write(clean(text, keep_newlines=True) if sys.stdout.isatty() else text)
     else:

@@ -16,17 +16,24 @@ batches (:mod:`harness.loaders.streaming`).
 
 from __future__ import annotations
 
-import io
 import os
 
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, check_counts, require_columns
+from harness._validation import HarnessInputError, check_counts, check_scalar_ids, require_columns
 from harness.answers import group_answers
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import apply_column_map, counts_from_classes, finish, take_alias
-from harness.loaders._io import check_file, decode_utf8, iter_jsonl, read_bytes, read_json, read_parquet
+from harness.loaders._io import (
+    check_file,
+    decode_utf8,
+    iter_jsonl,
+    read_bytes,
+    read_delimited,
+    read_json,
+    read_parquet,
+)
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
 
@@ -56,20 +63,14 @@ def read_frame(path: str, fmt: str) -> pd.DataFrame:
     check_file(path)
     if fmt in ("csv", "tsv"):
         text = decode_utf8(read_bytes(path), path)
-        try:
-            return pd.read_csv(io.StringIO(text), sep="\t" if fmt == "tsv" else ",")
-        except pd.errors.EmptyDataError:
-            raise HarnessInputError("the file is empty", source=path, fix="it holds no samples") from None
-        except pd.errors.ParserError as exc:
-            raise HarnessInputError(
-                f"cannot parse the {fmt.upper()} ({exc})".replace("\n", " "),
-                source=path,
-                fix="every line needs the same number of fields as the header",
-            ) from None
+        return pd.DataFrame(read_delimited(text, path, sep="\t" if fmt == "tsv" else ","))
     if fmt == "parquet":
         return pd.DataFrame(read_parquet(path))
     if fmt == "jsonl":
-        return pd.DataFrame.from_records([obj for _, obj in iter_jsonl(path)])
+        records = list(iter_jsonl(path))
+        frame = pd.DataFrame.from_records([obj for _, obj in records])
+        frame.attrs["lines"] = [line for line, _ in records]  # row -> line, for errors
+        return frame
     if fmt == "json":
         data = read_json(path)
         if isinstance(data, dict):
@@ -259,6 +260,7 @@ def load_table(
         return load_lists(df, source=source, fmt=fmt, columns=columns, stopping=stopping, options=options)
     notes: list[str] = []
     df = normalise_frame(df, columns, source=source, notes=notes)
+    check_scalar_ids(df, ("question_id", "sample_id", "model"), source=source, lines=df.attrs.get("lines"))
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
     if shape == "counts":
         require_columns(list(df.columns), ("question_id", "n", "c"), source=source)
