@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import functools
 import gzip
 import io
@@ -162,7 +163,11 @@ def _write_table(rows: list[dict[str, Any]], fmt: str) -> bytes:
 
     df = pd.DataFrame(rows)
     if fmt in ("csv", "tsv"):
-        return df.to_csv(index=False, sep="," if fmt == "csv" else "\t").encode("utf-8")
+        # RFC 4180: a field holding CR must be quoted; pandas' minimal quoting only quotes LF, so quote all text
+        # fields when any holds a CR (as harness._atomic.frame_to_csv does for the project's own outputs)
+        has_cr = any(isinstance(v, str) and "\r" in v for r in rows for v in r.values())
+        quoting = csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL
+        return df.to_csv(index=False, sep="," if fmt == "csv" else "\t", quoting=quoting).encode("utf-8")
     if fmt in ("jsonl", "jsonl.gz"):
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
         return gzip.compress(text, mtime=0) if fmt == "jsonl.gz" else text
@@ -373,10 +378,10 @@ def gen_structure(rng: random.Random) -> Case:
                     {"pass1": {"model": 0.25}, "questions": [("model", "a\rb"), ("model", "c\r")],
                      "command": "report"}, kind)
     if kind == "gzip_bomb":
-        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice([1, 3]) << 30)},
+        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice([3 << 29, 4 << 30]))},
                     _argv(rng, "curves", ["in.csv.gz"], []), "error", {}, kind)
     if kind == "eval_bomb":
-        return Case("structure", {"in.eval": _eval_bomb(rng.choice([1, 3]) << 30)},
+        return Case("structure", {"in.eval": _eval_bomb(rng.choice([3 << 29, 4 << 30]))},
                     _argv(rng, "curves", ["in.eval"], []), "error", {}, kind)
     if kind == "bom":
         text = "\ufeffquestion_id,correct\nq1,true\nq2,false\n"

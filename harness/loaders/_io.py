@@ -5,7 +5,7 @@ Every reader here only reads; gzip is recognised by its magic bytes, not only by
 Limits that protect the machine (each error names the limit and how to raise it):
 
 * decompressed size: a gzip stream or an ``.eval`` zip member may inflate to at most
-  :func:`max_decompressed_bytes` (default 4 GiB; environment variable ``HARNESS_MAX_DECOMPRESSED``, e.g. ``16G``);
+  :func:`max_decompressed_bytes` (default 1 GiB; environment variable ``HARNESS_MAX_DECOMPRESSED``, e.g. ``16G``);
   gzip is read in chunks, so a gzip bomb stops at the limit instead of filling memory;
 * JSON nesting: deeper than the parser's recursion limit (:data:`MAX_JSON_DEPTH`, about 900 levels) is an
   error naming that limit instead of a ``RecursionError``;
@@ -31,7 +31,7 @@ from harness._validation import HarnessInputError
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 PARQUET_MAGIC = b"PAR1"
-DEFAULT_MAX_DECOMPRESSED = 4 << 30
+DEFAULT_MAX_DECOMPRESSED = 1 << 30
 MAX_ENV = "HARNESS_MAX_DECOMPRESSED"
 MAX_JSON_DEPTH = sys.getrecursionlimit() - 100
 _CHUNK = 16 << 20
@@ -39,7 +39,7 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def max_decompressed_bytes() -> int:
-    """The cap on decompressed bytes per gzip stream or zip member (``HARNESS_MAX_DECOMPRESSED``, default 4G)."""
+    """The cap on decompressed bytes per gzip stream or zip member (``HARNESS_MAX_DECOMPRESSED``, default 1G)."""
     raw = os.environ.get(MAX_ENV, "").strip()
     if not raw:
         return DEFAULT_MAX_DECOMPRESSED
@@ -363,3 +363,16 @@ def read_delimited(text: str, path: str, *, sep: str) -> Any:
         name: _lossless_column([v if v != "" else None for v in col]) for name, col in zip(header, columns, strict=True)
     }
     return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()}, columns=header).infer_objects()
+
+
+def read_zip_member(zf: Any, name: str, path: str) -> bytes:
+    """One member of an open ``zipfile.ZipFile``, refused before reading when its size is above the limit.
+
+    ``zipfile`` stops inflating at the size the member declares (and fails its CRC check if the data runs
+    on), so checking the declared size bounds the memory used.
+    """
+    limit = max_decompressed_bytes()
+    size = zf.getinfo(name).file_size
+    if size > limit:
+        raise decompressed_too_large(path, limit, f"member {name} ({size:,} bytes decompressed)")
+    return bytes(zf.read(name))

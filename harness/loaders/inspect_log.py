@@ -45,7 +45,15 @@ from harness._validation import HarnessInputError
 from harness.answers import extract_answer
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import finish
-from harness.loaders._io import ZIP_MAGIC, check_file, decode_utf8, head_bytes, read_json
+from harness.loaders._io import (
+    ZIP_MAGIC,
+    check_file,
+    decode_utf8,
+    head_bytes,
+    parse_json,
+    read_json,
+    read_zip_member,
+)
 
 _SAMPLE = re.compile(r"^samples/.+_epoch_\d+\.json$")
 VALUE_MAP = {"C": True, "I": False, "N": False, "P": False}
@@ -65,7 +73,7 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
 
     def load_member(name: str) -> dict[str, Any]:
         try:
-            raw = zf.read(name)
+            raw = read_zip_member(zf, name, path)
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             raise HarnessInputError(
                 f"cannot read member {name} ({exc})",
@@ -73,7 +81,7 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
                 fix="the file is truncated or damaged; copy it again",
             ) from None
         try:
-            obj = json.loads(decode_utf8(raw, f"{path}:{name}"))
+            obj = parse_json(decode_utf8(raw, f"{path}:{name}"), path)
         except json.JSONDecodeError as exc:
             raise HarnessInputError(
                 f"malformed JSON in member {name} ({exc.msg})", source=path, line=exc.lineno
