@@ -449,6 +449,8 @@ def test_two_runs_never_share_a_folder(tmp_path: Path, capsys: pytest.CaptureFix
     finally:
         holder.kill()
         holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
 
 
 def _complete(path: Path) -> bool:
