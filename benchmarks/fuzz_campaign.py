@@ -217,7 +217,7 @@ def _argv(rng: random.Random, command: str, inputs: list[str], extra: list[str])
     argv += ["--bootstrap", str(rng.choice([0, 0, 20]))]
     if rng.random() < 0.7:
         argv.append("--quiet")
-    if command == "curves" and rng.random() < 0.3:
+    if command == "curves" and "--k" not in extra and rng.random() < 0.3:  # a second --k would override
         argv += ["--k", rng.choice(["all", "1,2", "default"])]
     return argv
 

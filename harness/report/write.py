@@ -41,10 +41,11 @@ def prepare_output_dir(out_dir: str, *, force: bool) -> None:
             fix="choose a new --out folder or pass --force to overwrite its files",
         )
     try:
+        os.makedirs(out_dir, exist_ok=True)
+        lock_folder(out_dir)  # before anything is created in it
         os.makedirs(os.path.join(out_dir, "figures"), exist_ok=True)
     except OSError as exc:
         raise write_error(out_dir, exc) from None
-    lock_folder(out_dir)
 
 
 def _clean_figure_text(figure: Figure) -> None:
