@@ -526,3 +526,12 @@ def test_gzip_within_the_limit_reads(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["curves", str(src), "--out", "-", "--quiet", "--bootstrap", "0"]) == 0
     table = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert table.query("metric == 'pass@k' and kind == 'measured' and k == 1")["value"].item() == 0.5
+
+
+@pytest.mark.parametrize("index", [3591, 4843])
+def test_parquet_with_invalid_utf8_strings_is_one_line(tmp_path: Path, index: int) -> None:
+    """Campaign cases (seed 0) that found pyarrow's UnicodeDecodeError escaping the parquet reader."""
+    case = fc.make_case(0, index)
+    assert case.note == "rollouts.parquet"
+    cls, detail = run(tmp_path, case)
+    assert cls == "clean error" and "cannot read the Parquet data" in detail, detail

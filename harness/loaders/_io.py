@@ -286,7 +286,7 @@ def read_parquet(path: str, columns: list[str] | None = None) -> Any:
     pf = parquet_file(path)
     try:
         return pf.read(columns=columns).to_pandas()
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError) as exc:
         raise HarnessInputError(
             f"cannot read the Parquet data ({exc})",
             source=path,
