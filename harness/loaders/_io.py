@@ -375,4 +375,11 @@ def read_zip_member(zf: Any, name: str, path: str) -> bytes:
     size = zf.getinfo(name).file_size
     if size > limit:
         raise decompressed_too_large(path, limit, f"member {name} ({size:,} bytes decompressed)")
-    return bytes(zf.read(name))
+    try:
+        return bytes(zf.read(name))
+    except zlib.error as exc:
+        raise HarnessInputError(
+            f"cannot read member {name} (corrupt deflate data: {exc})",
+            source=path,
+            fix="the file is truncated or damaged; copy it again",
+        ) from None
