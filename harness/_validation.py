@@ -7,12 +7,23 @@ with status 2; nothing below the CLI prints or exits.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from harness._terminal import clean
+
+MAX_COUNT = 2**53
+"""Largest sample count accepted (every whole number up to it is exact in float64; beyond, counts are garbage)."""
+
+MAX_BOOTSTRAP = 100_000
+"""Cap of ``--bootstrap``: 100,000 replicates put Monte Carlo error of a 95% percentile bound near 0.001 of the
+bootstrap spread; more only allocates (replicates x questions x k floats)."""
 
 
 class HarnessInputError(ValueError):
@@ -50,7 +61,7 @@ class HarnessInputError(ValueError):
         text = f"{head}: {self.problem}" if head else self.problem
         if self.fix:
             text += f" ({self.fix})"
-        return " ".join(text.split("\n"))
+        return clean(" ".join(text.split("\n")))
 
     def located(self, source: str) -> HarnessInputError:
         """The same error with the source file filled in (loaders add it on the way out)."""
@@ -110,23 +121,39 @@ def check_ks(ks: Any, *, name: str = "k") -> npt.NDArray[np.int64]:
     return out
 
 
+def _show(value: Any) -> str:
+    """A cell for an error message: numpy scalars as plain Python values (``inf``, not ``np.float64(inf)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def check_counts(n: Any, c: Any, *, source: str | None = None) -> tuple[npt.NDArray[np.int64], ...]:
     """n and c as int64 arrays with 0 <= c <= n and n >= 1; errors name the first bad row."""
     n_arr = np.atleast_1d(np.asarray(n))
     c_arr = np.atleast_1d(np.asarray(c))
     if n_arr.shape != c_arr.shape:
         raise HarnessInputError(f"n has shape {n_arr.shape} but c has shape {c_arr.shape}", source=source)
+    if n_arr.dtype == object or c_arr.dtype == object:  # e.g. Python ints beyond 2^64 from a text file
+        with contextlib.suppress(TypeError, ValueError):
+            n_arr, c_arr = n_arr.astype(float), c_arr.astype(float)
     for name, arr in (("n", n_arr), ("c", c_arr)):
         if arr.dtype.kind == "f":
             bad = ~np.isfinite(arr) | (arr != np.round(np.nan_to_num(arr)))
             if bad.any():
                 i = int(np.argmax(bad))
                 raise HarnessInputError(
-                    f"{arr[i]!r} is not a whole number", source=source, row=i, column=name,
+                    f"{_show(arr[i])} is not a whole number", source=source, row=i, column=name,
                     fix="sample counts are whole numbers",
                 )
         elif arr.dtype.kind not in "iub":
             raise HarnessInputError(f"expected whole numbers, got {arr.dtype}", source=source, column=name)
+    for name, arr in (("n", n_arr), ("c", c_arr)):
+        big = np.abs(arr.astype(float)) > MAX_COUNT
+        if big.any():
+            i = int(np.argmax(big))
+            raise HarnessInputError(
+                f"{_show(arr[i])} is larger than {MAX_COUNT:,} (2^53)", source=source, row=i, column=name,
+                fix="a sample count this large is a corrupt or mis-mapped column",
+            )
     n_i = n_arr.astype(np.int64)
     c_i = c_arr.astype(np.int64)
     if (n_i < 1).any():
@@ -181,3 +208,105 @@ def to_bool_array(values: Any, *, source: str | None, column: str, row_offset: i
                 column=column, fix="accepted: true/false, 1/0, yes/no, correct/incorrect, C/I",
             )
     return out
+
+
+def check_scalar_ids(
+    frame: Any, columns: Sequence[str], *, source: str | None, lines: Sequence[int] | None = None
+) -> None:
+    """Each cell of the id-like ``columns`` (question_id, sample_id, model) is a scalar, not a list or object.
+
+    A JSON list or object as an id cannot be a dictionary key; silently stringified it would merge or split
+    questions. The error names the row (and the line, when ``lines`` maps rows to source lines) and the column.
+    """
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = frame[col].to_numpy(object)
+        for i, v in enumerate(values):
+            if isinstance(v, (list, tuple, dict, set, np.ndarray)):
+                kind = "object" if isinstance(v, dict) else "list"
+                line = lines[i] if lines is not None and i < len(lines) else None
+                raise HarnessInputError(
+                    f"the {col.replace('_', ' ')} is a JSON {kind} ({clip(repr(v))}), not a string or number",
+                    source=source, line=line, row=None if line is not None else i, column=col,
+                    fix="ids must be plain strings or numbers; map another column with "
+                    f"--{col.replace('_id', '').replace('_', '-')}-col",
+                )
+
+
+def clip(text: str, width: int = 60) -> str:
+    """``text`` cut to ``width`` characters (with an ellipsis) for an error message."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# ------------------------------------------------------------------------------------ argparse types
+# Each returns a function for ``add_argument(type=...)``: argparse calls it on the raw string and turns an
+# ArgumentTypeError into "harness CMD: error: argument --opt: MESSAGE" (one line, exit status 2; see cli.py).
+def whole_number(
+    *, minimum: int | None = None, maximum: int | None = None, what: str = "a whole number"
+) -> Callable[[str], int]:
+    """An int in ``minimum..maximum``; the message echoes the value and states the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{clip(text)!r} is not {what}") from None
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum} ({what})")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"{value} is above the maximum {maximum:,} ({what})")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_int(*, maximum: int | None = None, what: str = "a positive whole number") -> Callable[[str], int]:
+    """A whole number >= 1 (optionally <= ``maximum``)."""
+    return whole_number(minimum=1, maximum=maximum, what=what)
+
+
+def bootstrap_replicates(text: str) -> int:
+    """``--bootstrap``: 0 (no intervals) to :data:`MAX_BOOTSTRAP` replicates."""
+    return whole_number(minimum=0, maximum=MAX_BOOTSTRAP, what="a number of bootstrap replicates, 0 to 100,000")(text)
+
+
+def seed_value(text: str) -> int:
+    """``--seed``: a whole number 0 .. 2^63 - 1 (numpy seeds are non-negative)."""
+    return whole_number(minimum=0, maximum=2**63 - 1, what="a seed, a whole number 0 to 2^63-1")(text)
+
+
+def comma_list(
+    *, choices: Sequence[str] | None = None, what: str = "names"
+) -> Callable[[str], str]:
+    """A comma-separated list: at least one item, no empty items (``a,,b``), each one of ``choices`` if given.
+
+    Returns the list as a normalised string (items stripped, repeats dropped), as the commands split it later.
+    """
+
+    def parse(text: str) -> str:
+        items = [t.strip() for t in text.split(",")]
+        if not text.strip() or any(not t for t in items):
+            raise argparse.ArgumentTypeError(
+                f"{clip(text)!r} has an empty item; give comma-separated {what} like a,b"
+            )
+        if choices is not None:
+            for t in items:
+                if t not in choices:
+                    hint = closest(t, choices)
+                    raise argparse.ArgumentTypeError(
+                        f"unknown {what[:-1] if what.endswith('s') else what} {clip(t)!r}"
+                        + (f" (did you mean {hint!r}?)" if hint else "")
+                        + f"; choose from {', '.join(choices)}"
+                    )
+        return ",".join(dict.fromkeys(items))
+
+    parse.__name__ = "list"
+    return parse
+
+
+def column_names(text: str) -> str:
+    """A column name or a comma-separated composite (``--question-col a,b``): no empty part."""
+    comma_list(what="column names")(text)
+    return text

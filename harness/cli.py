@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 COMMANDS: tuple[str, ...] = ("curves", "demo", "report", "compare", "audit", "reduce")
 
@@ -29,9 +30,19 @@ SUMMARIES: dict[str, str] = {
 DESCRIPTION = "Does an accuracy-vs-test-time-compute curve say anything beyond plain repeated sampling?"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block), like every other error of the CLI; subcommand parsers
+    inherit it (argparse builds them with the parent's class)."""
+
+    def error(self, message: str) -> NoReturn:
+        from harness._terminal import clean
+
+        self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.prog} --help)\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with ``only``, just that command's options are built (the others are listed by name)."""
-    parser = argparse.ArgumentParser(prog="harness", description=DESCRIPTION)
+    parser = _Parser(prog="harness", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         if only is not None and name != only:
@@ -59,10 +70,15 @@ def _has_files(folder: str) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(only=_command_of(argv))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a bad option (one line on stderr, see _Parser.error) or --help
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
+    from harness._atomic import unlock_folder
+    from harness._terminal import clean
     from harness._validation import HarnessInputError
 
     out = getattr(args, "out", None)
@@ -72,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = int(args.run(args))
         return status
     except HarnessInputError as exc:
-        print(f"harness {args.command}: error: {exc}", file=sys.stderr)
+        print(f"harness {args.command}: error: {clean(exc)}", file=sys.stderr)
         status = 2
         return status
     except KeyboardInterrupt:
@@ -80,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = 130
         return status
     finally:
+        unlock_folder()  # output-folder locks end with the command (in-process callers run several)
         if status != 0 and isinstance(out, str) and not out_was_there and os.path.isdir(out) and not _has_files(out):
             shutil.rmtree(out, ignore_errors=True)  # a failed run leaves no empty folder behind it
 

@@ -22,7 +22,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from harness._atomic import write_bytes_atomic
+from harness._atomic import frame_to_csv, write_bytes_atomic
 from harness._validation import HarnessInputError
 
 if TYPE_CHECKING:
@@ -345,10 +345,10 @@ def write_audit(result: AuditResult, out_dir: str) -> list[str]:
         pngs[a.claim_id] = png
         rel[a.claim_id] = f"figures/{name}.png"
         files[rel[a.claim_id]] = png
-    files["audit.md"] = render_markdown(result, rel).encode("utf-8")
-    files["audit.html"] = render_html(result, pngs).encode("utf-8")
-    files["audit_verdicts.csv"] = result.verdicts().to_csv(index=False).encode("utf-8")
-    files["audit_fits.csv"] = result.fits_table().to_csv(index=False).encode("utf-8")
+    files["audit.md"] = render_markdown(result, rel).encode("utf-8", errors="backslashreplace")
+    files["audit.html"] = render_html(result, pngs).encode("utf-8", errors="backslashreplace")
+    files["audit_verdicts.csv"] = frame_to_csv(result.verdicts()).encode("utf-8", errors="backslashreplace")
+    files["audit_fits.csv"] = frame_to_csv(result.fits_table()).encode("utf-8", errors="backslashreplace")
     target = os.path.abspath(out_dir)
     fresh = not os.path.exists(target)
     folder = tempfile.mkdtemp(dir=os.path.dirname(target), prefix=".tmp-audit-") if fresh else target

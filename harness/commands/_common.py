@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from harness._validation import HarnessInputError
+from harness._terminal import clean
+from harness._validation import HarnessInputError, column_names, positive_int
 from harness.answers import EXTRACTORS, NORMALISERS
 from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, keep_models, load_many, parse_where
 
@@ -76,7 +77,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
         ("text", "free-text completion to extract the answer from"),
         ("gold", "reference answer to grade against"),
     ):
-        p.add_argument(f"--{field}-col", default=None, metavar="NAME", help=f"column holding the {help_}")
+        p.add_argument(f"--{field}-col", default=None, type=column_names, metavar="NAME",
+                       help=f"column holding the {help_}")
     p.add_argument(
         "--stopping",
         default=None,
@@ -104,14 +106,14 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--n-questions",
-        type=int,
+        type=positive_int(maximum=10**9, what="a number of questions, 1 to 10^9"),
         default=None,
         metavar="N",
         help="simple-evals: number of distinct questions (rows repeat with period N)",
     )
     p.add_argument(
         "--samples-per-question",
-        type=int,
+        type=positive_int(maximum=10**9, what="a number of runs, 1 to 10^9"),
         default=None,
         metavar="N",
         help="MathArena: runs per problem (default 4)",
@@ -185,7 +187,7 @@ def load_inputs(args: argparse.Namespace) -> Loaded:
         loaded = _keep_models(loaded, args)
     for note in loaded.notes:
         if note.startswith("warning:"):
-            print(f"harness: {note}", file=sys.stderr)
+            print(f"harness: {clean(note)}", file=sys.stderr)
     return loaded
 
 
@@ -270,7 +272,7 @@ def progress_printer(quiet: bool) -> Callable[[str], None] | None:
         return None
 
     def emit(msg: str) -> None:
-        print(f"  {msg}", file=sys.stderr, flush=True)
+        print(f"  {clean(msg)}", file=sys.stderr, flush=True)
 
     return emit
 
@@ -435,10 +437,10 @@ def write_and_announce(
         written = write_report(report, staging, force=True, progress=on_figure)
     if not quiet:
         print(
-            f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "
-            f"{os.path.join(out_dir, 'report.html')}",
+            clean(f"wrote {len(written)} files to {out_dir} in {time.perf_counter() - start:.1f} s; open "
+                  f"{os.path.join(out_dir, 'report.html')}"),
             file=sys.stderr,
         )
         for line in report.headline[:headline_lines]:
-            print(line, file=sys.stderr)
+            print(clean(line), file=sys.stderr)
     return 0

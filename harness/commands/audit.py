@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any
 
-from harness._validation import HarnessInputError
+from harness._validation import HarnessInputError, positive_int, seed_value
 
 
 def add_parser(sub: Any) -> None:
@@ -37,7 +37,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--claim", action="append", default=None, metavar="ID", help="audit only this claim id (repeatable)")
     p.add_argument(
         "--n-questions",
-        type=int,
+        type=positive_int(maximum=10**9, what="a number of questions, 1 to 10^9"),
         default=None,
         metavar="N",
         help="number of questions, for rows (or digitised points) that do not give it",
@@ -48,7 +48,7 @@ def add_parser(sub: Any) -> None:
         choices=("pass@k", "maj@k"),
         help="metric of digitised chart points (default pass@k at k = compute)",
     )
-    p.add_argument("--seed", type=int, default=0, help="seed of the parametric bootstrap (default 0)")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the parametric bootstrap (default 0)")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
 

@@ -6,6 +6,7 @@ import argparse
 import time
 from typing import Any
 
+from harness._validation import comma_list, positive_int
 from harness.commands._common import add_input_options, check_output_dir, write_and_announce
 from harness.commands.report import add_report_options
 
@@ -20,10 +21,15 @@ def add_parser(sub: Any) -> None:
     )
     add_input_options(p)
     add_report_options(p)
-    p.add_argument("--metrics", default="pass@k,maj@k", help="from pass@k, maj@k, pass^k (default pass@k,maj@k)")
+    p.add_argument(
+        "--metrics",
+        default="pass@k,maj@k",
+        type=comma_list(choices=("pass@k", "maj@k", "pass^k"), what="metrics"),
+        help="from pass@k, maj@k, pass^k (default pass@k,maj@k)",
+    )
     p.add_argument(
         "--budgets",
-        type=int,
+        type=positive_int(maximum=1000, what="a number of budgets, 1 to 1000"),
         default=12,
         help="at most this many compute budgets, log-spaced on logged k (default 12)",
     )

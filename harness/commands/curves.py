@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from harness._validation import HarnessInputError
+from harness._validation import HarnessInputError, bootstrap_replicates, comma_list, seed_value
 from harness.commands._common import (
     COMPUTE_AXES,
     CURVE_KINDS,
@@ -28,20 +28,24 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--out", default=None, metavar="FILE.csv",
                    help="output CSV (default, or '-': stdout); an existing file needs --force")
     p.add_argument("--force", action="store_true", help="replace an existing --out file")
-    p.add_argument("--metrics", default="pass@k,maj@k,pass^k",
+    p.add_argument("--metrics", default="pass@k,maj@k,pass^k", type=comma_list(choices=CURVE_METRICS, what="metrics"),
                    help=f"comma-separated, from {', '.join(CURVE_METRICS)} (default pass@k,maj@k,pass^k)")
     p.add_argument("--k", default="default", help="'default' (powers of two up to n, plus n), 'all', or 1,2,4")
     p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
-    p.add_argument("--kinds", default="measured,iid", help="measured and/or iid")
+    p.add_argument("--kinds", default="measured,iid", type=comma_list(choices=CURVE_KINDS, what="kinds"),
+                   help="measured and/or iid")
     p.add_argument("--compute", default="samples", choices=COMPUTE_AXES)
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (0: none)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bootstrap", type=bootstrap_replicates, default=1000,
+                   help="bootstrap replicates over questions (0: none)")
+    p.add_argument("--seed", type=seed_value, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness._atomic import frame_to_csv
     from harness._progress import Progress
+    from harness._terminal import clean
     from harness.curves import compute_curves, parse_ks
 
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
@@ -68,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     with shown.messages(f"curves for {len(counts.models)} model(s)") as on_message:
         table = compute_curves(counts, metrics=metrics, ks=ks, ties=args.ties, kinds=kinds, compute=args.compute,
                                scores=scores, bootstrap=args.bootstrap, seed=args.seed, progress=on_message)
-    text = table.to_csv(index=False)
+    text = frame_to_csv(table)
     if to_stdout:
-        sys.stdout.write(text)
+        sys.stdout.write(clean(text, keep_newlines=True) if sys.stdout.isatty() else text)
     else:
         write_output_file(args.out, text, force=args.force)
         if not args.quiet:

@@ -7,6 +7,7 @@ import argparse
 import time
 from typing import Any
 
+from harness._validation import bootstrap_replicates, seed_value
 from harness.commands._common import check_output_dir, write_and_announce
 
 
@@ -22,8 +23,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--force", action="store_true", help="replace the files of an earlier run in a non-empty folder"
     )
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap replicates over questions (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic data and the bootstrap")
+    p.add_argument("--bootstrap", type=bootstrap_replicates, default=200,
+                   help="bootstrap replicates over questions (default 200)")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the synthetic data and the bootstrap")
     p.add_argument("--no-audit", action="store_true", help="skip Part 3 (the audit of published claims)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p.set_defaults(run=run)

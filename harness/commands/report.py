@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from harness._validation import bootstrap_replicates, comma_list, seed_value, whole_number
 from harness.commands._common import (
     TIES,
     add_input_options,
@@ -23,6 +24,8 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: Any) -> None:
+    from harness.models.spread import FIT_NAMES
+
     p = sub.add_parser(
         "report",
         help="full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",
@@ -36,13 +39,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument(
         "--fits",
         default=None,
+        type=comma_list(choices=FIT_NAMES, what="fits"),
         metavar="NAMES",
         help="distributions of p to fit, comma-separated (default: all the analysis offers, e.g. "
         "beta_binomial,zoi_beta_binomial,scaled_beta,npmle)",
     )
     p.add_argument(
         "--figures-for",
-        type=int,
+        type=whole_number(minimum=0, maximum=1000, what="a number of models, 0 to 1000"),
         default=4,
         metavar="N",
         help="draw the per-model figures for the first N models in the stated order (default 4); every model "
@@ -82,8 +86,9 @@ def add_report_options(p: argparse.ArgumentParser) -> None:
     """--out, --force, --bootstrap, --seed, --ties, --compute, --quiet (shared with compare)."""
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (must be new or empty)")
     p.add_argument("--force", action="store_true", help="write into an existing non-empty folder")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap replicates over questions (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--bootstrap", type=bootstrap_replicates, default=1000,
+        help="bootstrap replicates over questions (default 1000)")
+    p.add_argument("--seed", type=seed_value, default=0, help="seed of the bootstrap (default 0)")
     p.add_argument("--ties", default="random", choices=TIES, help="maj@k tie rule (default random)")
     p.add_argument(
         "--compute",

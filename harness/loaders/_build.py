@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, closest, to_bool_array
+from harness._validation import MAX_COUNT, HarnessInputError, closest, to_bool_array
 from harness.answers import AnswerRecord, MergeConflict, classify_graded, conflict_warning, grade
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._stopping import resolve_stopping
@@ -275,11 +275,11 @@ def counts_from_classes(
     d["model"] = d["model"].astype(str)
     d["question_id"] = d["question_id"].astype(str)
     cnt = pd.to_numeric(d["count"], errors="coerce")
-    bad = (cnt.isna() | (cnt < 0) | (cnt != np.round(cnt))).to_numpy()
+    bad = (cnt.isna() | (cnt < 0) | (cnt != np.round(cnt)) | ~(cnt.abs() <= MAX_COUNT)).to_numpy()
     if bad.any():
         i = int(np.argmax(bad))
         raise HarnessInputError(
-            f"count {d['count'].iloc[i]!r} is not a whole number >= 0",
+            f"count {d['count'].iloc[i]!r} is not a whole number from 0 to 2^53",
             source=source,
             row=i,
             column="count",

@@ -1,14 +1,27 @@
 """Reading bytes into records with errors that name file, line, byte offset and the fix (no tracebacks).
 
 Every reader here only reads; gzip is recognised by its magic bytes, not only by the ``.gz`` suffix.
+
+Limits that protect the machine (each error names the limit and how to raise it):
+
+* decompressed size: a gzip stream or an ``.eval`` zip member may inflate to at most
+  :func:`max_decompressed_bytes` (default 1 GiB; environment variable ``HARNESS_MAX_DECOMPRESSED``, e.g. ``16G``);
+  gzip is read in chunks, so a gzip bomb stops at the limit instead of filling memory;
+* JSON nesting: deeper than the parser's recursion limit (:data:`MAX_JSON_DEPTH`, about 900 levels) is an
+  error naming that limit instead of a ``RecursionError``;
+* CSV/TSV: every row must have as many fields as the header (a short row is not padded with empty cells);
+  a header naming a column twice is an error.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
 import os
+import re
+import sys
 import zlib
 from collections.abc import Iterator
 from typing import IO, Any
@@ -18,6 +31,34 @@ from harness._validation import HarnessInputError
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 PARQUET_MAGIC = b"PAR1"
+DEFAULT_MAX_DECOMPRESSED = 1 << 30
+MAX_ENV = "HARNESS_MAX_DECOMPRESSED"
+MAX_JSON_DEPTH = sys.getrecursionlimit() - 100
+_CHUNK = 16 << 20
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def max_decompressed_bytes() -> int:
+    """The cap on decompressed bytes per gzip stream or zip member (``HARNESS_MAX_DECOMPRESSED``, default 1G)."""
+    raw = os.environ.get(MAX_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_DECOMPRESSED
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?", raw)
+    if m is None:
+        raise HarnessInputError(
+            f"{MAX_ENV}={raw!r} is not a size", fix="give bytes or a size like 512M, 8G, 1T"
+        )
+    scale = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+def decompressed_too_large(path: str, limit: int, what: str = "the decompressed data") -> HarnessInputError:
+    return HarnessInputError(
+        f"{what} is larger than the limit of {limit:,} bytes (a compression bomb, or a very large log)",
+        source=path,
+        fix=f"if the file is genuine, raise the limit with the environment variable {MAX_ENV} (e.g. "
+        f"{MAX_ENV}=16G)",
+    )
 
 
 def check_file(path: str) -> None:
@@ -59,10 +100,19 @@ def _gzip_error(path: str, exc: BaseException) -> HarnessInputError:
 
 
 def read_bytes(path: str) -> bytes:
-    """All (decompressed) bytes of a file."""
+    """All (decompressed) bytes of a file; gzip is inflated in chunks and stops at the decompressed-size limit."""
+    limit = max_decompressed_bytes()
     try:
         with open_binary(path) as fh:
-            data = fh.read()
+            if not is_gzip(path):
+                data = fh.read()
+            else:
+                buf = bytearray()
+                while chunk := fh.read(_CHUNK):
+                    buf += chunk
+                    if len(buf) > limit:
+                        raise decompressed_too_large(path, limit)
+                data = bytes(buf)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise _gzip_error(path, exc) from None
     if not data.strip():
@@ -93,19 +143,78 @@ def read_text(path: str) -> str:
     return decode_utf8(read_bytes(path), path)
 
 
+def _deep_error(path: str, line: int | None) -> HarnessInputError:
+    return HarnessInputError(
+        f"JSON nested more than about {MAX_JSON_DEPTH} levels deep (the parser's nesting limit)",
+        source=path,
+        line=line,
+        fix="no log format nests this deep; the file is damaged or not a log",
+    )
+
+
+def _surrogate_error(path: str, line: int | None, value: str) -> HarnessInputError:
+    return HarnessInputError(
+        f"a string with an unpaired UTF-16 surrogate escape ({value!r}) is not text",
+        source=path,
+        line=line,
+        fix="the writer produced invalid Unicode; repair the string (\\uD800-\\uDFFF must come in pairs)",
+    )
+
+
+def _find_surrogate(obj: Any) -> str | None:
+    """The first string in a parsed JSON value (keys included) that holds a lone surrogate, or None."""
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            try:
+                x.encode("utf-8")
+            except UnicodeEncodeError:
+                return x
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return None
+
+
+def parse_json(text: str, path: str, *, line: int | None = None) -> Any:
+    """``json.loads`` with one-line errors: malformed JSON, nesting deeper than the parser allows, and strings
+    holding lone surrogates (``"\\ud800"`` parses to a str no UTF-8 output can hold)."""
+    try:
+        obj = json.loads(text)
+    except RecursionError:
+        raise _deep_error(path, line) from None
+    if _SURROGATE_ESCAPE.search(text):
+        bad = _find_surrogate(obj)
+        if bad is not None:
+            raise _surrogate_error(path, line, bad)
+    return obj
+
+
 def iter_jsonl(path: str, *, require_object: bool = True) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON) for each non-blank line; errors name the line and byte offset."""
+    """(line number, parsed JSON) for each non-blank line; errors name the line and byte offset.
+
+    Lines are read one at a time (memory stays bounded by the longest line) and the decompressed total stops at
+    :func:`max_decompressed_bytes`.
+    """
     offset = 0
     n = 0
+    limit = max_decompressed_bytes()
     try:
         with open_binary(path) as fh:
-            for lineno, raw in enumerate(fh, start=1):
+            lineno = 0
+            while raw := fh.readline(limit - offset + 1):
+                lineno += 1
+                if offset + len(raw) > limit:
+                    raise decompressed_too_large(path, limit, "the file (decompressed)")
                 text = decode_utf8(raw, path, offset=offset, line=lineno)
                 offset += len(raw)
                 if not text.strip():
                     continue
                 try:
-                    obj = json.loads(text)
+                    obj = parse_json(text, path, line=lineno)
                 except json.JSONDecodeError as exc:
                     raise HarnessInputError(
                         f"malformed JSON ({exc.msg} at character {exc.colno})",
@@ -132,7 +241,7 @@ def read_json(path: str) -> Any:
     """One JSON document (gzip transparently); errors name line and column."""
     text = read_text(path)
     try:
-        return json.loads(text)
+        return parse_json(text, path)
     except json.JSONDecodeError as exc:
         raise HarnessInputError(
             f"malformed JSON ({exc.msg} at character {exc.colno})",
@@ -177,9 +286,100 @@ def read_parquet(path: str, columns: list[str] | None = None) -> Any:
     pf = parquet_file(path)
     try:
         return pf.read(columns=columns).to_pandas()
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError) as exc:
         raise HarnessInputError(
             f"cannot read the Parquet data ({exc})",
             source=path,
             fix="the file is damaged; copy it again",
+        ) from None
+
+
+def _lossless_column(values: list[str | None]) -> list[Any]:
+    """Cells of one CSV column as ints or floats when every non-empty cell reads back as the same text, else as
+    strings: ``007`` and ``7`` stay two ids, ``NA``/``None``/``nan`` stay strings, and an empty cell is missing.
+    """
+    present = [v for v in values if v is not None]
+    for conv in (int, float):
+        try:
+            parsed = [conv(v) for v in present]
+        except ValueError:
+            continue
+        text = [str(x) if conv is int else repr(x) for x in parsed]
+        if text == present and (conv is int or all(x == x and abs(x) != float("inf") for x in parsed)):
+            it = iter(parsed)
+            return [None if v is None else next(it) for v in values]
+    return list(values)
+
+
+def read_delimited(text: str, path: str, *, sep: str) -> Any:
+    """A CSV/TSV text as a pandas DataFrame (RFC 4180 quoting; ``sep`` between fields).
+
+    Stricter than ``pandas.read_csv``: a row with fewer or more fields than the header is an error naming its
+    line (pandas pads short rows with empty cells), a column named twice in the header is an error, and values
+    keep their text unless every cell of the column reads back as the same number (so ids like ``007``,
+    ``1.0`` or ``NA`` are not changed). Empty cells are missing values. Blank lines are skipped.
+    """
+    import pandas as pd
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    kind = "TSV" if sep == "\t" else "CSV"
+    rows: list[list[str]] = []
+    header: list[str] | None = None
+    try:
+        for fields in reader:
+            if not fields:
+                continue
+            if header is None:
+                header = [f if f else f"Unnamed: {i}" for i, f in enumerate(fields)]
+                if header and header[0].startswith("\ufeff"):
+                    header[0] = header[0][1:]
+                seen: set[str] = set()
+                for name in header:
+                    if name in seen:
+                        raise HarnessInputError(
+                            f"the header names column {name!r} twice", source=path, line=1,
+                            fix="rename one of them so that every column has its own name",
+                        )
+                    seen.add(name)
+                continue
+            if len(fields) != len(header):
+                raise HarnessInputError(
+                    f"{len(fields)} fields where the header has {len(header)}",
+                    source=path,
+                    line=reader.line_num,
+                    fix="every line needs the same number of fields as the header; quote fields that contain "
+                    + ("tabs" if sep == "\t" else "commas") + " or line breaks",
+                )
+            rows.append(fields)
+    except csv.Error as exc:
+        raise HarnessInputError(
+            f"cannot parse the {kind} ({exc})", source=path, line=reader.line_num,
+            fix="repair or delete this line",
+        ) from None
+    if header is None:
+        raise HarnessInputError("the file is empty", source=path, fix="it holds no samples")
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    data = {
+        name: _lossless_column([v if v != "" else None for v in col]) for name, col in zip(header, columns, strict=True)
+    }
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()}, columns=header).infer_objects()
+
+
+def read_zip_member(zf: Any, name: str, path: str) -> bytes:
+    """One member of an open ``zipfile.ZipFile``, refused before reading when its size is above the limit.
+
+    ``zipfile`` stops inflating at the size the member declares (and fails its CRC check if the data runs
+    on), so checking the declared size bounds the memory used.
+    """
+    limit = max_decompressed_bytes()
+    size = zf.getinfo(name).file_size
+    if size > limit:
+        raise decompressed_too_large(path, limit, f"member {name} ({size:,} bytes decompressed)")
+    try:
+        return bytes(zf.read(name))
+    except zlib.error as exc:
+        raise HarnessInputError(
+            f"cannot read member {name} (corrupt deflate data: {exc})",
+            source=path,
+            fix="the file is truncated or damaged; copy it again",
         ) from None

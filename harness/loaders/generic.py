@@ -16,18 +16,32 @@ batches (:mod:`harness.loaders.streaming`).
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from harness._validation import HarnessInputError, check_counts, closest, require_columns, to_bool_array
+from harness._validation import (
+    HarnessInputError,
+    check_counts,
+    check_scalar_ids,
+    closest,
+    require_columns,
+    to_bool_array,
+)
 from harness.answers import conflict_warning, group_answers, group_graded
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import ALIASES, apply_column_map, counts_from_classes, describe_conflict, finish, take_alias
-from harness.loaders._io import check_file, decode_utf8, iter_jsonl, read_bytes, read_json, read_parquet
+from harness.loaders._io import (
+    check_file,
+    decode_utf8,
+    iter_jsonl,
+    read_bytes,
+    read_delimited,
+    read_json,
+    read_parquet,
+)
 from harness.loaders._stopping import varying_n_notes
 from harness.tables import FIXED, QuestionCounts
 
@@ -66,31 +80,21 @@ TEXT_COLUMNS = frozenset({"answer", "text", "gold", "completion", "predicted_ans
 def read_frame(path: str, fmt: str, *, text_columns: frozenset[str] = TEXT_COLUMNS) -> pd.DataFrame:
     """Read a generic table; errors name the file, the line or byte offset and the fix.
 
-    In CSV/TSV the columns in ``text_columns`` keep their exact strings (pandas would read ``72`` and ``72.0``
-    both as the float 72.0).
+    In CSV/TSV every column keeps its exact strings unless all its cells read back as the same numbers
+    (:func:`harness.loaders._io.read_delimited`), so ``72`` and ``72.0`` stay apart; ``text_columns`` are the
+    columns that must stay text (kept for callers; the lossless reader already does so).
     """
     check_file(path)
     if fmt in ("csv", "tsv"):
         text = decode_utf8(read_bytes(path), path)
-        try:
-            return pd.read_csv(
-                io.StringIO(text),
-                sep="\t" if fmt == "tsv" else ",",
-                dtype={c: str for c in text_columns},
-                keep_default_na=True,
-            )
-        except pd.errors.EmptyDataError:
-            raise HarnessInputError("the file is empty", source=path, fix="it holds no samples") from None
-        except pd.errors.ParserError as exc:
-            raise HarnessInputError(
-                f"cannot parse the {fmt.upper()} ({exc})".replace("\n", " "),
-                source=path,
-                fix="every line needs the same number of fields as the header",
-            ) from None
+        return pd.DataFrame(read_delimited(text, path, sep="\t" if fmt == "tsv" else ","))
     if fmt == "parquet":
         return pd.DataFrame(read_parquet(path))
     if fmt == "jsonl":
-        return pd.DataFrame.from_records([obj for _, obj in iter_jsonl(path)])
+        records = list(iter_jsonl(path))
+        frame = pd.DataFrame.from_records([obj for _, obj in records])
+        frame.attrs["lines"] = [line for line, _ in records]  # row -> line, for errors
+        return frame
     if fmt == "json":
         data = read_json(path)
         if isinstance(data, dict):
@@ -482,6 +486,7 @@ def load_table(
         stem = model_from_stem(source)
         df["model"] = stem
         notes.append(f"{os.path.basename(source)}: no model column; model named {stem!r} after the file")
+    check_scalar_ids(df, ("question_id", "sample_id", "model"), source=source, lines=df.attrs.get("lines"))
     shape = format if format in ("counts", "histogram") else shape_of(set(map(str, df.columns)))
     chosen = tuple(columns.model_parts() or [])
     check_partitions(df, source=source, shape=shape, notes=notes, chosen=chosen, question_col=question_col)

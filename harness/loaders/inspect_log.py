@@ -52,7 +52,17 @@ from harness._validation import HarnessInputError
 from harness.answers import extract_answer
 from harness.loaders._base import ColumnMap, Loaded, LoadOptions
 from harness.loaders._build import finish
-from harness.loaders._io import ZIP_MAGIC, check_file, decode_utf8, head_bytes, read_json
+from harness.loaders._io import (
+    ZIP_MAGIC,
+    check_file,
+    decode_utf8,
+    decompressed_too_large,
+    head_bytes,
+    max_decompressed_bytes,
+    parse_json,
+    read_json,
+    read_zip_member,
+)
 
 _SAMPLE = re.compile(r"^samples/.+_epoch_\d+\.json$")
 VALUE_MAP = {"C": True, "I": False, "N": False, "P": False}
@@ -97,7 +107,10 @@ def read_member(zf: zipfile.ZipFile, name: str, *, source: str) -> bytes:
     """A zip member's bytes; Zstandard members (method 93, which zipfile before 3.14 cannot read) included."""
     info = zf.getinfo(name)
     if info.compress_type != ZIP_ZSTANDARD:
-        return zf.read(name)
+        return read_zip_member(zf, name, source)  # refused unread above the decompressed-size limit
+    limit = max_decompressed_bytes()
+    if info.file_size > limit:
+        raise decompressed_too_large(source, limit, f"member {name} ({info.file_size:,} bytes decompressed)")
     fp = zf.fp
     if fp is None:
         raise HarnessInputError("the zip file is closed", source=source)
@@ -133,7 +146,7 @@ def _iter_zip(path: str) -> tuple[dict[str, Any], Iterator[tuple[str, dict[str, 
                 fix="the file is truncated or damaged; copy it again",
             ) from None
         try:
-            obj = json.loads(decode_utf8(raw, f"{path}:{name}"))
+            obj = parse_json(decode_utf8(raw, f"{path}:{name}"), path)
         except json.JSONDecodeError as exc:
             raise HarnessInputError(
                 f"malformed JSON in member {name} ({exc.msg})", source=path, line=exc.lineno

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness._terminal import clean
 from harness.report.document import Report, ReportTable
 
 CSS = """
@@ -136,8 +137,8 @@ def escape_markdown(text: str, *, in_table: bool = False) -> str:
     for ch in "\\`*_[]#|":
         out = out.replace(ch, "\\" + ch) if ch != "\\" else out.replace("\\", "\\\\")
     if in_table:
-        out = out.replace("\n", " ")
-    return out
+        out = out.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return clean(out, keep_newlines=True)  # control characters (ANSI escapes, a bare CR) as visible escapes
 
 
 def _md_table(table: ReportTable) -> str:
