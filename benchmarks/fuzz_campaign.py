@@ -564,7 +564,10 @@ def check_success(case: Case, folder: str) -> tuple[bool, str]:
     if case.expect == "invariants" or "pass1" not in case.truth:
         return True, ""
     p1 = meas[meas["k"] == 1].set_index("model")["value"]
-    truth = case.truth["pass1"]
+    truth = dict(case.truth["pass1"])
+    named = _file_named_model(case, list(map(str, p1.index)))
+    if named is not None and set(truth) == {"model"}:  # an input without a model column is named after its file
+        truth = {named: truth["model"]}
     if set(map(str, p1.index)) != set(truth):
         return False, f"models {sorted(map(repr, p1.index))[:4]} != {sorted(map(repr, truth))[:4]}"
     for m, v in truth.items():
@@ -573,10 +576,20 @@ def check_success(case: Case, folder: str) -> tuple[bool, str]:
     if command == "report" and "questions" in case.truth:
         q = _read_csv(os.path.join(folder_r, "questions.csv"))
         got = sorted(zip(q["model"].astype(str), q["question_id"].astype(str), strict=True))
-        want = sorted(tuple(x) for x in case.truth["questions"])
+        want = sorted((named if named is not None and m == "model" else m, qq) for m, qq in case.truth["questions"])
         if got != want:
             return False, f"questions.csv ids differ: {len(got)} rows vs {len(want)} ({got[:2]!r} vs {want[:2]!r})"
     return True, ""
+
+
+def _file_named_model(case: Case, models: list[str]) -> str | None:
+    """The model name the loaders give the case's single input file when it has no model column (its stem)."""
+    from harness.loaders.generic import model_from_stem
+
+    inputs = [a.removeprefix("{d}/") for a in case.argv[1:] if a.removeprefix("{d}/") in case.files]
+    if len(inputs) != 1 or models != [model_from_stem(inputs[0])]:
+        return None
+    return models[0]
 
 
 def _is_clean_line(text: str) -> bool:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
+from harness._terminal import clean
+
 _FRACTION = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 
 
@@ -49,7 +51,7 @@ class Step:
 
     def note(self, text: str) -> None:
         if self._bar is not None:
-            self._bar.set_postfix_str(text[:60], refresh=False)
+            self._bar.set_postfix_str(clean(text)[:60], refresh=False)
 
 
 class Progress:
@@ -66,7 +68,7 @@ class Progress:
     def say(self, message: str) -> None:
         """One plain line (indented two spaces), unless quiet."""
         if not self.quiet:
-            print(f"  {message}", file=self.stream, flush=True)
+            print(f"  {clean(message)}", file=self.stream, flush=True)
 
     @contextmanager
     def step(self, label: str, total: int | None = None, *, unit: str = "it") -> Iterator[Step]:
@@ -82,7 +84,7 @@ class Progress:
 
         bar = tqdm(
             total=total,
-            desc=f"  {label}",
+            desc=f"  {clean(label)}",
             unit=unit,
             file=self.stream,
             leave=True,

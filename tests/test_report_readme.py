@@ -42,7 +42,7 @@ def test_commands_in_the_cli_table_exist() -> None:
     table = README.split("## Command line", 1)[1].split("## Methods", 1)[0]
     for name in re.findall(r"\| `harness (\w+)", table):
         assert name in COMMANDS
-    assert set(re.findall(r"\| `harness (\w+)", table)) == {"curves", "report", "compare", "demo", "audit"}
+    assert set(re.findall(r"\| `harness (\w+)", table)) == {"curves", "report", "compare", "demo", "audit", "reduce"}
 
 
 def test_gallery_is_linked_and_present() -> None:

@@ -282,8 +282,23 @@ def _has_files(folder: str) -> bool:
     return any(files for _, _, files in os.walk(folder))
 
 
+def _refuse_file_ancestor(path: str) -> None:
+    """A one-line error when a folder above ``path`` exists as a file (``--out afile/sub``)."""
+    probe = os.path.dirname(os.path.abspath(path))
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    if probe and not os.path.isdir(probe):
+        raise HarnessInputError(
+            f"{probe} is a file, so the output cannot go below it", source=path, fix="choose another --out"
+        )
+
+
 def check_output_dir(out_dir: str, *, force: bool) -> None:
-    """Refuse an ``--out`` that is a file, or a folder holding files, unless ``force``. Creates nothing."""
+    """Refuse an ``--out`` that is a file, below a file, or a folder holding files, unless ``force``.
+
+    Creates nothing.
+    """
+    _refuse_file_ancestor(out_dir)
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise HarnessInputError(
             "the output path exists and is not a folder", source=out_dir, fix="choose another --out"
@@ -378,7 +393,11 @@ def staged_output_dir(out_dir: str, *, force: bool) -> Iterator[str]:
     folders created for it are removed and ``out_dir`` is left as it was. A manifest of the files written is
     added, so a later ``--force`` run can remove the ones it no longer writes.
     """
+    from harness._atomic import lock_folder
+
     check_output_dir(out_dir, force=force)
+    if os.path.isdir(out_dir):
+        lock_folder(out_dir)  # a second run into the same folder stops with one line; released by the CLI
     parent = os.path.dirname(os.path.abspath(out_dir))
     created: list[str] = []
     probe = parent

@@ -54,6 +54,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness._terminal import clean
     from harness.audit import audit_claims, load_claims, write_audit
     from harness.audit._claims import conversion_notes
     from harness.commands._common import check_output_dir, progress_printer, staged_output_dir
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, force=args.force)  # after the inputs load, before any work; creates nothing
     if not args.quiet:
         for note in conversion_notes(claims):
-            print(f"harness: {note}", file=sys.stderr)
+            print(f"harness: {clean(note)}", file=sys.stderr)
     result = audit_claims(claims, seed=args.seed, progress=progress_printer(args.quiet))
     with staged_output_dir(args.out, force=args.force) as staging:  # complete, or nothing, in args.out
         paths = write_audit(result, staging)

@@ -78,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
     else:
         write_output_file(args.out, text, force=args.force)
         if not args.quiet:
-            print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+            print(clean(f"wrote {len(table)} rows to {args.out}"), file=sys.stderr)
     return 0

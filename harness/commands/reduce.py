@@ -45,6 +45,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from harness._terminal import clean
+
     start = time.perf_counter()
     if os.path.exists(args.out) and not args.force:
         from harness._validation import HarnessInputError
@@ -70,5 +72,5 @@ def run(args: argparse.Namespace) -> int:
         )
         for note in reduced.notes:
             if note.startswith("warning:"):
-                print(f"harness: {note}", file=sys.stderr)
+                print(f"harness: {clean(note)}", file=sys.stderr)
     return 0
