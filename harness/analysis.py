@@ -438,6 +438,8 @@ def first_block_counts(counts: QuestionCounts) -> QuestionCounts:
         abstain=None,
         correct_label=None,
         wrong_labels=None,
+        correct_classes=None,
+        correct_labels=None,
         tokens=tokens,
         stopping=np.full(counts.n_questions, FIXED, dtype=object),
     )

@@ -257,3 +257,15 @@ def test_esc_samples_in_logged_order_are_consistent_with_independent_sampling(sh
     for v in a.verdicts:
         assert v.outcome == "consistent", v.text
         assert 0.5 < v.mde_pp_per_decade < 5.0 and "with 80% power" in v.text
+
+
+def test_first_block_cut_of_a_table_with_answer_classes_keeps_pass_counts() -> None:
+    """A table with answer classes under first-success-block: the cut drops every class field (it used to keep
+    the correct classes and fail the table's own check)."""
+    from harness.analysis import first_block_counts
+    from harness.tables import QuestionCounts
+
+    counts = QuestionCounts.from_classes([[2, 1], 0], [[7], [10]], stopping=["first-success-block:5"] * 2)
+    cut = first_block_counts(counts)
+    assert cut.n.tolist() == [5, 5] and cut.correct.tolist() == [0, 0]
+    assert cut.wrong is None and cut.correct_classes is None
