@@ -54,34 +54,29 @@ def apply_column_map(df: pd.DataFrame, columns: ColumnMap, *, source: str) -> pd
                 fix += f"; closest match: {hint!r}"
             raise HarnessInputError(f"no column {src!r} (given for {canon})", source=source, fix=fix)
     out = df.rename(columns=renames)
-    parts = columns.question_parts()
-    if parts:
-        for p in parts:
-            if p not in present:
-                hint = closest(p, present)
-                raise HarnessInputError(
-                    f"no column {p!r} (part of --question-col)",
-                    source=source,
-                    fix=f"columns present: {', '.join(present)}"
-                    + (f"; closest match: {hint!r}" if hint else ""),
-                )
-        out["question_id"] = df[parts[0]].astype(str)
-        for p in parts[1:]:
-            out["question_id"] = out["question_id"] + "/" + df[p].astype(str)
-    mparts = columns.model_parts()
-    if mparts:
-        for p in mparts:
-            if p not in present:
-                hint = closest(p, present)
-                raise HarnessInputError(
-                    f"no column {p!r} (part of --model-col)",
-                    source=source,
-                    fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
-                )
-        out["model"] = df[mparts[0]].astype(str)
-        for p in mparts[1:]:
-            out["model"] = out["model"] + "/" + df[p].astype(str)
+    for canon, parts, option in (
+        ("question_id", columns.question_parts(), "--question-col"),
+        ("model", columns.model_parts(), "--model-col"),
+    ):
+        if parts:
+            out[canon] = _joined_columns(df, parts, present, option=option, source=source)
     return out
+
+
+def _joined_columns(df: pd.DataFrame, parts: list[str], present: list[str], *, option: str, source: str) -> pd.Series:
+    """A composite key ``a/b/...`` from the columns ``parts`` (one missing is an error naming the closest)."""
+    for p in parts:
+        if p not in present:
+            hint = closest(p, present)
+            raise HarnessInputError(
+                f"no column {p!r} (part of {option})",
+                source=source,
+                fix=f"columns present: {', '.join(present)}" + (f"; closest match: {hint!r}" if hint else ""),
+            )
+    key = df[parts[0]].astype(str)
+    for p in parts[1:]:
+        key = key + "/" + df[p].astype(str)
+    return key
 
 
 def take_alias(df: pd.DataFrame, canon: str, notes: list[str], *, source: str) -> pd.DataFrame:
