@@ -73,16 +73,11 @@ def model_from_stem(path: str) -> str:
     return base or "model"
 
 
-TEXT_COLUMNS = frozenset({"answer", "text", "gold", "completion", "predicted_answer", "expected_answer"})
-"""CSV/TSV columns read as strings, not numbers: '72' and '72.0' are different answers until normalised."""
-
-
-def read_frame(path: str, fmt: str, *, text_columns: frozenset[str] = TEXT_COLUMNS) -> pd.DataFrame:
+def read_frame(path: str, fmt: str) -> pd.DataFrame:
     """Read a generic table; errors name the file, the line or byte offset and the fix.
 
     In CSV/TSV every column keeps its exact strings unless all its cells read back as the same numbers
-    (:func:`harness.loaders._io.read_delimited`), so ``72`` and ``72.0`` stay apart; ``text_columns`` are the
-    columns that must stay text (kept for callers; the lossless reader already does so).
+    (:func:`harness.loaders._io.read_delimited`), so ``72`` and ``72.0`` stay different answers.
     """
     check_file(path)
     if fmt in ("csv", "tsv"):
@@ -468,8 +463,7 @@ def load_table(
     engine = "memory" if format in ("counts", "histogram") else choose_engine(source, fmt, columns, options)
     if engine != "memory":
         return load_reduced(source, fmt=fmt, columns=columns, stopping=stopping, options=options, engine=engine)
-    mapped = {c for c in (columns.answer, columns.text, columns.gold) if c is not None}
-    df = read_frame(source, fmt, text_columns=TEXT_COLUMNS | mapped)
+    df = read_frame(source, fmt)
     if len(df) == 0:
         raise HarnessInputError("the table has no rows", source=source, fix="the file holds no samples")
     if format not in ("counts", "histogram") and _holds_sample_lists(df, columns):
