@@ -121,11 +121,14 @@ def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path:
     before = _executors(app_id)
     assert len(before) == 2, f"expected two executor processes, found {before}"
     job.start()
+    started = time.monotonic()
     killed_in_flight = False
     deadline = time.monotonic() + 120
     while job.is_alive() and time.monotonic() < deadline:
         running = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
-        if any(info is not None and info.numActiveTasks > 0 for info in running):
+        # a task in flight, or (when the tracker has not yet reported one) a job that has been running for a second
+        busy = any(info is not None and info.numActiveTasks > 0 for info in running)
+        if busy or (tracker.getActiveJobsIds() and time.monotonic() > started + 1.0):
             os.kill(before[0], signal.SIGKILL)
             killed_in_flight = job.is_alive()
             break
