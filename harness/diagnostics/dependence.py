@@ -28,6 +28,7 @@ assumption it starts from, so these tests are run only on a real group column an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,7 @@ from scipy import special, stats
 
 from harness._bootstrap import resample_weights
 from harness.curves import default_ks, per_question_metric
+from harness.estimators.majority import maj_at_k_one
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
 
 FloatArray = npt.NDArray[np.float64]
@@ -179,6 +181,8 @@ class CurvePermutation:
     mde_slope: float
     """(c + z_power) x the permutation sd of the slope, c the permutation critical value of max |z| at ``alpha``
     (normal approximation for an alternative that moves only the slope)."""
+    permutations: int = 0
+    """Permutations drawn (fewer than asked when a sequential Besag-Clifford stop ended the run)."""
 
 
 def curve_permutation_summary(
@@ -227,7 +231,7 @@ def curve_permutation_summary(
     ok = sd > 1e-12
     if not ok.any():
         nan = float("nan")
-        return CurvePermutation(d, np.full(len(ks), np.nan), nan, slope, nan)
+        return CurvePermutation(d, np.full(len(ks), np.nan), nan, slope, nan, permutations)
     z = np.where(ok, d / np.where(ok, sd, 1.0), np.nan)
     t_obs = float(np.nanmax(np.abs(z)))
     t_perm = np.abs(perm[:, ok] / sd[ok]).max(axis=1)
@@ -236,7 +240,7 @@ def curve_permutation_summary(
     if sxx > 0:
         s_perm = (perm - perm.mean(axis=1, keepdims=True)) @ xc / sxx
         mde = float((np.quantile(t_perm, 1 - alpha) + stats.norm.ppf(power)) * s_perm.std(ddof=1))
-    return CurvePermutation(d, z, p, slope, mde)
+    return CurvePermutation(d, z, p, slope, mde, permutations)
 
 
 def curve_permutation_test(
@@ -253,7 +257,186 @@ def curve_permutation_test(
     return out.d, out.z, out.p_value
 
 
-def _encode(r: pd.DataFrame, use_answers: bool) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_]]:
+@dataclass(frozen=True)
+class VoteSlots:
+    """Each sample's vote class as a slot of one layout shared by every question: the question's correct classes
+    in slots 0 .. n_correct - 1, its wrong classes in n_correct .. n_correct + n_wrong - 1 and "no answer" (wrong,
+    no vote) in the last slot. Which correct (or wrong) class gets which slot does not matter: a class table is
+    sorted within each part before its maj@k is computed."""
+
+    qidx: IntArray
+    slot: IntArray
+    n_correct: int
+    n_wrong: int
+
+    @property
+    def width(self) -> int:
+        return self.n_correct + self.n_wrong + 1
+
+
+def vote_slots(
+    qidx: IntArray, cls: IntArray, correct: npt.NDArray[np.bool_], abstain: npt.NDArray[np.bool_]
+) -> VoteSlots:
+    """:class:`VoteSlots` from the question index, the class index within the question (one class per distinct
+    answer), each sample's correctness and whether it gave no answer."""
+    width = int(cls.max()) + 1
+    key = qidx * width + cls
+    uniq, first = np.unique(key, return_index=True)
+    role = np.where(abstain[first], 2, np.where(correct[first], 0, 1))
+    q_of = uniq // width
+    rank = pd.Series(np.zeros(len(uniq))).groupby([q_of, role]).cumcount().to_numpy(np.int64)
+    n_correct = int(rank[role == 0].max()) + 1 if (role == 0).any() else 0
+    n_wrong = int(rank[role == 1].max()) + 1 if (role == 1).any() else 0
+    class_slot = np.where(role == 0, rank, np.where(role == 1, n_correct + rank, n_correct + n_wrong))
+    slot = class_slot[np.searchsorted(uniq, key)]
+    return VoteSlots(qidx, np.asarray(slot, np.int64), n_correct, n_wrong)
+
+
+@lru_cache(maxsize=200_000)
+def _maj_of_table(
+    correct: tuple[int, ...], wrong: tuple[int, ...], abstain: int, ks: tuple[int, ...], ties: str
+) -> tuple[float, ...]:
+    """Exact maj@k (U-statistic over the k-subsets) of one class table, via the public estimator (memoised:
+    permutations revisit the same tables)."""
+    if sum(correct) + sum(wrong) + abstain == 0:
+        return tuple(float("nan") for _ in ks)
+    return tuple(float(v) for v in maj_at_k_one(list(correct), list(wrong), abstain, list(ks), ties=ties))
+
+
+def _row_codes(rows: IntArray) -> IntArray:
+    """Dense codes of the distinct rows of an integer matrix, exactly, by hashing: the columns are folded in as
+    many at a time as fit in 62 bits beside the codes so far (mixed radix), then factorised (pd.factorize), so
+    the work is linear in the cells; a row-wise sort (np.unique(axis=0)) was 10-50 times slower here."""
+    codes = np.zeros(len(rows), np.int64)
+    n_codes = 1
+    radix = int(rows.max(initial=0)) + 1
+    j = 0
+    while j < rows.shape[1]:
+        key = codes.copy()
+        room = n_codes
+        while j < rows.shape[1] and room * radix < 2**62:
+            key = key * radix + rows[:, j]
+            room *= radix
+            j += 1
+        fact, uniq = pd.factorize(key)
+        codes, n_codes = np.asarray(fact, np.int64), len(uniq)
+    return codes
+
+
+def _maj_of_rows(rows: IntArray, n_correct: int, ks: tuple[int, ...], ties: str) -> FloatArray:
+    """maj@k of each row of a (M, width) table of slot counts (rows already sorted within each part)."""
+    inv = _row_codes(rows)
+    first = np.empty(int(inv.max(initial=-1)) + 1, np.int64)
+    first[inv] = np.arange(len(inv))  # any occurrence: rows with one code are equal
+    uniq = rows[first]
+    vals = np.empty((len(uniq), len(ks)))
+    for i, u in enumerate(uniq.tolist()):
+        vals[i] = _maj_of_table(
+            tuple(v for v in u[:n_correct] if v > 0), tuple(v for v in u[n_correct:-1] if v > 0), u[-1], ks, ties
+        )
+    return np.asarray(vals[np.asarray(inv).reshape(-1)], np.float64)
+
+
+def _canonical(tab: IntArray, n_correct: int, n_wrong: int) -> IntArray:
+    """Sort each table's correct part and wrong part in descending order (maj@k depends on the sizes only)."""
+    out = tab.copy()
+    for lo, hi in ((0, n_correct), (n_correct, n_correct + n_wrong)):
+        if hi - lo > 1:
+            out[..., lo:hi] = -np.sort(-tab[..., lo:hi], axis=-1)
+    return out
+
+
+def maj_curve_permutation_summary(
+    slots: VoteSlots,
+    grp: IntArray,
+    ks: npt.NDArray[np.int64],
+    *,
+    permutations: int,
+    rng: np.random.Generator,
+    ties: str = "random",
+    alpha: float = 0.05,
+    power: float = 0.8,
+    batch: int = 100,
+    stop_after: int = 20,
+) -> CurvePermutation:
+    """D(k) for maj@k across a group column with a within-question permutation null.
+
+    D(k) = mean over questions of [mean over the question's groups of the within-group exact maj@k (U-statistic
+    over that group's samples, :func:`harness.estimators.majority.maj_at_k_one`) - the pooled exact maj@k].
+    Null mean exactly 0: under a within-question permutation a group's samples are a uniformly random subset of
+    the question's, and a uniformly random k-subset of a uniformly random subset is a uniformly random k-subset
+    of all, so E[within-group maj@k] is the pooled U-statistic for every group. Statistic max_k |D(k)| /
+    sd_perm(k), as :func:`curve_permutation_summary` for pass@k.
+
+    Cost: every permutation recomputes maj@k per (question, group). Class tables are deduplicated (sorted within
+    their correct and wrong parts, then ``np.unique``) and their maj@k memoised across permutations, questions
+    and calls, so the work is one estimator call per distinct table. Permutations run in batches of ``batch``;
+    after each batch a sequential Besag & Clifford (1991, Biometrika 78:301-304) stop ends the run once
+    ``stop_after`` permuted statistics reach the observed one, with p = stop_after / l (l the draws up to that
+    exceedance); otherwise p = (1 + #exceed) / (1 + R). ``stop_after = 0`` draws all ``permutations``. The
+    standardisation sd_perm(k) uses the permutations drawn so far (a plug-in, as in the fixed-R version).
+    """
+    qidx, width, nc, nw = slots.qidx, slots.width, slots.n_correct, slots.n_wrong
+    nq, ng = int(qidx.max()) + 1, int(grp.max()) + 1
+    k_t = tuple(int(k) for k in ks)
+    n_qg = np.bincount(qidx * ng + grp, minlength=nq * ng).reshape(nq, ng).astype(np.float64)
+    used = n_qg > 0
+    pooled_tab = np.bincount(qidx * width + slots.slot, minlength=nq * width).reshape(nq, width)
+    pooled = _maj_of_rows(_canonical(pooled_tab, nc, nw), nc, k_t, ties).reshape(nq, len(k_t))
+    base = qidx * (ng * width) + slots.slot
+
+    def d_of(g: IntArray) -> FloatArray:
+        g2 = np.atleast_2d(g)
+        r = g2.shape[0]
+        flat = (np.arange(r)[:, None] * (nq * ng * width) + base[None, :] + g2 * width).ravel()
+        tab = np.bincount(flat, minlength=r * nq * ng * width).reshape(r, nq, ng, width)
+        within = _maj_of_rows(_canonical(tab, nc, nw).reshape(-1, width), nc, k_t, ties).reshape(r, nq, ng, len(k_t))
+        within = np.where(used[None, :, :, None], within, 0.0)
+        w_mean = within.sum(axis=2) / used.sum(axis=1)[None, :, None]
+        return np.asarray((w_mean - pooled[None]).mean(axis=1), np.float64)
+
+    d = d_of(grp)[0]
+    x = np.log10(ks.astype(np.float64))
+    xc = x - x.mean()
+    sxx = float(xc @ xc)
+    slope = float((d - d.mean()) @ xc / sxx) if sxx > 0 else float("nan")
+    step = max(1, min(batch, 4_000_000 // max(len(qidx), nq * ng * width, 1)))
+    chunks: list[FloatArray] = []
+    drawn, p = 0, float("nan")
+    while drawn < permutations:
+        size = min(step, permutations - drawn)
+        chunks.append(d_of(_permuted_groups(qidx, grp, size, rng)))
+        drawn += size
+        perm = np.concatenate(chunks)
+        sd = perm.std(axis=0, ddof=1) if drawn > 1 else np.zeros(len(k_t))
+        ok = sd > 1e-12
+        if not ok.any():
+            continue
+        t_obs = float(np.max(np.abs(d[ok] / sd[ok])))
+        hits = np.abs(perm[:, ok] / sd[ok]).max(axis=1) >= t_obs - 1e-12
+        if stop_after and int(hits.sum()) >= stop_after and drawn < permutations:
+            p = stop_after / (int(np.flatnonzero(hits)[stop_after - 1]) + 1)
+            break
+        p = (1 + int(hits.sum())) / (1 + drawn)
+    perm = np.concatenate(chunks) if chunks else np.zeros((0, len(k_t)))
+    sd = perm.std(axis=0, ddof=1) if len(perm) > 1 else np.zeros(len(k_t))
+    ok = sd > 1e-12
+    if not ok.any():
+        nan = float("nan")
+        return CurvePermutation(d, np.full(len(k_t), np.nan), nan, slope, nan, drawn)
+    z = np.where(ok, d / np.where(ok, sd, 1.0), np.nan)
+    t_perm = np.abs(perm[:, ok] / sd[ok]).max(axis=1)
+    mde = float("nan")
+    if sxx > 0:
+        s_perm = (perm - perm.mean(axis=1, keepdims=True)) @ xc / sxx
+        mde = float((np.quantile(t_perm, 1 - alpha) + stats.norm.ppf(power)) * s_perm.std(ddof=1))
+    return CurvePermutation(d, z, p, slope, mde, drawn)
+
+
+def _encode(
+    r: pd.DataFrame, use_answers: bool
+) -> tuple[IntArray, IntArray, IntArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """(question index, class within question, group index, correct, no answer) per sample, sorted by question."""
     r = r.sort_values("question_id", kind="stable")
     qidx = pd.factorize(r["question_id"])[0].astype(np.int64)
     if use_answers:
@@ -267,7 +450,8 @@ def _encode(r: pd.DataFrame, use_answers: bool) -> tuple[IntArray, IntArray, Int
         .to_numpy(np.int64)
     )
     grp = pd.factorize(r["group"].astype(str))[0].astype(np.int64)
-    return qidx, cls, grp, r["correct"].to_numpy(bool)
+    abstain = r["answer"].isna().to_numpy(bool) if "answer" in r.columns else np.zeros(len(r), bool)
+    return qidx, cls, grp, r["correct"].to_numpy(bool), abstain
 
 
 def dependence_tests(
@@ -293,7 +477,7 @@ def dependence_tests(
             reasons.append(f"{model}: fewer than two groups")
             continue
         use_answers = "answer" in r.columns and bool(r["answer"].notna().any())
-        qidx, cls, grp, corr = _encode(r, use_answers)
+        qidx, cls, grp, corr, abstain = _encode(r, use_answers)
         n_q = int(qidx.max()) + 1
         alpha = 1 - level
         t, p = chi2_permutation_test(qidx, cls, grp, permutations=permutations, rng=rng)
@@ -340,9 +524,7 @@ def dependence_tests(
         ks = default_ks(max(n_min_group, 1))
         ks = ks[ks <= n_min_group]
         if len(ks):
-            cp = curve_permutation_summary(
-                qidx, corr, grp, ks, permutations=permutations, rng=rng, alpha=alpha / 2
-            )
+            cp = curve_permutation_summary(qidx, corr, grp, ks, permutations=permutations, rng=rng, alpha=alpha / 2)
             d_k, z_k, p_k = cp.d, cp.z, cp.p_value
             for j, k in enumerate(ks.tolist()):
                 rows.append(
@@ -362,6 +544,41 @@ def dependence_tests(
                         "n_groups": len(groups),
                         "calibration": f"max-|z| over k = {ks.tolist()}; {permutations} within-question "
                         "permutations of group labels (exact)",
+                    }
+                )
+        if len(ks) and use_answers and pooled_counts.answers_known:
+            cm = maj_curve_permutation_summary(
+                vote_slots(qidx, cls, corr, abstain),
+                grp,
+                ks,
+                permutations=permutations,
+                rng=rng,
+                ties=ties,
+                alpha=alpha / 2,
+            )
+            stop = (
+                f"stopped after {cm.permutations} by the sequential Besag-Clifford rule (20 exceedances)"
+                if cm.permutations < permutations
+                else "all drawn"
+            )
+            for j, k in enumerate(ks.tolist()):
+                rows.append(
+                    {
+                        "model": model,
+                        "test": "curve_D_perm(maj@k)",
+                        "k": k,
+                        "statistic": float(cm.z[j]),
+                        "p_value": cm.p_value,
+                        "p_asymptotic": np.nan,
+                        "estimate": float(cm.d[j]),
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "reject": bool(cm.p_value < alpha),
+                        "mde_pp_per_decade": 100 * cm.mde_slope,
+                        "n_questions": n_q,
+                        "n_groups": len(groups),
+                        "calibration": f"max-|z| over k = {ks.tolist()}; up to {permutations} within-question "
+                        f"permutations of group labels ({stop}); exact maj@k per (question, group), ties {ties}",
                     }
                 )
     if not rows:
@@ -395,7 +612,7 @@ def _curve_rows(
     common = set(qids)
     for c in by_group.values():
         common &= set(c.question_id.tolist())
-    if k_max < 1 or len(common) < 2:
+    if k_max < 1 or len(common) < 2 or bootstrap < 2:
         return []
     keep = np.array(sorted(pos[q] for q in common))
     ks = default_ks(k_max)
@@ -407,8 +624,6 @@ def _curve_rows(
         idx = np.array([cpos[qids[i]] for i in keep])
         within += per_question_metric(c.take(idx), metric, "measured", ks, ties=ties)
     within /= len(by_group)
-    if bootstrap < 2:
-        return []
     d, lo, hi, t, t_max, p = curve_difference_test(within, pooled, bootstrap=bootstrap, rng=rng, level=level)
     out: list[dict[str, object]] = []
     for j, k in enumerate(ks.tolist()):

@@ -41,7 +41,7 @@ def correct_matrix(
     if process == "iid" or strength == 0:
         return np.asarray(rng.random((questions, n)) < p[:, None])
     if process == "batch":
-        size = max(n // 4, 1)
+        size = _batch_size(n)
         eff = rng.standard_normal((questions, (n + size - 1) // size))[:, t // size]
         return np.asarray(rng.random((questions, n)) < _expit(_logit(p)[:, None] + strength * eff))
     if process == "drift":
@@ -69,14 +69,17 @@ def simulate_rollouts(
     seed: int,
     wrong_classes: int = 3,
     model: str = "sim",
+    group_column: bool = False,
 ) -> pd.DataFrame:
-    """A canonical Rollouts table (question_id, sample_id in the order drawn, answer, correct, model)."""
+    """A canonical Rollouts table (question_id, sample_id in the order drawn, answer, correct, model); with
+    ``group_column`` also ``group``, the batch of each sample: 4 consecutive batches of n // 4 samples per
+    question (the batches of the ``batch`` process, so its shocks are per (question, group))."""
     rng = np.random.default_rng(seed)
     ok = correct_matrix(process, questions, n, strength=strength, rng=rng)
     w = 0.5 ** np.arange(wrong_classes)
     wrong = rng.choice(wrong_classes, size=ok.shape, p=w / w.sum())
     answer = np.where(ok, "right", np.char.add("w", wrong.astype(str)))
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "model": model,
             "question_id": np.repeat(np.arange(questions), n).astype(str),
@@ -85,3 +88,11 @@ def simulate_rollouts(
             "correct": ok.ravel(),
         }
     )
+    if group_column:
+        out["group"] = (out["sample_id"] // _batch_size(n)).astype(str)
+    return out
+
+
+def _batch_size(n: int) -> int:
+    """Samples per batch of the ``batch`` process: 4 batches per question (the last may be shorter)."""
+    return max(n // 4, 1)

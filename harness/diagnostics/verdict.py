@@ -16,7 +16,8 @@ For each (model, metric) one of four outcomes, decided by :func:`decide` from ti
 
 Families (Holm within each; the verdict's size is at most alpha by construction, measured in the benchmark):
 order axis, pass@k: first-k permutation test + Tarone on consecutive blocks; maj@k: first-k permutation test +
-X^2 of class x block. Group axis, pass@k: Tarone + permutation D(k); maj@k: X^2 of class x group. When both axes
+X^2 of class x block. Group axis, pass@k: Tarone + permutation D(k) of pass@k; maj@k: X^2 of class x group +
+permutation D(k) of maj@k. When both axes
 exist, both families are pooled into one Holm family. Bootstrap D(k) and plug-in "measured - iid" differences
 never enter a family: the first has almost no power, the second is the plug-in bias near k = n.
 """
@@ -169,11 +170,13 @@ def _group_inputs(dep: pd.DataFrame) -> pd.DataFrame:
     for model, part in dep.groupby("model", sort=False):
         for metric, tests in (
             ("pass@k", ("overdispersion", "curve_D_perm(pass@k)")),
-            ("maj@k", ("chi2_class_by_group",)),
+            ("maj@k", ("chi2_class_by_group", "curve_D_perm(maj@k)")),
         ):
+            if metric == "maj@k" and not part["test"].isin(["curve_D(maj@k)", "curve_D_perm(maj@k)"]).any():
+                continue  # no answers: the vote was not tested
             eff = part[part["test"] == f"curve_D({metric})"].sort_values("k")
-            if metric == "maj@k" and len(eff) == 0:
-                continue
+            if len(eff) < 2:  # no bootstrap: the same D(k) from the permutation rows, without an interval
+                eff = part[part["test"] == f"curve_D_perm({metric})"].sort_values("k")
             effect = _effect_from_d(eff)
             for test in tests:
                 t = part[part["test"] == test]
@@ -195,7 +198,8 @@ def _group_inputs(dep: pd.DataFrame) -> pd.DataFrame:
 
 
 def _effect_from_d(eff: pd.DataFrame) -> dict[str, float]:
-    """Largest |D(k)| with its bootstrap interval and the slope of D on log10 k, in pp, from curve_D rows."""
+    """Largest |D(k)| with its bootstrap interval (NaN from permutation rows) and the slope of D on log10 k, in pp,
+    from curve_D or curve_D_perm rows."""
     nan = float("nan")
     if len(eff) < 2:
         return {
@@ -213,11 +217,12 @@ def _effect_from_d(eff: pd.DataFrame) -> dict[str, float]:
     x = np.log10(eff["k"].to_numpy(np.float64))
     j = int(np.argmax(np.abs(d)))
     xc = x - x.mean()
+    ci = eff[["ci_low", "ci_high"]].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
     return {
         "effect_pp": 100 * d[j],
         "effect_k": float(eff["k"].iloc[j]),
-        "effect_ci_low_pp": 100 * float(eff["ci_low"].iloc[j]),
-        "effect_ci_high_pp": 100 * float(eff["ci_high"].iloc[j]),
+        "effect_ci_low_pp": 100 * float(ci[j, 0]),
+        "effect_ci_high_pp": 100 * float(ci[j, 1]),
         "slope_alt_pp": nan,
         "slope_exch_pp": nan,
         "slope_diff_pp": 100 * float(xc @ d / (xc @ xc)),
@@ -360,11 +365,11 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
 
 
 def _test_key(test: str) -> str:
-    for key in MEASURED_SIZE:
+    if test in MEASURED_SIZE:
+        return test
+    for key in MEASURED_SIZE:  # first_k_permutation(metric), tarone_blocks_of_10, chi2_class_by_block_of_10
         if test.startswith(key):
             return key
-    if test.startswith("chi2_class_by_block"):
-        return "chi2_class_by_block"
     return test
 
 
