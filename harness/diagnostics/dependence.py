@@ -381,6 +381,8 @@ def maj_curve_permutation_summary(
     k_t = tuple(int(k) for k in ks)
     n_qg = np.bincount(qidx * ng + grp, minlength=nq * ng).reshape(nq, ng).astype(np.float64)
     used = n_qg > 0
+    if len(k_t) == 0 or min(k_t) < 1 or max(k_t) > n_qg[used].min():
+        raise ValueError(f"ks must lie in 1..{int(n_qg[used].min())} (the smallest group of a question), got {k_t}")
     pooled_tab = np.bincount(qidx * width + slots.slot, minlength=nq * width).reshape(nq, width)
     pooled = _maj_of_rows(_canonical(pooled_tab, nc, nw), nc, k_t, ties).reshape(nq, len(k_t))
     base = qidx * (ng * width) + slots.slot
