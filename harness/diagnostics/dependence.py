@@ -153,6 +153,11 @@ def curve_difference_test(
     return d, np.asarray(lo), np.asarray(hi), t, t_max, p
 
 
+def _clean(d: FloatArray) -> FloatArray:
+    """Rounding residue (|D| < 1e-12, e.g. k = 1 with equal groups, where D is identically 0) printed as 0."""
+    return np.asarray(np.where(np.abs(d) < 1e-12, 0.0, d), np.float64)
+
+
 def _pass_matrix(n: FloatArray, c: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
     """1 - C(n-c, k)/C(n, k) elementwise over the leading axes of n, c and a trailing k axis (NaN where k > n)."""
     k = ks.astype(np.float64)
@@ -219,7 +224,7 @@ def curve_permutation_summary(
         w_mean = np.nansum(within * weights[None, :, :, None], axis=2) / weights.sum(axis=1)[None, :, None]
         return np.asarray(np.nanmean(w_mean - pooled[None], axis=1), np.float64)  # (R, K)
 
-    d = d_of(grp)[0]
+    d = _clean(d_of(grp)[0])
     perm = np.concatenate(
         [d_of(_permuted_groups(qidx, grp, size, rng)) for size in _batched(permutations, len(qidx) * len(ks))]
     )
@@ -397,7 +402,7 @@ def maj_curve_permutation_summary(
         w_mean = within.sum(axis=2) / used.sum(axis=1)[None, :, None]
         return np.asarray((w_mean - pooled[None]).mean(axis=1), np.float64)
 
-    d = d_of(grp)[0]
+    d = _clean(d_of(grp)[0])
     x = np.log10(ks.astype(np.float64))
     xc = x - x.mean()
     sxx = float(xc @ xc)

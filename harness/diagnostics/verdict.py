@@ -288,6 +288,7 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
     mde = float(mdes.max()) if len(mdes) else nan
     sizes = [MEASURED_SIZE.get(_test_key(str(t)), nan) for t in fam["test"]]
     size = float(np.nanmax(sizes)) if np.isfinite(sizes).any() else nan
+    rule_size = MEASURED_SIZE.get(f"verdict({axis})", nan)
     e = float(eff["effect_pp"])
     e_lo, e_hi = float(eff["effect_ci_low_pp"]), float(eff["effect_ci_high_pp"])
     s = float(eff["slope_diff_pp"])
@@ -298,7 +299,12 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
     big = (np.isfinite(s) and abs(s) > margin) or (
         np.isfinite(e_lo) and np.isfinite(e_hi) and (e_lo > margin or e_hi < -margin)
     )
-    size_txt = f"measured size {size:.1%}" if np.isfinite(size) else "size <= alpha by construction"
+    size_txt = (
+        f"measured size of each test at most {size:.1%}"
+        + (f", of this verdict rule {rule_size:.1%}" if np.isfinite(rule_size) else "")
+        if np.isfinite(size)
+        else "size <= alpha by construction"
+    )
     slopes = (
         f"the {alt} changes by {fmt(s_alt)} pp per decade against {fmt(s_exch)} for exchangeable samples, "
         if np.isfinite(s_alt) and np.isfinite(s_exch)
