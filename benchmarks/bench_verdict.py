@@ -12,8 +12,8 @@ blocks of n // 4 samples), so both axes are tested: the order tests (first-k cur
 of harness.diagnostics.dependence (X^2 of class x group, Tarone's Z, permutation D(k) of pass@k and of maj@k,
 the last with its sequential Besag-Clifford stop).
 Prints one row per (process, questions, n): the rejection rate of each test at alpha = 0.05; the verdict's
-rejection rate ("negligible" or "departs") for pass@k and maj@k from the order axis alone, the group axis alone
-and both axes (one Holm family); the rate of "departs" with both axes; and the Monte Carlo standard error
+rejection rate ("negligible", "unresolved" or "departs") for pass@k and maj@k from the order axis alone, the
+group axis alone and both axes (one Holm family); the rate of "departs" with both axes; the Monte Carlo error
 sqrt(r (1 - r) / reps) of the largest rate. The table in docs/methods/verdict.md is this output.
 """
 
@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 from harness.diagnostics.dependence import dependence_tests
 from harness.diagnostics.order import order_tests
 from harness.diagnostics.simulate import simulate_rollouts
-from harness.diagnostics.verdict import decide, verdict_inputs
+from harness.diagnostics.verdict import REJECTS, decide, verdict_inputs
 from harness.tables import rollouts_to_counts, validate_rollouts
 
 STRENGTH = {"iid": 0.0, "batch": 1.0, "sequential": 0.1, "drift": 1.5}
@@ -58,7 +58,7 @@ def one_run(process: str, q: int, n: int, seed: int, permutations: int) -> dict[
     ):
         for v in decide(inputs, targets, untested={}):
             m = v.metric.replace("@k", "")
-            out[f"verdict_{axis}_{m}:rejects"] = float(v.outcome in ("departs", "negligible"))
+            out[f"verdict_{axis}_{m}:rejects"] = float(v.outcome in REJECTS)
             if axis == "both":
                 out[f"verdict_{axis}_{m}:departs"] = float(v.outcome == "departs")
     return out

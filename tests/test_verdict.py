@@ -17,7 +17,7 @@ from harness.diagnostics._order_kernel import observed_curves
 from harness.diagnostics.dependence import overdispersion_test
 from harness.diagnostics.order import order_data, order_tests
 from harness.diagnostics.simulate import simulate_rollouts
-from harness.diagnostics.verdict import INPUT_COLUMNS, decide, fmt, holm, verdict_inputs
+from harness.diagnostics.verdict import INPUT_COLUMNS, REJECTS, decide, fmt, holm, verdict_inputs
 from harness.tables import QuestionCounts, first_success_block, rollouts_to_counts, validate_rollouts
 
 
@@ -112,13 +112,13 @@ def test_first_block_curve_is_unbiased_where_the_pooled_curve_is_not() -> None:
 
 
 # ------------------------------------------------------------------------------------------- the rule
-def _inputs(p: list[float], slope: float, gap: tuple[float, float, float]) -> pd.DataFrame:
+def _inputs(p: list[float], slope: float, gap: tuple[float, float, float], half: float = 0.5) -> pd.DataFrame:
     rows = [
         {
             "model": "m", "metric": "pass@k", "axis": "order", "test": f"t{i}", "p_value": pv, "effect_pp": gap[0],
             "effect_k": 4, "effect_ci_low_pp": gap[1], "effect_ci_high_pp": gap[2], "slope_alt_pp": 10 + slope,
-            "slope_exch_pp": 10.0, "slope_diff_pp": slope, "slope_diff_ci_low_pp": slope - 1,
-            "slope_diff_ci_high_pp": slope + 1, "mde_pp_per_decade": 3.0,
+            "slope_exch_pp": 10.0, "slope_diff_pp": slope, "slope_diff_ci_low_pp": slope - half,
+            "slope_diff_ci_high_pp": slope + half, "mde_pp_per_decade": 3.0,
         }
         for i, pv in enumerate(p)
     ]
@@ -138,21 +138,29 @@ def test_the_rule_has_its_outcomes_and_never_asserts_without_a_test() -> None:
     assert v.outcome == "departs"  # a gap whose whole interval is beyond the margin
     (v,) = decide(_inputs([0.001, 0.6], 5.0, (0.5, -0.5, 1.5)), targets, untested=untested, margin_pp=6.0)
     assert v.outcome == "negligible"  # the margin is an option
+    (v,) = decide(_inputs([0.001, 0.6], 0.3, (0.5, -0.5, 1.5), half=8.0), targets, untested=untested)
+    assert v.outcome == "unresolved" and "not resolved" in v.text and "no departure is claimed" in v.text
+    assert "significant but negligible" not in v.text  # an imprecise effect is not called negligible
+    no_ci = _inputs([0.001, 0.6], 0.3, (0.5, np.nan, np.nan)).assign(
+        slope_diff_ci_low_pp=np.nan, slope_diff_ci_high_pp=np.nan
+    )
+    (v,) = decide(no_ci, targets, untested=untested)
+    assert v.outcome == "unresolved" and "not measured with an interval" in v.text
     (v,) = decide(_inputs([0.03, 0.04], 5.0, (0.5, -0.5, 1.5)), targets, untested=untested)
     assert v.outcome == "consistent"  # Holm: 2 x 0.03 > 0.05
     (v,) = decide(verdict_inputs(None, None), targets, untested=untested)
     assert v.outcome == "not tested" and v.text == "pass@k: not tested. The shape is described, not tested."
-    for out in ("consistent", "negligible", "departs", "not tested"):
+    for out in ("consistent", "negligible", "unresolved", "departs", "not tested"):
         assert "explained" not in out
 
 
 # ------------------------------------------------------------------------------------------- calibration
 def _verdict_rejects(process: str, q: int, n: int, strength: float, seed: int, perms: int = 99) -> np.ndarray:
-    """(pass@k, maj@k): 1 where the verdict rejects (departs or negligible)."""
+    """(pass@k, maj@k): 1 where the verdict rejects (negligible, unresolved or departs)."""
     r = validate_rollouts(simulate_rollouts(process, q, n, strength=strength, seed=seed))
     table, _, _ = order_tests(r, ["sim"], permutations=perms, bootstrap=50, seed=seed)
     verdicts = decide(verdict_inputs(table, None), [("sim", "pass@k"), ("sim", "maj@k")], untested={})
-    return np.array([v.outcome in ("departs", "negligible") for v in verdicts], np.int64)
+    return np.array([v.outcome in REJECTS for v in verdicts], np.int64)
 
 
 @pytest.mark.slow

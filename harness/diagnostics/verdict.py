@@ -1,16 +1,19 @@
 """The verdict: does a model's curve say anything beyond independent sampling? Tested where the data allow it.
 
-For each (model, metric) one of four outcomes, decided by :func:`decide` from tidy tables alone
+For each (model, metric) one of five outcomes, decided by :func:`decide` from tidy tables alone
 (docs/methods/verdict.md):
 
 * ``not tested``: no axis along which exchangeability could fail was logged (no per-sample order, no group
   column). The shape of the curve is then described by the spread of p̂, never called "explained".
 * ``consistent``: every test of the family ran and none rejected at the family level (Holm). The verdict names
   the tests, their measured size and the minimum detectable slope difference (pp per decade) at 80% power.
-* ``negligible``: a test rejected, but the effect on the curve is within the practical margin (or, without
-  bootstrap replicates, was not measured; the text says which): the slope
-  difference is at most ``margin`` pp per decade and the interval of the largest gap between the two curves
-  reaches inside +-``margin`` pp. Reported as significant but negligible, not as a departure.
+* ``negligible``: a test rejected, but the effect on the curve is shown to be within the practical margin: not
+  a departure (below) and the interval of the slope difference lies inside +-``margin`` pp per decade (without a
+  slope interval, the group axis: the interval of the largest gap lies inside +-``margin`` pp). Reported as
+  significant but negligible, not as a departure.
+* ``unresolved``: a test rejected, the effect is not beyond the margin, but its interval reaches beyond it (or
+  it was not measured with an interval): neither a negligible nor a material effect is shown. The text gives the
+  interval and what would narrow it.
 * ``departs``: a test rejected and the effect exceeds the margin (|slope difference| > margin, or the whole
   interval of the largest gap beyond +-margin).
 
@@ -31,7 +34,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-Outcome = Literal["not tested", "consistent", "negligible", "departs"]
+Outcome = Literal["not tested", "consistent", "negligible", "unresolved", "departs"]
+REJECTS: tuple[Outcome, ...] = ("negligible", "unresolved", "departs")
+"""The outcomes in which the family's test rejected exchangeability."""
 DEFAULT_MARGIN_PP = 1.0
 """Practical margin: 1 pp per decade of slope (and 1 pp of accuracy at any k). Why 1 pp: accuracy tables in
 the papers audited here are printed to 0.1-1 pp and slopes per decade of 5-40 pp; a change below 1 pp per decade
@@ -282,7 +287,7 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
     first = fam.iloc[0]
     # the effect: the order axis when present (what a user running samples in order sees), else the group axis
     eff = fam[fam["axis"] == "order"].iloc[0] if (fam["axis"] == "order").any() else first
-    axis = "+".join(dict.fromkeys(str(a) for a in fam["axis"]))
+    axis = "+".join(sorted({str(a) for a in fam["axis"]}, key=lambda a: (a != "order", a)))  # order+group
     tests = ", ".join(dict.fromkeys(str(t) for t in fam["test"]))
     mdes = pd.to_numeric(fam["mde_pp_per_decade"], errors="coerce").dropna()
     mde = float(mdes.max()) if len(mdes) else nan
@@ -335,11 +340,17 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
             f"{fmt(margin)} pp margin; {first['test']} rejects exchangeability (Holm-adjusted p = {p:.2g}, "
             f"{size_txt})."
         )
-    elif not (np.isfinite(s) or np.isfinite(e)):
-        outcome = "negligible"
+    elif not _within(s_lo, s_hi, e_lo, e_hi, margin):
+        outcome = "unresolved"
+        shown = (
+            f"its effect on the curve is not resolved: {effect_txt}; the interval reaches beyond the {fmt(margin)} pp "
+            "margin, so neither a negligible nor a material effect is shown (more questions narrow it)"
+            if np.isfinite(s_lo) or np.isfinite(e_lo)
+            else f"its effect on the curve was not measured with an interval (no bootstrap replicates): {effect_txt}"
+        )
         text = (
             f"{metric}: {first['test']} rejects exchangeability along the {axis} axis (Holm-adjusted p = {p:.2g}, "
-            f"{size_txt}), but its effect on the curve was not measured (no bootstrap), so no departure is claimed."
+            f"{size_txt}), but {shown}; no departure is claimed."
         )
     else:
         outcome = "negligible"
@@ -368,6 +379,14 @@ def _one(model: str, metric: str, fam: pd.DataFrame, untested: str, margin: floa
         margin,
         text,
     )
+
+
+def _within(s_lo: float, s_hi: float, e_lo: float, e_hi: float, margin: float) -> bool:
+    """The effect is shown to be inside the margin: the slope-difference interval (pp per decade) when there is
+    one, else the interval of the largest gap (pp)."""
+    if np.isfinite(s_lo) and np.isfinite(s_hi):
+        return bool(-margin <= s_lo and s_hi <= margin)
+    return bool(np.isfinite(e_lo) and np.isfinite(e_hi) and -margin <= e_lo and e_hi <= margin)
 
 
 def _test_key(test: str) -> str:

@@ -38,19 +38,25 @@ GLOSSARY: tuple[str, ...] = (
 
 
 def verdict_short(v: Verdict) -> str:
-    """One verdict in a few words with its key number."""
+    """One verdict in a few words with its key numbers: the axis, the Holm p, the tests' measured size and what
+    the test could have seen (consistent) or the effect with its interval and the rejecting test (otherwise)."""
     if v.outcome == "not tested":
         return f"{v.metric} not tested"
+    size = f", size <= {v.measured_size:.1%}" if np.isfinite(v.measured_size) else ""
     if v.outcome == "consistent":
         mde = f", could have seen ±{fmt(v.mde_pp_per_decade)} pp/decade" if np.isfinite(v.mde_pp_per_decade) else ""
-        return f"{v.metric} consistent with independent sampling (p = {v.p_value:.2g}{mde})"
+        return f"{v.metric} consistent with independent sampling ({v.axis} axis, p = {v.p_value:.2g}{size}{mde})"
     lo, hi = v.slope_diff_ci_pp
+    ci = f" ({fmt_ci(lo, hi)})" if np.isfinite(lo) and np.isfinite(hi) else ""
     gap = fmt(v.effect_pp, *v.effect_ci_pp, unit="signed")
-    effect = f"slope {fmt(v.slope_diff_pp, lo, hi, unit='signed')} pp/decade, gap {gap} pp at k = {v.effect_k}"
+    effect = f"slope {fmt(v.slope_diff_pp, lo, hi, unit='signed')} pp/decade{ci}, gap {gap} pp at k = {v.effect_k}"
+    test = f"{v.test.split(', ')[0]} ({v.axis} axis) p = {v.p_value:.2g}{size}"
     if v.outcome == "departs":
-        return f"{v.metric} departs from independent sampling ({effect}; p = {v.p_value:.2g})"
+        return f"{v.metric} departs from independent sampling ({effect}; {test})"
+    if v.outcome == "unresolved":
+        return f"{v.metric} rejects exchangeability, effect on the curve unresolved ({effect}; {test})"
     margin = fmt(v.margin_pp)
-    return f"{v.metric} significant but negligible ({effect}, within the {margin} pp margin; p = {v.p_value:.2g})"
+    return f"{v.metric} significant but negligible ({effect}, within the {margin} pp margin; {test})"
 
 
 def shape_sentence(model: str, slopes: pd.DataFrame, spread: pd.DataFrame, margin_pp: float) -> str:
@@ -199,6 +205,7 @@ def verdict_section(analysis: Analysis | None, slopes: pd.DataFrame) -> Section 
             "outcome",
             "test",
             "p_value",
+            "measured_size",
             "mde_pp_per_decade",
             "slope_diff_pp",
             "effect_pp",
@@ -210,6 +217,7 @@ def verdict_section(analysis: Analysis | None, slopes: pd.DataFrame) -> Section 
     ].rename(
         columns={
             "p_value": "p (Holm)",
+            "measured_size": "size (largest of its tests)",
             "mde_pp_per_decade": "detectable slope diff (pp/decade, 80% power)",
             "slope_diff_pp": "slope diff (pp/decade)",
             "effect_pp": "largest gap (pp)",
@@ -217,15 +225,19 @@ def verdict_section(analysis: Analysis | None, slopes: pd.DataFrame) -> Section 
             "slope_pp_per_decade": "measured slope (pp/decade)",
         }
     )
-    digits = {c: 3 if c == "p (Holm)" else 1 for c in shown.columns if c not in ("model", "metric", "outcome", "test")}
+    three = ("p (Holm)", "size (largest of its tests)")
+    digits = {c: 3 if c in three else 1 for c in shown.columns if c not in ("model", "metric", "outcome", "test")}
     shown = shown.round(digits)  # display only; verdict.csv keeps full precision
     return Section(
         "Verdict per model",
         (
             "One row per model and metric. outcome: 'not tested' (no axis along which independence could fail was "
             "logged), 'consistent' (the tests ran and did not reject), 'negligible' (a test rejected but the effect "
-            "is within the margin), 'departs' (rejected and beyond the margin). Full texts and intervals in "
-            "verdict.csv; method, size and power in docs/methods/verdict.md.",
+            "is shown within the margin), 'unresolved' (a test rejected; the effect's interval reaches beyond the "
+            "margin, so neither a negligible nor a material effect is shown), 'departs' (rejected and beyond the "
+            "margin). size: the largest rejection rate under independent sampling measured for the family's tests "
+            "(benchmarks/bench_verdict.py). Full texts and intervals in verdict.csv; method, size and power in "
+            "docs/methods/verdict.md.",
         ),
         tables=(ReportTable(shown, "Verdict per model and metric.", csv="verdict.csv", max_rows=200),),
         anchor="verdict",
