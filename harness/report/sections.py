@@ -236,7 +236,8 @@ def tests_section(
             "Dependence across groups: "
             + (
                 analysis.dependence_reason
-                + ". Verdicts use the permutation tests only (Tarone's Z, X² of class × group, permutation D(k)); "
+                + ". Verdicts use the permutation tests only (Tarone's Z, X² of class × group, permutation D(k) of "
+                "pass@k and of maj@k); "
                 "the bootstrap D(k) is an effect size with an interval, not a test."
                 if has_group
                 else "not run, the data have no group column (batch, seed, prompt variant or time); a random split "
