@@ -155,3 +155,13 @@ def test_dependence_tests_report_the_maj_d_and_the_verdict_uses_it() -> None:
     assert "curve_D_perm(maj@k)" in v["maj@k"].test and "chi2_class_by_group" in v["maj@k"].test
     assert "curve_D_perm(maj@k)" not in v["pass@k"].test
     assert pd.notna(v["maj@k"].slope_diff_pp)  # the effect comes from the permutation rows without bootstrap
+
+
+def test_unanimous_questions_give_no_maj_d_test() -> None:
+    """When every question is unanimous D(k) is 0 under every relabelling: no p-value (NaN, left out of the
+    verdict family), and the run stops after the first batch instead of drawing all permutations."""
+    q = np.repeat(np.arange(3), 8)
+    g = np.tile(np.repeat([0, 1], 4), 3)
+    slots = vote_slots(q, np.zeros(24, np.int64), np.ones(24, bool), np.zeros(24, bool))
+    out = maj_curve_permutation_summary(slots, g, np.array([1, 2, 4]), permutations=999, rng=np.random.default_rng(0))
+    assert np.isnan(out.p_value) and (out.d == 0).all() and out.permutations == 100

@@ -418,7 +418,7 @@ def maj_curve_permutation_summary(
         sd = perm.std(axis=0, ddof=1) if drawn > 1 else np.zeros(len(k_t))
         ok = sd > 1e-12
         if not ok.any():
-            continue
+            break  # D(k) does not vary under relabelling (e.g. every question unanimous): nothing to test
         t_obs = float(np.max(np.abs(d[ok] / sd[ok])))
         hits = np.abs(perm[:, ok] / sd[ok]).max(axis=1) >= t_obs - 1e-12
         if stop_after and int(hits.sum()) >= stop_after and drawn < permutations:
