@@ -355,10 +355,9 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
         evidence.insert(0, power_text)
     summary = _summary(verdict, tests, fits, eq_points, n_params, has_maj, pts, claim.reading)
     if power_text.startswith("power: against"):
-        pw = power_text.split("this check rejects ")[1].split(" of simulated")[0]
-        summary = (
-            summary.rstrip(".") + f". Power against sequential refinement at this size (boost 0.05 / 0.1 / 0.2): {pw}."
-        )
+        from harness.audit._power import power_summary
+
+        summary = summary.rstrip(".") + ". " + power_summary(power_text)
     elif power_text:
         summary = summary.rstrip(".") + ". Power against a named alternative: " + power_text.split(": ", 1)[1] + "."
     if verdict in ("consistent", "passes by construction"):

@@ -1,0 +1,248 @@
+"""Power of the one-pool verdict on majority-vote claims against sequential refinement (simulated, cached).
+
+The named alternative for votes (issue 11): attempt j = 0, 1, ... of a question is correct with probability
+1 - (1 - p)(1 - boost)^j; a wrong attempt gives the question's dominant wrong answer with probability phi and
+otherwise an answer that never repeats (the vote model of ``_kernels``, without unparsed samples). p ~
+Beta(mean, concentration) and phi are the fitted null: the beta member with a fitted wrong-answer share that
+best matches the claim's own points (the coarse grid of ``_fit._grid_start``, diagonal binomial covariance).
+Numbers are reported as "majority of the first k attempts" (ties split evenly; pass@k, when published beside
+the votes, as solved within the first k). Each simulated claim has the claim's number of questions, metrics,
+k grid and rounding, and goes through the claim's own one-pool decision (:func:`vote_rejects_many`, the same
+checks as ``_audit.run_tests``, checked against it in the tests).
+
+The exact one-pool constraints (maj@k <= pass@k', monotone coverage, maj@1 = pass@1) hold for every ordered
+run, refined or not: they have no power against this alternative by construction; any power comes from the LP
+box test and the z-checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.stats import chi2 as chi2_dist
+
+from harness.audit._fit import _grid_start
+from harness.audit._kernels import p_grid
+from harness.audit._lp import ALPHA, LPSolveError, min_max_deviation, z_crit
+from harness.audit._pool import COV_GRID, _cell_design, _cov, _project, coverage_points, doubling_grid, tolerance
+
+FloatArray = npt.NDArray[np.float64]
+Template = tuple[tuple[str, float, float, float, float], ...]
+"""Per point: (metric, k, half_res, err, n_samples) - everything the decision needs besides the values."""
+
+
+def simulate_votes_first_k(
+    rng: np.random.Generator,
+    q: int,
+    spec: tuple[tuple[str, float], ...],
+    boost: float,
+    mean: float,
+    conc: float,
+    phi: float,
+    reps: int,
+) -> FloatArray:
+    """(reps, len(spec)) published numbers of simulated refinement claims, as fractions: maj@k = majority of
+    the first k attempts (ties split evenly), pass@k = solved within the first k."""
+    kmax = int(max(k for _m, k in spec))
+    a, b = max(mean * conc, 1e-8), max((1 - mean) * conc, 1e-8)
+    p = rng.beta(a, b, size=(reps, q))
+    j = np.arange(kmax)
+    pj = 1.0 - (1.0 - p[..., None]) * (1.0 - boost) ** j
+    u = rng.random((reps, q, kmax))
+    correct = u < pj
+    # given a wrong attempt, u is uniform on [pj, 1): the dominant wrong answer with probability phi
+    dominant = ~correct & (u < pj + phi * (1.0 - pj))
+    cx = np.cumsum(correct, axis=-1, dtype=np.int32)
+    cy = np.cumsum(dominant, axis=-1, dtype=np.int32)
+    out = np.empty((reps, len(spec)))
+    for c, (metric, kk) in enumerate(spec):
+        x, y = cx[..., int(kk) - 1], cy[..., int(kk) - 1]
+        if metric == "pass@k":
+            out[:, c] = (x >= 1).mean(axis=1)
+            continue
+        # x >= 2 ties only with the dominant answer; a single correct vote ties with the k - 1 one-vote classes
+        # when the dominant answer has at most one vote (without unparsed samples 1 + U + [Y = 1] = k)
+        credit = np.where(x >= 2, (x > y) + 0.5 * (x == y), np.where((x == 1) & (y <= 1), 1.0 / kk, 0.0))
+        out[:, c] = credit.mean(axis=1)
+    return out
+
+
+def template_points(template: Template, vals: FloatArray) -> pd.DataFrame:
+    """A points table (the columns the checks read) for one row of values."""
+    metric = [t[0] for t in template]
+    k = np.array([t[1] for t in template])
+    half_res = np.array([t[2] for t in template])
+    err = np.array([t[3] for t in template])
+    return pd.DataFrame(
+        {
+            "metric": metric,
+            "k": k,
+            "m": 0,
+            "y": vals,
+            "half_res": half_res,
+            "err": err,
+            "sd_extra": np.sqrt((2 * half_res) ** 2 / 12.0 + err**2),
+            "n_samples": np.array([t[4] for t in template]),
+            "label": [f"{m.replace('@k', '')}@{kk:g}" for m, kk in zip(metric, k, strict=True)],
+            "pooled": False,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """The one-pool decision's structure for one template (as ``_audit.run_tests`` builds it per claim)."""
+
+    tol: FloatArray
+    ratio: FloatArray
+    extra: FloatArray
+    zc: float
+    level: float
+    non_cov: bool
+    mono: tuple[tuple[int, int], ...]  # (i, j): coverage at k_i <= coverage at k_j (exact)
+    p1_m1: tuple[int, int] | None  # maj@1 = pass@1 (exact)
+    maj_cov: tuple[tuple[int, int], ...]  # (j, i): maj@k_j <= coverage at k_i >= k_j (exact)
+    one_two: tuple[int, int] | None  # maj@1 <= maj@2 <= 2 maj@1 - maj@1^2 (z)
+    z_pairs: tuple[tuple[int, int], ...]  # (j, i): maj@k_j <= pass@k_i (z)
+    keep: npt.NDArray[np.int64] | None  # coverage points of the joint first-success test
+    A_cov: FloatArray
+    D_round: FloatArray
+    A: FloatArray  # the LP design
+
+
+def _prepare(template: Template, q: float) -> _Decision:
+    from harness.audit._audit import design, vote_structures
+
+    pts = template_points(template, np.zeros(len(template)))
+    metric = pts["metric"].to_numpy()
+    k = pts["k"].to_numpy(dtype=float)
+    J = len(pts)
+    nsamp = pts["n_samples"].to_numpy(dtype=float)
+    ok = np.isfinite(nsamp) & (nsamp > 0)
+    cov_pts = coverage_points(pts)
+    has_cov_test = len(cov_pts) >= 2 and np.isfinite(q)
+    non_cov = bool(((metric != "pass@k") & ~((metric == "maj@k") & (k == 1))).any())
+    level = ALPHA / max(int(has_cov_test) + int(non_cov), 1)
+    cov = [i for i in range(J) if metric[i] == "pass@k" or (metric[i] == "maj@k" and k[i] == 1)]
+    p1 = [i for i in range(J) if metric[i] == "pass@k" and k[i] == 1]
+    m1 = [i for i in range(J) if metric[i] == "maj@k" and k[i] == 1]
+    one = [i for i in range(J) if metric[i] in ("pass@k", "maj@k") and k[i] == 1]
+    two = [i for i in range(J) if metric[i] == "maj@k" and k[i] == 2]
+    keep = A_cov = D_round = None
+    if has_cov_test:
+        keep = cov_pts.index.to_numpy()[doubling_grid(cov_pts["k"].to_numpy(dtype=float))]
+        A_cov = _cell_design(k[keep], COV_GRID)
+        var_y = (2 * pts["half_res"].to_numpy(dtype=float)[keep]) ** 2 / 12.0 + pts["err"].to_numpy(dtype=float)[
+            keep
+        ] ** 2
+        Dm = np.eye(len(keep)) - np.eye(len(keep), k=-1)
+        D_round = Dm @ np.diag(var_y) @ Dm.T
+    has_maj = bool((metric == "maj@k").any())
+    return _Decision(
+        tol=tolerance(pts),
+        ratio=np.where(ok, np.minimum(1.0, k / np.where(ok, nsamp, 1.0)), 1.0),
+        extra=pts["sd_extra"].to_numpy(dtype=float) ** 2,
+        zc=z_crit(J, level),
+        level=level,
+        non_cov=non_cov,
+        mono=tuple((i, j) for i in cov for j in cov if k[i] < k[j]),
+        p1_m1=(p1[0], m1[0]) if p1 and m1 else None,
+        maj_cov=tuple((j, i) for j in range(J) if metric[j] == "maj@k" and k[j] > 1 for i in cov if k[i] >= k[j]),
+        one_two=(one[0], two[0]) if non_cov and one and two else None,
+        z_pairs=tuple(
+            (j, i)
+            for j in range(J)
+            if non_cov and metric[j] == "maj@k"
+            for i in range(J)
+            if metric[i] == "pass@k" and k[i] >= k[j]
+        ),
+        keep=keep,
+        A_cov=np.zeros((0, 0)) if A_cov is None else A_cov,
+        D_round=np.zeros((0, 0)) if D_round is None else D_round,
+        A=design(pts, vote_structures(has_maj), p_grid(200 if has_maj else 300)),
+    )
+
+
+def _exact_fail(dec: _Decision, y: FloatArray) -> bool:
+    """An exact one-pool constraint fails beyond rounding (``_pool.hard_checks``)."""
+    t = dec.tol
+    if any(y[i] - y[j] - t[i] - t[j] > 0 for i, j in dec.mono):
+        return True
+    if dec.p1_m1 is not None and abs(y[dec.p1_m1[0]] - y[dec.p1_m1[1]]) > t[dec.p1_m1[0]] + t[dec.p1_m1[1]]:
+        return True
+    return any(y[j] - y[i] - t[i] - t[j] > 0 for j, i in dec.maj_cov)
+
+
+def _z_fail(dec: _Decision, y: FloatArray, sig: FloatArray) -> bool:
+    """A z-check fails (``_audit._specific_checks``: the maj@2 bracket and maj@k <= pass@k')."""
+    if dec.one_two is not None:
+        i, j = dec.one_two
+        sd = float(np.hypot(sig[i], sig[j]))
+        if max((y[i] - y[j]) / sd, (y[j] - (2 * y[i] - y[i] ** 2)) / sd) > dec.zc:
+            return True
+    return any((y[j] - y[i]) / np.hypot(sig[i], sig[j]) > dec.zc for j, i in dec.z_pairs)
+
+
+def _first_success_fail(dec: _Decision, y: FloatArray, q: float) -> bool:
+    if dec.keep is None:
+        return False
+    d = np.diff(np.concatenate([[0.0], y[dec.keep]]))
+    stat, _fit = _project(d, dec.A_cov, _cov(d, q, dec.D_round))
+    return float(chi2_dist.sf(stat, len(dec.keep))) < dec.level
+
+
+def vote_rejects_many(vals: FloatArray, template: Template, q: float) -> npt.NDArray[np.bool_]:
+    """``run_tests(...).pool_rejects`` for many first-k claims of pass@k / maj@k points on one template (rows of
+    ``vals``), with the design, critical values and tolerances computed once.
+
+    The LP box test is decided exactly but cheaply: a claim is within tolerance when some weight vector already
+    found (an earlier claim's LP solution) is within z standard errors of every point, since s* is at most that
+    vector's deviation; only the others solve the LP (whose solution then joins the candidates)."""
+    dec = _prepare(template, q)
+    cands: list[FloatArray] = []
+    out = np.zeros(len(vals), dtype=bool)
+    for r, y in enumerate(vals):
+        yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
+        sig = np.sqrt(yc * (1 - yc) * dec.ratio / q + dec.extra) + 1e-6  # _audit.lp_sigma
+        if _exact_fail(dec, y) or _z_fail(dec, y, sig) or _first_success_fail(dec, y, q):
+            out[r] = True
+            continue
+        if not dec.non_cov:
+            continue
+        if cands and float(np.max(np.abs(np.vstack(cands) @ dec.A.T - y) / sig, axis=1).min()) <= dec.zc:
+            continue
+        try:
+            s_star, w = min_max_deviation(dec.A, y, sig, np.zeros(len(y), dtype=bool))
+        except LPSolveError:
+            continue  # a numerical failure is not a rejection (as in run_tests)
+        cands.append(w)
+        out[r] = s_star > dec.zc
+    return out
+
+
+def fitted_null(pts: pd.DataFrame, q: float) -> tuple[float, float, float]:
+    """(mean, concentration, phi) of the beta member with a fitted wrong-answer share closest to the claim's
+    points (coarse grid, diagonal binomial covariance; ``_fit._grid_start``)."""
+    y = pts["y"].to_numpy(dtype=float)
+    yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
+    S0 = np.diag(yc * (1 - yc) / q + pts["sd_extra"].to_numpy(dtype=float) ** 2)
+    eq = np.ones(len(pts), dtype=bool)
+    mean, conc, phi = _grid_start(pts, S0, eq, "free", 0.0)
+    return round(mean, 3), float(f"{conc:.3g}"), phi
+
+
+@lru_cache(maxsize=128)
+def vote_refinement_power(
+    q: int, template: Template, boost: float, mean: float, conc: float, phi: float, sims: int
+) -> float:
+    """Share of simulated refinement claims the one-pool decision rejects (seeded by the inputs)."""
+    spec = tuple((t[0], t[1]) for t in template)
+    rng = np.random.default_rng([q, len(spec), int(1000 * boost), int(1000 * mean), int(100 * phi), 7])
+    vals = simulate_votes_first_k(rng, q, spec, boost, mean, conc, phi, sims)
+    step = 2 * np.array([t[2] for t in template])
+    vals = np.where(step > 0, np.round(vals / np.where(step > 0, step, 1)) * step, vals)
+    return float(np.mean(vote_rejects_many(vals, template, float(q))))
