@@ -34,6 +34,7 @@ from harness.audit._pool import (
 FloatArray = npt.NDArray[np.float64]
 BOOSTS = (0.05, 0.1, 0.2)
 VOTE_BOOSTS = (0.05, 0.1, 0.2, 0.4)
+INSIDE = 0.1  # points: the accuracy of the noise-free distance (quadrature <= 0.03, LP grid <= 0.08)
 N_SIMS = 200
 N_VOTE_SIMS = 200
 CONC = 0.9
@@ -172,7 +173,7 @@ def power_text(pts: pd.DataFrame, q: float, reading: str) -> str:
 
 def vote_power_text(pts: pd.DataFrame, q: float) -> str:
     """The power line of a claim with majority-vote numbers (``_vote_power``), or precisely why there is none."""
-    from harness.audit._vote_power import fitted_null, vote_refinement_power
+    from harness.audit._vote_power import claim_template, fitted_null, refinement_distance, vote_refinement_power
 
     metric = pts["metric"].to_numpy()
     other = sorted(set(metric.tolist()) - {"pass@k", "maj@k"})
@@ -189,14 +190,17 @@ def vote_power_text(pts: pd.DataFrame, q: float) -> str:
     if not (metric == "maj@k").any():
         return "power: not computed (no majority-vote number)"
     srt = pts.sort_values(["metric", "k"], kind="stable")
-    template = tuple(
-        (str(r.metric), float(r.k), float(r.half_res), float(r.err), float(r.n_samples))  # type: ignore[arg-type]
-        for r in srt.itertuples()
-    )
+    template = claim_template(srt)
     mean, conc, phi = fitted_null(srt, q)
+    dist = [100 * refinement_distance(template, b, mean, conc, phi) for b in VOTE_BOOSTS]
     pw = [vote_refinement_power(int(q), template, b, mean, conc, phi, N_VOTE_SIMS) for b in VOTE_BOOSTS]
     se = _mc_se(pw, N_VOTE_SIMS)
+    y = np.clip(srt["y"].to_numpy(dtype=float), 0.5 / q, 1 - 0.5 / q)
+    sd = 100 * np.sqrt(y * (1 - y) / q)
     grid = ", ".join(f"{m.replace('@k', '')}@{k:g}" for m, k, *_ in template)
+    inside = max([b for b, d in zip(VOTE_BOOSTS, dist, strict=True) if d < INSIDE] + [0.0])
+    if inside and any(d >= INSIDE for b, d in zip(VOTE_BOOSTS, dist, strict=True) if b < inside):
+        inside = 0.0  # only a leading run of boosts counts as "up to"
     return (
         f"power: against sequential refinement at this claim's size ({int(q)} questions; {grid}) this check rejects "
         + " / ".join(f"{v:.2f}" for v in pw)
@@ -206,7 +210,19 @@ def vote_power_text(pts: pd.DataFrame, q: float) -> str:
         "a fitted wrong-answer share closest to these points), no unparsed samples, reported as the majority of "
         f"the first k attempts, ties split evenly ({N_VOTE_SIMS} simulations each, {se}); "
         "the exact one-pool constraints hold for every ordered run, so they have no power against this "
-        "alternative by construction: any power comes from the LP box test and the z-checks"
+        "alternative by construction: any power comes from the LP box test and the z-checks. Why the power is what "
+        "it is: the noise-free numbers of this alternative (infinitely many questions) lie within "
+        + " / ".join(f"{d:.1f}" for d in dist)
+        + " points of an i.i.d. vote model (some spread of p, wrong-answer share and unparsed samples), against "
+        f"standard errors of {sd.min():.1f}-{sd.max():.1f} points here"
+        + (
+            f"; up to boost {inside:g} an i.i.d. vote model reproduces them to within {INSIDE:g} points (the "
+            "accuracy of this computation), so no check of these numbers can tell that alternative from sampling "
+            "until their standard errors fall below that (hundreds of thousands of questions): no power by "
+            "construction at any realistic size"
+            if inside
+            else ""
+        )
     )
 
 
@@ -225,8 +241,13 @@ def power_summary(line: str) -> str:
     boosts = line.split(" of simulated claims for boost ")[1].split(";")[0]
     vals = dict(zip(boosts.split(" / "), (float(v) for v in pw.split(" / ")), strict=True))
     weak = max(v for b, v in vals.items() if float(b) <= 0.2) < 0.2
+    by_constr = line.split("; up to boost ")[1].split(" ")[0] if "no power by construction" in line else ""
     return f"Power against sequential refinement at this size (boost {boosts}): {pw}." + (
-        " This check could barely see refinement up to boost 0.2 at this size, so 'consistent' carries little "
+        f" Up to boost {by_constr} an i.i.d. vote model reproduces refinement's noise-free numbers on this k grid "
+        "to within 0.1 points, so these numbers cannot show it at any realistic size (no power by construction); "
+        "'consistent' carries no evidence against it."
+        if by_constr
+        else " This check could barely see refinement up to boost 0.2 at this size, so 'consistent' carries little "
         "evidence here."
         if weak
         else ""

@@ -23,10 +23,12 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy.special import comb, roots_jacobi
+from scipy.stats import beta as beta_dist
 from scipy.stats import chi2 as chi2_dist
 
 from harness.audit._fit import _grid_start
-from harness.audit._kernels import p_grid
+from harness.audit._kernels import grid_kernel
 from harness.audit._lp import ALPHA, LPSolveError, min_max_deviation, z_crit
 from harness.audit._pool import COV_GRID, _cell_design, _cov, _project, coverage_points, doubling_grid, tolerance
 
@@ -69,6 +71,21 @@ def simulate_votes_first_k(
         credit = np.where(x >= 2, (x > y) + 0.5 * (x == y), np.where((x == 1) & (y <= 1), 1.0 / kk, 0.0))
         out[:, c] = credit.mean(axis=1)
     return out
+
+
+def claim_template(pts: pd.DataFrame) -> Template:
+    """A claim's points as a :data:`Template` (in the given row order)."""
+    return tuple(
+        (str(m), float(k), float(h), float(e), float(n))
+        for m, k, h, e, n in zip(
+            pts["metric"].tolist(),
+            pts["k"].tolist(),
+            pts["half_res"].tolist(),
+            pts["err"].tolist(),
+            pts["n_samples"].tolist(),
+            strict=True,
+        )
+    )
 
 
 def template_points(template: Template, vals: FloatArray) -> pd.DataFrame:
@@ -114,9 +131,27 @@ class _Decision:
     A: FloatArray  # the LP design
 
 
-def _prepare(template: Template, q: float) -> _Decision:
-    from harness.audit._audit import design, vote_structures
+@lru_cache(maxsize=64)
+def _design(template: Template) -> FloatArray:
+    """The LP design of ``_audit.run_tests`` for this template (atoms: p grid x vote structures), from the
+    cached grid kernels."""
+    from harness.audit._audit import vote_structures
 
+    has_maj = any(t[0] == "maj@k" for t in template)
+    structs = vote_structures(has_maj)
+    size = 200 if has_maj else 300
+    A = np.vstack([np.concatenate([grid_kernel(t[0], t[1], 0, ph, ab, size) for ph, ab in structs]) for t in template])
+    A.setflags(write=False)
+    return A
+
+
+_CANDIDATES: dict[Template, list[FloatArray]] = {}
+"""LP solutions found so far per template: certificates that a claim is within tolerance (speed only; the
+decision is the same without them)."""
+
+
+@lru_cache(maxsize=64)
+def _prepare(template: Template, q: float) -> _Decision:
     pts = template_points(template, np.zeros(len(template)))
     metric = pts["metric"].to_numpy()
     k = pts["k"].to_numpy(dtype=float)
@@ -141,7 +176,6 @@ def _prepare(template: Template, q: float) -> _Decision:
         ] ** 2
         Dm = np.eye(len(keep)) - np.eye(len(keep), k=-1)
         D_round = Dm @ np.diag(var_y) @ Dm.T
-    has_maj = bool((metric == "maj@k").any())
     return _Decision(
         tol=tolerance(pts),
         ratio=np.where(ok, np.minimum(1.0, k / np.where(ok, nsamp, 1.0)), 1.0),
@@ -163,7 +197,7 @@ def _prepare(template: Template, q: float) -> _Decision:
         keep=keep,
         A_cov=np.zeros((0, 0)) if A_cov is None else A_cov,
         D_round=np.zeros((0, 0)) if D_round is None else D_round,
-        A=design(pts, vote_structures(has_maj), p_grid(200 if has_maj else 300)),
+        A=_design(template),
     )
 
 
@@ -203,7 +237,7 @@ def vote_rejects_many(vals: FloatArray, template: Template, q: float) -> npt.NDA
     found (an earlier claim's LP solution) is within z standard errors of every point, since s* is at most that
     vector's deviation; only the others solve the LP (whose solution then joins the candidates)."""
     dec = _prepare(template, q)
-    cands: list[FloatArray] = []
+    cands = _CANDIDATES.setdefault(template, [])
     out = np.zeros(len(vals), dtype=bool)
     for r, y in enumerate(vals):
         yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
@@ -219,7 +253,8 @@ def vote_rejects_many(vals: FloatArray, template: Template, q: float) -> npt.NDA
             s_star, w = min_max_deviation(dec.A, y, sig, np.zeros(len(y), dtype=bool))
         except LPSolveError:
             continue  # a numerical failure is not a rejection (as in run_tests)
-        cands.append(w)
+        if len(cands) < 100:
+            cands.append(w)
         out[r] = s_star > dec.zc
     return out
 
@@ -246,3 +281,80 @@ def vote_refinement_power(
     step = 2 * np.array([t[2] for t in template])
     vals = np.where(step > 0, np.round(vals / np.where(step > 0, step, 1)) * step, vals)
     return float(np.mean(vote_rejects_many(vals, template, float(q))))
+
+
+@lru_cache(maxsize=64)
+def pooled_maj_table(k: int, n: int) -> FloatArray:
+    """T[c, d] = the majority-vote U-statistic over the k-subsets of a pool of n samples with c correct, d on the
+    dominant wrong answer and n - c - d on answers that never repeat (ties split evenly): the expectation over a
+    uniformly random k-subset, whose (correct, dominant) counts are multivariate hypergeometric. Its mean under
+    (c, d) ~ Multinomial(n; p, (1-p) phi, (1-p)(1-phi)) is the maj@k kernel (checked in the tests)."""
+    x = np.arange(k + 1)[:, None]
+    y = np.arange(k + 1)[None, :]
+    credit = np.where(x >= 2, (x > y) + 0.5 * (x == y), np.where((x == 1) & (y <= 1), 1.0 / k, 0.0))
+    credit = np.where(x + y <= k, credit, 0.0)
+    out = np.full((n + 1, n + 1), np.nan)
+    total = comb(n, k, exact=False)
+    for c in range(n + 1):
+        for d in range(n + 1 - c):
+            w = comb(c, x) * comb(d, y) * comb(n - c - d, k - x - y) / total
+            out[c, d] = float(np.sum(np.where(x + y <= k, w, 0.0) * credit))
+    out.setflags(write=False)
+    return out
+
+
+def expected_refinement(
+    spec: tuple[tuple[str, float], ...], boost: float, mean: float, conc: float, phi: float
+) -> FloatArray:
+    """The noise-free numbers of the alternative (infinitely many questions), exactly: a recursion over
+    attempts on the joint law of (correct votes, dominant wrong votes) after j attempts, per p; each number is a
+    polynomial of degree <= max k in p, so Gauss-Jacobi quadrature for the Beta spread with max k / 2 + 2 nodes
+    integrates it exactly (up to rounding; checked against the closed form at boost 0 in the tests). Above
+    concentration 500 the midpoint rule on 200 quantiles instead."""
+    a, b = max(mean * conc, 1e-8), max((1 - mean) * conc, 1e-8)
+    kmax = int(max(k for _m, k in spec))
+    if conc <= 500.0:
+        with np.errstate(invalid="ignore", divide="ignore"):  # scipy evaluates an unused 0/0 branch at a + b = 1
+            x_nodes, w_nodes = roots_jacobi(kmax // 2 + 2, b - 1.0, a - 1.0)  # weight (1-x)^(b-1) (1+x)^(a-1)
+        p = np.clip((x_nodes + 1.0) / 2.0, 0.0, 1.0)
+        weights = w_nodes / w_nodes.sum()
+    else:  # the Jacobi weights overflow; so narrow a spread is integrated by the midpoint rule on its quantiles
+        p = beta_dist.ppf((np.arange(200) + 0.5) / 200, a, b)
+        weights = np.full(200, 1 / 200)
+    nodes = len(p)
+    law = np.zeros((nodes, kmax + 1, kmax + 1))
+    law[:, 0, 0] = 1.0
+    surv = np.ones(nodes)
+    at: dict[int, tuple[FloatArray, FloatArray]] = {}
+    wanted = {int(k) for _m, k in spec}
+    x = np.arange(kmax + 1)[:, None]
+    y = np.arange(kmax + 1)[None, :]
+    for j in range(kmax):
+        pc = (1.0 - (1.0 - p) * (1.0 - boost) ** j)[:, None, None]
+        nxt = law * (1.0 - pc) * (1.0 - phi)  # a wrong answer that never repeats
+        nxt[:, 1:, :] += law[:, :-1, :] * pc  # correct
+        nxt[:, :, 1:] += law[:, :, :-1] * (1.0 - pc) * phi  # the dominant wrong answer
+        law = nxt
+        surv = surv * (1.0 - pc[:, 0, 0])
+        kk = j + 1
+        if kk in wanted:
+            credit = np.where(x >= 2, (x > y) + 0.5 * (x == y), np.where((x == 1) & (y <= 1), 1.0 / kk, 0.0))
+            at[kk] = (np.asarray((law * credit).sum(axis=(1, 2))), 1.0 - surv)
+    return np.array([float(weights @ at[int(k)][0 if m == "maj@k" else 1]) for m, k in spec])
+
+
+@lru_cache(maxsize=128)
+def refinement_distance(template: Template, boost: float, mean: float, conc: float, phi: float) -> float:
+    """:func:`null_distance` of the alternative's noise-free numbers (:func:`expected_refinement`)."""
+    spec = tuple((t[0], t[1]) for t in template)
+    return null_distance(template, expected_refinement(spec, boost, mean, conc, phi))
+
+
+def null_distance(template: Template, values: FloatArray) -> float:
+    """The largest deviation (fraction) of the closest i.i.d. vote model (any spread of p, wrong-answer share and
+    abstentions, the audit's LP atoms) from noise-free numbers ``values`` on this template."""
+    s, w = min_max_deviation(_design(template), values, np.ones(len(values)), np.zeros(len(values), dtype=bool))
+    cands = _CANDIDATES.setdefault(template, [])
+    if len(cands) < 100:
+        cands.append(w)
+    return s
