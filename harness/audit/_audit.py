@@ -405,6 +405,8 @@ def _basis(
         if power_text.startswith("power: against")
         else "; power not computed"
     )
+    if "no power by construction" in power_text:
+        pw += " (none by construction up to boost " + power_text.split("; up to boost ")[1].split(" ")[0] + ")"
     return f"{len(passed)} check{'s' if len(passed) != 1 else ''} passed{pw}"
 
 

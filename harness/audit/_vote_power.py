@@ -29,7 +29,7 @@ from scipy.stats import chi2 as chi2_dist
 
 from harness.audit._fit import _grid_start
 from harness.audit._kernels import grid_kernel
-from harness.audit._lp import ALPHA, LPSolveError, min_max_deviation, z_crit
+from harness.audit._lp import ALPHA, LPSolveError, _rows, _solve, min_max_deviation, z_crit
 from harness.audit._pool import COV_GRID, _cell_design, _cov, _project, coverage_points, doubling_grid, tolerance
 
 FloatArray = npt.NDArray[np.float64]
@@ -145,11 +145,6 @@ def _design(template: Template) -> FloatArray:
     return A
 
 
-_CANDIDATES: dict[Template, list[FloatArray]] = {}
-"""LP solutions found so far per template: certificates that a claim is within tolerance (speed only; the
-decision is the same without them)."""
-
-
 @lru_cache(maxsize=64)
 def _prepare(template: Template, q: float) -> _Decision:
     pts = template_points(template, np.zeros(len(template)))
@@ -229,33 +224,73 @@ def _first_success_fail(dec: _Decision, y: FloatArray, q: float) -> bool:
     return float(chi2_dist.sf(stat, len(dec.keep))) < dec.level
 
 
+def _box_lp(A: FloatArray, y: FloatArray, sig: FloatArray) -> tuple[float, FloatArray, FloatArray]:
+    """``_lp.min_max_deviation`` (the same programme and solver), returning s*, the fitted values A w and the
+    dual direction r (r_i = multiplier of the upper row minus that of the lower row of point i)."""
+    n = A.shape[1]
+    G, h = _rows(A, y, sig, np.zeros(len(y), dtype=bool), None)
+    c = np.zeros(n + 1)
+    c[-1] = 1.0
+    A_eq = np.concatenate((np.ones(n), [0.0]))[None, :]
+    res = _solve(c=c, A_ub=G, b_ub=h, A_eq=A_eq, b_eq=[1.0], bounds=[(0, None)] * (n + 1))
+    x = np.asarray(res.x)
+    m = np.asarray(res.ineqlin.marginals, dtype=np.float64)
+    return float(x[-1]), np.asarray(A @ x[:-1]), np.asarray(m[0::2] - m[1::2])
+
+
+@dataclass
+class _Certificates:
+    """Per template, what earlier LPs proved (speed only; each decision is the LP's own):
+
+    * fitted values A w of earlier solutions: s* <= max_i |A_i w - y_i| / sigma_i for any w in the simplex;
+    * dual directions r with m = min over atoms of r' A_atom: s* >= (m - r' y) / sum_i |r_i| sigma_i for any r
+      (for w in the simplex r'(A w - y) >= m - r' y, while |A w - y| <= s sigma gives r'(A w - y) <= s sum |r_i|
+      sigma_i), with equality at the LP's own dual (minimax duality)."""
+
+    fitted: list[FloatArray]
+    duals: list[tuple[FloatArray, float]]
+
+
+_CERTS: dict[Template, _Certificates] = {}
+MAX_CERTS = 100
+
+
+def _box_rejects(dec: _Decision, template: Template, y: FloatArray, sig: FloatArray) -> bool:
+    """s* > z for the LP box test, from stored certificates when they settle it, else from the LP."""
+    cert = _CERTS.setdefault(template, _Certificates([], []))
+    if cert.fitted and float(np.max(np.abs(np.vstack(cert.fitted) - y) / sig, axis=1).min()) <= dec.zc:
+        return False
+    for r, m in cert.duals:
+        if (m - float(r @ y)) / float(np.abs(r) @ sig) > dec.zc:
+            return True
+    try:
+        s_star, fit, r = _box_lp(dec.A, y, sig)
+    except LPSolveError:
+        return False  # a numerical failure is not a rejection (as in run_tests)
+    if s_star <= dec.zc and len(cert.fitted) < MAX_CERTS:
+        cert.fitted.append(fit)
+    if s_star > dec.zc and len(cert.duals) < MAX_CERTS and np.abs(r).sum() > 0:
+        for rr in (r, -r):
+            cert.duals.append((rr, float((rr @ dec.A).min())))
+    return s_star > dec.zc
+
+
 def vote_rejects_many(vals: FloatArray, template: Template, q: float) -> npt.NDArray[np.bool_]:
     """``run_tests(...).pool_rejects`` for many first-k claims of pass@k / maj@k points on one template (rows of
     ``vals``), with the design, critical values and tolerances computed once.
 
-    The LP box test is decided exactly but cheaply: a claim is within tolerance when some weight vector already
-    found (an earlier claim's LP solution) is within z standard errors of every point, since s* is at most that
-    vector's deviation; only the others solve the LP (whose solution then joins the candidates)."""
+    The LP box test is decided exactly but cheaply (:class:`_Certificates`): a claim is within tolerance when an
+    earlier LP solution is within z standard errors of every point, and beyond it when an earlier LP's dual
+    direction already bounds s* above z; only the others solve the LP, whose solution joins the certificates."""
     dec = _prepare(template, q)
-    cands = _CANDIDATES.setdefault(template, [])
     out = np.zeros(len(vals), dtype=bool)
     for r, y in enumerate(vals):
         yc = np.clip(y, 0.5 / q, 1 - 0.5 / q)
         sig = np.sqrt(yc * (1 - yc) * dec.ratio / q + dec.extra) + 1e-6  # _audit.lp_sigma
         if _exact_fail(dec, y) or _z_fail(dec, y, sig) or _first_success_fail(dec, y, q):
             out[r] = True
-            continue
-        if not dec.non_cov:
-            continue
-        if cands and float(np.max(np.abs(np.vstack(cands) @ dec.A.T - y) / sig, axis=1).min()) <= dec.zc:
-            continue
-        try:
-            s_star, w = min_max_deviation(dec.A, y, sig, np.zeros(len(y), dtype=bool))
-        except LPSolveError:
-            continue  # a numerical failure is not a rejection (as in run_tests)
-        if len(cands) < 100:
-            cands.append(w)
-        out[r] = s_star > dec.zc
+        elif dec.non_cov:
+            out[r] = _box_rejects(dec, template, y, sig)
     return out
 
 
@@ -353,8 +388,5 @@ def refinement_distance(template: Template, boost: float, mean: float, conc: flo
 def null_distance(template: Template, values: FloatArray) -> float:
     """The largest deviation (fraction) of the closest i.i.d. vote model (any spread of p, wrong-answer share and
     abstentions, the audit's LP atoms) from noise-free numbers ``values`` on this template."""
-    s, w = min_max_deviation(_design(template), values, np.ones(len(values)), np.zeros(len(values), dtype=bool))
-    cands = _CANDIDATES.setdefault(template, [])
-    if len(cands) < 100:
-        cands.append(w)
+    s, _w = min_max_deviation(_design(template), values, np.ones(len(values)), np.zeros(len(values), dtype=bool))
     return s
