@@ -114,7 +114,8 @@ def fast_verdicts(q: int, claims: list[list[float]], reporting: str) -> list[str
 def cell(n_claims: int, seed: int, q: int, family: str, scen: str, rep: str, exact: bool = False) -> dict[str, object]:
     """One cell of the table (seeded by its coordinates, so cells can be run separately). maj@k cells use the
     replayed decision unless ``exact``; their first 3 claims are checked against the full verdict."""
-    rng = np.random.default_rng([seed, q, SCENARIOS.index(scen), rep == "pooled", family == "maj"])
+    code = SCENARIOS.index(scen) if scen in SCENARIOS else 100 + round(1000 * float(scen.split()[1]))
+    rng = np.random.default_rng([seed, q, code, rep == "pooled", family == "maj"])
     t0 = time.process_time()
     claims = [published(attempts(rng, q, scen), family, rep) for _ in range(n_claims)]
     if family == "maj" and not exact:
@@ -140,12 +141,18 @@ def cell(n_claims: int, seed: int, q: int, family: str, scen: str, rep: str, exa
 
 
 def calibrate(
-    n_claims: int, seed: int, questions: list[int], families: list[str], csv: str | None = None, exact: bool = False
+    n_claims: int,
+    seed: int,
+    questions: list[int],
+    families: list[str],
+    csv: str | None = None,
+    exact: bool = False,
+    scenarios: tuple[str, ...] = SCENARIOS,
 ) -> pd.DataFrame:
     rows = []
     for family in families:
         for q in questions:
-            for scen in SCENARIOS:
+            for scen in scenarios:
                 for rep in ("first-k", "pooled"):
                     row = cell(n_claims, seed, q, family, scen, rep, exact)
                     rows.append(row)
@@ -165,11 +172,15 @@ def main() -> None:
     ap.add_argument("--families", default="pass,maj", help="pass (pass@1..32), maj (maj@1..32) or both")
     ap.add_argument("--csv", default=None, help="append each finished cell to this CSV file")
     ap.add_argument("--exact", action="store_true", help="maj@k cells through the full verdict (slow)")
+    ap.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="comma-separated: iid, batch, refine B (any boost B)"
+    )
     args = ap.parse_args()
     t0 = time.perf_counter()
     fams = [f.strip() for f in args.families.split(",")]
     qs = [int(v) for v in args.questions.split(",")]
-    table = calibrate(args.claims, args.seed, qs, fams, args.csv, args.exact)
+    scen = tuple(v.strip() for v in args.scenarios.split(","))
+    table = calibrate(args.claims, args.seed, qs, fams, args.csv, args.exact, scen)
     wide = table.pivot_table(
         index=["family", "scenario", "reporting"], columns="questions", values="inconsistent", sort=False
     )

@@ -73,6 +73,7 @@ def test_refinement_curve_is_the_closed_form_without_boost_and_matches_simulatio
     assert exact[1] - exact[0] == pytest.approx(0.3 * (1 - 0.4) / 2, abs=3e-4)  # maj@2 - maj@1 = boost E(1-p)/2
 
 
+@pytest.mark.slow
 def test_vote_decision_replays_the_claim_decision() -> None:
     rng = np.random.default_rng(3)
     for metrics, q in ((["maj@k"] * 4, 200), (["pass@k", "maj@k", "maj@k", "pass@k"], 500)):
