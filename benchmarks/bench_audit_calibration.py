@@ -100,14 +100,15 @@ def verdict(q: int, vals: list[float], family: str, reporting: str) -> str:
 def fast_verdicts(q: int, claims: list[list[float]], reporting: str) -> list[str]:
     """The verdicts of maj@k claims from the replayed one-pool decision (``_vote_power.vote_rejects_many``, the
     same decisions as ``run_tests``, tested in tests/test_audit_votes.py): 'inconsistent' when it rejects, else
-    'passes by construction' for pooled claims and 'consistent' for first-k claims (6 points against 3
-    parameters, so never 'not testable'; a numerically failed LP counts as no rejection, as in the verdict)."""
+    'passes by construction' when every point is a pooled estimator and 'consistent' otherwise (6 points against
+    3 parameters, so never 'not testable'; a numerically failed LP counts as no rejection, as in the verdict)."""
     n = N_ATTEMPTS if reporting == "pooled" else None
     table = claim_table("sim", q, [("maj@k", k, 50.0, n) for k in KS["maj"]])
     table["rounding"] = 0.1
-    template = claim_template(split_claims(validate_claims(table))[0].points)
-    rej = vote_rejects_many(np.asarray(claims) / 100.0, template, float(q))
-    other = "passes by construction" if reporting == "pooled" else "consistent"
+    pts = split_claims(validate_claims(table))[0].points
+    rej = vote_rejects_many(np.asarray(claims) / 100.0, claim_template(pts), float(q))
+    # maj@32 of the 32 attempts is the whole pool's majority, not a U-statistic over a larger pool: not pooled
+    other = "passes by construction" if bool(pts["pooled"].astype(bool).all()) else "consistent"
     return ["inconsistent" if r else other for r in rej]
 
 

@@ -552,11 +552,9 @@ def split_claims(claims: pd.DataFrame) -> list[Claim]:
                     )
                 )
         pts = pd.DataFrame(rows, columns=list(POINT_COLUMNS))
-        # pass@n (maj@n) from the same n samples that give a pooled pass@k or maj@k (k < n) is that pool's coverage
-        # (the majority of the whole pool): a symmetric function of the pool, so pooled too
-        sym = pts["metric"].isin(["pass@k", "maj@k"])
-        pool_ns = set(pts.loc[pts["pooled"].astype(bool) & sym, "n_samples"].tolist())
-        same_pool = sym & (pts["k"] == pts["n_samples"]) & pts["n_samples"].isin(pool_ns)
+        # pass@n from the same n samples that give a pooled pass@k (k < n) is that pool's coverage: pooled too
+        pool_ns = set(pts.loc[pts["pooled"].astype(bool) & (pts["metric"] == "pass@k"), "n_samples"].tolist())
+        same_pool = (pts["metric"] == "pass@k") & (pts["k"] == pts["n_samples"]) & pts["n_samples"].isin(pool_ns)
         pts.loc[same_pool, "pooled"] = True
         out.append(
             Claim(
