@@ -33,8 +33,10 @@ from harness.audit._lp import ALPHA, LPSolveError, _rows, _solve, min_max_deviat
 from harness.audit._pool import COV_GRID, _cell_design, _cov, _project, coverage_points, doubling_grid, tolerance
 
 FloatArray = npt.NDArray[np.float64]
-Template = tuple[tuple[str, float, float, float, float], ...]
-"""Per point: (metric, k, half_res, err, n_samples) - everything the decision needs besides the values."""
+Template = tuple[tuple[str, float, float, float, float, float], ...]
+"""Per point: (metric, k, half_res, err, n_samples, sd_extra) - everything the decision needs besides the values
+(sd_extra, the rounding and digitisation standard deviation the noise uses, is only set when the claim states
+its rounding; half_res, the exact constraints' tolerance, also comes from the decimals written)."""
 
 
 def simulate_votes_first_k(
@@ -76,13 +78,14 @@ def simulate_votes_first_k(
 def claim_template(pts: pd.DataFrame) -> Template:
     """A claim's points as a :data:`Template` (in the given row order)."""
     return tuple(
-        (str(m), float(k), float(h), float(e), float(n))
-        for m, k, h, e, n in zip(
+        (str(m), float(k), float(h), float(e), float(n), float(x))
+        for m, k, h, e, n, x in zip(
             pts["metric"].tolist(),
             pts["k"].tolist(),
             pts["half_res"].tolist(),
             pts["err"].tolist(),
             pts["n_samples"].tolist(),
+            pts["sd_extra"].tolist(),
             strict=True,
         )
     )
@@ -102,7 +105,7 @@ def template_points(template: Template, vals: FloatArray) -> pd.DataFrame:
             "y": vals,
             "half_res": half_res,
             "err": err,
-            "sd_extra": np.sqrt((2 * half_res) ** 2 / 12.0 + err**2),
+            "sd_extra": np.array([t[5] for t in template]),
             "n_samples": np.array([t[4] for t in template]),
             "label": [f"{m.replace('@k', '')}@{kk:g}" for m, kk in zip(metric, k, strict=True)],
             "pooled": False,
