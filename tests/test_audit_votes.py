@@ -7,6 +7,8 @@ of (correct, dominant wrong, never-repeating) answers among n i.i.d. samples.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.stats import multinomial
@@ -23,22 +25,27 @@ from harness.audit._vote_power import (
     pooled_maj_table,
     refinement_distance,
     simulate_votes_first_k,
+    template_points,
     vote_rejects_many,
 )
 
 MAJ4 = [1, 2, 4, 8]
 
 
-def claim(q: int, pts: list[tuple[str, int, float, int | None]]) -> audit.ClaimAudit:
+def claim(q: int, pts: list[tuple[str, int, float, int | None]], rounding: float | None = 0.1) -> audit.ClaimAudit:
+    """The verdict of one claim; ``rounding`` None: not stated (the decimals give the constraints' tolerance, the
+    noise gets no rounding term)."""
     table = claim_table("x", q, pts)
-    table["rounding"] = 0.1
+    if rounding is not None:
+        table["rounding"] = rounding
     return audit_claim(split_claims(validate_claims(table))[0], detail=False, power=False)
 
 
-def template(q: int, spec: tuple[tuple[str, float], ...]) -> Template:
-    """The decision template of a claim with these points, rounded to 0.1 points as :func:`claim`."""
-    table = claim_table("x", q, [(m, int(k), 50.0, None) for m, k in spec])
-    table["rounding"] = 0.1
+def template(q: int, spec: tuple[tuple[str, float], ...], rounding: float | None = 0.1) -> Template:
+    """The decision template of a claim with these points (values written with one decimal), as :func:`claim`."""
+    table = claim_table("x", q, [(m, int(k), 50.1, None) for m, k in spec])
+    if rounding is not None:
+        table["rounding"] = rounding
     return claim_template(split_claims(validate_claims(table))[0].points)
 
 
@@ -76,15 +83,18 @@ def test_refinement_curve_is_the_closed_form_without_boost_and_matches_simulatio
 @pytest.mark.slow
 def test_vote_decision_replays_the_claim_decision() -> None:
     rng = np.random.default_rng(3)
-    for metrics, q in ((["maj@k"] * 4, 200), (["pass@k", "maj@k", "maj@k", "pass@k"], 500)):
+    cases = ((["maj@k"] * 4, 200, 0.1), (["pass@k", "maj@k", "maj@k", "pass@k"], 500, 0.1), (["maj@k"] * 4, 300, None))
+    for metrics, q, rounding in cases:
         spec = tuple((m, float(k)) for m, k in zip(metrics, MAJ4, strict=True))
-        vals = np.vstack([simulate_votes_first_k(rng, q, spec, b, 0.4, 1.0, 0.5, 4) for b in (0.0, 0.4, 0.8)])
+        vals = np.vstack([simulate_votes_first_k(rng, q, spec, b, 0.4, 1.0, 0.5, 3) for b in (0.0, 0.4, 0.8)])
         vals = np.round(vals, 3)
+        # every value written with one nonzero decimal, so its resolution reads 0.1 when the rounding is not stated
+        vals = np.where(np.round(vals * 1000) % 10 == 0, vals + np.where(vals >= 0.5, -0.001, 0.001), vals)
         slow = []
         for v in vals:
-            res = claim(q, [(m, k, x, None) for (m, k), x in zip(spec, percent(v), strict=True)])
+            res = claim(q, [(m, k, x, None) for (m, k), x in zip(spec, percent(v), strict=True)], rounding)
             slow.append(res.verdict == "inconsistent")
-        fast = vote_rejects_many(vals, template(q, spec), float(q))
+        fast = vote_rejects_many(vals, template(q, spec, rounding), float(q))
         assert fast.tolist() == slow and any(slow) and not all(slow)
 
 
@@ -131,3 +141,14 @@ def test_strong_refinement_votes_are_found_where_the_checks_can_see_them() -> No
     assert all("mixture over p" in g.summary for g in got if g.verdict == "inconsistent")
     mild = np.round(simulate_votes_first_k(rng, 500, spec, 0.2, 0.4, 1.0, 0.5, 40), 3)
     assert vote_rejects_many(mild, tm, 500.0).sum() <= 4
+
+
+def test_the_template_keeps_every_noise_input_of_the_claim() -> None:
+    # the replayed decision reads k, tolerance, digitisation error, samples per question and the rounding SD from
+    # the template: they must be the claim's own (the rounding SD is set only when the rounding is stated)
+    for path in (None, str(Path(__file__).resolve().parents[1] / "data" / "published" / "example_claims.csv")):
+        for c in split_claims(load_claims(path)):
+            pts = c.points.reset_index(drop=True)
+            got = template_points(claim_template(pts), pts["y"].to_numpy())
+            for col in ("k", "half_res", "err", "n_samples", "sd_extra"):
+                np.testing.assert_array_equal(got[col].to_numpy(float), pts[col].to_numpy(float), err_msg=col)
