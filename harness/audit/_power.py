@@ -198,9 +198,11 @@ def vote_power_text(pts: pd.DataFrame, q: float) -> str:
     y = np.clip(srt["y"].to_numpy(dtype=float), 0.5 / q, 1 - 0.5 / q)
     sd = 100 * np.sqrt(y * (1 - y) / q)
     grid = ", ".join(f"{m.replace('@k', '')}@{k:g}" for m, k, *_ in template)
-    inside = max([b for b, d in zip(VOTE_BOOSTS, dist, strict=True) if d < INSIDE] + [0.0])
-    if inside and any(d >= INSIDE for b, d in zip(VOTE_BOOSTS, dist, strict=True) if b < inside):
-        inside = 0.0  # only a leading run of boosts counts as "up to"
+    inside = 0.0  # the largest boost up to which every boost's noise-free numbers are inside the null
+    for b, d in zip(VOTE_BOOSTS, dist, strict=True):
+        if d >= INSIDE:
+            break
+        inside = b
     return (
         f"power: against sequential refinement at this claim's size ({int(q)} questions; {grid}) this check rejects "
         + " / ".join(f"{v:.2f}" for v in pw)
