@@ -283,6 +283,8 @@ def test_example_file_verdicts_match_its_notes() -> None:
         "example-second-sample": "inconsistent",
         "example-vote-above-coverage": "inconsistent",
         "example-pooled": "passes by construction",
+        "example-iid-votes": "consistent",
+        "example-refined-votes": "inconsistent",
     }
 
 

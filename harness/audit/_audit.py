@@ -173,6 +173,8 @@ class Tests:
     w_star: FloatArray
     cov: CovTest | None
     sep_p: float = float("nan")
+    z_lp: float = float("nan")
+    """The critical value the LP box test's own line uses (one pool with other numbers: z_pool; else z_sep)."""
 
 
 def run_tests(pts: pd.DataFrame, q: float, A: FloatArray, sig: FloatArray, grid: FloatArray, reading: str) -> Tests:
@@ -251,7 +253,8 @@ def run_tests(pts: pd.DataFrame, q: float, A: FloatArray, sig: FloatArray, grid:
         or (sep_p < level_sep)
         or any(c.status == "fail" for c in checks if id(c) not in hard_ids and "first-success" not in c.name)
     )
-    return Tests(tuple(checks), pool_rejects, sep_rejects, lp_failed, s_star, z_pool, z_sep, w_star, cov, sep_p)
+    z_lp = z_pool if pool and non_cov else z_sep
+    return Tests(tuple(checks), pool_rejects, sep_rejects, lp_failed, s_star, z_pool, z_sep, w_star, cov, sep_p, z_lp)
 
 
 def _lp_name(pts: pd.DataFrame) -> str:
@@ -331,8 +334,8 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
             "wrong_answers": "any share phi, abstentions" if has_maj else "n/a",
             "df": eq_points,
             "n_params": np.nan,
-            "status": "numerical failure" if tests.lp_failed else "fits" if s_star <= zc else "rejected",
-            "statistic": f"max |z| = {s_star:.2f} (critical {zc:.2f})",
+            "status": "numerical failure" if tests.lp_failed else "fits" if s_star <= tests.z_lp else "rejected",
+            "statistic": f"max |z| = {s_star:.2f} (critical {tests.z_lp:.2f})",
         }
     ]
     curves = pd.DataFrame(columns=list(CURVE_COLUMNS))
@@ -355,10 +358,9 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
         evidence.insert(0, power_text)
     summary = _summary(verdict, tests, fits, eq_points, n_params, has_maj, pts, claim.reading)
     if power_text.startswith("power: against"):
-        pw = power_text.split("this check rejects ")[1].split(" of simulated")[0]
-        summary = (
-            summary.rstrip(".") + f". Power against sequential refinement at this size (boost 0.05 / 0.1 / 0.2): {pw}."
-        )
+        from harness.audit._power import power_summary
+
+        summary = summary.rstrip(".") + ". " + power_summary(power_text)
     elif power_text:
         summary = summary.rstrip(".") + ". Power against a named alternative: " + power_text.split(": ", 1)[1] + "."
     if verdict in ("consistent", "passes by construction"):
@@ -406,6 +408,8 @@ def _basis(
         if power_text.startswith("power: against")
         else "; power not computed"
     )
+    if "no power by construction" in power_text:
+        pw += " (none by construction up to boost " + power_text.split("; up to boost ")[1].split(" ")[0] + ")"
     return f"{len(passed)} check{'s' if len(passed) != 1 else ''} passed{pw}"
 
 
@@ -816,16 +820,22 @@ def _summary(
             return (
                 f"Not testable: the {n_low} numbers are scores of answers selected from k samples by an "
                 "unstated rule, i.e. only lower bounds on coverage, and some spread of difficulty reaches "
-                "any such bounds."
+                "any such bounds. A test needs the coverage pass@k itself or the selection rule."
             )
         params = "mean and concentration of p" + (" and the wrong-answer share" if has_maj else "")
         low = f" (plus {n_low} lower bound{'s' if n_low > 1 else ''})" if n_low else ""
         ruled = [c.name.split(" bounds")[0] for c in checks if c.status == "info" and "ruled out" in c.detail]
         extra = f"; they do rule out a structure for {', '.join(ruled)} (see evidence)" if ruled else ""
+        need = (
+            "pass@k at the largest vote size (maj@k <= pass@k is exact for one pool) or maj@k at more k"
+            if has_maj
+            else "pass@k at a further k (each adds an exact monotonicity constraint and a cell of the joint "
+            "first-success test) or the per-question counts"
+        )
         return (
             f"Not testable: {eq_points} points{low} against {n_params} parameters ({params}); no "
             f"check fails, so these numbers neither support nor contradict plain repeated "
-            f"sampling{extra}."
+            f"sampling{extra}. A test needs more numbers from the same samples: {need}."
         )
     tested = [c.name for c in checks if c.status == "pass"]
     good = [f for f in fits if f.df >= 1 and f.p_value >= 0.01]
@@ -903,7 +913,8 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
             "Not testable: the compute axis is reasoning length, not the number of samples, "
             "so i.i.d. sampling "
             "predicts nothing about this curve; the audit can only bound what sampling at equal tokens would "
-            "give, and that range is too wide to decide."
+            "give, and that range is too wide to decide. A test needs several samples per question at one "
+            "length (pass@k or maj@k at several k)."
         )
     else:
         ev.append(
@@ -912,7 +923,8 @@ def _audit_non_sampling(claim: Claim) -> ClaimAudit:
         )
         summary = (
             "Not testable: greedy or budget-controlled decoding is not repeated sampling, and "
-            f"{len(pts)} numbers carry no sampling information."
+            f"{len(pts)} numbers carry no sampling information. A test needs sampled decoding reported at "
+            "several k (pass@k or maj@k)."
         )
     ev.append(_noise_line(pts, q))
     if np.isfinite(q) and len(pts) == 2:

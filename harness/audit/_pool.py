@@ -106,7 +106,7 @@ def hard_checks(pts: pd.DataFrame) -> list[Check]:
             Check(
                 "pass@k non-decreasing in k (one pool)",
                 "fail" if worst > 0 else "pass",
-                f"solved within {k[i]:g} attempts implies solved within {k[j]:g}; "
+                f"solved within {k[i]:g} attempt{'s' if k[i] != 1 else ''} implies solved within {k[j]:g}; "
                 + (
                     f"{label[i]} = {_pct(y[i])} exceeds {label[j]} = {_pct(y[j])} beyond rounding"
                     if worst > 0
