@@ -142,7 +142,8 @@ def analyse(
     limit = nullcontext() if blas_threads is None else threadpool_limits(limits=blas_threads, user_api="blas")
     with limit:
         base = _analyse(
-            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals
+            counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals,
+            permutations,
         )
         return _with_verdicts(
             base, counts, rollouts, bootstrap, seed, level, ties, margin_pp, order_test, permutations, progress
@@ -225,6 +226,7 @@ def _analyse(
     fits: tuple[str, ...],
     ties: str,
     exact_intervals: bool,
+    permutations: int = 999,
 ) -> Analysis:
     if bootstrap < 0:
         raise HarnessInputError(f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates")
@@ -364,7 +366,7 @@ def _analyse(
         if curves is not None
         else (pd.concat(curve_tables, ignore_index=True)[list(CURVE_COLUMNS)] if curve_tables else None)
     )
-    dependence, dep_reason = _dependence(counts, rollouts, bootstrap, seed, level, ties, say)
+    dependence, dep_reason = _dependence(counts, rollouts, bootstrap, seed, level, ties, permutations, say)
     budget, budget_reason = _budget(counts, rollouts, bootstrap, seed, level, ties, say)
     predictions = pd.concat(pred_tables, ignore_index=True) if pred_tables else pd.DataFrame(columns=CURVE_COLUMNS)
     fit_range = fit_spread_between(predictions)
@@ -643,6 +645,7 @@ def _dependence(
     seed: int,
     level: float,
     ties: str,
+    permutations: int,
     say: Callable[[str], None],
 ) -> tuple[pd.DataFrame | None, str]:
     if rollouts is None:
@@ -655,7 +658,9 @@ def _dependence(
     from harness.diagnostics.dependence import dependence_tests
 
     say("dependence tests across the group column")
-    return dependence_tests(counts, rollouts, bootstrap=bootstrap, seed=seed, level=level, ties=ties)
+    return dependence_tests(
+        counts, rollouts, bootstrap=bootstrap, seed=seed, level=level, ties=ties, permutations=permutations
+    )
 
 
 def _budget(

@@ -321,3 +321,17 @@ def test_fits_section_says_how_far_the_fits_disagree_beyond_n(tmp_path: Path) ->
     fits = next(s for s in report.sections if s.anchor == "fits")
     assert any("(100 × the logged n) the fitted distributions predict pass@k from" in p for p in fits.paragraphs)
     assert set(report.tables["fits"]["fit"]) == {"beta_binomial", "zoi_beta_binomial"}
+
+
+def test_dependence_figure_draws_one_d_per_metric() -> None:
+    """Bootstrap D(k) rows win over the permutation rows of the same metric (the same D without an interval);
+    a metric with permutation rows only is still drawn."""
+    from harness.report.build import _one_d_per_metric
+
+    rows = [
+        {"test": "curve_D(pass@k)", "k": 1}, {"test": "curve_D(pass@k)", "k": 2},
+        {"test": "curve_D_perm(pass@k)", "k": 1}, {"test": "curve_D_perm(pass@k)", "k": 2},
+        {"test": "curve_D_perm(maj@k)", "k": 1}, {"test": "chi2_class_by_group", "k": None},
+    ]
+    got = _one_d_per_metric(pd.DataFrame(rows))
+    assert got["test"].tolist() == ["curve_D(pass@k)", "curve_D(pass@k)", "curve_D_perm(maj@k)"]

@@ -71,8 +71,9 @@ def add_parser(sub: Any) -> None:
         type=float,
         default=1.0,
         metavar="PP",
-        help="practical margin of the verdict, in pp per decade of slope (and pp at any k): a rejected test with a "
-        "smaller effect is reported as significant but negligible (default 1)",
+        help="practical margin of the verdict, in pp per decade of slope (and pp at any k): a rejected test is a "
+        "departure when its effect exceeds the margin, significant but negligible when the effect's interval lies "
+        "inside it, unresolved otherwise (default 1)",
     )
     p.add_argument(
         "--no-order-test",

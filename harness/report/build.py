@@ -492,7 +492,7 @@ def _dependence_figure(analysis: Analysis | None, figs: list[ReportFigure]) -> s
     dependence = analysis.dependence if analysis is not None else None
     if dependence is None or not {"test", "k", "estimate", "ci_low", "ci_high"} <= set(dependence.columns):
         return None
-    curve_d = dependence[dependence["test"].astype(str).str.startswith("curve_D")]
+    curve_d = _one_d_per_metric(dependence)
     if len(curve_d) == 0:
         return None
     figs.append(
@@ -500,11 +500,23 @@ def _dependence_figure(analysis: Analysis | None, figs: list[ReportFigure]) -> s
             "dependence",
             "D(k) = within-group minus pooled curve for each curve-level test ("
             + ", ".join(dict.fromkeys(curve_d["test"].astype(str)))
-            + "), with its bootstrap interval over questions; zero is what exchangeable sampling predicts.",
+            + "), with its bootstrap interval over questions where replicates were drawn (the permutation rows "
+            "carry none); zero is what exchangeable sampling predicts.",
             fig_lib.dependence_figure(curve_d.rename(columns={"estimate": "value"})),
         )
     )
     return "dependence"
+
+
+def _one_d_per_metric(dependence: pd.DataFrame) -> pd.DataFrame:
+    """The D(k) rows to draw: the bootstrap rows ``curve_D(metric)`` (with intervals), and the permutation rows
+    ``curve_D_perm(metric)`` (same D, no interval) only for a metric without bootstrap rows."""
+    test = dependence["test"].astype(str)
+    boot = dependence[test.str.startswith("curve_D(")]
+    perm = dependence[test.str.startswith("curve_D_perm(")]
+    covered = {t.removeprefix("curve_D") for t in boot["test"].astype(str)}
+    perm = perm[~perm["test"].astype(str).str.removeprefix("curve_D_perm").isin(covered)]
+    return pd.concat([p for p in (boot, perm) if len(p)], ignore_index=True) if len(boot) + len(perm) else boot
 
 
 MAX_COMPARED_MODELS = 8
