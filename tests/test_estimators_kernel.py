@@ -76,7 +76,9 @@ def test_several_correct_classes_match_brute_force(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["measured", "iid"])
 def test_both_kernels_match_brute_force(kind: str) -> None:
-    """Each kernel forced on small tables: the grouped one, and the per-class one summed over correct anchors."""
+    """Each kernel forced on small tables: the grouped one at roots of unity ('grouped', with the coefficient kernel
+    at x = 1 under random ties), the coefficient grouped kernel alone ('poly'), and the per-class one summed over
+    correct anchors ('one')."""
     rng = np.random.default_rng(11)
     for _ in range(120):
         correct, wrong, abstain = random_question(rng, 8 if kind == "measured" else 6)
@@ -87,6 +89,7 @@ def test_both_kernels_match_brute_force(kind: str) -> None:
             for ties in TIES:
                 want = brute(list(c), list(w), abstain, k, ties, kind)
                 assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "grouped") - want) < TOL
+                assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "poly") - want) < TOL
                 if ties != "weak" or len(c) == 1:  # anchors summed: random and strict with several correct classes
                     assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "one") - want) < TOL
 

@@ -46,6 +46,8 @@ import numpy.typing as npt
 from scipy.special import roots_legendre
 
 from harness._validation import check_choice, check_ks
+from harness.estimators._batch_kernel import maj_batch
+from harness.estimators._dft_kernel import dft_kernel
 from harness.estimators._grouped_kernel import grouped_kernel
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, gauss_legendre_table, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom
@@ -108,12 +110,16 @@ _GL_RULES = _GaussLegendreRules()
 
 
 def _call_grouped(
-    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool
+    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool, dft: bool = True
 ) -> float:
-    """Run the grouped kernel, adding a Gauss-Legendre rule when it asks for one (a negative return)."""
+    """Run the grouped kernel (root-of-unity form, or the coefficient form when ``dft`` is False), adding a
+    Gauss-Legendre rule when it asks for one (a negative return)."""
     while True:
         offset, nodes, weights = _GL_RULES.table
-        value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        if dft:
+            value = dft_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        else:
+            value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights, 1, k)
         if value >= 0.0:
             return float(value)
         _GL_RULES.add(int(-value))
@@ -166,7 +172,7 @@ def _maj_one(
             total += mult * _call(maj_kernel, a, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
         return min(total, 1.0)
     g_size, g_mult, g_corr = _groups(correct, wrong)
-    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
+    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured", method != "poly")
 
 
 def _maj_two(correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, ties: str, kind: str) -> float:
@@ -224,34 +230,75 @@ def maj_at_k(
     """Exact maj@k per question (rows) and k (columns) over the vote classes (each correct class its own vote);
     see the module docstring for the method.
 
-    The compiled kernels release the GIL, so questions are shared among ``threads`` worker threads (default: the
-    number of CPUs, at most 8); the result does not depend on the thread count.
+    Questions with the same class sizes are computed once; the distinct ones run through one compiled loop over
+    questions and k (``_batch_kernel.maj_batch``, the same kernels and choices as :func:`maj_at_k_one`, so the same
+    values to the last bit), in chunks shared among ``threads`` worker threads (default: the number of CPUs, at
+    most 8; the kernels release the GIL). The result does not depend on the thread count.
     """
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
     k_ = check_ks(ks)
     sizes, is_correct = counts.vote_classes()
     assert counts.abstain is not None
-    abstain = counts.abstain
-    out = np.empty((counts.n_questions, len(k_)))
+    shapes, inverse = _distinct_shapes(sizes, is_correct, np.asarray(counts.abstain, np.int64))
+    out_u = _maj_batch(*shapes, k_, ties, kind, progress, threads)
+    return out_u[inverse]
 
-    k_list = k_.tolist()
 
-    def row(i: int) -> None:
-        s = sizes[i]
-        out[i] = _maj_row(s[is_correct[i]].tolist(), s[~is_correct[i]].tolist(), int(abstain[i]), k_list, ties, kind)
+def _distinct_shapes(
+    sizes: IntArray, is_correct: BoolArray, abstain: IntArray
+) -> tuple[tuple[IntArray, IntArray, IntArray, IntArray, IntArray], IntArray]:
+    """The distinct questions as CSR arrays (correct sizes, pointers, wrong sizes, pointers, abstentions; sizes
+    descending, no zeros) and, per question, the index of its distinct shape."""
+    sizes = np.asarray(sizes, np.int64)
+    corr = np.where(is_correct, sizes, 0)
+    wrong = np.where(is_correct, 0, sizes)
+    corr = -np.sort(-corr, axis=1)
+    wrong = -np.sort(-wrong, axis=1)
+    corr = corr[:, : max(int((corr > 0).sum(axis=1).max(initial=0)), 1)]
+    wrong = wrong[:, : max(int((wrong > 0).sum(axis=1).max(initial=0)), 1)]
+    key = np.concatenate([corr, wrong, abstain[:, None]], axis=1)
+    uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    del uniq
+    corr, wrong, rest = corr[first], wrong[first], abstain[first]
+    c_ptr = np.concatenate([[0], np.cumsum((corr > 0).sum(axis=1))]).astype(np.int64)
+    w_ptr = np.concatenate([[0], np.cumsum((wrong > 0).sum(axis=1))]).astype(np.int64)
+    return (corr[corr > 0], c_ptr, wrong[wrong > 0], w_ptr, rest.astype(np.int64)), inverse.reshape(-1)
 
-    workers = min(threads or os.cpu_count() or 1, 8, counts.n_questions)
+
+def _maj_batch(
+    c_sizes: IntArray, c_ptr: IntArray, w_sizes: IntArray, w_ptr: IntArray, rest: IntArray, ks: IntArray,
+    ties: str, kind: str, progress: Callable[[int, int], None] | None, threads: int | None,
+) -> FloatArray:
+    """maj@k of CSR questions (see :func:`_distinct_shapes`) at every k, compiled, in chunks over threads."""
+    nq = rest.shape[0]
+    out = np.empty((nq, ks.shape[0]))
+    code, measured = _TIE_CODES[ties], kind == "measured"
+    order = np.argsort(-(np.diff(c_ptr) + np.diff(w_ptr)), kind="stable")  # big questions first: even chunks
+    chunks = [order[i : i + 256] for i in range(0, nq, 256)]
+
+    def run(rows: IntArray) -> None:
+        gl2_nodes, gl2_weights = _GL_TABLE[0]
+        offset, nodes, weights = _GL_RULES.table
+        maj_batch(c_sizes, c_ptr, w_sizes, w_ptr, rest, ks, code, measured, _LOG_EPS, ONE_CLASS_KERNEL_MAX_WRONG,
+                  gl2_nodes, gl2_weights, offset, nodes, weights, rows, out)
+
+    workers = min(threads or os.cpu_count() or 1, 8, len(chunks))
     if workers <= 1:
-        for i in range(counts.n_questions):
-            row(i)
+        for done, rows in enumerate(chunks, start=1):
+            run(rows)
             if progress is not None:
-                progress(i + 1, counts.n_questions)
-        return out
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, _ in enumerate(pool.map(row, range(counts.n_questions)), start=1):
-            if progress is not None:
-                progress(done, counts.n_questions)
+                progress(min(done * 256, nq), nq)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for done, _ in enumerate(pool.map(run, chunks), start=1):
+                if progress is not None:
+                    progress(min(done * 256, nq), nq)
+    # a kernel that needed a larger Gauss-Legendre rule left a negative value: the per-call path grows the rule
+    for q, j in zip(*np.nonzero(out < 0.0), strict=True):
+        c = tuple(c_sizes[c_ptr[q] : c_ptr[q + 1]].tolist())
+        w = tuple(w_sizes[w_ptr[q] : w_ptr[q + 1]].tolist())
+        out[q, j] = _maj_one(c, w, int(rest[q]), int(ks[j]), ties, kind)
     return out
 
 
