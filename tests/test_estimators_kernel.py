@@ -202,3 +202,76 @@ def test_maj_infinity_threshold_uses_the_strongest_correct_class() -> None:
     above = maj_at_k_one([396, 264], [340], 0, [4096], kind="iid")[0]  # p = 0.66 > 0.625
     below = maj_at_k_one([354, 236], [410], 0, [4096], kind="iid")[0]  # p = 0.59 < 0.625
     assert above > 0.99 and below < 0.01
+
+
+@pytest.mark.parametrize("kind", ["measured", "iid"])
+def test_batch_path_equals_the_per_call_path(kind: str) -> None:
+    """``maj_at_k`` (distinct shapes, one compiled loop over questions and k) gives the per-call values to the last
+    bit: small random tables with 0-3 correct and 0-3 wrong classes, abstentions and repeated shapes, wide questions
+    (the grouped kernel) and k beyond n (NaN when measured)."""
+    rng = np.random.default_rng(21 if kind == "measured" else 22)
+    correct, wrong, abstain = [], [], []
+    for _ in range(150):
+        c, w, a = random_question(rng, 9)
+        correct.append(c)
+        wrong.append(w)
+        abstain.append(a)
+    correct += [[40], [12, 12], [30, 5]]
+    wrong += [[1] * 80, [*rng.multinomial(600, np.full(60, 1 / 60)).tolist()], [20] * 70]
+    abstain += [3, 0, 1]
+    correct += correct[:20]  # repeated shapes
+    wrong += wrong[:20]
+    abstain += abstain[:20]
+    table = QuestionCounts.from_classes(correct, wrong, abstain=abstain)
+    ks = [1, 2, 3, 4, 5, 7, 9, 16, 64, 700]
+    sizes, is_correct = table.vote_classes()
+    for ties in TIES:
+        got = maj_at_k(table, ks, ties=ties, kind=kind, threads=2)
+        want = np.array([
+            majority._maj_row(sizes[i][is_correct[i]].tolist(), sizes[i][~is_correct[i]].tolist(),
+                              int(abstain[i]), ks, ties, kind)
+            for i in range(table.n_questions)
+        ])
+        np.testing.assert_array_equal(got, want)
+        small = [i for i in range(150) if sum(correct[i]) + sum(wrong[i]) + abstain[i] <= 6]
+        for i in small[:5]:  # and both against the brute force where it is cheap
+            n = sum(correct[i]) + sum(wrong[i]) + abstain[i]
+            for j, k in enumerate(ks):
+                if k <= n and (kind == "measured" or n**k <= 5000):
+                    assert abs(got[i, j] - brute(correct[i], wrong[i], abstain[i], k, ties, kind)) < TOL
+
+
+def test_batch_path_grows_the_quadrature_rule_when_a_kernel_asks() -> None:
+    """Thousands of near-equal classes tie at small x under random ties: the kernel needs a Gauss-Legendre rule of
+    more than 64 nodes, returns its size, and the batch path recomputes that value through the per-call path."""
+    near = np.random.default_rng(3).multinomial(100_000 - 11, np.full(9_999, 1 / 9_999))
+    table = QuestionCounts.from_classes([11, 11], [sorted(near[near > 0].tolist(), reverse=True)] * 2)
+    got = maj_at_k(table, [4096], kind="iid", threads=1)
+    c = (11,)
+    w = tuple(sorted(near[near > 0].tolist(), reverse=True))
+    want = majority._maj_one(c, w, 0, 4096, "random", "iid")
+    assert got[0, 0] == got[1, 0] == want
+    assert 0.0 < want < 1e-3
+
+
+@pytest.mark.parametrize("kind", ["measured", "iid"])
+def test_tail_bounds_are_upper_bounds_on_exact_tails(kind: str) -> None:
+    """``_log_tail`` (used to cut the range of top counts) never falls below the exact hypergeometric or binomial
+    tail (scipy.stats), and is within 1 % of it where the tail is not negligible."""
+    from scipy import stats
+
+    from harness.estimators._dft_kernel import _log_tail
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(2, 5000))
+        a = int(rng.integers(1, n + 1))
+        k = int(rng.integers(1, n + 1))
+        x = int(rng.integers(0, min(a, k) + 2))
+        dist = stats.hypergeom(n, a, k) if kind == "measured" else stats.binom(k, a / n)
+        for upper, exact in ((True, dist.sf(x - 1)), (False, dist.cdf(x))):
+            bound = _log_tail(x, a, n, k, kind == "measured", upper)
+            if exact > 0:
+                assert bound >= np.log(exact) - 1e-9, (n, a, k, x, upper)
+                if exact > 1e-250:
+                    assert bound <= np.log(exact) + 0.01, (n, a, k, x, upper, bound, np.log(exact))

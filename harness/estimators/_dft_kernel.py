@@ -193,13 +193,14 @@ def dft_kernel(
     ldenom = _log_tilted(k, n, theta, 0.0, True) if measured else _log_tilted(k, 0, 0.0, float(k), False)
     xmax = min(k, amax_corr) if measured else k
     # eps in four quarters: top counts below x_lo, above x_hi, x = 1 under random ties (the coefficient kernel), and
-    # the x in between, each of which splits its share four ways (neglected x and groups; dropped coefficients;
+    # the x in between, each of which splits its share five ways (neglected x and groups; dropped coefficients;
+    # skipped frequencies;
     # tie degrees; aliases)
     log_q = log_eps - math.log(4.0)
     x_lo, x_hi = _x_range(sizes, mult, corr, n, k, measured, xmax, log_q)
     if x_lo > x_hi:
         return 0.0
-    log_piece = log_q - math.log(x_hi - x_lo + 1.0) - math.log(4.0)
+    log_piece = log_q - math.log(x_hi - x_lo + 1.0) - math.log(5.0)
     log_g = math.log(G + 1.0)
     cmax = 1.0 if ties == TIE_WEAK else float(n_corr)
     acc = 0.0
@@ -235,6 +236,11 @@ def dft_kernel(
     comp = np.empty(G, np.int64)
     tx = np.empty(half, np.complex128)
     free_hat = np.empty(half, np.complex128)
+    keep = np.empty(half, np.int64)
+    fxs_all = np.zeros(G)
+    lmod = np.empty(half)  # log |1 - theta + theta w^j| (measured)
+    for j in range(half):
+        lmod[j] = math.log(abs(1.0 - theta + theta * tw[j])) if measured else 0.0
     vv = np.empty(half, np.complex128)
     dd = np.empty(half, np.complex128)
     v0 = np.empty(half, np.complex128)
@@ -306,29 +312,45 @@ def dft_kernel(
                     if idx >= size:
                         idx -= size
                 nxt[g] = i + 1
-        step = x % size
-        idx = 0
-        for j in range(half):
-            tx[j] = tw[idx]
-            idx += step
-            if idx >= size:
-                idx -= size
         fm = lam * free
+        # skipped frequencies: |integrand(w^j)| <= 2 n_corr |free(w^j)| prod_g (|L_g(w^j)| + f_g(x))^r_g, every factor
+        # <= 1 (sub-probability); j is left out when that, times its weight in the sum / P(S = k), is below its
+        # share / (N/2 + 1). The bound falls like the characteristic function of the total, so most j go.
+        for c in range(ncomp):
+            g = comp[c]
+            fxs_all[g] = math.exp(_log_tilted(x, sizes[g], theta, lam * sizes[g], measured))
+        by_r = comp[:ncomp][np.argsort(-mult[comp[:ncomp]])]
+        thr = log_piece - math.log(half) + ldenom - math.log(2.0 * n_corr)
+        nkeep = 0
         for j in range(half):
+            lb = (free * lmod[j] if measured else fm * (tw[j].real - 1.0)) + math.log(cw[j] / size)
+            for g in by_r:
+                if lb < thr:
+                    break
+                m = abs(lhat[g, j]) + fxs_all[g]
+                lb = lb + mult[g] * math.log(m) if m > 0.0 else -np.inf
+            if lb >= thr:
+                keep[nkeep] = j
+                nkeep += 1
+        for jj in range(nkeep):
+            j = keep[jj]
+            tx[j] = tw[(j * x) % size]
             if measured:
                 free_hat[j] = cmath.exp(free * cmath.log(1.0 - theta + theta * tw[j])) if free > 0 else 1.0
             else:
                 free_hat[j] = cmath.exp(fm * (tw[j] - 1.0))
         if ties == TIE_WEAK:
-            for j in range(half):
+            for jj in range(nkeep):
+                j = keep[jj]
                 vv[j] = 1.0
                 v0[j] = 1.0
                 ww[j] = 1.0
             for c in range(ncomp):
                 g = comp[c]
                 r = mult[g]
-                fx = math.exp(_log_tilted(x, sizes[g], theta, lam * sizes[g], measured))
-                for j in range(half):
+                fx = fxs_all[g]
+                for jj in range(nkeep):
+                    j = keep[jj]
                     lj = lhat[g, j]
                     pj = _cpow(lj + fx * tx[j], r)
                     if corr[g]:
@@ -337,7 +359,8 @@ def dft_kernel(
                     else:
                         ww[j] *= pj
             total = 0.0
-            for j in range(half):
+            for jj in range(nkeep):
+                j = keep[jj]
                 total += ((vv[j] - v0[j]) * ww[j] * free_hat[j] * ek[j]).real
             acc += total / math.exp(ldenom)
             continue
@@ -391,14 +414,16 @@ def dft_kernel(
         value = 0.0
         for t in range(nodes):
             u = us[t]
-            for j in range(half):
+            for jj in range(nkeep):
+                j = keep[jj]
                 vv[j] = 1.0
                 dd[j] = 0.0
             for c in range(ncomp):
                 g = comp[c]
                 r = mult[g]
                 fx = fxs[c]
-                for j in range(half):
+                for jj in range(nkeep):
+                    j = keep[jj]
                     tj = fx * tx[j]
                     pj = lhat[g, j] + u * tj
                     q = _cpow(pj, r - 1)
@@ -409,7 +434,8 @@ def dft_kernel(
                         dd[j] = dd[j] * pr
                     vv[j] *= pr
             total = 0.0
-            for j in range(half):
+            for jj in range(nkeep):
+                j = keep[jj]
                 total += (dd[j] * free_hat[j] * ek[j]).real
             value += ws[t] * total
         acc += value / math.exp(ldenom)
