@@ -6,8 +6,8 @@ measured in the same run, not absolute seconds):
 
 1. ``grid``: issue 2's workload, 500 questions, n = 10,000, 50 answer classes (correct share p ~ Beta(0.5, 0.5),
    wrong answers ~ Dirichlet(0.3) over 49 classes), 17 log-spaced k from 1 to 10,000, random ties, measured.
-   Baseline: 1,000 draws per (question, k) with ``Generator.multivariate_hypergeometric``. Both kernels are timed:
-   the per-class one (one correct class, the default for <= 64 wrong classes) and the grouped one (forced).
+   Baseline: 1,000 draws per (question, k) with ``Generator.multivariate_hypergeometric``. Timed: the library
+   default (``maj_at_k``), the grouped kernel at roots of unity forced, and the coefficient grouped kernel forced.
 2. ``several``: the same grid with the correct samples split over 3 correct classes (Dirichlet(1) shares).
 3. ``shapes``: single (question, k) timings on issue 15's adversarial shapes, every tie rule, both kinds.
 4. ``report``: maj@k over a generated class table of 100,000 questions x n = 100 (measured and iid, the
@@ -85,11 +85,15 @@ def part_grid(args: argparse.Namespace, split: int) -> None:
     label = "one correct class" if split == 1 else f"{split} correct classes"
     print(f"\n## {label}: {args.questions} questions x n={args.n} x {args.classes} classes x {len(ks)} k (random ties)")
     print(f"Monte Carlo, {args.draws} draws per (question, k), numpy, 1 thread: {t_mc:.2f} s")
-    for method in ("auto", "grouped") if split == 1 else ("auto",):
-        exact, t = _timed(lambda m=method: _exact(table, ks, m))  # type: ignore[misc]
+    for method in ("library", "grouped", "poly"):
+        if method == "library":  # maj_at_k: distinct shapes, one compiled loop over questions and k
+            exact, t = _timed(lambda: majority.maj_at_k(table, ks, threads=1))
+        else:
+            exact, t = _timed(lambda m=method: _exact(table, ks, m))  # type: ignore[misc]
         se = np.sqrt(np.maximum(mc * (1 - mc), 1e-12) / args.draws)
         z = np.abs(exact - mc) / np.maximum(se, 1.0 / args.draws)
-        name = "library default" if method == "auto" else "grouped kernel forced"
+        name = {"library": "library default, maj_at_k", "grouped": "grouped kernel at roots of unity forced",
+                "poly": "coefficient grouped kernel forced (the previous grouped default)"}[method]
         print(f"exact ({name}), 1 thread: {t:.2f} s; ratio to Monte Carlo {t / t_mc:.3f}; "
               f"max |z| {z.max():.2f}, share |z| > 4: {(z > 4).mean():.4f}")
 

@@ -157,10 +157,12 @@ def _monte_carlo(
 def _adversarial_shapes() -> dict[str, tuple[list[int], list[int]]]:
     rng = np.random.default_rng(15)
     near = rng.multinomial(10_000 - 40, np.full(999, 1 / 999))
+    near3 = rng.multinomial(10_000 - 30, np.full(997, 1 / 997))
     return {
         "almost every wrong answer distinct": ([60], [40, 30, *([2] * 40), *([1] * 9790)]),
         "1,000 near-equal classes, correct close": ([40], sorted(near.tolist(), reverse=True)),
         "several correct classes": ([20, 15, 15, 5], [30, 20, *([10] * 50), *([1] * 9395)]),
+        "3 correct classes among 1,000 near-equal classes": ([10, 10, 10], sorted(near3.tolist(), reverse=True)),
     }
 
 

@@ -83,7 +83,8 @@ def _groups(c: IntArray, w: IntArray) -> tuple[IntArray, IntArray, npt.NDArray[n
 @njit(cache=True)
 def _one(
     c: IntArray, w: IntArray, rest: int, k: int, ties: int, measured: bool, log_eps: float, one_max: int,
-    gl2_nodes: FloatArray, gl2_weights: FloatArray, gl_offset: IntArray, gl_nodes: FloatArray, gl_weights: FloatArray,
+    one_max_k: int, one_max_n: int, gl2_nodes: FloatArray, gl2_weights: FloatArray, gl_offset: IntArray,
+    gl_nodes: FloatArray, gl_weights: FloatArray,
 ) -> float:
     """One (question, k): the 'auto' branch of ``majority._maj_one``."""
     if c.shape[0] == 0:
@@ -115,7 +116,10 @@ def _one(
             return 1.0 if (nc == 1 and nw == 0) else 0.0
         return 1.0 if nc > 0 else 0.0
     anchors_ok = ties != TIE_WEAK or c.shape[0] == 1
-    if anchors_ok and c.shape[0] + w.shape[0] <= one_max + 1:
+    anchors = 0
+    for i in range(c.shape[0]):
+        anchors += i == 0 or c[i] != c[i - 1]
+    if anchors_ok and c.shape[0] + w.shape[0] <= one_max + 1 and (n <= one_max_n or k * anchors <= one_max_k):
         total = 0.0
         i = 0
         while i < c.shape[0]:
@@ -150,7 +154,8 @@ def _one(
 @njit(cache=True, nogil=True)
 def maj_batch(
     corr_sizes: IntArray, corr_ptr: IntArray, wrong_sizes: IntArray, wrong_ptr: IntArray, rest: IntArray,
-    ks: IntArray, ties: int, measured: bool, log_eps: float, one_max: int, gl2_nodes: FloatArray,
+    ks: IntArray, ties: int, measured: bool, log_eps: float, one_max: int, one_max_k: int, one_max_n: int,
+    gl2_nodes: FloatArray,
     gl2_weights: FloatArray, gl_offset: IntArray, gl_nodes: FloatArray, gl_weights: FloatArray, rows: IntArray,
     out: FloatArray,
 ) -> None:
@@ -169,6 +174,6 @@ def maj_batch(
                 out[q, j] = np.nan
             else:
                 out[q, j] = _one(
-                    c, w, rest[q], k, ties, measured, log_eps, one_max, gl2_nodes, gl2_weights, gl_offset, gl_nodes,
-                    gl_weights,
+                    c, w, rest[q], k, ties, measured, log_eps, one_max, one_max_k, one_max_n, gl2_nodes, gl2_weights,
+                    gl_offset, gl_nodes, gl_weights,
                 )

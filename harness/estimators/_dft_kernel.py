@@ -237,6 +237,7 @@ def dft_kernel(
     tx = np.empty(half, np.complex128)
     free_hat = np.empty(half, np.complex128)
     keep = np.empty(half, np.int64)
+    dead = np.zeros(G, np.bool_)
     fxs_all = np.zeros(G)
     lmod = np.empty(half)  # log |1 - theta + theta w^j| (measured)
     for j in range(half):
@@ -254,15 +255,15 @@ def dft_kernel(
                 lct = _logaddexp(lct, math.log(mult[g]) + _log_tail_bound(x, sizes[g], n, k, True))
         if lpx < log_piece:
             continue
-        lall = 0.0
-        reach = rest
-        for g in range(G):
-            reach += mult[g] * min(sizes[g], x)
-            lall += mult[g] * _log_tail_bound(x, sizes[g], n, k, False)
-        if lall < log_piece or (measured and reach < k):
-            continue
+        if measured:
+            reach = rest
+            for g in range(G):
+                reach += mult[g] * min(sizes[g], x)
+            if reach < k:
+                continue  # the classes cannot hold k draws with none above x
         # competitive groups. A wrong group left untruncated errs only on draws with a correct class at x and one
-        # of its classes >= x: P <= P(some correct >= x) r P(Y >= x) (negative association, Joag-Dev & Proschan)
+        # of its classes >= x: P <= P(some correct >= x) r P(Y >= x) (negative association, Joag-Dev & Proschan).
+        # That bound falls with x, so a wrong group once below it is left out for every larger x ("dead").
         ncomp = 0
         free = rest
         only = -1
@@ -271,10 +272,16 @@ def dft_kernel(
             a = sizes[g]
             if a == 0 or mult[g] == 0:
                 continue
+            if dead[g]:
+                free += a * mult[g]
+                continue
             need = x + 1 if (ties == TIE_WEAK and not corr[g]) else x
             lb = math.log(mult[g]) + _log_tail_bound(need, a, n, k, True)
-            bound = min(lpx, lb) if corr[g] else min(lpx, lb, lct + lb)
-            if (measured and a < need) or bound < log_piece - log_g:
+            if (measured and a < need) or (not corr[g] and lct + lb < log_piece - log_g):
+                dead[g] = True
+                free += a * mult[g]
+                continue
+            if min(lpx, lb) < log_piece - log_g:
                 free += a * mult[g]
                 continue
             comp[ncomp] = g
@@ -285,6 +292,13 @@ def dft_kernel(
             continue
         if ncomp == 1 and corr[only] and mult[only] == 1:
             acc += math.exp(_log_marginal(x, sizes[only], n, k, measured))
+            alone = True
+            for g in range(G):
+                alone = alone and (g == only or dead[g] or sizes[g] == 0 or mult[g] == 0)
+            if alone:  # every other class is out for good: the rest of the range is P(Y = x') each
+                for x2 in range(x + 1, x_hi + 1):
+                    acc += math.exp(_log_marginal(x2, sizes[only], n, k, measured))
+                break
             continue
         # bring each competitive group's L (counts < x) up to date
         for c in range(ncomp):
@@ -319,19 +333,23 @@ def dft_kernel(
         for c in range(ncomp):
             g = comp[c]
             fxs_all[g] = math.exp(_log_tilted(x, sizes[g], theta, lam * sizes[g], measured))
-        by_r = comp[:ncomp][np.argsort(-mult[comp[:ncomp]])]
+        by_r = comp[:ncomp][np.argsort(-(mult[comp[:ncomp]] * sizes[comp[:ncomp]]))]  # fastest decay first
         thr = log_piece - math.log(half) + ldenom - math.log(2.0 * n_corr)
         nkeep = 0
         for j in range(half):
             lb = (free * lmod[j] if measured else fm * (tw[j].real - 1.0)) + math.log(cw[j] / size)
-            for g in by_r:
-                if lb < thr:
-                    break
-                m = abs(lhat[g, j]) + fxs_all[g]
-                lb = lb + mult[g] * math.log(m) if m > 0.0 else -np.inf
             if lb >= thr:
-                keep[nkeep] = j
-                nkeep += 1
+                # the product in the linear domain (every factor <= 1, so it only falls: stop once below)
+                lim = math.exp(thr - lb)
+                pr = 1.0
+                for g in by_r:
+                    m = abs(lhat[g, j]) + fxs_all[g]
+                    pr *= m if mult[g] == 1 else m ** mult[g]
+                    if pr < lim:
+                        break
+                if pr >= lim:
+                    keep[nkeep] = j
+                    nkeep += 1
         for jj in range(nkeep):
             j = keep[jj]
             tx[j] = tw[(j * x) % size]

@@ -65,9 +65,14 @@ _GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; 
 
 
 ONE_CLASS_KERNEL_MAX_WRONG = 64
-"""Questions with at most this many classes besides one anchor use the per-class kernel (``maj_kernel``, summed
-over the correct classes as anchors; for weak ties only with one correct class); all others the grouped kernel
-(``grouped_kernel``). Both are exact; the choice is speed only."""
+ONE_CLASS_KERNEL_MAX_K = 64
+ONE_CLASS_KERNEL_MAX_N = 1000
+"""Questions with at most ``ONE_CLASS_KERNEL_MAX_WRONG`` classes besides one anchor use the per-class kernel
+(``maj_kernel``, summed over the distinct correct sizes as anchors; for weak ties only with one correct class) when
+n <= ``ONE_CLASS_KERNEL_MAX_N`` or k x anchors <= ``ONE_CLASS_KERNEL_MAX_K``; all others the grouped kernel at roots
+of unity (``dft_kernel``). All are exact; the choice is speed only (measured in benchmarks/bench_majority.py: the
+per-class kernel's cost grows with k and with the anchors, the grouped kernel's work per top count is nearly flat in
+k but has a larger constant)."""
 
 
 def _call(fn: Callable[..., float], *args: object) -> float:
@@ -144,9 +149,11 @@ def _maj_one(
     non-voting samples.
 
     ``method``: 'one' sums the per-class kernel over the correct classes taken as anchors (random and strict ties;
-    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' uses closed forms at k = 1, 2 and
-    (measured) k = n, else picks 'one' when there are at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes and the rule
-    allows it. All are exact (a forced method skips the closed forms, so tests reach each kernel at every k).
+    weak ties with one correct class), 'grouped' runs the grouped kernel at roots of unity, 'poly' the coefficient
+    grouped kernel, 'auto' uses closed forms at k = 1, 2 and (measured) k = n, else picks 'one' when there are at
+    most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes, n or k is small (``ONE_CLASS_KERNEL_MAX_N``,
+    ``ONE_CLASS_KERNEL_MAX_K``) and the rule allows it, else 'grouped'. All are exact (a forced method skips the
+    closed forms, so tests reach each kernel at every k).
     """
     if not correct:
         return 0.0
@@ -159,7 +166,10 @@ def _maj_one(
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
     anchors_ok = ties != "weak" or len(correct) == 1
-    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
+    n = sum(correct) + sum(wrong) + rest
+    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1 and (
+        n <= ONE_CLASS_KERNEL_MAX_N or k * len(set(correct)) <= ONE_CLASS_KERNEL_MAX_K
+    )
     if anchors_ok and (method == "one" or (method == "auto" and small)):
         # random: P(class i wins) = E[1{Y_i on top} / (classes on top)], summed over the correct classes i, is
         # E[(correct on top) / (classes on top)]; strict: the events "i alone on top" are disjoint. Each term is
@@ -281,7 +291,8 @@ def _maj_batch(
         gl2_nodes, gl2_weights = _GL_TABLE[0]
         offset, nodes, weights = _GL_RULES.table
         maj_batch(c_sizes, c_ptr, w_sizes, w_ptr, rest, ks, code, measured, _LOG_EPS, ONE_CLASS_KERNEL_MAX_WRONG,
-                  gl2_nodes, gl2_weights, offset, nodes, weights, rows, out)
+                  ONE_CLASS_KERNEL_MAX_K, ONE_CLASS_KERNEL_MAX_N, gl2_nodes, gl2_weights, offset, nodes, weights, rows,
+                  out)
 
     workers = min(threads or os.cpu_count() or 1, 8, len(chunks))
     if workers <= 1:
