@@ -232,7 +232,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=1000)
     ap.add_argument("--report-questions", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", default="auto", choices=["auto", "poly", "grouped"])
+    ap.add_argument("--method", default="auto", help="for shapes: comma-separated auto, grouped, poly (one table each)")
     ap.add_argument("--write-table", metavar="PATH", help="write the report table as a class-count file and exit")
     args = ap.parse_args()
     if args.write_table:
@@ -245,7 +245,8 @@ def main() -> None:
     if "several" in parts:
         part_grid(args, 3)
     if "shapes" in parts:
-        part_shapes(args)
+        for method in args.method.split(","):
+            part_shapes(argparse.Namespace(**{**vars(args), "method": method}))
     if "report" in parts:
         part_report(args)
 
