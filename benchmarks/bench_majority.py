@@ -220,6 +220,7 @@ def warm_up() -> None:
             for method in ("one", "grouped", "poly"):
                 majority._maj_one((3, 2), (2, 2, 1), 1, 4, ties, kind, method)
             majority.maj_at_k_one(3, [2, 1], 0, [2, 3], ties=ties, kind=kind)
+            majority.maj_at_k(QuestionCounts.from_classes([[3, 2], 2], [[2, 1], [1]]), [2, 3], ties=ties, kind=kind)
     majority._maj_one.cache_clear()
 
 

@@ -62,42 +62,49 @@ def _log_alias_bound(k: int, n: int, theta: float, measured: bool, dist: int) ->
 
 
 @njit(cache=True)
+def _log_walk(i0: int, d: int, a: int, n: int, k: int, measured: bool, bound: bool) -> float:
+    """log of sum over i = i0, i0 + d, i0 + 2d, ... of P(Y = i) for one class's count Y (hypergeometric or
+    Binomial(k, a / n)), by the ratio of successive terms, until a term is below 1e-6 of the sum while falling. With
+    ``bound`` the rest is added as a geometric series of the last ratio (an upper bound: the pmf is log-concave, so
+    the ratios only fall outward), else left out (a lower bound)."""
+    lp0 = _log_marginal(i0, a, n, k, measured)
+    if lp0 == -np.inf:
+        return -np.inf
+    q = a / n
+    s = 1.0
+    t = 1.0
+    i = i0
+    while True:
+        if d > 0:
+            num = (a - i) * (k - i) if measured else (k - i) * q
+            den = (i + 1) * (n - a - k + i + 1) if measured else (i + 1) * (1.0 - q)
+        else:
+            num = i * (n - a - k + i) if measured else i * (1.0 - q)
+            den = (a - i + 1) * (k - i + 1) if measured else (k - i + 1) * q
+        if num <= 0 or den <= 0:
+            break
+        rho = num / den
+        t *= rho
+        i += d
+        s += t
+        if rho < 1.0 and t < 1e-6 * s:
+            if bound:
+                s += t * rho / (1.0 - rho)
+            break
+    return lp0 + math.log(s)
+
+
+@njit(cache=True)
 def _log_tail(x: int, a: int, n: int, k: int, measured: bool, upper: bool) -> float:
-    """Rigorous upper bound on log P(Y >= x) (``upper``) or log P(Y <= x) for one class's count Y (hypergeometric or
-    Binomial(k, a / n)): the pmf summed outward from x until a term is below 1e-6 of the sum, plus a geometric bound
-    on the rest (the pmf is log-concave, so the ratio of successive terms only falls); where x lies on the mean's
-    side, 1 minus such a partial sum of the complement (a lower bound on it)."""
+    """Rigorous upper bound on log P(Y >= x) (``upper``) or log P(Y <= x) for one class's count Y: the pmf summed
+    outward from x with a geometric bound on the rest (:func:`_log_walk`); where x lies on the mean's side, 1 minus a
+    partial sum of the complement (a lower bound on it)."""
     d = 1 if upper else -1
     mean = k * a / n
     if (upper and x <= mean) or (not upper and x >= mean):
-        part = 0.0  # complement, summed from x - d outward: a lower bound on it
-        i = x - d
-        prev = -np.inf
-        while True:
-            lp = _log_marginal(i, a, n, k, measured)
-            if lp == -np.inf:
-                break
-            t = math.exp(lp)
-            part += t
-            if lp < prev and t <= 1e-6 * part:
-                break
-            prev = lp
-            i -= d
+        part = math.exp(_log_walk(x - d, -d, a, n, k, measured, False))
         return math.log1p(-part) if part < 1.0 else -np.inf
-    lt = -np.inf
-    i = x
-    lp = _log_marginal(i, a, n, k, measured)
-    while lp > -np.inf:
-        lt = _logaddexp(lt, lp)
-        nl = _log_marginal(i + d, a, n, k, measured)
-        if nl == -np.inf:
-            break
-        if nl < lp and nl < lt - 13.8:
-            lt = _logaddexp(lt, nl - math.log1p(-math.exp(nl - lp)))  # geometric bound on the rest
-            break
-        lp = nl
-        i += d
-    return lt
+    return _log_walk(x, d, a, n, k, measured, True)
 
 
 @njit(cache=True)
@@ -400,16 +407,16 @@ def dft_kernel(
             # (Chernoff on the elementary symmetric sums), times cmax / P(S = k); Gauss-Legendre with N nodes
             # integrates u-degrees <= 2N - 1 exactly and errs on higher ones by at most their weight
             tmax = tcount - 1
-            prod_y = np.zeros(24)  # log prod_j (l_j + f_j y) at y = 1.5^i
-            for i in range(24):
-                y = 1.5**i
+            prod_y = np.zeros(16)  # log prod_j (l_j + f_j y) at y = 2^i
+            for i in range(16):
+                y = 2.0**i
                 for c in range(ncomp):
                     s = lsum[c] + fval[c] * y
                     prod_y[i] += mult[comp[c]] * math.log(s) if s > 0 else -np.inf
             for t in range(1, tcount + 1):
                 best = np.inf
-                for i in range(24):
-                    best = min(best, prod_y[i] - t * i * math.log(1.5))
+                for i in range(16):
+                    best = min(best, prod_y[i] - t * i * math.log(2.0))
                 if math.log(cmax) + best - ldenom < log_piece:
                     tmax = min(tmax, t - 2) if t >= 2 else 0
                     break
