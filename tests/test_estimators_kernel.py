@@ -277,3 +277,24 @@ def test_tail_bounds_are_upper_bounds_on_exact_tails(kind: str) -> None:
                 assert bound >= np.log(exact) - 1e-9, (n, a, k, x, upper)
                 if exact > 1e-250:
                     assert bound <= np.log(exact) + 0.01, (n, a, k, x, upper, bound, np.log(exact))
+
+
+def test_many_questions_at_once_equal_one_by_one() -> None:
+    """``maj_at_k_many`` (lists of class sizes, the batch path) gives ``maj_at_k_one``'s values to the last bit,
+    with zeros among the sizes (dropped) and large pseudo-count questions like the model predictions use."""
+    rng = np.random.default_rng(31)
+    correct, wrong, abstain = [], [], []
+    for _ in range(60):
+        c, w, a = random_question(rng, 9)
+        correct.append(c + [0])
+        wrong.append(w + [0])
+        abstain.append(a)
+    correct += [[400_000, 100_000], [1_000]]
+    wrong += [[300_000, 150_000, 49_000], [990_000, 4_000]]
+    abstain += [1_000, 5_000]
+    ks = [1, 2, 3, 5, 8, 64, 512]
+    for ties in TIES:
+        got = majority.maj_at_k_many(correct, wrong, abstain, ks, ties=ties, kind="iid")
+        for i in range(len(correct)):
+            np.testing.assert_array_equal(got[i], maj_at_k_one(correct[i], wrong[i], abstain[i], ks, ties=ties,
+                                                               kind="iid"))
