@@ -90,7 +90,9 @@ def part_grid(args: argparse.Namespace, split: int) -> None:
             exact, t = _timed(lambda: majority.maj_at_k(table, ks, threads=1))
         else:
             exact, t = _timed(lambda m=method: _exact(table, ks, m))  # type: ignore[misc]
-        se = np.sqrt(np.maximum(mc * (1 - mc), 1e-12) / args.draws)
+        # the credit lies in [0, 1], so its variance is at most v (1 - v) at the exact mean v (an SE from the Monte
+        # Carlo's own mean is far too small when it saw no hit of a rare event)
+        se = np.sqrt(np.maximum(exact * (1 - exact), 1e-12) / args.draws)
         z = np.abs(exact - mc) / np.maximum(se, 1.0 / args.draws)
         name = {"library": "library default, maj_at_k", "grouped": "grouped kernel at roots of unity forced",
                 "poly": "coefficient grouped kernel forced (the previous grouped default)"}[method]

@@ -242,7 +242,7 @@ def maj_at_k(
 
     Questions with the same class sizes are computed once; the distinct ones run through one compiled loop over
     questions and k (``_batch_kernel.maj_batch``, the same kernels and choices as :func:`maj_at_k_one`, so the same
-    values to the last bit), in chunks shared among ``threads`` worker threads (default: the number of CPUs, at
+    values up to rounding, 1e-16), in chunks shared among ``threads`` worker threads (default: the number of CPUs, at
     most 8; the kernels release the GIL). The result does not depend on the thread count.
     """
     check_choice("ties", ties, TIES)
@@ -260,7 +260,7 @@ def maj_at_k_many(
     *, ties: str = "random", kind: str = "measured", threads: int | None = None,
 ) -> FloatArray:
     """:func:`maj_at_k_one` for many questions at once (rows), through the compiled batch path of
-    :func:`maj_at_k`: the same values to the last bit, without a Python call per question and k."""
+    :func:`maj_at_k`: the same values up to rounding (1e-16), without a Python call per question and k."""
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
     k_ = check_ks(ks)
