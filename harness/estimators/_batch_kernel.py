@@ -121,7 +121,9 @@ def _one(
     anchors = 0
     for i in range(c.shape[0]):
         anchors += i == 0 or c[i] != c[i - 1]
-    if anchors_ok and c.shape[0] + w.shape[0] <= one_max + 1 and (n <= one_max_n or k * anchors <= one_max_k):
+    if anchors_ok and c.shape[0] + w.shape[0] <= one_max + 1 and (
+        n <= one_max_n or k * anchors * (c.shape[0] + w.shape[0]) <= one_max_k
+    ):
         total = 0.0
         i = 0
         while i < c.shape[0]:
