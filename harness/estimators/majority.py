@@ -12,7 +12,7 @@ Tie rules when c correct and w wrong classes share the most votes: ``random`` cr
 "first seen wins" gives under exchangeable order), ``strict`` 1 only if c = 1 and w = 0, ``weak`` 1 if c >= 1. A
 class needs at least one vote; if no sample votes the credit is 0.
 
-Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two kernels, chosen for speed:
+Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two formulations, chosen for speed:
 
 * per-class (``_majority_kernel.maj_kernel``): condition on one anchor class's count x; the other counts given x
   are a multivariate hypergeometric (multinomial) draw of m = k - x, written as independent Binomial(a_j, theta)
@@ -21,10 +21,15 @@ Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds)
   ties by 1/(1+T) = int_0^1 u^T du and Gauss-Legendre quadrature. With several correct classes, random and strict
   ties are sums over the correct classes as anchors (P(i wins) summed is E[c/(c+w)]; "i alone on top" are
   disjoint events).
-* grouped (``_grouped_kernel.grouped_kernel``): classes of equal size and correctness are exchangeable and enter
-  as powers of one truncated polynomial; condition on the top count x and extract [z^k] of a product of group
-  powers under one global tilt; random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative
-  part of a dual-number product.
+* grouped: classes of equal size and correctness are exchangeable and enter as powers of one truncated
+  polynomial; condition on the top count x and extract [z^k] of a product of group powers under one global tilt;
+  random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative part of a dual-number product.
+  The default evaluates every polynomial at roots of unity and [z^k] as one Fourier sum
+  (``_dft_kernel.dft_kernel``: aliases, skipped frequencies and the range of x bounded rigorously); the coefficient
+  form (``_grouped_kernel.grouped_kernel``) serves x = 1 under random ties and the tests.
+
+``maj_at_k`` computes each distinct question shape once, in one compiled loop over questions and k
+(``_batch_kernel.maj_batch``).
 
 Every neglected piece (classes that cannot reach x, x values that cannot matter, polynomial tails, tie degrees)
 is bounded rigorously (Chernoff; Hoeffding 1963 for hypergeometric tails; negative association, Joag-Dev &
