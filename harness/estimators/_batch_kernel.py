@@ -122,7 +122,7 @@ def _one(
     for i in range(c.shape[0]):
         anchors += i == 0 or c[i] != c[i - 1]
     if anchors_ok and c.shape[0] + w.shape[0] <= one_max + 1 and (
-        n <= one_max_n or k * anchors * (c.shape[0] + w.shape[0]) <= one_max_k
+        (n <= one_max_n and k <= 2 * one_max_n) or k * anchors * (c.shape[0] + w.shape[0]) <= one_max_k
     ):
         total = 0.0
         i = 0

@@ -74,7 +74,7 @@ ONE_CLASS_KERNEL_MAX_K = 4000
 ONE_CLASS_KERNEL_MAX_N = 1000
 """Questions with at most ``ONE_CLASS_KERNEL_MAX_WRONG`` classes besides one anchor use the per-class kernel
 (``maj_kernel``, summed over the distinct correct sizes as anchors; for weak ties only with one correct class) when
-n <= ``ONE_CLASS_KERNEL_MAX_N`` or k x anchors x classes <= ``ONE_CLASS_KERNEL_MAX_K``; all others the grouped
+n and k/2 <= ``ONE_CLASS_KERNEL_MAX_N`` or k x anchors x classes <= ``ONE_CLASS_KERNEL_MAX_K``; all others the grouped
 kernel at roots of unity (``dft_kernel``). All are exact; the choice is speed only (measured in
 benchmarks/bench_majority.py: the per-class kernel's cost grows with k, the anchors and the classes, the grouped
 kernel's work per top count is nearly flat in k but has a larger constant)."""
@@ -173,7 +173,7 @@ def _maj_one(
     anchors_ok = ties != "weak" or len(correct) == 1
     n = sum(correct) + sum(wrong) + rest
     small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1 and (
-        n <= ONE_CLASS_KERNEL_MAX_N
+        (n <= ONE_CLASS_KERNEL_MAX_N and k <= 2 * ONE_CLASS_KERNEL_MAX_N)
         or k * len(set(correct)) * (len(correct) + len(wrong)) <= ONE_CLASS_KERNEL_MAX_K
     )
     if anchors_ok and (method == "one" or (method == "auto" and small)):
