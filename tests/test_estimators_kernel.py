@@ -76,7 +76,9 @@ def test_several_correct_classes_match_brute_force(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["measured", "iid"])
 def test_both_kernels_match_brute_force(kind: str) -> None:
-    """Each kernel forced on small tables: the grouped one, and the per-class one summed over correct anchors."""
+    """Each kernel forced on small tables: the grouped one at roots of unity ('grouped', with the coefficient kernel
+    at x = 1 under random ties), the coefficient grouped kernel alone ('poly'), and the per-class one summed over
+    correct anchors ('one')."""
     rng = np.random.default_rng(11)
     for _ in range(120):
         correct, wrong, abstain = random_question(rng, 8 if kind == "measured" else 6)
@@ -87,6 +89,7 @@ def test_both_kernels_match_brute_force(kind: str) -> None:
             for ties in TIES:
                 want = brute(list(c), list(w), abstain, k, ties, kind)
                 assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "grouped") - want) < TOL
+                assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "poly") - want) < TOL
                 if ties != "weak" or len(c) == 1:  # anchors summed: random and strict with several correct classes
                     assert abs(majority._maj_one(c, w, abstain, k, ties, kind, "one") - want) < TOL
 
@@ -154,10 +157,12 @@ def _monte_carlo(
 def _adversarial_shapes() -> dict[str, tuple[list[int], list[int]]]:
     rng = np.random.default_rng(15)
     near = rng.multinomial(10_000 - 40, np.full(999, 1 / 999))
+    near3 = rng.multinomial(10_000 - 30, np.full(997, 1 / 997))
     return {
         "almost every wrong answer distinct": ([60], [40, 30, *([2] * 40), *([1] * 9790)]),
         "1,000 near-equal classes, correct close": ([40], sorted(near.tolist(), reverse=True)),
         "several correct classes": ([20, 15, 15, 5], [30, 20, *([10] * 50), *([1] * 9395)]),
+        "3 correct classes among 1,000 near-equal classes": ([10, 10, 10], sorted(near3.tolist(), reverse=True)),
     }
 
 
@@ -199,3 +204,99 @@ def test_maj_infinity_threshold_uses_the_strongest_correct_class() -> None:
     above = maj_at_k_one([396, 264], [340], 0, [4096], kind="iid")[0]  # p = 0.66 > 0.625
     below = maj_at_k_one([354, 236], [410], 0, [4096], kind="iid")[0]  # p = 0.59 < 0.625
     assert above > 0.99 and below < 0.01
+
+
+@pytest.mark.parametrize("kind", ["measured", "iid"])
+def test_batch_path_equals_the_per_call_path(kind: str) -> None:
+    """``maj_at_k`` (distinct shapes, one compiled loop over questions and k) gives the per-call values to 1e-15
+    (rounding): small random tables with 0-3 correct and 0-3 wrong classes, abstentions and repeated shapes, wide
+    questions (the grouped kernel) and k beyond n (NaN when measured)."""
+    rng = np.random.default_rng(21 if kind == "measured" else 22)
+    correct, wrong, abstain = [], [], []
+    for _ in range(150):
+        c, w, a = random_question(rng, 9)
+        correct.append(c)
+        wrong.append(w)
+        abstain.append(a)
+    correct += [[40], [12, 12], [30, 5]]
+    wrong += [[1] * 80, [*rng.multinomial(600, np.full(60, 1 / 60)).tolist()], [20] * 70]
+    abstain += [3, 0, 1]
+    correct += correct[:20]  # repeated shapes
+    wrong += wrong[:20]
+    abstain += abstain[:20]
+    table = QuestionCounts.from_classes(correct, wrong, abstain=abstain)
+    ks = [1, 2, 3, 4, 5, 7, 9, 16, 64, 700]
+    sizes, is_correct = table.vote_classes()
+    for ties in TIES:
+        got = maj_at_k(table, ks, ties=ties, kind=kind, threads=2)
+        want = np.array([
+            majority._maj_row(sizes[i][is_correct[i]].tolist(), sizes[i][~is_correct[i]].tolist(),
+                              int(abstain[i]), ks, ties, kind)
+            for i in range(table.n_questions)
+        ])
+        # the kernels compiled into the batch loop may round differently in the last place (vectorisation)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)
+        small = [i for i in range(150) if sum(correct[i]) + sum(wrong[i]) + abstain[i] <= 6]
+        for i in small[:5]:  # and both against the brute force where it is cheap
+            n = sum(correct[i]) + sum(wrong[i]) + abstain[i]
+            for j, k in enumerate(ks):
+                if k <= n and (kind == "measured" or n**k <= 5000):
+                    assert abs(got[i, j] - brute(correct[i], wrong[i], abstain[i], k, ties, kind)) < TOL
+
+
+def test_batch_path_grows_the_quadrature_rule_when_a_kernel_asks() -> None:
+    """Thousands of near-equal classes tie at small x under random ties: the kernel needs a Gauss-Legendre rule of
+    more than 64 nodes, returns its size, and the batch path recomputes that value through the per-call path."""
+    near = np.random.default_rng(3).multinomial(100_000 - 11, np.full(9_999, 1 / 9_999))
+    table = QuestionCounts.from_classes([11, 11], [sorted(near[near > 0].tolist(), reverse=True)] * 2)
+    got = maj_at_k(table, [4096], kind="iid", threads=1)
+    c = (11,)
+    w = tuple(sorted(near[near > 0].tolist(), reverse=True))
+    want = majority._maj_one(c, w, 0, 4096, "random", "iid")
+    assert got[0, 0] == got[1, 0]  # one distinct shape, computed once
+    assert abs(got[0, 0] - want) < 1e-15
+    assert 0.0 < want < 1e-3
+
+
+@pytest.mark.parametrize("kind", ["measured", "iid"])
+def test_tail_bounds_are_upper_bounds_on_exact_tails(kind: str) -> None:
+    """``_log_tail`` (used to cut the range of top counts) never falls below the exact hypergeometric or binomial
+    tail (scipy.stats), and is within 1 % of it where the tail is not negligible."""
+    from scipy import stats
+
+    from harness.estimators._dft_kernel import _log_tail
+
+    rng = np.random.default_rng(5)
+    for _ in range(300):
+        n = int(rng.integers(2, 5000))
+        a = int(rng.integers(1, n + 1))
+        k = int(rng.integers(1, n + 1))
+        x = int(rng.integers(0, min(a, k) + 2))
+        dist = stats.hypergeom(n, a, k) if kind == "measured" else stats.binom(k, a / n)
+        for upper, exact in ((True, dist.sf(x - 1)), (False, dist.cdf(x))):
+            bound = _log_tail(x, a, n, k, kind == "measured", upper)
+            if exact > 0:
+                assert bound >= np.log(exact) - 1e-9, (n, a, k, x, upper)
+                if exact > 1e-250:
+                    assert bound <= np.log(exact) + 0.01, (n, a, k, x, upper, bound, np.log(exact))
+
+
+def test_many_questions_at_once_equal_one_by_one() -> None:
+    """``maj_at_k_many`` (lists of class sizes, the batch path) gives ``maj_at_k_one``'s values (to 1e-15),
+    with zeros among the sizes (dropped) and large pseudo-count questions like the model predictions use."""
+    rng = np.random.default_rng(31)
+    correct, wrong, abstain = [], [], []
+    for _ in range(60):
+        c, w, a = random_question(rng, 9)
+        correct.append([*c, 0])
+        wrong.append([*w, 0])
+        abstain.append(a)
+    correct += [[400_000, 100_000], [1_000]]
+    wrong += [[300_000, 150_000, 49_000], [990_000, 4_000]]
+    abstain += [1_000, 5_000]
+    ks = [1, 2, 3, 5, 8, 64, 512]
+    for ties in TIES:
+        got = majority.maj_at_k_many(correct, wrong, abstain, ks, ties=ties, kind="iid")
+        for i in range(len(correct)):
+            want = maj_at_k_one(correct[i], wrong[i], abstain[i], ks, ties=ties, kind="iid")
+            np.testing.assert_allclose(got[i], want, rtol=0, atol=1e-15)

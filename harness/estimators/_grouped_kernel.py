@@ -337,9 +337,11 @@ def _extract(
 def grouped_kernel(
     sizes: npt.NDArray[np.int64], mult: npt.NDArray[np.int64], corr: npt.NDArray[np.bool_], rest: int, k: int,
     ties: int, measured: bool, log_eps: float, gl_offset: npt.NDArray[np.int64], gl_nodes: npt.NDArray[np.float64],
-    gl_weights: npt.NDArray[np.float64],
+    gl_weights: npt.NDArray[np.float64], x_first: int, x_last: int,
 ) -> float:
     """Exact maj@k for voting classes given as groups (size, multiplicity, correct?) and ``rest`` non-voting samples.
+
+    Only top counts x in [x_first, x_last] are summed (1 and k for the whole value; the DFT kernel asks for x = 1).
 
     The N-point Gauss-Legendre rule on [0, 1] is ``gl_nodes[o:o + N]``, ``gl_weights[o:o + N]`` with
     o = ``gl_offset[N]`` (-1 where not yet built). Returns -N when rule N is missing (the caller adds it).
@@ -366,7 +368,7 @@ def grouped_kernel(
     cmax = 1.0 if ties == TIE_WEAK else float(n_corr)
     acc = 0.0
     comp = np.empty(G, np.int64)
-    for x in range(1, xmax + 1):
+    for x in range(max(1, x_first), min(xmax, x_last) + 1):
         # credit needs a correct class at x: P <= sum over correct classes of P(Y = x) (exact marginals)
         lpx = -np.inf
         for g in range(G):

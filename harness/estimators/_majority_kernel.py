@@ -125,6 +125,13 @@ def maj_kernel(
         lp = math.log(a0 / total)
         lq = math.log1p(-a0 / total)
     comp = np.empty(n_wrong, np.int64)
+    # work arrays allocated once per call (grown on demand; every cell is written before it is read)
+    los = np.empty(max(n_wrong, 1), np.int64)
+    his = np.empty(max(n_wrong, 1), np.int64)
+    sizes_kept = np.empty(max(n_wrong, 1), np.int64)
+    kern_buf = np.empty((max(n_wrong, 1), 1))
+    state_buf = np.empty((1, 1))
+    new_buf = np.empty((1, 1))
     acc = 0.0
     for x in range(xmin, xmax + 1):
         m = k - x
@@ -178,9 +185,6 @@ def maj_kernel(
         odds = theta / (1.0 - theta) if measured else 0.0  # binomial tilt: f(i+1)/f(i) = (a-i)/(i+1) * odds
         # pass 1: each competitive class's kernel f(i), i = lo..hi, around its mode; values whose weight is
         # negligible against what this x can contribute (px) are cut on both sides
-        los = np.empty(ncomp, np.int64)
-        his = np.empty(ncomp, np.int64)
-        sizes_kept = np.empty(ncomp, np.int64)
         cut = log_eps - lpx - 12.0  # dropped weight <= e^cut x width / P(S=m) per class
         floor_weight = math.exp(cut)
         can_tie = 0
@@ -229,7 +233,9 @@ def maj_kernel(
         max_width = 1
         for c in range(ncut):
             max_width = max(max_width, his[c] - los[c] + 1)
-        kern = np.zeros((max(ncut, 1), max_width))
+        if kern_buf.shape[1] < max_width:
+            kern_buf = np.empty((max(n_wrong, 1), max(max_width, 2 * kern_buf.shape[1])))
+        kern = kern_buf
         for c in range(ncut):
             a = sizes_kept[c]
             mean = m * a / pool
@@ -277,9 +283,14 @@ def maj_kernel(
             nodes = 1
             us = gl_nodes[0, :1]  # u = 0: no tie is credited (strict, or ties negligible)
             ws = gl_weights[0, :1]
-        state = np.zeros((nodes, width_all))
-        new = np.zeros((nodes, width_all))
-        state[:, 0] = 1.0
+        if state_buf.shape[0] < nodes or state_buf.shape[1] < width_all:
+            rows = max(nodes, state_buf.shape[0])
+            cols = max(width_all, 2 * state_buf.shape[1])
+            state_buf = np.empty((rows, cols))
+            new_buf = np.empty((rows, cols))
+        state = state_buf[:nodes, :width_all]
+        new = new_buf[:nodes, :width_all]
+        state[:, 0] = 1.0  # only column 0 is read before the first class writes ``new``
         base = 0
         span = 0
         for c in range(ncomp):

@@ -12,7 +12,7 @@ Tie rules when c correct and w wrong classes share the most votes: ``random`` cr
 "first seen wins" gives under exchangeable order), ``strict`` 1 only if c = 1 and w = 0, ``weak`` 1 if c >= 1. A
 class needs at least one vote; if no sample votes the credit is 0.
 
-Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two kernels, chosen for speed:
+Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds). Two formulations, chosen for speed:
 
 * per-class (``_majority_kernel.maj_kernel``): condition on one anchor class's count x; the other counts given x
   are a multivariate hypergeometric (multinomial) draw of m = k - x, written as independent Binomial(a_j, theta)
@@ -21,10 +21,15 @@ Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds)
   ties by 1/(1+T) = int_0^1 u^T du and Gauss-Legendre quadrature. With several correct classes, random and strict
   ties are sums over the correct classes as anchors (P(i wins) summed is E[c/(c+w)]; "i alone on top" are
   disjoint events).
-* grouped (``_grouped_kernel.grouped_kernel``): classes of equal size and correctness are exchangeable and enter
-  as powers of one truncated polynomial; condition on the top count x and extract [z^k] of a product of group
-  powers under one global tilt; random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative
-  part of a dual-number product.
+* grouped: classes of equal size and correctness are exchangeable and enter as powers of one truncated
+  polynomial; condition on the top count x and extract [z^k] of a product of group powers under one global tilt;
+  random ties through c/(c+w) = int_0^1 c u^(c+w-1) du, carried as the derivative part of a dual-number product.
+  The default evaluates every polynomial at roots of unity and [z^k] as one Fourier sum
+  (``_dft_kernel.dft_kernel``: aliases, skipped frequencies and the range of x bounded rigorously); the coefficient
+  form (``_grouped_kernel.grouped_kernel``) serves x = 1 under random ties and the tests.
+
+``maj_at_k`` computes each distinct question shape once, in one compiled loop over questions and k
+(``_batch_kernel.maj_batch``).
 
 Every neglected piece (classes that cannot reach x, x values that cannot matter, polynomial tails, tie degrees)
 is bounded rigorously (Chernoff; Hoeffding 1963 for hypergeometric tails; negative association, Joag-Dev &
@@ -46,6 +51,8 @@ import numpy.typing as npt
 from scipy.special import roots_legendre
 
 from harness._validation import check_choice, check_ks
+from harness.estimators._batch_kernel import maj_batch
+from harness.estimators._dft_kernel import dft_kernel
 from harness.estimators._grouped_kernel import grouped_kernel
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, gauss_legendre_table, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom
@@ -63,9 +70,14 @@ _GL_TABLE = [gauss_legendre_table(64)]  # ties among up to 126 classes at once; 
 
 
 ONE_CLASS_KERNEL_MAX_WRONG = 64
-"""Questions with at most this many classes besides one anchor use the per-class kernel (``maj_kernel``, summed
-over the correct classes as anchors; for weak ties only with one correct class); all others the grouped kernel
-(``grouped_kernel``). Both are exact; the choice is speed only."""
+ONE_CLASS_KERNEL_MAX_K = 4000
+ONE_CLASS_KERNEL_MAX_N = 1000
+"""Questions with at most ``ONE_CLASS_KERNEL_MAX_WRONG`` classes besides one anchor use the per-class kernel
+(``maj_kernel``, summed over the distinct correct sizes as anchors; for weak ties only with one correct class) when
+n and k/2 <= ``ONE_CLASS_KERNEL_MAX_N`` or k x anchors x classes <= ``ONE_CLASS_KERNEL_MAX_K``; all others the grouped
+kernel at roots of unity (``dft_kernel``). All are exact; the choice is speed only (measured in
+benchmarks/bench_majority.py: the per-class kernel's cost grows with k, the anchors and the classes, the grouped
+kernel's work per top count is nearly flat in k but has a larger constant)."""
 
 
 def _call(fn: Callable[..., float], *args: object) -> float:
@@ -108,12 +120,16 @@ _GL_RULES = _GaussLegendreRules()
 
 
 def _call_grouped(
-    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool
+    sizes: IntArray, mult: IntArray, corr: BoolArray, rest: int, k: int, ties: int, measured: bool, dft: bool = True
 ) -> float:
-    """Run the grouped kernel, adding a Gauss-Legendre rule when it asks for one (a negative return)."""
+    """Run the grouped kernel (root-of-unity form, or the coefficient form when ``dft`` is False), adding a
+    Gauss-Legendre rule when it asks for one (a negative return)."""
     while True:
         offset, nodes, weights = _GL_RULES.table
-        value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        if dft:
+            value = dft_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights)
+        else:
+            value = grouped_kernel(sizes, mult, corr, rest, k, ties, measured, _LOG_EPS, offset, nodes, weights, 1, k)
         if value >= 0.0:
             return float(value)
         _GL_RULES.add(int(-value))
@@ -138,9 +154,11 @@ def _maj_one(
     non-voting samples.
 
     ``method``: 'one' sums the per-class kernel over the correct classes taken as anchors (random and strict ties;
-    weak ties with one correct class), 'grouped' runs the grouped kernel, 'auto' uses closed forms at k = 1, 2 and
-    (measured) k = n, else picks 'one' when there are at most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes and the rule
-    allows it. All are exact (a forced method skips the closed forms, so tests reach each kernel at every k).
+    weak ties with one correct class), 'grouped' runs the grouped kernel at roots of unity, 'poly' the coefficient
+    grouped kernel, 'auto' uses closed forms at k = 1, 2 and (measured) k = n, else picks 'one' when there are at
+    most ``ONE_CLASS_KERNEL_MAX_WRONG`` + 1 classes, n or k is small (``ONE_CLASS_KERNEL_MAX_N``,
+    ``ONE_CLASS_KERNEL_MAX_K``) and the rule allows it, else 'grouped'. All are exact (a forced method skips the
+    closed forms, so tests reach each kernel at every k).
     """
     if not correct:
         return 0.0
@@ -153,7 +171,11 @@ def _maj_one(
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
     anchors_ok = ties != "weak" or len(correct) == 1
-    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1
+    n = sum(correct) + sum(wrong) + rest
+    small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1 and (
+        (n <= ONE_CLASS_KERNEL_MAX_N and k <= 2 * ONE_CLASS_KERNEL_MAX_N)
+        or k * len(set(correct)) * (len(correct) + len(wrong)) <= ONE_CLASS_KERNEL_MAX_K
+    )
     if anchors_ok and (method == "one" or (method == "auto" and small)):
         # random: P(class i wins) = E[1{Y_i on top} / (classes on top)], summed over the correct classes i, is
         # E[(correct on top) / (classes on top)]; strict: the events "i alone on top" are disjoint. Each term is
@@ -166,7 +188,7 @@ def _maj_one(
             total += mult * _call(maj_kernel, a, sizes, rest, k, _TIE_CODES[ties], kind == "measured", _LOG_EPS)
         return min(total, 1.0)
     g_size, g_mult, g_corr = _groups(correct, wrong)
-    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured")
+    return _call_grouped(g_size, g_mult, g_corr, rest, k, _TIE_CODES[ties], kind == "measured", method != "poly")
 
 
 def _maj_two(correct: tuple[int, ...], wrong: tuple[int, ...], rest: int, ties: str, kind: str) -> float:
@@ -224,34 +246,98 @@ def maj_at_k(
     """Exact maj@k per question (rows) and k (columns) over the vote classes (each correct class its own vote);
     see the module docstring for the method.
 
-    The compiled kernels release the GIL, so questions are shared among ``threads`` worker threads (default: the
-    number of CPUs, at most 8); the result does not depend on the thread count.
+    Questions with the same class sizes are computed once; the distinct ones run through one compiled loop over
+    questions and k (``_batch_kernel.maj_batch``, the same kernels and choices as :func:`maj_at_k_one`, so the same
+    values up to rounding, 1e-16), in chunks shared among ``threads`` worker threads (default: the number of CPUs, at
+    most 8; the kernels release the GIL). The result does not depend on the thread count.
     """
     check_choice("ties", ties, TIES)
     check_choice("kind", kind, KINDS)
     k_ = check_ks(ks)
     sizes, is_correct = counts.vote_classes()
     assert counts.abstain is not None
-    abstain = counts.abstain
-    out = np.empty((counts.n_questions, len(k_)))
+    shapes, inverse = _distinct_shapes(sizes, is_correct, np.asarray(counts.abstain, np.int64))
+    out_u = _maj_batch(*shapes, k_, ties, kind, progress, threads)
+    return out_u[inverse]
 
-    k_list = k_.tolist()
 
-    def row(i: int) -> None:
-        s = sizes[i]
-        out[i] = _maj_row(s[is_correct[i]].tolist(), s[~is_correct[i]].tolist(), int(abstain[i]), k_list, ties, kind)
+def maj_at_k_many(
+    correct: Sequence[Sequence[int]], wrong: Sequence[Sequence[int]], abstain: Sequence[int], ks: npt.ArrayLike,
+    *, ties: str = "random", kind: str = "measured", threads: int | None = None,
+) -> FloatArray:
+    """:func:`maj_at_k_one` for many questions at once (rows), through the compiled batch path of
+    :func:`maj_at_k`: the same values up to rounding (1e-16), without a Python call per question and k."""
+    check_choice("ties", ties, TIES)
+    check_choice("kind", kind, KINDS)
+    k_ = check_ks(ks)
+    q = len(correct)
+    width_c = max((len(c) for c in correct), default=0)
+    width_w = max((len(w) for w in wrong), default=0)
+    sizes = np.zeros((q, width_c + width_w), np.int64)
+    for i, (c, w) in enumerate(zip(correct, wrong, strict=True)):
+        sizes[i, : len(c)] = c
+        sizes[i, width_c : width_c + len(w)] = w
+    is_correct = np.zeros(sizes.shape, np.bool_)
+    is_correct[:, :width_c] = True
+    shapes, inverse = _distinct_shapes(np.maximum(sizes, 0), is_correct, np.asarray(abstain, np.int64).reshape(q))
+    return _maj_batch(*shapes, k_, ties, kind, None, threads)[inverse]
 
-    workers = min(threads or os.cpu_count() or 1, 8, counts.n_questions)
+
+def _distinct_shapes(
+    sizes: IntArray, is_correct: BoolArray, abstain: IntArray
+) -> tuple[tuple[IntArray, IntArray, IntArray, IntArray, IntArray], IntArray]:
+    """The distinct questions as CSR arrays (correct sizes, pointers, wrong sizes, pointers, abstentions; sizes
+    descending, no zeros) and, per question, the index of its distinct shape."""
+    sizes = np.asarray(sizes, np.int64)
+    corr = np.where(is_correct, sizes, 0)
+    wrong = np.where(is_correct, 0, sizes)
+    corr = -np.sort(-corr, axis=1)
+    wrong = -np.sort(-wrong, axis=1)
+    corr = corr[:, : max(int((corr > 0).sum(axis=1).max(initial=0)), 1)]
+    wrong = wrong[:, : max(int((wrong > 0).sum(axis=1).max(initial=0)), 1)]
+    key = np.concatenate([corr, wrong, abstain[:, None]], axis=1)
+    uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    del uniq
+    corr, wrong, rest = corr[first], wrong[first], abstain[first]
+    c_ptr = np.concatenate([[0], np.cumsum((corr > 0).sum(axis=1))]).astype(np.int64)
+    w_ptr = np.concatenate([[0], np.cumsum((wrong > 0).sum(axis=1))]).astype(np.int64)
+    return (corr[corr > 0], c_ptr, wrong[wrong > 0], w_ptr, rest.astype(np.int64)), inverse.reshape(-1)
+
+
+def _maj_batch(
+    c_sizes: IntArray, c_ptr: IntArray, w_sizes: IntArray, w_ptr: IntArray, rest: IntArray, ks: IntArray,
+    ties: str, kind: str, progress: Callable[[int, int], None] | None, threads: int | None,
+) -> FloatArray:
+    """maj@k of CSR questions (see :func:`_distinct_shapes`) at every k, compiled, in chunks over threads."""
+    nq = rest.shape[0]
+    out = np.empty((nq, ks.shape[0]))
+    code, measured = _TIE_CODES[ties], kind == "measured"
+    order = np.argsort(-(np.diff(c_ptr) + np.diff(w_ptr)), kind="stable")  # big questions first: even chunks
+    chunks = [order[i : i + 256] for i in range(0, nq, 256)]
+
+    def run(rows: IntArray) -> None:
+        gl2_nodes, gl2_weights = _GL_TABLE[0]
+        offset, nodes, weights = _GL_RULES.table
+        maj_batch(c_sizes, c_ptr, w_sizes, w_ptr, rest, ks, code, measured, _LOG_EPS, ONE_CLASS_KERNEL_MAX_WRONG,
+                  ONE_CLASS_KERNEL_MAX_K, ONE_CLASS_KERNEL_MAX_N, gl2_nodes, gl2_weights, offset, nodes, weights, rows,
+                  out)
+
+    workers = min(threads or os.cpu_count() or 1, 8, len(chunks))
     if workers <= 1:
-        for i in range(counts.n_questions):
-            row(i)
+        for done, rows in enumerate(chunks, start=1):
+            run(rows)
             if progress is not None:
-                progress(i + 1, counts.n_questions)
-        return out
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for done, _ in enumerate(pool.map(row, range(counts.n_questions)), start=1):
-            if progress is not None:
-                progress(done, counts.n_questions)
+                progress(min(done * 256, nq), nq)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for done, _ in enumerate(pool.map(run, chunks), start=1):
+                if progress is not None:
+                    progress(min(done * 256, nq), nq)
+    # a kernel that needed a larger Gauss-Legendre rule left a negative value: the per-call path grows the rule
+    for q, j in zip(*np.nonzero(out < 0.0), strict=True):
+        c = tuple(c_sizes[c_ptr[q] : c_ptr[q + 1]].tolist())
+        w = tuple(w_sizes[w_ptr[q] : w_ptr[q + 1]].tolist())
+        out[q, j] = _maj_one(c, w, int(rest[q]), int(ks[j]), ties, kind)
     return out
 
 

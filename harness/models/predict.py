@@ -34,7 +34,7 @@ import pandas as pd
 from scipy import stats
 
 from harness.curves import CURVE_COLUMNS
-from harness.estimators.majority import maj_at_k_one
+from harness.estimators.majority import maj_at_k_many
 from harness.models.spread import SpreadFit
 from harness.tables import QuestionCounts
 
@@ -107,6 +107,10 @@ def predict_maj_structured(
     assert counts.wrong is not None and counts.abstain is not None and counts.correct_classes is not None
     qs = _round_p(posterior_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))
     out = np.zeros((counts.n_questions, len(ks)))
+    r_correct: list[list[int]] = []
+    r_wrong: list[list[int]] = []
+    r_abstain: list[int] = []
+    r_row: list[int] = []
     for i in range(counts.n_questions):
         nonc = counts.n[i] - counts.correct[i]
         wrong = counts.wrong[i][counts.wrong[i] > 0]
@@ -123,7 +127,13 @@ def predict_maj_structured(
             correct = [max(round(a0 * v), 1) for v in c_shares.tolist()]
             w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
             ab = max(rest - sum(w), 0)
-            out[i] += maj_at_k_one(correct, w, ab, ks, ties=ties, kind="iid") / 3
+            r_correct.append(correct)
+            r_wrong.append(w)
+            r_abstain.append(ab)
+            r_row.append(i)
+    if r_row:  # every (question, quantile) in one compiled batch; added in the same order as one by one
+        vals = maj_at_k_many(r_correct, r_wrong, r_abstain, ks, ties=ties, kind="iid")
+        np.add.at(out, np.asarray(r_row), vals / 3)
     return out
 
 

@@ -77,10 +77,10 @@ def binary_extreme_curves(
         sub = counts.select(model)
         ks = ks_by_model[model]
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
+        # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n)
+        pairs, inverse = np.unique(np.stack([sub.n, sub.correct], axis=1), axis=0, return_inverse=True)
         for kind, (estimator, fn) in BINARY_EXTREMES.items():
-            mat = np.stack(
-                [fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in zip(sub.n, sub.correct, strict=True)]
-            )
+            mat = np.stack([fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in pairs])[inverse.reshape(-1)]
             lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
             rows.append(
                 pd.DataFrame(
