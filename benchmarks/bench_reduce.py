@@ -12,6 +12,8 @@ its own; "in-process s" times the reduction after the imports, "wall s" the whol
 
 * ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query, the duplicate check,
   normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup`` skips the duplicate check;
+  ``harness-duckdb-keydup`` replaces the bitmap duplicate check by the earlier one (a group-by over every
+  (model, question, sample id) key), for the before/after comparison;
 * ``duckdb-sql``: the bare GROUP BY in DuckDB (the engine's floor);
 * ``polars``: ``scan_parquet(...).group_by(...).agg(...)`` (streaming engine);
 * ``pandas``: ``read_parquet`` of the needed columns (strings as categoricals) + ``groupby`` (skipped above
@@ -41,14 +43,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 GEN = """
 COPY (
-  SELECT 'model-' || (id % 2)::VARCHAR AS model, ((id // 2) % {q})::BIGINT AS question_id,
-         (id // (2 * {q}))::BIGINT AS sample_id,
-         CASE WHEN hash(id) % 10 = 0 THEN NULL ELSE (hash(id * 7) % 8)::VARCHAR END AS answer,
-         (hash(id * 7) % 8) = ((id // 2) % {q}) % 8 AND hash(id) % 10 <> 0 AS correct,
-         (100 + hash(id * 13) % 900)::BIGINT AS tokens
-  FROM range({lo}, {hi}) t(id)
+  SELECT 'ckpt-' || lpad(m::VARCHAR, 2, '0') AS model, q AS question_id, smp AS sample_id,
+         CASE WHEN skip THEN NULL WHEN u < p THEN gold::VARCHAR
+              ELSE (gold + 1 + (floor(-ln(1.0 - v) * 4)::BIGINT % 40))::VARCHAR END AS answer,
+         NOT skip AND u < p AS correct,
+         (200 + hash(id * 13) % 4000)::BIGINT AS tokens
+  FROM (
+    SELECT id, m, q, smp, (q * 37) % 1000 AS gold, hash(id) % 20 = 0 AS skip,
+           (hash(id * 7) % 1000000) / 1e6 AS u, (hash(id * 11) % 1000000) / 1e6 AS v,
+           pow(10, -3.0 * ((hash(q * 31 + 1) % 1000) / 1000.0) * (1.0 - 0.02 * m)) AS p
+    FROM (SELECT id, id % {m} AS m, (id // {m}) % {q} AS q, id // ({m} * {q}) AS smp FROM range({lo}, {hi}) t(id))
+  )
 ) TO '{path}' ({fmt})
 """
+"""The synthetic log: ``--models`` checkpoints x ``--questions`` questions x (rows / both) samples, sample ids
+0..n-1 in the order a sampling loop writes them (one round over every model and question, then the next). Each
+question has its own success probability, spread over three decades (p = 10^(-3u), u uniform per question, a little
+higher for later checkpoints); 5 % of samples are unanswered; a wrong sample picks one of 40 wrong answers with
+geometrically falling frequency (so a question has ~10-30 distinct answers, as real maths logs do); answers are
+integers written as strings; tokens 200-4,199."""
 
 METHODS: dict[str, str] = {
     "harness-duckdb": """
@@ -62,6 +75,22 @@ OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for
 from harness.engines import reduce_inputs
 # timed from here
 r = reduce_inputs([SRC], normalizer="plain", check_duplicates=False)
+c = r.counts
+OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+    "harness-duckdb-keydup": """
+from harness.engines import reduce_inputs
+from harness.engines.core import make_runner
+from harness.engines.sources import expand_inputs, resolve_spec
+from harness.engines.sql import duplicate_sql
+from harness.loaders._base import ColumnMap
+# timed from here
+r = reduce_inputs([SRC], normalizer="plain", check_duplicates=False)
+run = make_runner("duckdb", expand_inputs([SRC]))
+spec, _ = resolve_spec(run.describe(), ColumnMap(), source=SRC)
+run.prepare(spec)
+assert run.first(duplicate_sql(spec)) is None  # the check before the bitmaps: a group-by over every sample key
+run.close()
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
 """,
@@ -111,7 +140,9 @@ OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for
 }
 
 
-def generate(folder: str, rows: int, files: int, jsonl_rows: int) -> tuple[str, str | None]:
+def generate(
+    folder: str, rows: int, files: int, jsonl_rows: int, models: int = 20, questions: int = 5000
+) -> tuple[str, str | None]:
     import duckdb
 
     con = duckdb.connect()
@@ -121,11 +152,12 @@ def generate(folder: str, rows: int, files: int, jsonl_rows: int) -> tuple[str, 
     for i in range(files):
         lo, hi = i * chunk, min(rows, (i + 1) * chunk)
         path = os.path.join(pq_dir, f"part-{i:03d}.parquet")
-        con.execute(GEN.format(q=1000, lo=lo, hi=hi, path=path, fmt="FORMAT parquet"))
+        con.execute(GEN.format(m=models, q=questions, lo=lo, hi=hi, path=path, fmt="FORMAT parquet"))
     jsonl = None
     if jsonl_rows:
         jsonl = os.path.join(folder, "log.jsonl.gz")
-        con.execute(GEN.format(q=1000, lo=0, hi=jsonl_rows, path=jsonl, fmt="FORMAT json, COMPRESSION gzip"))
+        con.execute(GEN.format(m=models, q=questions, lo=0, hi=jsonl_rows, path=jsonl,
+                               fmt="FORMAT json, COMPRESSION gzip"))
     con.close()
     return pq_dir, jsonl
 
@@ -196,6 +228,8 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000_000)
     ap.add_argument("--files", type=int, default=64)
     ap.add_argument("--jsonl-rows", type=int, default=10_000_000)
+    ap.add_argument("--models", type=int, default=20, help="models (checkpoints) in the generated log")
+    ap.add_argument("--questions", type=int, default=5000, help="questions per model in the generated log")
     ap.add_argument("--pandas-max-rows", type=int, default=30_000_000)
     ap.add_argument("--methods", default=",".join([*METHODS, "harness-report"]))
     ap.add_argument("--workdir", default=None, help="where to write the generated log (default: a temp folder)")
@@ -211,7 +245,7 @@ def main() -> None:
             pq_dir, jsonl = os.path.join(folder, "parquet"), os.path.join(folder, "log.jsonl.gz")
             jsonl = jsonl if args.jsonl_rows and os.path.exists(jsonl) else None
         else:
-            pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows)
+            pq_dir, jsonl = generate(folder, args.rows, args.files, args.jsonl_rows, args.models, args.questions)
         size = sum(os.path.getsize(os.path.join(pq_dir, f)) for f in os.listdir(pq_dir))
         print(f"generated {args.rows:,} rows in {args.files} Parquet files ({size / 2**20:.0f} MiB) "
               f"in {time.perf_counter() - t0:.0f} s; cores: {os.cpu_count()}", flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,9 +15,17 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
-from harness.answers import AnswerRecord, MergeConflict, classify_graded, conflict_warning
+from harness.answers import (
+    AnswerRecord,
+    MergeConflict,
+    classify_graded,
+    conflict_warning,
+    extract_answer,
+    math_verify_available,
+    normalize_answer,
+)
 from harness.engines.sources import Inputs, expand_inputs, resolve_spec
-from harness.engines.sql import BAD_ROW_CONDITIONS, Spec
+from harness.engines.sql import BAD_ROW_CONDITIONS, Spec, duplicate_bucket_sql, duplicate_in_sql, duplicate_sql
 from harness.loaders._base import ColumnMap
 from harness.loaders._build import describe_conflict
 from harness.loaders._stopping import first_block_warning, varying_n_notes
@@ -32,7 +41,7 @@ BOOL_FIX = "accepted: true/false, 1/0, yes/no, correct/incorrect, C/I"
 
 
 class Runner(Protocol):
-    """What an engine does: read the schema, run the class query, find a duplicate key, name a bad file."""
+    """What an engine does: read the schema, run the class query, the first row of a query, name a bad file."""
 
     name: str
 
@@ -40,7 +49,9 @@ class Runner(Protocol):
 
     def classes(self, spec: Spec) -> pd.DataFrame: ...
 
-    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None: ...
+    def first(self, text: str) -> tuple[Any, ...] | None: ...
+
+    def integer_column(self, name: str) -> bool: ...
 
     def bad_file(self, condition: str) -> str | None: ...
 
@@ -60,6 +71,15 @@ class Reduced:
 
 
 # ----------------------------------------------------------------------------------------- normalisation
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+_INTEGER = re.compile(r"-?\d+")
+"""A canonical integer as :func:`harness.answers.normalize_answer` writes one: two different such strings are two
+different numbers, which math-verify never merges."""
+
+
 def _normalise_distinct(
     frame: pd.DataFrame, normalizer: str
 ) -> tuple[list[str | None], int, list[tuple[str, MergeConflict]]]:
@@ -70,17 +90,40 @@ def _normalise_distinct(
     sample counts, through :func:`harness.answers.classify_graded` (extractor ``none``): the same classes as the
     per-sample path, formed by the normaliser alone, with merges across the log's grades refused. This is the one
     place that calls the normaliser.
+
+    Fast path (same labels): each distinct raw string of the whole log is normalised once; a question whose
+    normalised strings are all different (and, for ``math``, all canonical integers, which math-verify cannot
+    merge) has nothing to merge or refuse, so its labels are those strings. Only the other questions go through
+    ``classify_graded``.
     """
-    labels: list[str | None] = [None] * len(frame)
     raw = frame["answer"].to_numpy(object)
+    uniq = pd.unique(frame["answer"].dropna().astype(str))
+    norm = {a: extract_answer(a, "none") for a in uniq.tolist()}
+    if normalizer != "none":
+        norm = {a: normalize_answer(x) for a, x in norm.items()}
+    labels = [None if _missing(a) else norm[str(a)] for a in raw]
+    if normalizer == "none":  # the raw strings are the classes: nothing merges, nothing is refused
+        return labels, 0, []
+    keys = frame[["model", "question_id"]].assign(label=pd.Series(labels, index=frame.index, dtype=object))
+    slow_row = keys.duplicated(["model", "question_id", "label"], keep=False).to_numpy().copy()
+    slow_row &= keys["label"].notna().to_numpy()
+    if normalizer == "math" and math_verify_available():
+        simple = {lab: bool(_INTEGER.fullmatch(lab)) for lab in set(norm.values()) if lab is not None}
+        slow_row |= np.array([lab is not None and not simple[lab] for lab in labels], dtype=bool)
     correct = frame["correct"].to_numpy(np.int64) == 1
     size = frame["size"].to_numpy(np.int64)
     first = frame["first_sample"].to_numpy(float)
     qids = frame["question_id"].to_numpy(object)
     merged = 0
     conflicts: list[tuple[str, MergeConflict]] = []
-    for idx in frame.groupby(["model", "question_id"], sort=False).indices.values():
-        ii = np.asarray(idx)[np.argsort(np.nan_to_num(first[idx], nan=math.inf), kind="stable")]
+    if not slow_row.any():
+        return labels, 0, []
+    slow_q = pd.Series(slow_row, index=frame.index).groupby([frame["model"], frame["question_id"]], sort=False)
+    slow = slow_q.transform("any").to_numpy(bool)
+    sub = frame[slow]
+    for idx in sub.groupby(["model", "question_id"], sort=False).indices.values():
+        rows = np.flatnonzero(slow)[np.asarray(idx)]
+        ii = rows[np.argsort(np.nan_to_num(first[rows], nan=math.inf), kind="stable")]
         g = classify_graded(
             raw[ii].tolist(), correct[ii].tolist(), extractor="none", normalizer=normalizer, weights=size[ii].tolist()
         )
@@ -108,15 +151,16 @@ def _raise_graded_both_ways(marg: pd.DataFrame, source: str) -> None:
 
 # ----------------------------------------------------------------------------------------- bad rows
 def _raise_bad_row(
-    runner: Runner, inputs: Inputs, spec: Spec, kind: str, *, key: tuple[str, str, str] | None = None
+    runner: Runner, inputs: Inputs, spec: Spec, kind: str, *, key: tuple[str, str, str | None] | None = None
 ) -> None:
     """Find the first row behind a bad value (or the second of a duplicated key) and raise naming file and row."""
     from harness.engines.duck import locate_rows
 
     if kind == "duplicate":
         assert key is not None
-        m, q, s = (v.replace("'", "''") for v in key)
-        cond = f"model = '{m}' AND question_id = '{q}' AND sample_id = '{s}'"
+        m, q, s = (None if v is None else v.replace("'", "''") for v in key)
+        same_id = "sample_id IS NULL" if s is None else f"sample_id = '{s}'"
+        cond = f"model = '{m}' AND question_id = '{q}' AND {same_id}"
         files = list(inputs.paths) if inputs.local else []
         hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["raw_s"]) if files else None
         sid: Any = key[2] if hit is None else hit[2][0]
@@ -167,9 +211,31 @@ def _check(raw: pd.DataFrame, runner: Runner, inputs: Inputs, spec: Spec, check_
         tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
         _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")
     if spec.sample is not None and check_duplicates:
-        dup = runner.duplicate(spec)
+        dup = find_duplicate(raw, runner, spec)
         if dup is not None:
             _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
+
+
+def find_duplicate(raw: pd.DataFrame, runner: Runner, spec: Spec) -> tuple[str, str, str | None] | None:
+    """One repeated (model, question, sample id), or None: exact on every path.
+
+    Integer sample ids (the usual 0..n-1): rows without an id are counted per question from the class table (two
+    in one question repeat the null id), then :func:`duplicate_bucket_sql` checks every id with one bitmap per 62
+    consecutive ids, and only when it fires is the offending bucket searched row by row. Other ids (strings):
+    the group-by over every (model, question, sample id) key (:func:`duplicate_sql`).
+    """
+    assert spec.sample is not None
+    if not runner.integer_column(spec.sample):
+        row = runner.first(duplicate_sql(spec))
+    else:
+        nulls = (raw["size"] - raw["sample_n"]).groupby([raw["model"], raw["question_id"]], sort=False).sum()
+        if (nulls > 1).any():
+            m, q = nulls[nulls > 1].index[0]
+            row = runner.first(duplicate_in_sql(spec, str(m), str(q), None))
+        else:
+            hit = runner.first(duplicate_bucket_sql(spec))
+            row = None if hit is None else runner.first(duplicate_in_sql(spec, str(hit[0]), str(hit[1]), int(hit[2])))
+    return None if row is None else (str(row[0]), str(row[1]), None if row[2] is None else str(row[2]))
 
 
 # ----------------------------------------------------------------------------------------- stopping rule

@@ -14,10 +14,15 @@ import pandas as pd
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
 
 MEMORY_LIMIT = "512MB"
 """DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
+
+
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+)
 
 
 def _quote(name: str) -> str:
@@ -105,9 +110,12 @@ class DuckRunner:
         out: pd.DataFrame = self._sql(class_sql(spec)).df()
         return out
 
-    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
-        row = self._sql(duplicate_sql(spec)).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+    def first(self, text: str) -> tuple[Any, ...] | None:
+        row = self._sql(text).fetchone()
+        return None if row is None else tuple(row)
+
+    def integer_column(self, name: str) -> bool:
+        return self._types.get(name, "") in _INTEGER_TYPES
 
     def bad_file(self, condition: str) -> str | None:
         row = self._sql(f"SELECT MIN(harness_file) FROM {CANON} WHERE {condition}").fetchone()
