@@ -18,6 +18,8 @@ its own; "in-process s" times the reduction after the imports, "wall s" the whol
 * ``polars``: ``scan_parquet(...).group_by(...).agg(...)`` (streaming engine);
 * ``pandas``: ``read_parquet`` of the needed columns (strings as categoricals) + ``groupby`` (skipped above
   ``--pandas-max-rows``: it holds every row in memory);
+* ``pandas-perfile``: the same, one Parquet file at a time (partial aggregates, then their sum): what pandas can
+  do when the log does not fit in memory; used instead of ``pandas`` above ``--pandas-max-rows``;
 * ``harness-spark``: ``reduce_inputs(engine='spark', spark_master='local[*]')``, JVM start included (peak RSS is
   the Python driver's plus the JVM's, which is a child of it);
 * ``harness-report``: ``harness report FOLDER`` end to end (reduction + curves + report files), with
@@ -130,6 +132,22 @@ OUT = {}
 for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
     o = OUT.setdefault(m, [0, 0]); o[0] += int(n); o[1] += int(n) if ok else 0
 """,
+    "pandas-perfile": """
+import glob, pandas as pd, pyarrow.parquet as pq
+# timed from here
+parts = []
+for path in sorted(glob.glob(GLOB)):  # one file at a time: partial aggregates, then their sum
+    t = pq.read_table(path, columns=["model", "question_id", "answer", "correct", "tokens"])
+    t = t.set_column(0, "model", t.column("model").dictionary_encode())
+    t = t.set_column(2, "answer", t.column("answer").dictionary_encode())
+    df = t.to_pandas()
+    parts.append(df.groupby(["model", "question_id", "answer", "correct"], observed=True, dropna=False).agg(
+        n=("tokens", "size"), t=("tokens", "sum")).reset_index().astype({"model": str, "answer": object}))
+g = pd.concat(parts).groupby(["model", "question_id", "answer", "correct"], dropna=False).sum().reset_index()
+OUT = {}
+for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
+    o = OUT.setdefault(m, [0, 0]); o[0] += int(n); o[1] += int(n) if ok else 0
+""",
     "harness-spark": """
 from harness.engines import reduce_inputs
 # timed from here
@@ -162,7 +180,7 @@ def generate(
     return pq_dir, jsonl
 
 
-def run_child(code: str) -> tuple[float, str, int]:
+def run_child(code: str, timeout: float | None = None) -> tuple[float, str, int]:
     """(wall seconds including interpreter start and imports, stdout, exit status) of ``python -c code``.
 
     The child prints its own peak RSS (``ru_maxrss`` of itself and of its children, e.g. Spark's JVM).
@@ -170,7 +188,12 @@ def run_child(code: str) -> tuple[float, str, int]:
     env = dict(os.environ, PYTHONPATH=ROOT)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    out, err = proc.communicate()
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return time.perf_counter() - t0, "", -9
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(err.decode()[-2000:])
@@ -204,7 +227,7 @@ def measure(name: str, src: str, glob: str, fmt: str) -> dict[str, object]:
             "out": res["out"]}
 
 
-def report_end_to_end(src: str, folder: str) -> dict[str, object]:
+def report_end_to_end(src: str, folder: str, timeout: float | None = None) -> dict[str, object]:
     out_dir = os.path.join(folder, "report")
     code = (
         "import resource, sys, json, time\nfrom harness.cli import main\nt0 = time.perf_counter()\n"
@@ -215,7 +238,9 @@ def report_end_to_end(src: str, folder: str) -> dict[str, object]:
         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
         "print(json.dumps({'wall': time.perf_counter() - t0, 'cpu': u() - c0, 'rss_mib': rss / 1024, 'rc': rc}))\n"
     )
-    wall, out, status = run_child(code)
+    wall, out, status = run_child(code, timeout)
+    if status == -9:
+        return {"method": "harness-report", "status": f"not finished in {timeout:.0f} s (stopped)", "wall": wall}
     if status != 0:
         return {"method": "harness-report", "status": f"failed ({status})", "wall": wall}
     res = json.loads(out.strip().splitlines()[-1])
@@ -231,6 +256,7 @@ def main() -> None:
     ap.add_argument("--models", type=int, default=20, help="models (checkpoints) in the generated log")
     ap.add_argument("--questions", type=int, default=5000, help="questions per model in the generated log")
     ap.add_argument("--pandas-max-rows", type=int, default=30_000_000)
+    ap.add_argument("--report-timeout", type=float, default=1800.0, help="stop harness-report after this long")
     ap.add_argument("--methods", default=",".join([*METHODS, "harness-report"]))
     ap.add_argument("--workdir", default=None, help="where to write the generated log (default: a temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the generated files")
@@ -259,10 +285,17 @@ def main() -> None:
             for name in methods:
                 if name == "harness-report":
                     if fmt == "parquet":
-                        rows_out.append((fmt_name, rows, report_end_to_end(src, folder)))
+                        res = report_end_to_end(src, folder, args.report_timeout)
+                        rows_out.append((fmt_name, rows, res))
+                        print(f"  {fmt_name:8s} {name:22s} {res.get('wall', float('nan')):8.1f} s  "
+                              f"{res.get('rss_mib', float('nan')):8.0f} MiB  {res.get('status', '')}", flush=True)
                     continue
                 if name == "pandas" and rows > args.pandas_max_rows:
                     rows_out.append((fmt_name, rows, {"method": name, "status": "skipped (holds every row)"}))
+                    if fmt != "parquet" or "pandas-perfile" in methods:
+                        continue
+                    name = "pandas-perfile"
+                if name == "pandas-perfile" and fmt != "parquet":
                     continue
                 res = measure(name, src, glob, fmt)
                 if "out" in res and res["out"] is not None:

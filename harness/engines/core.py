@@ -101,7 +101,8 @@ def _normalise_distinct(
     norm = {a: extract_answer(a, "none") for a in uniq.tolist()}
     if normalizer != "none":
         norm = {a: normalize_answer(x) for a, x in norm.items()}
-    labels = [None if _missing(a) else norm[str(a)] for a in raw]
+    labels = frame["answer"].map(norm, na_action="ignore").astype(object).tolist()
+    labels = [None if _missing(x) else x for x in labels]
     if normalizer == "none":  # the raw strings are the classes: nothing merges, nothing is refused
         return labels, 0, []
     keys = frame[["model", "question_id"]].assign(label=pd.Series(labels, index=frame.index, dtype=object))
@@ -292,11 +293,19 @@ def _stopping(marg: pd.DataFrame, spec: Spec, stopping: str | None, source: str)
 
 # ----------------------------------------------------------------------------------------- the reduction
 def _question_order(keys: pd.DataFrame) -> np.ndarray:
-    """Row order: by model, then question id (numerically when every id is a whole number)."""
+    """Row order: by model, then question id (numerically when every id is a whole number), then the id's text.
+
+    The strings are ranked once per distinct value (``pd.factorize``), so the sort is over integer codes."""
     q = keys["question_id"].astype(str)
-    num = pd.to_numeric(q, errors="coerce")
-    qkey = num if num.notna().all() else q
-    return np.lexsort((q.to_numpy(), qkey.to_numpy(), keys["model"].astype(str).to_numpy()))
+    qcode, quniq = pd.factorize(q, sort=False)
+    qtext = np.asarray(quniq, dtype=object)
+    num = pd.to_numeric(pd.Series(qtext), errors="coerce")
+    primary = num.to_numpy(float) if num.notna().all() else None
+    qorder = np.lexsort((qtext, primary)) if primary is not None else np.argsort(qtext, kind="stable")
+    qrank = np.empty(len(qtext), np.int64)
+    qrank[qorder] = np.arange(len(qtext))
+    mcode, _ = pd.factorize(keys["model"].astype(str), sort=True)
+    return np.lexsort((qrank[qcode], mcode))
 
 
 def finish_classes(
@@ -310,11 +319,15 @@ def finish_classes(
     raw["answer"] = raw["answer"].astype(object).where(raw["answer"].notna(), None)
     extra = [c for c in ("grp", "budget") if c in raw.columns]
     keys = ["model", "question_id"]
-    marg = raw.groupby([*keys, "answer", "correct"], sort=False, dropna=False).agg(
-        size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
-        first_sample=("first_sample", "min"), last_sample=("last_sample", "max"), sample_n=("sample_n", "sum"),
-    ).reset_index()
-    marg["answer"] = marg["answer"].astype(object).where(marg["answer"].notna(), None)
+    if extra:  # the engines' rows are unique per (model, question, [group, budget,] answer, correct)
+        marg = raw.groupby([*keys, "answer", "correct"], sort=False, dropna=False).agg(
+            size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
+            first_sample=("first_sample", "min"), last_sample=("last_sample", "max"), sample_n=("sample_n", "sum"),
+        ).reset_index()
+        marg["answer"] = marg["answer"].astype(object).where(marg["answer"].notna(), None)
+    else:
+        marg = raw[[*keys, "answer", "correct", "size", "tokens_sum", "tokens_n", "first_sample", "last_sample",
+                    "sample_n"]]
     marg = marg.iloc[_question_order(marg)].reset_index(drop=True)
     rule, stop_notes = _stopping(marg, spec, stopping, source)
     all_notes = [*notes, *stop_notes]
@@ -349,13 +362,15 @@ def finish_classes(
             fix="an answer class is either right or wrong; fix the grading or the answer normalisation",
         )
     mk = [*keys, "answer", "correct"]
-    raw = raw.merge(marg[[*mk, "label"]], on=mk, how="left", validate="many_to_one")
-    table = raw.groupby([*keys, *extra, "label", "correct"], sort=False, dropna=False).agg(
+    if extra:
+        raw = raw.merge(marg[[*mk, "label"]], on=mk, how="left", validate="many_to_one")
+    table = (raw if extra else marg).groupby([*keys, *extra, "label", "correct"], sort=False, dropna=False).agg(
         size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
     ).reset_index().rename(columns={"label": "answer", "grp": "group"})
     table["correct"] = table["correct"].astype(bool)
     table["answer"] = table["answer"].astype(object).where(table["answer"].notna(), None)
-    table = table.iloc[_question_order(table)].reset_index(drop=True)
+    if extra:  # (without, the rows are already in marg's order: groups in order of first appearance)
+        table = table.iloc[_question_order(table)].reset_index(drop=True)
     unparsed = int(marg.loc[marg["label"].isna(), "size"].sum())
     record = AnswerRecord(
         extractor="none", normalizer=normalizer, n_samples=int(marg["size"].sum()), n_unparsed=unparsed,

@@ -16,7 +16,7 @@ from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
 
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "1GB"
 """DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
 
 
@@ -107,7 +107,15 @@ class DuckRunner:
 
     def classes(self, spec: Spec) -> pd.DataFrame:
         self.prepare(spec)
-        out: pd.DataFrame = self._sql(class_sql(spec)).df()
+        # streamed out in Arrow batches: a materialised result (millions of classes) would have to fit in DuckDB's
+        # memory limit next to the aggregation, which can spill while the result cannot
+        import duckdb
+
+        try:
+            reader = self.con.sql(class_sql(spec)).to_arrow_reader(1 << 17)
+            out: pd.DataFrame = reader.read_all().to_pandas()
+        except duckdb.Error as exc:
+            raise _read_error(exc, self.inputs) from None
         return out
 
     def first(self, text: str) -> tuple[Any, ...] | None:

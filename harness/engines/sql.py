@@ -151,9 +151,10 @@ def class_sql(spec: Spec) -> str:
     )
     keys = ", ".join(spec.keys)
     return (
-        f"SELECT {keys}, SUM(size) AS size, SUM(tokens_sum) AS tokens_sum, SUM(tokens_n) AS tokens_n, "
-        f"MIN(first_sample) AS first_sample, MAX(last_sample) AS last_sample, SUM(sample_n) AS sample_n, "
-        f"SUM(n_bad) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
+        f"SELECT {keys}, CAST(SUM(size) AS BIGINT) AS size, SUM(tokens_sum) AS tokens_sum, "
+        f"CAST(SUM(tokens_n) AS BIGINT) AS tokens_n, MIN(first_sample) AS first_sample, "
+        f"MAX(last_sample) AS last_sample, CAST(SUM(sample_n) AS BIGINT) AS sample_n, "
+        f"CAST(SUM(n_bad) AS BIGINT) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
     )
 
 
