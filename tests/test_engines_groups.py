@@ -107,13 +107,17 @@ def test_real_esc_log_with_blocks_as_groups(tmp_path: Path, shared_data: Path) -
 def test_order_test_is_reported_as_not_run(tmp_path: Path) -> None:
     from harness.analysis import analyse
 
-    df = in_rebuilt_order(grouped_log(2)[lambda d: d["question_id"] < 6])
+    df = in_rebuilt_order(grouped_log(2)[lambda d: (d["question_id"] < 4) & (d["model"] == "b")])
     _, _, loaded = both_paths(df, tmp_path)
     res = analyse(loaded.counts, rollouts=loaded.rollouts, bootstrap=20, fits=("beta_binomial",),  # type: ignore[attr-defined]
                   permutations=99)
     assert res.order is None
     assert "rebuilt from class counts" in res.order_reason and "order test was not run" in res.order_reason
     assert res.dependence is not None
+    from harness.report.sections import tests_section
+
+    text = " ".join(tests_section(res, "", True, False, None).paragraphs)  # what the report prints
+    assert "Sample order: the per-sample rows were rebuilt from class counts" in text
     assert any("rebuilt from the class counts" in n for n in loaded.notes)  # type: ignore[attr-defined]
 
 
