@@ -25,7 +25,7 @@ from harness.engines import reduce_inputs
 from harness.engines.core import finish_classes
 from harness.engines.sources import expand_inputs, resolve_spec
 from harness.engines.spark import spark_available
-from harness.engines.sql import CANON
+from harness.engines.sql import VIEW
 from harness.loaders import ColumnMap
 
 MASTER = "local-cluster[2,1,1024]"
@@ -139,18 +139,25 @@ def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path:
     runner = SparkRunner(inputs, master=MASTER)
     spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=str(shards))
     runner.prepare(spec)
-    spark.table(CANON).createOrReplaceTempView(f"{CANON}_fast")
-    spark.sql(f"SELECT * FROM {CANON}_fast WHERE harness_gate(question_id)").createOrReplaceTempView(CANON)
+    # the class query reads the projected source view: every row passes the gate on its way into the aggregation
+    spark.table(VIEW).createOrReplaceTempView(f"{VIEW}_open")
+    spark.sql(f"SELECT * FROM {VIEW}_open WHERE harness_gate(q0)").createOrReplaceTempView(VIEW)
     result: dict[str, Any] = {}
     app_id = spark.sparkContext.applicationId
     before = _executors(app_id)
     assert len(before) == 2, f"expected two executor processes, found {before}"
-    job = threading.Thread(target=lambda: result.update(raw=runner.classes(spec, prepared=True)))
+    def run() -> None:
+        try:
+            result["raw"] = runner.classes(spec, prepared=True)
+        except Exception as exc:  # reported by the assertions below
+            result["error"] = exc
+
+    job = threading.Thread(target=run)
     job.start()
     try:
         while len([f for f in os.listdir(marks) if f.startswith("started-")]) < 2 and job.is_alive():
             time.sleep(0.05)  # polling for the markers, not a timed condition: the tasks cannot finish unreleased
-        assert job.is_alive(), "the job ended before its tasks were released"
+        assert job.is_alive(), f"the job ended before its tasks were released: {result.get('error')}"
         os.kill(before[0], signal.SIGKILL)
         killed_in_flight = job.is_alive()
     finally:

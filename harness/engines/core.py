@@ -432,6 +432,9 @@ def reduce_inputs(
     try:
         spec, notes = resolve_spec(runner.describe(), columns, source=source)
         raw = runner.classes(spec)
+        if getattr(runner, "retried_single_thread", False):
+            notes.append(f"{source}: DuckDB ran out of memory aggregating on several threads and reran the class "
+                         "query on one (it spills there)")
         if len(raw) == 0:
             raise HarnessInputError("the input holds no rows", source=source, fix="it holds no samples")
         _check(raw, runner, inputs, spec, check_duplicates)
