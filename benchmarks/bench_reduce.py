@@ -20,8 +20,9 @@ its own; "in-process s" times the reduction after the imports, "wall s" the whol
   ``--pandas-max-rows``: it holds every row in memory);
 * ``pandas-perfile``: the same, one Parquet file at a time (partial aggregates, then their sum): what pandas can
   do when the log does not fit in memory; used instead of ``pandas`` above ``--pandas-max-rows``;
-* ``harness-spark``: ``reduce_inputs(engine='spark', spark_master='local[*]')``, JVM start included (peak RSS is
-  the Python driver's plus the JVM's, which is a child of it);
+* ``harness-spark``: ``reduce_inputs(engine='spark', spark_master='local[*]')`` after the session has started
+  (JVM start-up outside the timed part); CPU s and peak RSS add the JVM's (a child process, read from ``/proc``
+  before the session stops);
 * ``harness-report``: ``harness report FOLDER`` end to end (reduction + curves + report files), with
   ``--bootstrap 200``.
 
@@ -149,11 +150,28 @@ for m, ok, n in zip(g["model"].astype(str), g["correct"], g["n"]):
     o = OUT.setdefault(m, [0, 0]); o[0] += int(n); o[1] += int(n) if ok else 0
 """,
     "harness-spark": """
+import os
 from harness.engines import reduce_inputs
+from harness.engines.spark import session
+def jvm():  # (CPU s, peak RSS KiB) of this process's child JVMs, read from /proc while they run
+    cpu = peak = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            if int(st[1]) != os.getpid():
+                continue
+            cpu += (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+            peak += int([ln for ln in open(f"/proc/{pid}/status") if ln.startswith("VmHWM")][0].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return cpu, peak
+session("local[*]")  # JVM start-up outside the timed part
+JVM0 = jvm()[0]
 # timed from here
 r = reduce_inputs([SRC], normalizer="plain", engine="spark", spark_master="local[*]")
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+JVM_CPU, JVM_RSS = jvm()[0] - JVM0, jvm()[1]
 """,
 }
 
@@ -210,8 +228,9 @@ def cpu():
     return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 c0, t0 = cpu(), time.perf_counter()
 {body}
-wall, cpu_s = time.perf_counter() - t0, cpu() - c0
+wall, cpu_s = time.perf_counter() - t0, cpu() - c0 + globals().get("JVM_CPU", 0.0)
 rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+rss += globals().get("JVM_RSS", 0)
 print(json.dumps({{"wall": wall, "cpu": cpu_s, "rss_mib": rss / 1024, "out": OUT}}))
 """
 
@@ -304,7 +323,8 @@ def main() -> None:
                     res["agrees"] = res["out"] == ref
                 rows_out.append((fmt_name, rows, res))
                 print(f"  {fmt_name:8s} {name:22s} {res.get('wall', float('nan')):8.1f} s  "
-                      f"{res.get('rss_mib', float('nan')):8.0f} MiB  {res.get('status', '')}", flush=True)
+                      f"{res.get('cpu', float('nan')):8.1f} CPU-s  {res.get('rss_mib', float('nan')):8.0f} MiB  "
+                      f"{res.get('status', '')} agrees={res.get('agrees', '')}", flush=True)
         print("\n| input | rows | method | wall s | in-process s | CPU s | peak RSS MiB | rows/CPU-s | agrees |")
         print("|---|---|---|---|---|---|---|---|---|")
         for fmt_name, rows, res in rows_out:

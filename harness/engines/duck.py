@@ -16,8 +16,10 @@ from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
 
-MEMORY_LIMIT = "512MB"
-"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
+MEMORY_LIMIT = "2GB"
+"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it). 512 MB was
+enough for logs with few classes; at 10^8 rows with 2.5 M classes the aggregation did not fit in 512 MB or 1 GB
+(docs/methods/engines.md); ``harness reduce --memory-limit`` sets another."""
 
 
 _INTEGER_TYPES = frozenset(
@@ -117,8 +119,9 @@ class DuckRunner:
             try:
                 out = self._stream(class_sql(spec))
             except duckdb.OutOfMemoryException:
-                # measured (DuckDB 2.0, 10^8 rows, 2.5 M string-keyed classes): with 2 threads the aggregation ran
-                # out of memory at 512 MB and at 1 GB, with 1 thread it spilled and finished at 512 MB
+                # measured (DuckDB 2.0.1, 10^8 rows, 2.5 M string-keyed classes): with 2 threads a bare GROUP BY ran
+                # out of memory at 512 MB (the class query also at 1 GB); with 1 thread the bare GROUP BY spilled
+                # and finished at 512 MB. So one more try on one thread before giving up
                 if self._threads() <= 1:
                     raise
                 self.con.execute("SET threads = 1")
