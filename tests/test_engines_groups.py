@@ -19,6 +19,7 @@ from harness.diagnostics.dependence import dependence_tests
 from harness.engines import reduce_inputs, write_class_counts
 from harness.engines import store as store_module
 from harness.loaders import load
+from harness.loaders._base import Loaded
 
 PERMUTATION_FREE = ["model", "test", "k", "estimate", "n_questions", "n_groups"]
 """Columns that do not depend on which permutations or resamples the seed draws (D(k) estimates, sizes); the
@@ -48,7 +49,7 @@ def in_rebuilt_order(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[order].reset_index(drop=True)
 
 
-def both_paths(df: pd.DataFrame, tmp_path: Path, **cols: str) -> tuple[pd.DataFrame, pd.DataFrame, object]:
+def both_paths(df: pd.DataFrame, tmp_path: Path, **cols: str) -> tuple[pd.DataFrame, pd.DataFrame, Loaded]:
     from harness.loaders import ColumnMap
 
     p = tmp_path / "log.parquet"
@@ -109,8 +110,7 @@ def test_order_test_is_reported_as_not_run(tmp_path: Path) -> None:
 
     df = in_rebuilt_order(grouped_log(2)[lambda d: (d["question_id"] < 4) & (d["model"] == "b")])
     _, _, loaded = both_paths(df, tmp_path)
-    res = analyse(loaded.counts, rollouts=loaded.rollouts, bootstrap=20, fits=("beta_binomial",),  # type: ignore[attr-defined]
-                  permutations=99)
+    res = analyse(loaded.counts, rollouts=loaded.rollouts, bootstrap=20, fits=("beta_binomial",), permutations=99)
     assert res.order is None
     assert "rebuilt from class counts" in res.order_reason and "order test was not run" in res.order_reason
     assert res.dependence is not None
@@ -118,7 +118,7 @@ def test_order_test_is_reported_as_not_run(tmp_path: Path) -> None:
 
     text = " ".join(tests_section(res, "", True, False, None).paragraphs)  # what the report prints
     assert "Sample order: the per-sample rows were rebuilt from class counts" in text
-    assert any("rebuilt from the class counts" in n for n in loaded.notes)  # type: ignore[attr-defined]
+    assert any("rebuilt from the class counts" in n for n in loaded.notes)
 
 
 def test_too_many_samples_are_not_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
