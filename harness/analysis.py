@@ -169,6 +169,12 @@ def _with_verdicts(
     order = order_curves = None
     if rollouts is None:
         order_reason = "no per-sample rows: the sample order is unknown"
+    elif rollouts.attrs.get("sample_order") == "lost":  # rows rebuilt from class counts (harness.engines.store)
+        order_reason = (
+            "the per-sample rows were rebuilt from class counts, which keep each sample's group, budget and answer "
+            "class but not the order it was drawn in, so the order test was not run (report on the per-sample log "
+            "for it)"
+        )
     elif not order_test:
         order_reason = "the order test was switched off"
     else:

@@ -193,6 +193,90 @@ def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
         reduce_inputs([str(write(bad, tmp_path / "u.parquet"))])
 
 
+@pytest.mark.parametrize("normalizer", ["math", "plain", "none"])
+def test_fast_labels_equal_the_per_question_grouping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, normalizer: str
+) -> None:
+    """Questions whose normalised answers are distinct canonical integers skip classify_graded; the counts equal
+    the in-memory path's (every question through classify_graded), and only the other questions are grouped."""
+    import harness.engines.core as core
+
+    rng = np.random.default_rng(5)
+    q = np.repeat(np.arange(30), 40)
+    pool = np.array(["7", "8", " 9 ", "10", "-3", "007", "7.0", "\\frac{14}{2}", "x", ""], dtype=object)
+    # questions 0-19: integers only (" 9 " and "-3" still integers once normalised); 20-29 may merge or hold text
+    ans = np.where(q < 20, pool[rng.integers(0, 5, q.size)], pool[rng.integers(0, 10, q.size)])
+    ans[rng.random(q.size) < 0.05] = None
+    df = pd.DataFrame({"question_id": q, "sample_id": np.tile(np.arange(40), 30), "answer": ans,
+                       "correct": [a is not None and a.strip() in ("7", "7.0", "007") for a in ans]})
+    p = write(df, tmp_path / "f.parquet")
+    calls: list[int] = []
+    real = core.classify_graded
+
+    def counting(texts: list[object], *args: object, **kw: object) -> object:
+        calls.append(len(texts))
+        return real(texts, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(core, "classify_graded", counting)
+    got = reduce_inputs([str(p)], normalizer=normalizer)
+    monkeypatch.undo()
+    ref = reduce_inputs([str(p)], engine="memory", normalizer=normalizer)
+    assert_same(ref.counts, got.counts)
+    assert got.answers is not None and ref.answers is not None
+    assert (got.answers.n_merged, got.answers.n_unparsed) == (ref.answers.n_merged, ref.answers.n_unparsed)
+    # math: only questions 20-29 can merge ("7", "007", "7.0", "\\frac{14}{2}") or hold text; plain: only those
+    # where two strings normalise alike; none: no question is grouped
+    assert len(calls) <= 10 and (normalizer == "none") == (len(calls) == 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bitmap_duplicate_check_equals_brute_force(tmp_path: Path, seed: int) -> None:
+    """The bucketed bitmap check (integer ids) finds a repeated (model, question, sample id) exactly when pandas'
+    ``duplicated`` does (nulls repeat too), on ids around bucket edges (0, 61, 62, negatives, large ids)."""
+    from harness.engines.core import find_duplicate
+    from harness.engines.duck import DuckRunner
+    from harness.engines.sources import resolve_spec
+
+    rng = np.random.default_rng(seed)
+    pool = np.array([0, 1, 60, 61, 62, 63, 123, 124, -1, -61, -62, -63, 2**40, 2**40 + 61, 2**40 + 62])
+    seen = []
+    for trial in range(8):
+        n = int(rng.integers(4, 12))
+        ids = pd.array(rng.choice(pool, n, replace=trial % 2 == 1), dtype="Int64")
+        if trial % 4 == 2:
+            ids[int(rng.integers(n))] = pd.NA
+            if rng.random() < 0.5:
+                ids[int(rng.integers(n))] = pd.NA
+        df = pd.DataFrame({"model": rng.choice(["a", "b"], n), "question_id": rng.integers(0, 2, n),
+                           "sample_id": ids, "correct": rng.random(n) < 0.5})
+        p = write(df, tmp_path / f"d{seed}-{trial}.parquet")
+        runner = DuckRunner(expand_inputs([str(p)]))
+        try:
+            spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=str(p))
+            assert runner.integer_column("sample_id")
+            got = find_duplicate(runner.classes(spec), runner, spec)
+        finally:
+            runner.close()
+        expected = df.duplicated(["model", "question_id", "sample_id"])
+        assert (got is not None) == bool(expected.any()), (df, got)
+        seen.append(got is not None)
+        if got is not None:
+            sid = None if got[2] is None else int(got[2])
+            same = (df["model"] == got[0]) & (df["question_id"].astype(str) == got[1])
+            same &= df["sample_id"].isna() if sid is None else (df["sample_id"] == sid).fillna(False)
+            assert int(same.sum()) >= 2
+    assert any(seen) and not all(seen)  # both outcomes were exercised
+
+
+def test_a_repeated_missing_sample_id_is_a_duplicate_on_both_engines(tmp_path: Path) -> None:
+    df = make_rollouts(n_q=2, n_s=4).astype({"sample_id": "Int64"})
+    df.loc[[1, 3], "sample_id"] = pd.NA
+    p = write(df, tmp_path / "n.parquet")
+    for engine in ("duckdb", "memory"):
+        with pytest.raises(HarnessInputError, match=r"n\.parquet, row 3, column 'sample_id': duplicate sample id"):
+            reduce_inputs([str(p)], engine=engine)
+
+
 def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_error(tmp_path: Path) -> None:
     """Issue 9: '7' (right) and '7.0' (wrong) stay apart with a warning; '7' graded both ways is an error."""
     df = pd.DataFrame({"question_id": [1, 1, 1], "answer": ["7", "7.0", "8"], "correct": [True, False, False]})
@@ -211,10 +295,13 @@ def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_er
 
 @pytest.mark.slow
 def test_memory_limited_duckdb_spills_to_disk(tmp_path: Path) -> None:
+    # string sample ids: the duplicate check is then the group-by over every (question, sample) key, whose hash
+    # table (1.5 M keys) does not fit in 64 MB (integer ids take the bitmap check, which would fit)
     n = 1_500_000
     rng = np.random.default_rng(1)
     df = pd.DataFrame({
-        "question_id": np.repeat(np.arange(n // 500), 500), "sample_id": np.tile(np.arange(500), n // 500),
+        "question_id": np.repeat(np.arange(n // 500), 500),
+        "sample_id": np.char.add("s", np.tile(np.arange(500), n // 500).astype(str)),
         "answer": rng.integers(0, 50, n).astype(str), "correct": rng.random(n) < 0.3,
     })
     df["correct"] = df["answer"] == "7"

@@ -25,7 +25,7 @@ from harness.engines import reduce_inputs
 from harness.engines.core import finish_classes
 from harness.engines.sources import expand_inputs, resolve_spec
 from harness.engines.spark import spark_available
-from harness.engines.sql import CANON
+from harness.engines.sql import VIEW
 from harness.loaders import ColumnMap
 
 MASTER = "local-cluster[2,1,1024]"
@@ -74,6 +74,20 @@ def test_spark_names_the_bad_row(spark: Any, tmp_path: Path) -> None:
         reduce_inputs([str(p)], engine="spark", spark_master=MASTER)
 
 
+def test_spark_names_a_duplicate_sample(spark: Any, tmp_path: Path) -> None:
+    df = make_rollouts(n_q=3, n_s=4)
+    shards = tmp_path / "s"
+    shards.mkdir()
+    write(df, shards / "a.parquet")
+    write(df.iloc[[5]], shards / "b.parquet")  # integer ids: found by the bitmap check, then the row is named
+    with pytest.raises(HarnessInputError, match=r"b\.parquet, row 0, column 'sample_id': duplicate sample id 1"):
+        reduce_inputs([str(shards)], engine="spark", spark_master=MASTER)
+    write(df.astype({"sample_id": str}).iloc[[5]], shards / "b.parquet")
+    write(df.astype({"sample_id": str}), shards / "a.parquet")  # string ids: the group-by over every key
+    with pytest.raises(HarnessInputError, match=r"b\.parquet, row 0, column 'sample_id': duplicate sample id"):
+        reduce_inputs([str(shards)], engine="spark", spark_master=MASTER)
+
+
 def _executors(app_id: str) -> list[int]:
     """PIDs of this application's executor JVMs (their command lines name the backend class and the app id)."""
     pids = []
@@ -91,6 +105,9 @@ def _executors(app_id: str) -> list[int]:
 
 
 def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path: Path) -> None:
+    """No timing: every task blocks (a test-only UDF) until the test writes a release file. The test waits until
+    two tasks have started (each executor has one core, so both executors hold a blocked task), kills one
+    executor, checks the job is still running, then releases the tasks; Spark reruns the lost task."""
     from pyspark.sql.types import BooleanType
 
     from harness.engines.spark import SparkRunner
@@ -102,38 +119,50 @@ def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path:
     for i, part in enumerate(np.array_split(rng.permutation(len(df)), 8)):
         write(df.iloc[np.sort(part)], shards / f"part-{i}.parquet")
     ref = reduce_inputs([str(shards)], engine="duckdb")
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    release = str(marks / "release")
 
-    def slow(_: object) -> bool:  # test-only: 1 ms a row, so each of the 8 tasks runs about a second
-        time.sleep(0.001)
+    def gate(_: object) -> bool:  # test-only: say "task started", then wait for the release file
+        from pyspark import TaskContext
+
+        ctx = TaskContext.get()
+        started = os.path.join(str(marks), f"started-{ctx.partitionId() if ctx else os.getpid()}")
+        if not os.path.exists(started):
+            open(started, "w").close()
+        while not os.path.exists(release):
+            time.sleep(0.02)
         return True
 
-    spark.udf.register("harness_slow", slow, BooleanType())
+    spark.udf.register("harness_gate", gate, BooleanType())
     inputs = expand_inputs([str(shards)])
     runner = SparkRunner(inputs, master=MASTER)
     spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=str(shards))
     runner.prepare(spec)
-    spark.table(CANON).createOrReplaceTempView(f"{CANON}_fast")
-    spark.sql(f"SELECT * FROM {CANON}_fast WHERE harness_slow(question_id)").createOrReplaceTempView(CANON)
+    # the class query reads the projected source view: every row passes the gate on its way into the aggregation
+    spark.table(VIEW).createOrReplaceTempView(f"{VIEW}_open")
+    spark.sql(f"SELECT * FROM {VIEW}_open WHERE harness_gate(q0)").createOrReplaceTempView(VIEW)
     result: dict[str, Any] = {}
-    job = threading.Thread(target=lambda: result.update(raw=runner.classes(spec, prepared=True)))
-    tracker = spark.sparkContext.statusTracker()
     app_id = spark.sparkContext.applicationId
     before = _executors(app_id)
     assert len(before) == 2, f"expected two executor processes, found {before}"
+    def run() -> None:
+        try:
+            result["raw"] = runner.classes(spec, prepared=True)
+        except Exception as exc:  # reported by the assertions below
+            result["error"] = exc
+
+    job = threading.Thread(target=run)
     job.start()
-    started = time.monotonic()
-    killed_in_flight = False
-    deadline = time.monotonic() + 120
-    while job.is_alive() and time.monotonic() < deadline:
-        running = [tracker.getStageInfo(s) for s in tracker.getActiveStageIds()]
-        # a task in flight, or (when the tracker has not yet reported one) a job that has been running for a second
-        busy = any(info is not None and info.numActiveTasks > 0 for info in running)
-        if busy or (tracker.getActiveJobsIds() and time.monotonic() > started + 1.0):
-            os.kill(before[0], signal.SIGKILL)
-            killed_in_flight = job.is_alive()
-            break
-        time.sleep(0.05)
-    job.join(timeout=240)
+    try:
+        while len([f for f in os.listdir(marks) if f.startswith("started-")]) < 2 and job.is_alive():
+            time.sleep(0.05)  # polling for the markers, not a timed condition: the tasks cannot finish unreleased
+        assert job.is_alive(), f"the job ended before its tasks were released: {result.get('error')}"
+        os.kill(before[0], signal.SIGKILL)
+        killed_in_flight = job.is_alive()
+    finally:
+        open(release, "w").close()
+    job.join(timeout=600)
     assert killed_in_flight, "the executor was not killed while the job ran"
     assert not job.is_alive() and "raw" in result
     assert before[0] not in _executors(app_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -14,9 +15,17 @@ import numpy as np
 import pandas as pd
 
 from harness._validation import HarnessInputError
-from harness.answers import AnswerRecord, MergeConflict, classify_graded, conflict_warning
+from harness.answers import (
+    AnswerRecord,
+    MergeConflict,
+    classify_graded,
+    conflict_warning,
+    extract_answer,
+    math_verify_available,
+    normalize_answer,
+)
 from harness.engines.sources import Inputs, expand_inputs, resolve_spec
-from harness.engines.sql import BAD_ROW_CONDITIONS, Spec
+from harness.engines.sql import BAD_ROW_CONDITIONS, Spec, duplicate_bucket_sql, duplicate_in_sql, duplicate_sql
 from harness.loaders._base import ColumnMap
 from harness.loaders._build import describe_conflict
 from harness.loaders._stopping import first_block_warning, varying_n_notes
@@ -32,7 +41,7 @@ BOOL_FIX = "accepted: true/false, 1/0, yes/no, correct/incorrect, C/I"
 
 
 class Runner(Protocol):
-    """What an engine does: read the schema, run the class query, find a duplicate key, name a bad file."""
+    """What an engine does: read the schema, run the class query, the first row of a query, name a bad file."""
 
     name: str
 
@@ -40,7 +49,9 @@ class Runner(Protocol):
 
     def classes(self, spec: Spec) -> pd.DataFrame: ...
 
-    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None: ...
+    def first(self, text: str) -> tuple[Any, ...] | None: ...
+
+    def integer_column(self, name: str) -> bool: ...
 
     def bad_file(self, condition: str) -> str | None: ...
 
@@ -60,6 +71,15 @@ class Reduced:
 
 
 # ----------------------------------------------------------------------------------------- normalisation
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+_INTEGER = re.compile(r"-?\d+")
+"""A canonical integer as :func:`harness.answers.normalize_answer` writes one: two different such strings are two
+different numbers, which math-verify never merges."""
+
+
 def _normalise_distinct(
     frame: pd.DataFrame, normalizer: str
 ) -> tuple[list[str | None], int, list[tuple[str, MergeConflict]]]:
@@ -70,17 +90,41 @@ def _normalise_distinct(
     sample counts, through :func:`harness.answers.classify_graded` (extractor ``none``): the same classes as the
     per-sample path, formed by the normaliser alone, with merges across the log's grades refused. This is the one
     place that calls the normaliser.
+
+    Fast path (same labels): each distinct raw string of the whole log is normalised once; a question whose
+    normalised strings are all different (and, for ``math``, all canonical integers, which math-verify cannot
+    merge) has nothing to merge or refuse, so its labels are those strings. Only the other questions go through
+    ``classify_graded``.
     """
-    labels: list[str | None] = [None] * len(frame)
     raw = frame["answer"].to_numpy(object)
+    uniq = pd.unique(frame["answer"].dropna().astype(str))
+    norm = {a: extract_answer(a, "none") for a in uniq.tolist()}
+    if normalizer != "none":
+        norm = {a: normalize_answer(x) for a, x in norm.items()}
+    labels = frame["answer"].map(norm, na_action="ignore").astype(object).tolist()
+    labels = [None if _missing(x) else x for x in labels]
+    if normalizer == "none":  # the raw strings are the classes: nothing merges, nothing is refused
+        return labels, 0, []
+    keys = frame[["model", "question_id"]].assign(label=pd.Series(labels, index=frame.index, dtype=object))
+    slow_row = keys.duplicated(["model", "question_id", "label"], keep=False).to_numpy().copy()
+    slow_row &= keys["label"].notna().to_numpy()
+    if normalizer == "math" and math_verify_available():
+        simple = {lab: bool(_INTEGER.fullmatch(lab)) for lab in set(norm.values()) if lab is not None}
+        slow_row |= np.array([lab is not None and not simple[lab] for lab in labels], dtype=bool)
     correct = frame["correct"].to_numpy(np.int64) == 1
     size = frame["size"].to_numpy(np.int64)
     first = frame["first_sample"].to_numpy(float)
     qids = frame["question_id"].to_numpy(object)
     merged = 0
     conflicts: list[tuple[str, MergeConflict]] = []
-    for idx in frame.groupby(["model", "question_id"], sort=False).indices.values():
-        ii = np.asarray(idx)[np.argsort(np.nan_to_num(first[idx], nan=math.inf), kind="stable")]
+    if not slow_row.any():
+        return labels, 0, []
+    slow_q = pd.Series(slow_row, index=frame.index).groupby([frame["model"], frame["question_id"]], sort=False)
+    slow = slow_q.transform("any").to_numpy(bool)
+    sub = frame[slow]
+    for idx in sub.groupby(["model", "question_id"], sort=False).indices.values():
+        rows = np.flatnonzero(slow)[np.asarray(idx)]
+        ii = rows[np.argsort(np.nan_to_num(first[rows], nan=math.inf), kind="stable")]
         g = classify_graded(
             raw[ii].tolist(), correct[ii].tolist(), extractor="none", normalizer=normalizer, weights=size[ii].tolist()
         )
@@ -108,15 +152,16 @@ def _raise_graded_both_ways(marg: pd.DataFrame, source: str) -> None:
 
 # ----------------------------------------------------------------------------------------- bad rows
 def _raise_bad_row(
-    runner: Runner, inputs: Inputs, spec: Spec, kind: str, *, key: tuple[str, str, str] | None = None
+    runner: Runner, inputs: Inputs, spec: Spec, kind: str, *, key: tuple[str, str, str | None] | None = None
 ) -> None:
     """Find the first row behind a bad value (or the second of a duplicated key) and raise naming file and row."""
     from harness.engines.duck import locate_rows
 
     if kind == "duplicate":
         assert key is not None
-        m, q, s = (v.replace("'", "''") for v in key)
-        cond = f"model = '{m}' AND question_id = '{q}' AND sample_id = '{s}'"
+        m, q, s = (None if v is None else v.replace("'", "''") for v in key)
+        same_id = "sample_id IS NULL" if s is None else f"sample_id = '{s}'"
+        cond = f"model = '{m}' AND question_id = '{q}' AND {same_id}"
         files = list(inputs.paths) if inputs.local else []
         hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["raw_s"]) if files else None
         sid: Any = key[2] if hit is None else hit[2][0]
@@ -167,9 +212,31 @@ def _check(raw: pd.DataFrame, runner: Runner, inputs: Inputs, spec: Spec, check_
         tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
         _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")
     if spec.sample is not None and check_duplicates:
-        dup = runner.duplicate(spec)
+        dup = find_duplicate(raw, runner, spec)
         if dup is not None:
             _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
+
+
+def find_duplicate(raw: pd.DataFrame, runner: Runner, spec: Spec) -> tuple[str, str, str | None] | None:
+    """One repeated (model, question, sample id), or None: exact on every path.
+
+    Integer sample ids (the usual 0..n-1): rows without an id are counted per question from the class table (two
+    in one question repeat the null id), then :func:`duplicate_bucket_sql` checks every id with one bitmap per 62
+    consecutive ids, and only when it fires is the offending bucket searched row by row. Other ids (strings):
+    the group-by over every (model, question, sample id) key (:func:`duplicate_sql`).
+    """
+    assert spec.sample is not None
+    if not runner.integer_column(spec.sample):
+        row = runner.first(duplicate_sql(spec))
+    else:
+        nulls = (raw["size"] - raw["sample_n"]).groupby([raw["model"], raw["question_id"]], sort=False).sum()
+        if (nulls > 1).any():
+            m, q = nulls[nulls > 1].index[0]
+            row = runner.first(duplicate_in_sql(spec, str(m), str(q), None))
+        else:
+            hit = runner.first(duplicate_bucket_sql(spec))
+            row = None if hit is None else runner.first(duplicate_in_sql(spec, str(hit[0]), str(hit[1]), int(hit[2])))
+    return None if row is None else (str(row[0]), str(row[1]), None if row[2] is None else str(row[2]))
 
 
 # ----------------------------------------------------------------------------------------- stopping rule
@@ -226,11 +293,19 @@ def _stopping(marg: pd.DataFrame, spec: Spec, stopping: str | None, source: str)
 
 # ----------------------------------------------------------------------------------------- the reduction
 def _question_order(keys: pd.DataFrame) -> np.ndarray:
-    """Row order: by model, then question id (numerically when every id is a whole number)."""
+    """Row order: by model, then question id (numerically when every id is a whole number), then the id's text.
+
+    The strings are ranked once per distinct value (``pd.factorize``), so the sort is over integer codes."""
     q = keys["question_id"].astype(str)
-    num = pd.to_numeric(q, errors="coerce")
-    qkey = num if num.notna().all() else q
-    return np.lexsort((q.to_numpy(), qkey.to_numpy(), keys["model"].astype(str).to_numpy()))
+    qcode, quniq = pd.factorize(q, sort=False)
+    qtext = np.asarray(quniq, dtype=object)
+    num = pd.to_numeric(pd.Series(qtext), errors="coerce")
+    primary = num.to_numpy(float) if num.notna().all() else None
+    qorder = np.lexsort((qtext, primary)) if primary is not None else np.argsort(qtext, kind="stable")
+    qrank = np.empty(len(qtext), np.int64)
+    qrank[qorder] = np.arange(len(qtext))
+    mcode, _ = pd.factorize(keys["model"].astype(str), sort=True)
+    return np.lexsort((qrank[qcode], mcode))
 
 
 def finish_classes(
@@ -244,11 +319,15 @@ def finish_classes(
     raw["answer"] = raw["answer"].astype(object).where(raw["answer"].notna(), None)
     extra = [c for c in ("grp", "budget") if c in raw.columns]
     keys = ["model", "question_id"]
-    marg = raw.groupby([*keys, "answer", "correct"], sort=False, dropna=False).agg(
-        size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
-        first_sample=("first_sample", "min"), last_sample=("last_sample", "max"), sample_n=("sample_n", "sum"),
-    ).reset_index()
-    marg["answer"] = marg["answer"].astype(object).where(marg["answer"].notna(), None)
+    if extra:  # the engines' rows are unique per (model, question, [group, budget,] answer, correct)
+        marg = raw.groupby([*keys, "answer", "correct"], sort=False, dropna=False).agg(
+            size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
+            first_sample=("first_sample", "min"), last_sample=("last_sample", "max"), sample_n=("sample_n", "sum"),
+        ).reset_index()
+        marg["answer"] = marg["answer"].astype(object).where(marg["answer"].notna(), None)
+    else:
+        marg = raw[[*keys, "answer", "correct", "size", "tokens_sum", "tokens_n", "first_sample", "last_sample",
+                    "sample_n"]]
     marg = marg.iloc[_question_order(marg)].reset_index(drop=True)
     rule, stop_notes = _stopping(marg, spec, stopping, source)
     all_notes = [*notes, *stop_notes]
@@ -283,13 +362,15 @@ def finish_classes(
             fix="an answer class is either right or wrong; fix the grading or the answer normalisation",
         )
     mk = [*keys, "answer", "correct"]
-    raw = raw.merge(marg[[*mk, "label"]], on=mk, how="left", validate="many_to_one")
-    table = raw.groupby([*keys, *extra, "label", "correct"], sort=False, dropna=False).agg(
+    if extra:
+        raw = raw.merge(marg[[*mk, "label"]], on=mk, how="left", validate="many_to_one")
+    table = (raw if extra else marg).groupby([*keys, *extra, "label", "correct"], sort=False, dropna=False).agg(
         size=("size", "sum"), tokens_sum=("tokens_sum", "sum"), tokens_n=("tokens_n", "sum"),
     ).reset_index().rename(columns={"label": "answer", "grp": "group"})
     table["correct"] = table["correct"].astype(bool)
     table["answer"] = table["answer"].astype(object).where(table["answer"].notna(), None)
-    table = table.iloc[_question_order(table)].reset_index(drop=True)
+    if extra:  # (without, the rows are already in marg's order: groups in order of first appearance)
+        table = table.iloc[_question_order(table)].reset_index(drop=True)
     unparsed = int(marg.loc[marg["label"].isna(), "size"].sum())
     record = AnswerRecord(
         extractor="none", normalizer=normalizer, n_samples=int(marg["size"].sum()), n_unparsed=unparsed,
@@ -351,6 +432,9 @@ def reduce_inputs(
     try:
         spec, notes = resolve_spec(runner.describe(), columns, source=source)
         raw = runner.classes(spec)
+        if getattr(runner, "retried_single_thread", False):
+            notes.append(f"{source}: DuckDB ran out of memory aggregating on several threads and reran the class "
+                         "query on one (it spills there)")
         if len(raw) == 0:
             raise HarnessInputError("the input holds no rows", source=source, fix="it holds no samples")
         _check(raw, runner, inputs, spec, check_duplicates)

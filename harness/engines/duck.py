@@ -14,10 +14,17 @@ import pandas as pd
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
 
-MEMORY_LIMIT = "512MB"
-"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it)."""
+MEMORY_LIMIT = "2GB"
+"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it). 512 MB was
+enough for logs with few classes; at 10^8 rows with 2.5 M classes the aggregation did not fit in 512 MB or 1 GB
+(docs/methods/engines.md); ``harness reduce --memory-limit`` sets another."""
+
+
+_INTEGER_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+)
 
 
 def _quote(name: str) -> str:
@@ -69,6 +76,8 @@ class DuckRunner:
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         self._types: dict[str, str] = {}
+        self.retried_single_thread = False
+        """True when the class query ran out of memory on several threads and was rerun on one."""
 
     def _sql(self, text: str) -> Any:
         import duckdb
@@ -102,12 +111,40 @@ class DuckRunner:
 
     def classes(self, spec: Spec) -> pd.DataFrame:
         self.prepare(spec)
-        out: pd.DataFrame = self._sql(class_sql(spec)).df()
+        # streamed out in Arrow batches: a materialised result (millions of classes) would have to fit in DuckDB's
+        # memory limit next to the aggregation, which can spill while the result cannot
+        import duckdb
+
+        try:
+            try:
+                out = self._stream(class_sql(spec))
+            except duckdb.OutOfMemoryException:
+                # measured (DuckDB 2.0.1, 10^8 rows, 2.5 M string-keyed classes): with 2 threads a bare GROUP BY ran
+                # out of memory at 512 MB (the class query also at 1 GB); with 1 thread the bare GROUP BY spilled
+                # and finished at 512 MB. So one more try on one thread before giving up
+                if self._threads() <= 1:
+                    raise
+                self.con.execute("SET threads = 1")
+                self.retried_single_thread = True
+                out = self._stream(class_sql(spec))
+        except duckdb.Error as exc:
+            raise _read_error(exc, self.inputs) from None
         return out
 
-    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
-        row = self._sql(duplicate_sql(spec)).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+    def _stream(self, text: str) -> pd.DataFrame:
+        out: pd.DataFrame = self.con.sql(text).to_arrow_reader(1 << 17).read_all().to_pandas()
+        return out
+
+    def _threads(self) -> int:
+        row = self.con.execute("SELECT current_setting('threads')").fetchone()
+        return int(row[0]) if row else 1
+
+    def first(self, text: str) -> tuple[Any, ...] | None:
+        row = self._sql(text).fetchone()
+        return None if row is None else tuple(row)
+
+    def integer_column(self, name: str) -> bool:
+        return self._types.get(name, "") in _INTEGER_TYPES
 
     def bad_file(self, condition: str) -> str | None:
         row = self._sql(f"SELECT MIN(harness_file) FROM {CANON} WHERE {condition}").fetchone()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, duplicate_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
 
 _SESSIONS: dict[str, Any] = {}
 
@@ -140,9 +140,16 @@ class SparkRunner:
         rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
         return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
 
-    def duplicate(self, spec: Spec) -> tuple[str, str, str] | None:
-        rows = self._run(duplicate_sql(spec)).collect()
-        return None if not rows else (str(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
+    def first(self, text: str) -> tuple[Any, ...] | None:
+        rows = self._run(text).limit(1).collect()
+        return None if not rows else tuple(rows[0])
+
+    def integer_column(self, name: str) -> bool:
+        if self._df is None:
+            self.describe()
+        return name in self._df.columns and self._df.schema[name].dataType.typeName() in (
+            "byte", "short", "integer", "long"
+        )
 
     def bad_file(self, condition: str) -> str | None:
         rows = self._run(f"SELECT MIN(harness_file) AS f FROM {CANON} WHERE {condition}").collect()

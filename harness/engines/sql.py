@@ -151,21 +151,62 @@ def class_sql(spec: Spec) -> str:
     )
     keys = ", ".join(spec.keys)
     return (
-        f"SELECT {keys}, SUM(size) AS size, SUM(tokens_sum) AS tokens_sum, SUM(tokens_n) AS tokens_n, "
-        f"MIN(first_sample) AS first_sample, MAX(last_sample) AS last_sample, SUM(sample_n) AS sample_n, "
-        f"SUM(n_bad) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
+        f"SELECT {keys}, CAST(SUM(size) AS BIGINT) AS size, SUM(tokens_sum) AS tokens_sum, "
+        f"CAST(SUM(tokens_n) AS BIGINT) AS tokens_n, MIN(first_sample) AS first_sample, "
+        f"MAX(last_sample) AS last_sample, CAST(SUM(sample_n) AS BIGINT) AS sample_n, "
+        f"CAST(SUM(n_bad) AS BIGINT) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
     )
 
 
-def duplicate_sql(spec: Spec) -> str:
-    """One repeated (model, question, sample id), if any: a second group-by over the rows (by the source values
-    as read), whose key count is the number of rows."""
+def duplicate_sql(spec: Spec, where: str | None = None) -> str:
+    """One repeated (model, question, sample id), if any: a group-by over the rows (by the source values as read)
+    whose key count is the number of rows (as costly as the reduction; see :func:`duplicate_bucket_sql`).
+    ``where`` restricts it to some rows (a condition over ``harness_src``)."""
     raw = ", ".join([k for k in spec.fields() if k.startswith("q") or k in ("m", "s")])
     ex = _key_exprs(spec)
+    cond = f" WHERE {where}" if where else ""
     return (
         f"SELECT {ex['model']} AS model, {ex['question_id']} AS question_id, CAST(s AS STRING) AS sample_id "
-        f"FROM (SELECT {raw} FROM {VIEW} GROUP BY {raw} HAVING COUNT(*) > 1 LIMIT 1) harness_dup"
+        f"FROM (SELECT {raw} FROM {VIEW}{cond} GROUP BY {raw} HAVING COUNT(*) > 1 LIMIT 1) harness_dup"
     )
+
+
+BUCKET = 62
+"""Sample ids per bitmap in :func:`duplicate_bucket_sql` (62 bits: ``1 << 62`` is still a positive BIGINT)."""
+
+
+def duplicate_bucket_sql(spec: Spec) -> str:
+    """The cheap exact duplicate check for integer sample ids: one (model, question, first id of a bucket) whose
+    bucket holds a repeated id, if any.
+
+    Ids are cut into buckets of :data:`BUCKET` consecutive values; per (model, question, bucket) the query keeps
+    the row count and the OR of ``1 << (id - bucket start)``. A bucket holds a repeated id exactly when its row
+    count exceeds the number of bits set, so the check is exact, but its hash table has one entry per bucket
+    (about rows / 62 for ids 0..n-1) instead of one per row. Rows without a sample id are not seen here (the
+    class table counts them). The matching bucket is then searched with :func:`duplicate_sql` restricted to it.
+    """
+    raw = [k for k in spec.fields() if k.startswith("q") or k == "m"]
+    keys = ", ".join(raw)
+    r = f"((CAST(s AS BIGINT) % {BUCKET}) + {BUCKET}) % {BUCKET}"
+    inner = (
+        f"SELECT {keys}, CAST(s AS BIGINT) - {r} AS lo, CAST(1 AS BIGINT) << {r} AS bit "
+        f"FROM {VIEW} WHERE s IS NOT NULL"
+    )
+    ex = _key_exprs(spec)
+    return (
+        f"SELECT {ex['model']} AS model, {ex['question_id']} AS question_id, lo FROM (SELECT {keys}, lo "
+        f"FROM ({inner}) harness_bits GROUP BY {keys}, lo HAVING COUNT(*) > bit_count(bit_or(bit)) LIMIT 1) "
+        "harness_dup"
+    )
+
+
+def duplicate_in_sql(spec: Spec, model: str, question: str, lo: int | None) -> str:
+    """:func:`duplicate_sql` over the rows of one (model, question) and, given ``lo``, one bucket of sample ids
+    (or, without, the rows with no sample id)."""
+    ex = _key_exprs(spec)
+    lit = [("'" + v.replace("'", "''") + "'") for v in (model, question)]
+    ids = "s IS NULL" if lo is None else f"CAST(s AS BIGINT) BETWEEN {int(lo)} AND {int(lo) + BUCKET - 1}"
+    return duplicate_sql(spec, f"{ex['model']} = {lit[0]} AND {ex['question_id']} = {lit[1]} AND {ids}")
 
 
 BAD_ROW_CONDITIONS: dict[str, str] = {

@@ -58,8 +58,69 @@ def class_counts_provenance(path: str) -> dict[str, Any] | None:
     return value
 
 
+SAMPLE_ORDER_ATTR = "sample_order"
+"""``DataFrame.attrs`` key set to ``"lost"`` on per-sample rows rebuilt from class counts: the analysis then runs
+the group and budget tests on them but not the order test (``harness.analysis``)."""
+
+MAX_EXPANDED_SAMPLES = 20_000_000
+"""Largest number of samples rebuilt as rows from a class-count file for the group/budget tests (their cost is
+that of the per-sample path: permutations of every sample's group label)."""
+
+
+def expand_class_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Per-sample rows rebuilt from a class table with a group and/or budget column: ``size`` copies of each
+    (model, question, group, budget, answer class, correct) row; questions in the table's order, within a question
+    sorted by group, budget, answer (no answer first) and correctness.
+
+    The within-question permutation tests of ``harness.diagnostics.dependence`` depend only on the multiset of
+    (question, class, group) cells, which the class table holds exactly, so their statistics equal those on the
+    logged samples (and so do their p-values when the logged rows come in the same order; otherwise the seed
+    draws other permutations of the same cells). ``tokens`` is the class's mean tokens per sample when every
+    sample had a count (so the mean per budget, all the budget comparison uses, is exact), else missing. The
+    order in which samples were drawn is not in the table: the rows carry no ``sample_id`` and are marked
+    ``attrs[SAMPLE_ORDER_ATTR] = "lost"``, so the order test is not run on them.
+    """
+    key = pd.DataFrame({
+        "q": pd.factorize(df["model"].astype(str) + "\x00" + df["question_id"].astype(str))[0],
+        "g": df["group"].astype(str) if "group" in df.columns else "",
+        "b": df["budget"].astype(float) if "budget" in df.columns else 0.0,
+        "a": df["answer"].astype(object).where(df["answer"].notna(), "").astype(str),
+        "c": df["correct"].astype(bool),
+    })
+    df = df.iloc[key.sort_values(["q", "g", "b", "a", "c"], kind="stable").index.to_numpy()]
+    size = df["size"].to_numpy(np.int64)
+    idx = np.repeat(np.arange(len(df)), size)
+    cols = [c for c in ("model", "question_id", "group", "budget", "answer", "correct") if c in df.columns]
+    out = pd.DataFrame({c: df[c].to_numpy(object if c != "budget" else float)[idx] for c in cols})
+    out["correct"] = out["correct"].astype(bool)
+    if "tokens_n" in df.columns and "tokens_sum" in df.columns:
+        known = df["tokens_n"].to_numpy(np.int64) == size
+        per = np.where(known, df["tokens_sum"].to_numpy(float) / np.maximum(size, 1), np.nan)
+        out["tokens"] = per[idx]
+    out.attrs[SAMPLE_ORDER_ATTR] = "lost"
+    return out
+
+
+def _rollouts_from_classes(df: pd.DataFrame, path: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """The rebuilt per-sample rows when the table has a group or budget column (and not too many samples)."""
+    axes = [c for c in ("group", "budget") if c in df.columns and df[c].notna().any()]
+    if not axes:
+        return None, []
+    total = int(df["size"].sum())
+    if total > MAX_EXPANDED_SAMPLES:
+        return None, [f"{path}: the {' and '.join(axes)} tests were not run: {total:,} samples exceed the "
+                      f"{MAX_EXPANDED_SAMPLES:,} rebuilt from class counts for them (report on a subset, e.g. "
+                      "--models, or on the per-sample log)"]
+    return expand_class_rows(df), [
+        f"{path}: per-sample rows rebuilt from the class counts for the {' and '.join(axes)} tests (each sample's "
+        "group, budget and answer class are kept; the order it was drawn in is not, so no order test)"
+    ]
+
+
 def read_class_counts(path: str) -> Loaded:
-    """A class-count file as :class:`Loaded` counts (classes summed over group and budget; no rollouts)."""
+    """A class-count file as :class:`Loaded` counts (classes summed over group and budget); with a group or
+    budget column, also per-sample rows rebuilt from the classes (:func:`expand_class_rows`) for the dependence
+    tests and the budget comparison."""
     from harness.loaders._io import read_parquet
 
     prov = class_counts_provenance(path)
@@ -94,4 +155,6 @@ def read_class_counts(path: str) -> Loaded:
             n=per["n"].to_numpy(np.int64), correct=per["c"].to_numpy(np.int64), tokens=tok,
             stopping=np.full(len(per), str(prov.get("stopping", "fixed")), dtype=object), notes=tuple(notes),
         )
-    return Loaded(counts=counts, rollouts=None, source=path, format="class-counts", notes=counts.notes)
+    rollouts, more = _rollouts_from_classes(df, path)
+    notes_all = (*counts.notes, *more)
+    return Loaded(counts=counts, rollouts=rollouts, source=path, format="class-counts", notes=notes_all)
