@@ -682,6 +682,33 @@ def warm_up() -> None:
                 main(argv)
 
 
+def collect(proc: Any, recv: Any, started: float, timeout: float) -> tuple[str, str] | None:
+    """The worker's result if it has finished, else ``None`` (still running, within the timeout).
+
+    Race-free: liveness is read *before* the pipe is polled. A worker sends its result and then exits, so a
+    worker seen dead has already written everything it ever will; if the pipe is still empty after that, the
+    worker died without a result (the memory limit, a crash). Checking the pipe first and liveness second (the
+    first version) misclassified a worker that sent and exited between the two checks (case 7596 of seed 0).
+    """
+    alive = proc.is_alive()
+    if recv.poll():
+        try:
+            result: tuple[str, str] = recv.recv()
+        except EOFError:  # the worker closed the pipe without sending
+            proc.join(5)
+            return ("hang / memory", f"worker died (exit {proc.exitcode})")
+        proc.join(5)
+        return result
+    if not alive:
+        proc.join()
+        return ("hang / memory", f"worker died (exit {proc.exitcode}, likely the memory limit)")
+    if time.time() - started > timeout:
+        proc.kill()
+        proc.join()
+        return ("hang / memory", f"timeout after {timeout:.0f} s")
+    return None
+
+
 def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extra: int, start: int = 0,
                  verbose: bool = False) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
     """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures."""
@@ -710,22 +737,7 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
             time.sleep(0.005)
             for i in list(running):
                 proc, recv, t, case, folder = running[i]
-                result: tuple[str, str] | None = None
-                if recv.poll():
-                    try:
-                        result = recv.recv()
-                    except EOFError:
-                        result = None
-                    proc.join(5)
-                    if result is None:
-                        result = ("hang / memory", f"worker died (exit {proc.exitcode})")
-                elif not proc.is_alive():
-                    proc.join()
-                    result = ("hang / memory", f"worker died (exit {proc.exitcode}, likely the memory limit)")
-                elif time.time() - t > timeout:
-                    proc.kill()
-                    proc.join()
-                    result = ("hang / memory", f"timeout after {timeout:.0f} s")
+                result = collect(proc, recv, t, timeout)
                 if result is None:
                     continue
                 recv.close()

@@ -536,3 +536,73 @@ def test_campaign_regressions(tmp_path: Path, index: int, needle: str) -> None:
     case = fc.make_case(0, index)
     cls, detail = run(tmp_path, case)
     assert cls == "clean error" and needle in detail, detail
+
+
+# ------------------------------------------------------------------------------------- the driver itself
+class _RacingWorker:
+    """A stand-in process that sends its result and exits at the moment the parent asks whether it is alive.
+
+    This is the interleaving that case 7596 (seed 0) hit: the worker sent and exited between the parent's pipe
+    poll and its liveness check, and the old driver (poll first, liveness second) counted a dead worker with no
+    result, "hang / memory".
+    """
+
+    def __init__(self, send: Any, result: tuple[str, str]) -> None:
+        self.send, self.result, self.exitcode = send, result, None
+
+    def is_alive(self) -> bool:
+        if self.exitcode is None:
+            self.send.send(self.result)
+            self.send.close()
+            self.exitcode = 0
+        return False
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def kill(self) -> None:  # pragma: no cover - must not be called
+        raise AssertionError("a finished worker was killed")
+
+
+def test_worker_exiting_right_after_sending_is_classed_by_its_result() -> None:
+    import multiprocessing as mp
+    import time
+
+    recv, send = mp.get_context("fork").Pipe(duplex=False)
+    result = ("clean error", "harness: a one-line error")
+    assert fc.collect(_RacingWorker(send, result), recv, time.time(), 120.0) == result
+
+
+def test_real_worker_that_sent_and_exited_is_classed_by_its_result() -> None:
+    """A forked worker that has sent and exited (reaped before the parent looks): its result, not "died"."""
+    import multiprocessing as mp
+    import time
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_send_and_exit, args=(send,))
+    proc.start()
+    send.close()
+    proc.join()
+    assert fc.collect(proc, recv, time.time(), 120.0) == ("correct success", "")
+    recv2, send2 = ctx.Pipe(duplex=False)
+    proc2 = ctx.Process(target=_exit_silently, args=(send2,))
+    proc2.start()
+    send2.close()
+    proc2.join()
+    cls, detail = fc.collect(proc2, recv2, time.time(), 120.0)
+    assert cls == "hang / memory" and "worker died" in detail
+
+
+def _send_and_exit(conn: Any) -> None:
+    import os
+
+    conn.send(("correct success", ""))
+    conn.close()
+    os._exit(0)
+
+
+def _exit_silently(conn: Any) -> None:
+    import os
+
+    os._exit(3)
