@@ -47,12 +47,14 @@ import multiprocessing as mp
 import os
 import random
 import shutil
+import struct
 import sys
 import tempfile
 import time
 import traceback
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,22 +288,48 @@ def gen_histogram(rng: random.Random) -> Case:
                  "command": command}, f"{fmt} bad={bad}")
 
 
+class _RepeatingDeflate:
+    """Raw deflate that ends every write with a full flush, so a repeated block is compressed once.
+
+    After ``Z_FULL_FLUSH`` the output is byte-aligned and the compressor's dictionary is empty, so an identical
+    block always compresses to identical bytes: they are computed on the first write and reused. The stream is
+    ordinary deflate (any inflater reads it); building a 4 GiB bomb costs its CRC instead of compressing 4 GiB
+    (about 35-45 s per bomb under load, paid by the campaign's parent while its workers waited).
+    """
+
+    def __init__(self) -> None:
+        self._co = zlib.compressobj(9, zlib.DEFLATED, -15)
+        self._cache: dict[bytes, bytes] = {}
+
+    def compress(self, data: bytes) -> bytes:
+        out = self._cache.get(data)
+        if out is None:
+            out = self._co.compress(data) + self._co.flush(zlib.Z_FULL_FLUSH)
+            if len(data) >= 1 << 16:
+                self._cache[data] = out
+        return out
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        return self._co.flush(mode)
+
+
+BOMB_SIZES = (3 << 29, 4 << 30)  # 1.5 and 4 GiB, both above the 1 GiB default limit
+
+
 @functools.lru_cache(maxsize=4)
 def _gzip_bomb(size: int) -> bytes:
+    """A gzip file whose CSV (a header, then ``q,1`` rows) inflates to more than ``size`` bytes (RFC 1952)."""
     head = b"question_id,correct\n"
-    co = zlib_compressobj()
-    out = [co.compress(head)]
     chunk = b"q,1\n" * (1 << 18)
+    co = _RepeatingDeflate()
+    out = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff", co.compress(head)]
+    crc, total = zlib.crc32(head), len(head)
     for _ in range(size // len(chunk) + 1):
         out.append(co.compress(chunk))
+        crc, total = zlib.crc32(chunk, crc), total + len(chunk)
     out.append(co.flush())
+    out.append(struct.pack("<II", crc, total & 0xFFFFFFFF))
     return b"".join(out)
-
-
-def zlib_compressobj() -> Any:
-    import zlib
-
-    return zlib.compressobj(9, zlib.DEFLATED, 31)
 
 
 @functools.lru_cache(maxsize=4)
@@ -317,6 +345,7 @@ def _eval_bomb(size: int) -> bytes:
                 text = json.dumps(obj).encode()
                 i = text.rindex(b'"padding": ""') + len(b'"padding": "')
                 with dst.open(info.filename, "w", force_zip64=True) as fh:
+                    fh._compressor = _RepeatingDeflate()  # type: ignore[attr-defined]  # same stream, faster
                     fh.write(text[:i])
                     block = b" " * (1 << 20)
                     for _ in range(size // len(block)):
@@ -378,10 +407,10 @@ def gen_structure(rng: random.Random) -> Case:
                     {"pass1": {"model": 0.25}, "questions": [("model", "a\rb"), ("model", "c\r")],
                      "command": "report"}, kind)
     if kind == "gzip_bomb":
-        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice([3 << 29, 4 << 30]))},
+        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice(BOMB_SIZES))},
                     _argv(rng, "curves", ["in.csv.gz"], []), "error", {}, kind)
     if kind == "eval_bomb":
-        return Case("structure", {"in.eval": _eval_bomb(rng.choice([3 << 29, 4 << 30]))},
+        return Case("structure", {"in.eval": _eval_bomb(rng.choice(BOMB_SIZES))},
                     _argv(rng, "curves", ["in.eval"], []), "error", {}, kind)
     if kind == "bom":
         text = "\ufeffquestion_id,correct\nq1,true\nq2,false\n"
@@ -667,8 +696,12 @@ def _vm_size() -> int:
 
 
 def warm_up() -> None:
-    """Import and JIT-compile in the parent, so each forked case starts warm."""
+    """Import and JIT-compile in the parent, so each forked case starts warm; build the bombs (a few seconds)."""
     import matplotlib
+
+    for size in BOMB_SIZES:
+        _gzip_bomb(size)
+        _eval_bomb(size)
 
     matplotlib.use("Agg")
     with tempfile.TemporaryDirectory() as d:
@@ -709,16 +742,38 @@ def collect(proc: Any, recv: Any, started: float, timeout: float) -> tuple[str, 
     return None
 
 
+def done_cases(results: str | None) -> dict[int, dict[str, Any]]:
+    """The cases already recorded in a results file (one JSON object per line; a torn last line is ignored)."""
+    out: dict[int, dict[str, Any]] = {}
+    if results is None or not os.path.exists(results):
+        return out
+    with open(results, encoding="utf-8") as fh:
+        for line in fh:
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                out[int(rec["case"])] = rec
+    return out
+
+
 def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extra: int, start: int = 0,
-                 verbose: bool = False) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
-    """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures."""
+                 verbose: bool = False, results: str | None = None,
+                 ) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
+    """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures.
+
+    With ``results``, each finished case is appended to that file as one JSON line (case, family, note, command,
+    class, detail, seconds) as soon as it is classed, so a stopped campaign keeps its progress; cases already in
+    the file are not run again, and the returned table covers only the cases run now.
+    """
     ctx = mp.get_context("fork")
     warm_up()
     mem = _vm_size() + mem_extra
     table: Counter[tuple[str, str]] = Counter()
     failures: list[tuple[int, str, str, str]] = []
     base = tempfile.mkdtemp(prefix="harness-fuzz-")
-    pending = list(range(start, start + n_cases))
+    skip = done_cases(results)
+    pending = [i for i in range(start, start + n_cases) if i not in skip]
+    n_cases = len(pending)
+    sink = open(results, "a", encoding="utf-8") if results is not None else None  # noqa: SIM115
     running: dict[int, tuple[Any, Any, float, Case, str]] = {}
     done = 0
     t0 = time.time()
@@ -745,6 +800,12 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
                 shutil.rmtree(folder, ignore_errors=True)
                 cls, detail = result
                 table[(case.family, cls)] += 1
+                if sink is not None:
+                    sink.write(json.dumps({"case": i, "family": case.family, "note": case.note,
+                                           "command": case.truth.get("command", case.argv[0]), "class": cls,
+                                           "detail": detail[:400], "seconds": round(time.time() - t, 3)},
+                                          ensure_ascii=True) + "\n")
+                    sink.flush()
                 if cls in FAILURES:
                     failures.append((i, case.family, cls, f"{case.note}: {detail}"))
                     if verbose:
@@ -756,6 +817,8 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
         for proc, *_ in running.values():
             proc.kill()
         shutil.rmtree(base, ignore_errors=True)
+        if sink is not None:
+            sink.close()
     return table, failures
 
 
@@ -771,6 +834,30 @@ def format_table(table: Counter[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def summarize(paths: list[str]) -> str:
+    """Table, time by family and command, the slowest cases and every failure, from results files."""
+    recs: dict[int, dict[str, Any]] = {}
+    for path in paths:
+        recs.update(done_cases(path))
+    table: Counter[tuple[str, str]] = Counter((r["family"], r["class"]) for r in recs.values())
+    lines = [format_table(table), "", f"{len(recs)} cases: indices {min(recs, default=0)}-{max(recs, default=0)}"]
+    lines.append("\n| family / command | cases | worker seconds | mean s | max s |\n|---|---:|---:|---:|---:|")
+    groups: dict[str, list[float]] = {}
+    for r in recs.values():
+        groups.setdefault(r["family"], []).append(r["seconds"])
+        groups.setdefault("command " + r["command"], []).append(r["seconds"])
+    for g, secs in groups.items():
+        lines.append(f"| {g} | {len(secs)} | {sum(secs):.0f} | {sum(secs) / len(secs):.2f} | {max(secs):.1f} |")
+    lines.append("\nslowest cases:")
+    for r in sorted(recs.values(), key=lambda r: -r["seconds"])[:12]:
+        lines.append(f"- case {r['case']} [{r['family']} {r['note'][:40]!r} {r['command']}] {r['seconds']:.1f} s")
+    lines.append("\nfailures:")
+    for r in sorted(recs.values(), key=lambda r: r["case"]):
+        if r["class"] in FAILURES:
+            lines.append(f"- case {r['case']} [{r['family']}] {r['class']}: {r['note'][:60]!r}: {r['detail'][:300]!r}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=10_000)
@@ -783,7 +870,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-share", type=float, default=REPORT_SHARE, help="share of cases run as `report`")
     ap.add_argument("--json", default=None, help="also write the table and failures to this JSON file")
     ap.add_argument("--verbose", action="store_true", help="print each failure as it happens")
+    ap.add_argument("--results", default=None,
+                    help="append each case's outcome to this JSON-lines file as it finishes; cases already in it "
+                         "are skipped (resume a stopped campaign)")
+    ap.add_argument("--summarize", nargs="+", default=None, metavar="RESULTS",
+                    help="print the table, timings and failures of these results files and exit (runs nothing)")
     args = ap.parse_args(argv)
+    if args.summarize:
+        print(summarize(args.summarize))
+        return 0
     sys.path.insert(0, args.root)
     globals()["REPORT_SHARE"] = args.report_share
     import harness
@@ -793,7 +888,7 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     t0 = time.time()
     table, failures = run_campaign(args.cases, args.seed, args.workers, args.timeout, args.memory_mb << 20,
-                                   args.start, args.verbose)
+                                   args.start, args.verbose, args.results)
     print(format_table(table))
     print(f"\n{args.cases} cases in {time.time() - t0:.0f} s (wall clock, machine shared; not a benchmark)")
     for i, fam, cls, detail in failures[:60]:

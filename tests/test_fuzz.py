@@ -606,3 +606,15 @@ def _exit_silently(conn: Any) -> None:
     import os
 
     os._exit(3)
+
+
+def test_bombs_are_valid_archives_of_the_stated_size() -> None:
+    """The campaign's bombs (built block-wise with full flushes) are honest: they inflate completely, CRCs hold."""
+    size = 16 << 20
+    data = gzip.decompress(fc._gzip_bomb(size))  # checks the CRC-32 and ISIZE trailer
+    assert data.startswith(b"question_id,correct\nq,1\n") and len(data) > size
+    assert data.count(b"q,1\n") == (len(data) - len(b"question_id,correct\n")) // 4
+    with zipfile.ZipFile(io.BytesIO(fc._eval_bomb(size))) as zf:
+        assert zf.testzip() is None  # every member's CRC
+        member = json.loads(zf.read("samples/s1_epoch_1.json"))
+    assert member["padding"] == " " * size
