@@ -44,6 +44,7 @@ import io
 import json
 import math
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import random
 import shutil
@@ -789,7 +790,10 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
                 proc.start()
                 send.close()
                 running[i] = (proc, recv, time.time(), case, folder)
-            time.sleep(0.005)
+            # block until a worker's pipe is readable or a worker ends (no busy polling: the parent shares the
+            # machine's cores with its workers); the timeout bounds how late a hang is noticed
+            mp.connection.wait([r for _, r, *_ in running.values()] + [p.sentinel for p, *_ in running.values()],
+                               timeout=1.0)
             for i in list(running):
                 proc, recv, t, case, folder = running[i]
                 result = collect(proc, recv, t, timeout)
