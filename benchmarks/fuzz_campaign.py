@@ -295,7 +295,7 @@ class _RepeatingDeflate:
     After ``Z_FULL_FLUSH`` the output is byte-aligned and the compressor's dictionary is empty, so an identical
     block always compresses to identical bytes: they are computed on the first write and reused. The stream is
     ordinary deflate (any inflater reads it); building a 4 GiB bomb costs its CRC instead of compressing 4 GiB
-    (about 35-45 s per bomb under load, paid by the campaign's parent while its workers waited).
+    (13-17 s per 1.5 GiB bomb under load, paid in the campaign's parent while its workers waited).
     """
 
     def __init__(self) -> None:
