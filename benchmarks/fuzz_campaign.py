@@ -655,8 +655,8 @@ def run_in_process(case: Case, folder: str) -> tuple[str, str]:
         one = len(lines) == 1 and lines[0].startswith("harness")
         if one and not warned and _is_clean_line(stderr) and "Traceback" not in stderr:
             if case.expect == "success":
-                return "clean error", "refused a valid input: " + lines[0][:160]
-            return "clean error", lines[0][:160]
+                return "clean error", "refused a valid input: " + lines[0][:400]
+            return "clean error", lines[0][:400]
         return "messy error", f"{len(lines)} lines, warnings {warned[:2]}: {stderr[:160]!r}"
     if rc != 0:
         return "traceback", f"exit {rc}: {stderr[-200:]!r}"
