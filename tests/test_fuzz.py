@@ -534,10 +534,12 @@ def test_gzip_within_the_limit_reads(tmp_path: Path, capsys: pytest.CaptureFixtu
 @pytest.mark.parametrize(("index", "needle"), [(3591, "cannot read the Parquet data"),
                                               (4843, "cannot read the Parquet data"),
                                               (5074, "cannot read member"),
-                                              (806, "afile is a file, so the output cannot go below it")])
+                                              (806, "afile is a file, so the output cannot go below it"),
+                                              (8901, "pandas metadata is damaged (JSONDecodeError")])
 def test_campaign_regressions(tmp_path: Path, index: int, needle: str) -> None:
     """Campaign cases (seed 0): pyarrow's UnicodeDecodeError and zlib.error escaping the readers (3591, 4843,
-    5074); ``curves --out afile/sub/x.csv`` advising to create a folder below a file (806, the 10,000-case run)."""
+    5074); from the 10,000-case run: ``curves --out afile/sub/x.csv`` advising to create a folder below a file
+    (806), and a mutated Parquet file whose pandas metadata is not JSON raising JSONDecodeError (8901)."""
     case = fc.make_case(0, index)
     cls, detail = run(tmp_path, case)
     assert cls == "clean error" and needle in detail, detail
@@ -623,3 +625,21 @@ def test_bombs_are_valid_archives_of_the_stated_size() -> None:
         assert zf.testzip() is None  # every member's CRC
         member = json.loads(zf.read("samples/s1_epoch_1.json"))
     assert member["padding"] == " " * size
+
+
+@pytest.mark.parametrize("metadata", ["{}", "[]", "1", '{"columns": 5}', "{not json", "\udcff"])
+def test_damaged_parquet_pandas_metadata_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     metadata: str) -> None:
+    """Campaign case 8901: pyarrow parses the schema's b"pandas" JSON in ``to_pandas`` and raised from inside
+    (JSONDecodeError; KeyError/TypeError for JSON of the wrong shape). Now the one-line error; intact data with
+    intact metadata still reads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(pd.DataFrame({"question_id": ["a", "b"], "correct": [True, False]}))
+    pq.write_table(table, tmp_path / "good.parquet")
+    assert main(["curves", str(tmp_path / "good.parquet"), "--out", str(tmp_path / "o.csv"), "--quiet"]) == 0
+    damaged = table.replace_schema_metadata({b"pandas": metadata.encode("utf-8", "surrogateescape")})
+    pq.write_table(damaged, tmp_path / "bad.parquet")
+    line = one_line_error(capsys, ["curves", str(tmp_path / "bad.parquet"), "--out", str(tmp_path / "p.csv")])
+    assert "bad.parquet" in line and ("pandas metadata is damaged" in line or "cannot read" in line)
