@@ -757,13 +757,14 @@ def done_cases(results: str | None) -> dict[int, dict[str, Any]]:
 
 
 def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extra: int, start: int = 0,
-                 verbose: bool = False, results: str | None = None,
+                 verbose: bool = False, results: str | None = None, indices: list[int] | None = None,
                  ) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
     """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures.
 
     With ``results``, each finished case is appended to that file as one JSON line (case, family, note, command,
     class, detail, seconds) as soon as it is classed, so a stopped campaign keeps its progress; cases already in
-    the file are not run again, and the returned table covers only the cases run now.
+    the file are not run again, and the returned table covers only the cases run now. ``indices`` (e.g. the
+    cases a fix could change) replaces the range.
     """
     ctx = mp.get_context("fork")
     warm_up()
@@ -772,7 +773,8 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
     failures: list[tuple[int, str, str, str]] = []
     base = tempfile.mkdtemp(prefix="harness-fuzz-")
     skip = done_cases(results)
-    pending = [i for i in range(start, start + n_cases) if i not in skip]
+    wanted = range(start, start + n_cases) if indices is None else indices
+    pending = [i for i in wanted if i not in skip]
     n_cases = len(pending)
     sink = open(results, "a", encoding="utf-8") if results is not None else None  # noqa: SIM115
     running: dict[int, tuple[Any, Any, float, Case, str]] = {}
@@ -877,6 +879,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default=None,
                     help="append each case's outcome to this JSON-lines file as it finishes; cases already in it "
                          "are skipped (resume a stopped campaign)")
+    ap.add_argument("--indices", default=None,
+                    help="run only the case indices listed in this file (one per line) instead of --start/--cases")
     ap.add_argument("--summarize", nargs="+", default=None, metavar="RESULTS",
                     help="print the table, timings and failures of these results files and exit (runs nothing)")
     args = ap.parse_args(argv)
@@ -891,8 +895,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.workers} workers, timeout {args.timeout:.0f} s, +{args.memory_mb} MiB address space",
           file=sys.stderr)
     t0 = time.time()
+    indices = None if args.indices is None else [int(x) for x in Path(args.indices).read_text().split()]
     table, failures = run_campaign(args.cases, args.seed, args.workers, args.timeout, args.memory_mb << 20,
-                                   args.start, args.verbose, args.results)
+                                   args.start, args.verbose, args.results, indices)
     print(format_table(table))
     print(f"\n{args.cases} cases in {time.time() - t0:.0f} s (wall clock, machine shared; not a benchmark)")
     for i, fam, cls, detail in failures[:60]:
