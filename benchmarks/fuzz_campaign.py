@@ -3,6 +3,9 @@
 Usage::
 
     python benchmarks/fuzz_campaign.py --cases 10000 --workers 2          # the on-demand campaign
+    python benchmarks/fuzz_campaign.py --cases 10000 --results run.jsonl  # one JSON line per case; rerun resumes
+    python benchmarks/fuzz_campaign.py --summarize run.jsonl              # table, time by family, failures
+    python benchmarks/fuzz_campaign.py --indices cases.txt --results rerun.jsonl   # only the listed cases
     python benchmarks/fuzz_campaign.py --cases 300 --seed 1 --root /path/to/other/checkout   # another version
 
 Each case is a small folder of input files plus an argv; case ``i`` of seed ``s`` is the same on every run
