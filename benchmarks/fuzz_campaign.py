@@ -3,6 +3,9 @@
 Usage::
 
     python benchmarks/fuzz_campaign.py --cases 10000 --workers 2          # the on-demand campaign
+    python benchmarks/fuzz_campaign.py --cases 10000 --results run.jsonl  # one JSON line per case; rerun resumes
+    python benchmarks/fuzz_campaign.py --summarize run.jsonl              # table, time by family, failures
+    python benchmarks/fuzz_campaign.py --indices cases.txt --results rerun.jsonl   # only the listed cases
     python benchmarks/fuzz_campaign.py --cases 300 --seed 1 --root /path/to/other/checkout   # another version
 
 Each case is a small folder of input files plus an argv; case ``i`` of seed ``s`` is the same on every run
@@ -44,15 +47,18 @@ import io
 import json
 import math
 import multiprocessing as mp
+import multiprocessing.connection
 import os
 import random
 import shutil
+import struct
 import sys
 import tempfile
 import time
 import traceback
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,22 +292,48 @@ def gen_histogram(rng: random.Random) -> Case:
                  "command": command}, f"{fmt} bad={bad}")
 
 
+class _RepeatingDeflate:
+    """Raw deflate that ends every write with a full flush, so a repeated block is compressed once.
+
+    After ``Z_FULL_FLUSH`` the output is byte-aligned and the compressor's dictionary is empty, so an identical
+    block always compresses to identical bytes: they are computed on the first write and reused. The stream is
+    ordinary deflate (any inflater reads it); building a 4 GiB bomb costs its CRC instead of compressing 4 GiB
+    (13-17 s per 1.5 GiB bomb under load, paid in the campaign's parent while its workers waited).
+    """
+
+    def __init__(self) -> None:
+        self._co = zlib.compressobj(9, zlib.DEFLATED, -15)
+        self._cache: dict[bytes, bytes] = {}
+
+    def compress(self, data: bytes) -> bytes:
+        out = self._cache.get(data)
+        if out is None:
+            out = self._co.compress(data) + self._co.flush(zlib.Z_FULL_FLUSH)
+            if len(data) >= 1 << 16:
+                self._cache[data] = out
+        return out
+
+    def flush(self, mode: int = zlib.Z_FINISH) -> bytes:
+        return self._co.flush(mode)
+
+
+BOMB_SIZES = (3 << 29, 4 << 30)  # 1.5 and 4 GiB, both above the 1 GiB default limit
+
+
 @functools.lru_cache(maxsize=4)
 def _gzip_bomb(size: int) -> bytes:
+    """A gzip file whose CSV (a header, then ``q,1`` rows) inflates to more than ``size`` bytes (RFC 1952)."""
     head = b"question_id,correct\n"
-    co = zlib_compressobj()
-    out = [co.compress(head)]
     chunk = b"q,1\n" * (1 << 18)
+    co = _RepeatingDeflate()
+    out = [b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff", co.compress(head)]
+    crc, total = zlib.crc32(head), len(head)
     for _ in range(size // len(chunk) + 1):
         out.append(co.compress(chunk))
+        crc, total = zlib.crc32(chunk, crc), total + len(chunk)
     out.append(co.flush())
+    out.append(struct.pack("<II", crc, total & 0xFFFFFFFF))
     return b"".join(out)
-
-
-def zlib_compressobj() -> Any:
-    import zlib
-
-    return zlib.compressobj(9, zlib.DEFLATED, 31)
 
 
 @functools.lru_cache(maxsize=4)
@@ -317,6 +349,7 @@ def _eval_bomb(size: int) -> bytes:
                 text = json.dumps(obj).encode()
                 i = text.rindex(b'"padding": ""') + len(b'"padding": "')
                 with dst.open(info.filename, "w", force_zip64=True) as fh:
+                    fh._compressor = _RepeatingDeflate()  # type: ignore[attr-defined]  # same stream, faster
                     fh.write(text[:i])
                     block = b" " * (1 << 20)
                     for _ in range(size // len(block)):
@@ -378,10 +411,10 @@ def gen_structure(rng: random.Random) -> Case:
                     {"pass1": {"model": 0.25}, "questions": [("model", "a\rb"), ("model", "c\r")],
                      "command": "report"}, kind)
     if kind == "gzip_bomb":
-        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice([3 << 29, 4 << 30]))},
+        return Case("structure", {"in.csv.gz": _gzip_bomb(rng.choice(BOMB_SIZES))},
                     _argv(rng, "curves", ["in.csv.gz"], []), "error", {}, kind)
     if kind == "eval_bomb":
-        return Case("structure", {"in.eval": _eval_bomb(rng.choice([3 << 29, 4 << 30]))},
+        return Case("structure", {"in.eval": _eval_bomb(rng.choice(BOMB_SIZES))},
                     _argv(rng, "curves", ["in.eval"], []), "error", {}, kind)
     if kind == "bom":
         text = "\ufeffquestion_id,correct\nq1,true\nq2,false\n"
@@ -625,8 +658,8 @@ def run_in_process(case: Case, folder: str) -> tuple[str, str]:
         one = len(lines) == 1 and lines[0].startswith("harness")
         if one and not warned and _is_clean_line(stderr) and "Traceback" not in stderr:
             if case.expect == "success":
-                return "clean error", "refused a valid input: " + lines[0][:160]
-            return "clean error", lines[0][:160]
+                return "clean error", "refused a valid input: " + lines[0][:400]
+            return "clean error", lines[0][:400]
         return "messy error", f"{len(lines)} lines, warnings {warned[:2]}: {stderr[:160]!r}"
     if rc != 0:
         return "traceback", f"exit {rc}: {stderr[-200:]!r}"
@@ -667,8 +700,12 @@ def _vm_size() -> int:
 
 
 def warm_up() -> None:
-    """Import and JIT-compile in the parent, so each forked case starts warm."""
+    """Import and JIT-compile in the parent, so each forked case starts warm; build the bombs (a few seconds)."""
     import matplotlib
+
+    for size in BOMB_SIZES:
+        _gzip_bomb(size)
+        _eval_bomb(size)
 
     matplotlib.use("Agg")
     with tempfile.TemporaryDirectory() as d:
@@ -682,16 +719,67 @@ def warm_up() -> None:
                 main(argv)
 
 
+def collect(proc: Any, recv: Any, started: float, timeout: float) -> tuple[str, str] | None:
+    """The worker's result if it has finished, else ``None`` (still running, within the timeout).
+
+    Race-free: liveness is read *before* the pipe is polled. A worker sends its result and then exits, so a
+    worker seen dead has already written everything it ever will; if the pipe is still empty after that, the
+    worker died without a result (the memory limit, a crash). Checking the pipe first and liveness second (the
+    first version) misclassified a worker that sent and exited between the two checks (case 7596 of seed 0).
+    """
+    alive = proc.is_alive()
+    if recv.poll():
+        try:
+            result: tuple[str, str] = recv.recv()
+        except EOFError:  # the worker closed the pipe without sending
+            proc.join(5)
+            return ("hang / memory", f"worker died (exit {proc.exitcode})")
+        proc.join(5)
+        return result
+    if not alive:
+        proc.join()
+        return ("hang / memory", f"worker died (exit {proc.exitcode}, likely the memory limit)")
+    if time.time() - started > timeout:
+        proc.kill()
+        proc.join()
+        return ("hang / memory", f"timeout after {timeout:.0f} s")
+    return None
+
+
+def done_cases(results: str | None) -> dict[int, dict[str, Any]]:
+    """The cases already recorded in a results file (one JSON object per line; a torn last line is ignored)."""
+    out: dict[int, dict[str, Any]] = {}
+    if results is None or not os.path.exists(results):
+        return out
+    with open(results, encoding="utf-8") as fh:
+        for line in fh:
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                out[int(rec["case"])] = rec
+    return out
+
+
 def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extra: int, start: int = 0,
-                 verbose: bool = False) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
-    """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures."""
+                 verbose: bool = False, results: str | None = None, indices: list[int] | None = None,
+                 ) -> tuple[Counter[tuple[str, str]], list[tuple[int, str, str, str]]]:
+    """Run cases ``start .. start+n_cases-1``; returns counts by (family, class) and the failures.
+
+    With ``results``, each finished case is appended to that file as one JSON line (case, family, note, command,
+    class, detail, seconds) as soon as it is classed, so a stopped campaign keeps its progress; cases already in
+    the file are not run again, and the returned table covers only the cases run now. ``indices`` (e.g. the
+    cases a fix could change) replaces the range.
+    """
     ctx = mp.get_context("fork")
     warm_up()
     mem = _vm_size() + mem_extra
     table: Counter[tuple[str, str]] = Counter()
     failures: list[tuple[int, str, str, str]] = []
     base = tempfile.mkdtemp(prefix="harness-fuzz-")
-    pending = list(range(start, start + n_cases))
+    skip = done_cases(results)
+    wanted = range(start, start + n_cases) if indices is None else indices
+    pending = [i for i in wanted if i not in skip]
+    n_cases = len(pending)
+    sink = open(results, "a", encoding="utf-8") if results is not None else None  # noqa: SIM115
     running: dict[int, tuple[Any, Any, float, Case, str]] = {}
     done = 0
     t0 = time.time()
@@ -707,25 +795,13 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
                 proc.start()
                 send.close()
                 running[i] = (proc, recv, time.time(), case, folder)
-            time.sleep(0.005)
+            # block until a worker's pipe is readable or a worker ends (no busy polling: the parent shares the
+            # machine's cores with its workers); the timeout bounds how late a hang is noticed
+            mp.connection.wait([r for _, r, *_ in running.values()] + [p.sentinel for p, *_ in running.values()],
+                               timeout=1.0)
             for i in list(running):
                 proc, recv, t, case, folder = running[i]
-                result: tuple[str, str] | None = None
-                if recv.poll():
-                    try:
-                        result = recv.recv()
-                    except EOFError:
-                        result = None
-                    proc.join(5)
-                    if result is None:
-                        result = ("hang / memory", f"worker died (exit {proc.exitcode})")
-                elif not proc.is_alive():
-                    proc.join()
-                    result = ("hang / memory", f"worker died (exit {proc.exitcode}, likely the memory limit)")
-                elif time.time() - t > timeout:
-                    proc.kill()
-                    proc.join()
-                    result = ("hang / memory", f"timeout after {timeout:.0f} s")
+                result = collect(proc, recv, t, timeout)
                 if result is None:
                     continue
                 recv.close()
@@ -733,6 +809,12 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
                 shutil.rmtree(folder, ignore_errors=True)
                 cls, detail = result
                 table[(case.family, cls)] += 1
+                if sink is not None:
+                    sink.write(json.dumps({"case": i, "family": case.family, "note": case.note,
+                                           "command": case.truth.get("command", case.argv[0]), "class": cls,
+                                           "detail": detail[:400], "seconds": round(time.time() - t, 3)},
+                                          ensure_ascii=True) + "\n")
+                    sink.flush()
                 if cls in FAILURES:
                     failures.append((i, case.family, cls, f"{case.note}: {detail}"))
                     if verbose:
@@ -744,6 +826,8 @@ def run_campaign(n_cases: int, seed: int, workers: int, timeout: float, mem_extr
         for proc, *_ in running.values():
             proc.kill()
         shutil.rmtree(base, ignore_errors=True)
+        if sink is not None:
+            sink.close()
     return table, failures
 
 
@@ -759,6 +843,30 @@ def format_table(table: Counter[tuple[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def summarize(paths: list[str]) -> str:
+    """Table, time by family and command, the slowest cases and every failure, from results files."""
+    recs: dict[int, dict[str, Any]] = {}
+    for path in paths:
+        recs.update(done_cases(path))
+    table: Counter[tuple[str, str]] = Counter((r["family"], r["class"]) for r in recs.values())
+    lines = [format_table(table), "", f"{len(recs)} cases: indices {min(recs, default=0)}-{max(recs, default=0)}"]
+    lines.append("\n| family / command | cases | worker seconds | mean s | max s |\n|---|---:|---:|---:|---:|")
+    groups: dict[str, list[float]] = {}
+    for r in recs.values():
+        groups.setdefault(r["family"], []).append(r["seconds"])
+        groups.setdefault("command " + r["command"], []).append(r["seconds"])
+    for g, secs in groups.items():
+        lines.append(f"| {g} | {len(secs)} | {sum(secs):.0f} | {sum(secs) / len(secs):.2f} | {max(secs):.1f} |")
+    lines.append("\nslowest cases:")
+    for r in sorted(recs.values(), key=lambda r: -r["seconds"])[:12]:
+        lines.append(f"- case {r['case']} [{r['family']} {r['note'][:40]!r} {r['command']}] {r['seconds']:.1f} s")
+    lines.append("\nfailures:")
+    for r in sorted(recs.values(), key=lambda r: r["case"]):
+        if r["class"] in FAILURES:
+            lines.append(f"- case {r['case']} [{r['family']}] {r['class']}: {r['note'][:60]!r}: {r['detail'][:300]!r}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=int, default=10_000)
@@ -771,7 +879,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-share", type=float, default=REPORT_SHARE, help="share of cases run as `report`")
     ap.add_argument("--json", default=None, help="also write the table and failures to this JSON file")
     ap.add_argument("--verbose", action="store_true", help="print each failure as it happens")
+    ap.add_argument("--results", default=None,
+                    help="append each case's outcome to this JSON-lines file as it finishes; cases already in it "
+                         "are skipped (resume a stopped campaign)")
+    ap.add_argument("--indices", default=None,
+                    help="run only the case indices listed in this file (one per line) instead of --start/--cases")
+    ap.add_argument("--summarize", nargs="+", default=None, metavar="RESULTS",
+                    help="print the table, timings and failures of these results files and exit (runs nothing)")
     args = ap.parse_args(argv)
+    if args.summarize:
+        print(summarize(args.summarize))
+        return 0
     sys.path.insert(0, args.root)
     globals()["REPORT_SHARE"] = args.report_share
     import harness
@@ -780,8 +898,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.workers} workers, timeout {args.timeout:.0f} s, +{args.memory_mb} MiB address space",
           file=sys.stderr)
     t0 = time.time()
+    indices = None if args.indices is None else [int(x) for x in Path(args.indices).read_text().split()]
     table, failures = run_campaign(args.cases, args.seed, args.workers, args.timeout, args.memory_mb << 20,
-                                   args.start, args.verbose)
+                                   args.start, args.verbose, args.results, indices)
     print(format_table(table))
     print(f"\n{args.cases} cases in {time.time() - t0:.0f} s (wall clock, machine shared; not a benchmark)")
     for i, fam, cls, detail in failures[:60]:

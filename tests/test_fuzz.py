@@ -226,10 +226,13 @@ def test_report_options(tmp_path: Path, capsys: pytest.CaptureFixture[str], argv
 
 
 def test_out_below_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both commands say the path goes through a file (``curves`` used to advise creating the folder)."""
     (tmp_path / "afile").write_text("x")
-    for cmd, out in (("report", "afile/sub"), ("curves", "afile/sub.csv")):
+    for cmd, out in (("report", "afile/sub"), ("curves", "afile/sub.csv"), ("curves", "afile/sub/x.csv")):
         err = one_line_error(capsys, [cmd, str(FIX / "rollouts.csv"), "--out", str(tmp_path / out), "--quiet"])
-        assert "afile" in err
+        assert "afile is a file, so the output cannot go below it" in err and "choose another --out" in err
+    err = one_line_error(capsys, ["curves", str(FIX / "rollouts.csv"), "--out", str(tmp_path / "no/x.csv")])
+    assert "folder does not exist" in err
 
 
 @pytest.mark.parametrize("doc", ["[" * 100_000 + "]" * 100_000, '{"a": ' * 5000 + "1" + "}" * 5000])
@@ -530,9 +533,113 @@ def test_gzip_within_the_limit_reads(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 @pytest.mark.parametrize(("index", "needle"), [(3591, "cannot read the Parquet data"),
                                               (4843, "cannot read the Parquet data"),
-                                              (5074, "cannot read member")])
+                                              (5074, "cannot read member"),
+                                              (806, "afile is a file, so the output cannot go below it"),
+                                              (8901, "pandas metadata is damaged (JSONDecodeError")])
 def test_campaign_regressions(tmp_path: Path, index: int, needle: str) -> None:
-    """Campaign cases (seed 0) that found pyarrow's UnicodeDecodeError and zlib.error escaping the readers."""
+    """Campaign cases (seed 0): pyarrow's UnicodeDecodeError and zlib.error escaping the readers (3591, 4843,
+    5074); from the 10,000-case run: ``curves --out afile/sub/x.csv`` advising to create a folder below a file
+    (806), and a mutated Parquet file whose pandas metadata is not JSON raising JSONDecodeError (8901)."""
     case = fc.make_case(0, index)
     cls, detail = run(tmp_path, case)
     assert cls == "clean error" and needle in detail, detail
+
+
+# ------------------------------------------------------------------------------------- the driver itself
+class _RacingWorker:
+    """A stand-in process that sends its result and exits at the moment the parent asks whether it is alive.
+
+    This is the interleaving that case 7596 (seed 0) hit: the worker sent and exited between the parent's pipe
+    poll and its liveness check, and the old driver (poll first, liveness second) counted a dead worker with no
+    result, "hang / memory".
+    """
+
+    def __init__(self, send: Any, result: tuple[str, str]) -> None:
+        self.send, self.result, self.exitcode = send, result, None
+
+    def is_alive(self) -> bool:
+        if self.exitcode is None:
+            self.send.send(self.result)
+            self.send.close()
+            self.exitcode = 0
+        return False
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def kill(self) -> None:  # pragma: no cover - must not be called
+        raise AssertionError("a finished worker was killed")
+
+
+def test_worker_exiting_right_after_sending_is_classed_by_its_result() -> None:
+    import multiprocessing as mp
+    import time
+
+    recv, send = mp.get_context("fork").Pipe(duplex=False)
+    result = ("clean error", "harness: a one-line error")
+    assert fc.collect(_RacingWorker(send, result), recv, time.time(), 120.0) == result
+
+
+def test_real_worker_that_sent_and_exited_is_classed_by_its_result() -> None:
+    """A forked worker that has sent and exited (reaped before the parent looks): its result, not "died"."""
+    import multiprocessing as mp
+    import time
+
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_send_and_exit, args=(send,))
+    proc.start()
+    send.close()
+    proc.join()
+    assert fc.collect(proc, recv, time.time(), 120.0) == ("correct success", "")
+    recv2, send2 = ctx.Pipe(duplex=False)
+    proc2 = ctx.Process(target=_exit_silently, args=(send2,))
+    proc2.start()
+    send2.close()
+    proc2.join()
+    cls, detail = fc.collect(proc2, recv2, time.time(), 120.0)
+    assert cls == "hang / memory" and "worker died" in detail
+
+
+def _send_and_exit(conn: Any) -> None:
+    import os
+
+    conn.send(("correct success", ""))
+    conn.close()
+    os._exit(0)
+
+
+def _exit_silently(conn: Any) -> None:
+    import os
+
+    os._exit(3)
+
+
+def test_bombs_are_valid_archives_of_the_stated_size() -> None:
+    """The campaign's bombs (built block-wise with full flushes) are honest: they inflate completely, CRCs hold."""
+    size = 16 << 20
+    data = gzip.decompress(fc._gzip_bomb(size))  # checks the CRC-32 and ISIZE trailer
+    assert data.startswith(b"question_id,correct\nq,1\n") and len(data) > size
+    assert data.count(b"q,1\n") == (len(data) - len(b"question_id,correct\n")) // 4
+    with zipfile.ZipFile(io.BytesIO(fc._eval_bomb(size))) as zf:
+        assert zf.testzip() is None  # every member's CRC
+        member = json.loads(zf.read("samples/s1_epoch_1.json"))
+    assert member["padding"] == " " * size
+
+
+@pytest.mark.parametrize("metadata", ["{}", "[]", "1", '{"columns": 5}', "{not json", "\udcff"])
+def test_damaged_parquet_pandas_metadata_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     metadata: str) -> None:
+    """Campaign case 8901: pyarrow parses the schema's b"pandas" JSON in ``to_pandas`` and raised from inside
+    (JSONDecodeError; KeyError/TypeError for JSON of the wrong shape). Now the one-line error; intact data with
+    intact metadata still reads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(pd.DataFrame({"question_id": ["a", "b"], "correct": [True, False]}))
+    pq.write_table(table, tmp_path / "good.parquet")
+    assert main(["curves", str(tmp_path / "good.parquet"), "--out", str(tmp_path / "o.csv"), "--quiet"]) == 0
+    damaged = table.replace_schema_metadata({b"pandas": metadata.encode("utf-8", "surrogateescape")})
+    pq.write_table(damaged, tmp_path / "bad.parquet")
+    line = one_line_error(capsys, ["curves", str(tmp_path / "bad.parquet"), "--out", str(tmp_path / "p.csv")])
+    assert "bad.parquet" in line and ("pandas metadata is damaged" in line or "cannot read" in line)

@@ -319,6 +319,7 @@ def check_output_file(path: str, *, force: bool) -> None:
         raise HarnessInputError(
             "the output file exists", source=path, fix="choose another --out or pass --force to replace it"
         )
+    _refuse_file_ancestor(path)  # `--out afile/sub/x.csv`: "create it first" cannot be followed
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise HarnessInputError("the output file's folder does not exist", source=path, fix="create it first")

@@ -284,13 +284,22 @@ def read_parquet(path: str, columns: list[str] | None = None) -> Any:
     import pyarrow as pa
 
     pf = parquet_file(path)
+    damaged = "the file is damaged; copy it again"
     try:
-        return pf.read(columns=columns).to_pandas()
+        table = pf.read(columns=columns)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, UnicodeDecodeError) as exc:
+        raise HarnessInputError(f"cannot read the Parquet data ({exc})", source=path, fix=damaged) from None
+    try:
+        return table.to_pandas()
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise HarnessInputError(f"cannot read the Parquet data ({exc})", source=path, fix=damaged) from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # pyarrow rebuilds the pandas index and dtypes from the schema's b"pandas" JSON; damaged JSON (not JSON,
+        # or JSON of the wrong shape) raises from inside pyarrow. Blame the metadata only if the data converts
+        # with the metadata removed; otherwise the error is not understood and propagates as it is.
+        table.replace_schema_metadata(None).to_pandas()
         raise HarnessInputError(
-            f"cannot read the Parquet data ({exc})",
-            source=path,
-            fix="the file is damaged; copy it again",
+            f"the Parquet file's pandas metadata is damaged ({type(exc).__name__}: {exc})", source=path, fix=damaged
         ) from None
 
 
