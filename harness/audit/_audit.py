@@ -299,7 +299,7 @@ def audit_claim(claim: Claim, *, seed: int = 0, detail: bool = True, power: bool
     power_text = ""
     if tests.pool_rejects or (claim.reading == "separate runs" and tests.sep_rejects):
         verdict = "inconsistent"
-    elif pooled_all:
+    elif pooled_all and not has_maj:  # proven for coverage (the hull); not for pooled maj@k, which is tested
         verdict = "passes by construction"
     elif (tests.lp_failed and tests.cov is None) or eq_points <= n_params:
         verdict = "not testable"
