@@ -34,15 +34,20 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error (no usage block), like every other error of the CLI; subcommand parsers
     inherit it (argparse builds them with the parent's class)."""
 
+    help_hint: str | None = None
+    """Where the one-line error points (``harness report --help`` when a command was named)."""
+
     def error(self, message: str) -> NoReturn:
         from harness._terminal import clean
 
-        self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {clean(message)} (see {self.help_hint or self.prog + ' --help'})\n")
 
 
-def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> _Parser:
     """The parser; with ``only``, just that command's options are built (the others are listed by name)."""
     parser = _Parser(prog="harness", description=DESCRIPTION)
+    if only:
+        parser.help_hint = f"harness {only} --help"  # unknown options are reported by this top-level parser
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         if only is not None and name != only:

@@ -58,7 +58,7 @@ def parse_ks(spec: str | Sequence[int] | None, n_max: int) -> npt.NDArray[np.int
         if spec == "all":
             return np.arange(1, n_max + 1, dtype=np.int64)
         try:
-            values = [int(v) for v in spec.replace(" ", "").split(",") if v]
+            values = [int(v) for v in spec.replace(" ", "").split(",")]  # an empty item is an error, not skipped
         except ValueError:
             raise HarnessInputError(
                 f"--k {spec!r} is not a list of whole numbers", fix="use e.g. --k 1,2,4,8, --k all or --k default"

@@ -88,3 +88,20 @@ def test_bad_input_exits_2_with_one_line(
 
     assert re.search(pattern, err), err
     assert "Traceback" not in err
+
+
+def test_an_empty_item_in_k_is_refused_not_skipped(capsys: pytest.CaptureFixture[str]) -> None:
+    """--k 1,,2 was read as k = 1, 2 (the empty item silently dropped); like --metrics it is now an error."""
+    from harness.cli import main
+
+    assert main(["curves", str(Path(__file__).parent / "fixtures" / "counts.csv"), "--k", "1,,2"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "--k '1,,2' is not a list of whole numbers" in errors[0]
+
+
+def test_an_unknown_option_points_at_the_commands_own_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    assert main(["report", "x", "--out", "y", "--no-such-option"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--no-such-option" in err[0] and err[0].endswith("(see harness report --help)")
