@@ -37,6 +37,7 @@ from harness.estimators._grouped_kernel import (
     _log_marginal,
     _log_tail_bound,
     _logaddexp,
+    group_totals,
     grouped_kernel,
 )
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, _kl, _log_tilted
@@ -180,17 +181,7 @@ def dft_kernel(
     Gauss-Legendre rules as in :func:`grouped_kernel`; returns -N when rule N is missing (the caller adds it).
     """
     G = sizes.shape[0]
-    n = rest
-    n_corr = 0
-    n_cls = 0
-    amax_corr = 0
-    for g in range(G):
-        n += sizes[g] * mult[g]
-        if sizes[g] > 0:
-            n_cls += mult[g]
-        if corr[g] and mult[g] > 0 and sizes[g] > 0:
-            n_corr += mult[g]
-            amax_corr = max(amax_corr, sizes[g])
+    n, n_corr, n_cls, amax_corr = group_totals(sizes, mult, corr, rest)
     if n_corr == 0 or k <= 0:
         return 0.0
     if measured and k == n:
@@ -201,8 +192,7 @@ def dft_kernel(
     xmax = min(k, amax_corr) if measured else k
     # eps in four quarters: top counts below x_lo, above x_hi, x = 1 under random ties (the coefficient kernel), and
     # the x in between, each of which splits its share five ways (neglected x and groups; dropped coefficients;
-    # skipped frequencies;
-    # tie degrees; aliases)
+    # skipped frequencies; tie degrees; aliases)
     log_q = log_eps - math.log(4.0)
     x_lo, x_hi = _x_range(sizes, mult, corr, n, k, measured, xmax, log_q)
     if x_lo > x_hi:

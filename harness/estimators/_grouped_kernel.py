@@ -281,6 +281,25 @@ def _log_tail_bound(x: int, a: int, n: int, k: int, upper: bool) -> float:
 
 
 @njit(cache=True)
+def group_totals(
+    sizes: npt.NDArray[np.int64], mult: npt.NDArray[np.int64], corr: npt.NDArray[np.bool_], rest: int
+) -> tuple[int, int, int, int]:
+    """(n samples, voting correct classes, voting classes, largest correct class) of a grouped question."""
+    n = rest
+    n_corr = 0
+    n_cls = 0
+    amax_corr = 0
+    for g in range(sizes.shape[0]):
+        n += sizes[g] * mult[g]
+        if sizes[g] > 0:
+            n_cls += mult[g]
+        if corr[g] and mult[g] > 0 and sizes[g] > 0:
+            n_corr += mult[g]
+            amax_corr = max(amax_corr, sizes[g])
+    return n, n_corr, n_cls, amax_corr
+
+
+@njit(cache=True)
 def _known_credit(
     sizes: npt.NDArray[np.int64], mult: npt.NDArray[np.int64], corr: npt.NDArray[np.bool_], ties: int
 ) -> float:
@@ -347,14 +366,7 @@ def grouped_kernel(
     o = ``gl_offset[N]`` (-1 where not yet built). Returns -N when rule N is missing (the caller adds it).
     """
     G = sizes.shape[0]
-    n = rest
-    n_corr = 0
-    amax_corr = 0
-    for g in range(G):
-        n += sizes[g] * mult[g]
-        if corr[g] and mult[g] > 0 and sizes[g] > 0:
-            n_corr += mult[g]
-            amax_corr = max(amax_corr, sizes[g])
+    n, n_corr, _, amax_corr = group_totals(sizes, mult, corr, rest)
     if n_corr == 0 or k <= 0:
         return 0.0
     if measured and k == n:
