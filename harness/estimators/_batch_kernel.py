@@ -17,6 +17,7 @@ from numba import njit
 
 from harness.estimators._dft_kernel import dft_kernel
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, maj_kernel
+from harness.estimators._screen_kernel import REDUCED, screen
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -117,6 +118,9 @@ def _one(
         if ties == TIE_STRICT:
             return 1.0 if (nc == 1 and nw == 0) else 0.0
         return 1.0 if nc > 0 else 0.0
+    status, value, c, w, rest = screen(c, w, rest, k, ties, measured, log_eps)
+    if status != REDUCED:
+        return value
     anchors_ok = ties != TIE_WEAK or c.shape[0] == 1
     anchors = 0
     for i in range(c.shape[0]):

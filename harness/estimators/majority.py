@@ -28,13 +28,18 @@ Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds)
   (``_dft_kernel.dft_kernel``: aliases, skipped frequencies and the range of x bounded rigorously); the coefficient
   form (``_grouped_kernel.grouped_kernel``) serves x = 1 under random ties and the tests.
 
+Before either (method 'auto'), ``_screen_kernel.screen`` pools with the unanswered samples every class whose
+Chernoff bound on reaching the leaders is below eps / (classes + 2), returns votes that the same bound decides
+(1 or 0), and computes a vote left between two classes (i.i.d.) in O(sqrt k) by conditioning on the two classes'
+total; the pooled mass adds at most ``EPS`` to the error.
+
 ``maj_at_k`` computes each distinct question shape once, in one compiled loop over questions and k
 (``_batch_kernel.maj_batch``).
 
 Every neglected piece (classes that cannot reach x, x values that cannot matter, polynomial tails, tie degrees)
 is bounded rigorously (Chernoff; Hoeffding 1963 for hypergeometric tails; negative association, Joag-Dev &
-Proschan 1983) so that the total is below ``EPS`` = 1e-14. The kernels are compiled with numba (``cache=True``)
-and release the GIL, so questions run in parallel threads.
+Proschan 1983) so that the total is below ``EPS`` = 1e-14 (2 ``EPS`` with the screening). The kernels are compiled
+with numba (``cache=True``) and release the GIL, so questions run in parallel threads.
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ from harness.estimators._dft_kernel import dft_kernel
 from harness.estimators._grouped_kernel import grouped_kernel
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK, gauss_legendre_table, maj_kernel
 from harness.estimators._pmf import log_binom, log_hypergeom
+from harness.estimators._screen_kernel import REDUCED, screen
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
@@ -170,6 +176,14 @@ def _maj_one(
         top = max(correct[0], wrong[0] if wrong else 0)
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
+    if method == "auto":  # pool the classes that cannot matter; decided and two-class votes at once
+        status, value, c_left, w_left, rest = screen(
+            np.asarray(correct, np.int64), np.asarray(wrong, np.int64), rest, k, _TIE_CODES[ties],
+            kind == "measured", _LOG_EPS,
+        )
+        if status != REDUCED:
+            return float(value)
+        correct, wrong = tuple(c_left.tolist()), tuple(w_left.tolist())
     anchors_ok = ties != "weak" or len(correct) == 1
     n = sum(correct) + sum(wrong) + rest
     small = len(correct) + len(wrong) <= ONE_CLASS_KERNEL_MAX_WRONG + 1 and (
