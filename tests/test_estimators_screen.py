@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 from harness.estimators import majority
-from harness.estimators._screen_kernel import DECIDED, REDUCED, TWO_CLASS, log_chernoff, screen, two_class_iid
+from harness.estimators._screen_kernel import (
+    DECIDED,
+    REDUCED,
+    THREE_CLASS,
+    TWO_CLASS,
+    log_chernoff,
+    screen,
+    three_class_iid,
+    two_class_iid,
+)
 from tests.test_estimators_kernel import TIES, brute, random_question
 
 LOG_EPS = math.log(1e-14)
@@ -106,7 +115,7 @@ def test_screened_values_match_the_unscreened_kernels_on_large_tables(kind: str)
                 status = screen(np.array(c, np.int64), np.array(w, np.int64), rest, k, 0, kind == "measured",
                                 LOG_EPS)[0]
                 seen.add(int(status))
-    assert seen == ({DECIDED, TWO_CLASS, REDUCED} if kind == "iid" else {DECIDED, REDUCED})
+    assert seen == ({DECIDED, TWO_CLASS, THREE_CLASS, REDUCED} if kind == "iid" else {DECIDED, REDUCED})
 
 
 def test_two_class_path_at_k_20000_matches_a_30_digit_reference() -> None:
@@ -118,6 +127,33 @@ def test_two_class_path_at_k_20000_matches_a_30_digit_reference() -> None:
     reference = 0.976172211430686519792116324299
     assert abs(majority._maj_one((2600,), (2500,), 4900, 20_000, "random", "iid") - reference) < 1e-14
     assert abs(majority._maj_one((2600,), (2500, *[5] * 200), 3900, 20_000, "random", "iid") - reference) < 1e-14
+
+
+def _four_way_mp(a: int, b1: int, b2: int, n: int, k: int, c1: str, c2: str) -> mpmath.mpf:
+    """maj@k of a against b1 and b2 (the rest unanswered), k draws with replacement, summed over every (x, y1, y2)
+    of the multinomial at 40 digits (c1, c2: credit when one or two wrong classes tie with a)."""
+    mpmath.mp.dps = 40
+    pa, p1, p2 = (mpmath.mpf(v) / n for v in (a, b1, b2))
+    pr = 1 - pa - p1 - p2
+    f = mpmath.factorial
+    total = mpmath.mpf(0)
+    for x in range(1, k + 1):
+        for y1 in range(0, min(x, k - x) + 1):
+            for y2 in range(0, min(x, k - x - y1) + 1):
+                w = f(k) / (f(x) * f(y1) * f(y2) * f(k - x - y1 - y2))
+                ties = (y1 == x) + (y2 == x)
+                credit = 1 if ties == 0 else mpmath.mpf(c1 if ties == 1 else c2)
+                total += credit * w * pa**x * p1**y1 * p2**y2 * pr ** (k - x - y1 - y2)
+    return total
+
+
+@pytest.mark.parametrize(("a", "b1", "b2", "rest", "k"), [(30, 29, 28, 13, 45), (10, 12, 9, 0, 40), (5, 5, 5, 85, 33)])
+def test_three_class_path_matches_a_40_digit_triple_sum(a: int, b1: int, b2: int, rest: int, k: int) -> None:
+    n = a + b1 + b2 + rest
+    for code, (ties, c1, c2) in enumerate((("random", "0.5", "1/3"), ("strict", "0", "0"), ("weak", "1", "1"))):
+        want = float(_four_way_mp(a, b1, b2, n, k, c1, mpmath.mpf(1) / 3 if c2 == "1/3" else c2))
+        got = three_class_iid(a, b1, b2, n, k, code, LOG_EPS - math.log(4.0))
+        assert abs(got - want) < 5e-14, (ties, got, want)
 
 
 def test_no_wrong_class_is_one_minus_all_unanswered_exactly() -> None:

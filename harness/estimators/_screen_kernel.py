@@ -15,6 +15,11 @@ The neglected mass is therefore below eps in total, on top of the kernels' own e
 
 No wrong class (random or weak ties, or one correct class): the credit is 1 - P(every draw unanswered).
 
+Three classes left (one correct, two wrong; kind 'iid'): condition on X_a = x; the other m = k - x draws give
+Y1 ~ Bin(m, s1) and Y2 | Y1 = y ~ Bin(m - y, q2), so P(credit | x) = sum_{y < x} P(Y1 = y) [P(Y2 < x) + c1 P(Y2 = x)]
++ P(Y1 = x) [c1 P(Y2 < x) + c2 P(Y2 = x)] (c1, c2: credits when one or two wrong classes tie with a), the conditional
+law of Y2 carried along y by F_(t-1)(x-1) = F_t(x-1) + q2 f_(t-1)(x-1) and re-summed every 64 steps: O(k) per value.
+
 Two classes left (kind 'iid'): with T = X_a + Y_b ~ Binomial(k, s), s = pi_a + pi_b, and X_a | T = t ~ Binomial(t,
 r), r = pi_a / s, maj@k = sum_{t >= 1} P(T = t) [P(X_a > t/2) + credit P(X_a = t/2)] (credit 1/2, 0, 1 for random,
 strict and weak ties; no vote at all, t = 0, credits nothing). The sum runs over the t window outside which the
@@ -37,7 +42,7 @@ from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK
 
 IntArray = npt.NDArray[np.int64]
 
-DECIDED, TWO_CLASS, REDUCED = 0, 1, 2
+DECIDED, TWO_CLASS, REDUCED, THREE_CLASS = 0, 1, 2, 3
 _ANCHOR_EVERY = 64
 
 
@@ -107,6 +112,9 @@ def screen(
     if nc == 1 and nw == 1 and not measured:
         credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
         return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c[:1], keep_w[:1], 0
+    if nc == 1 and nw == 2 and not measured:
+        value = three_class_iid(c[0], w[0], keep_w[1], n, k, ties, log_eps - math.log(4.0))
+        return THREE_CLASS, value, keep_c[:1], keep_w[:2], 0
     return REDUCED, -1.0, keep_c[:nc], keep_w[:nw], rest + pooled
 
 
@@ -256,3 +264,119 @@ def _window_sum(lo: int, hi: int, k: int, s: float, q: float, coef: float) -> fl
             tail = max(tail - q * g, 0.0)
             g *= (t + 1.0) / ((t + 1) // 2) * q
     return small
+
+
+@njit(cache=True)
+def _binom_split(x: int, m: int, q: float) -> tuple[float, float, float]:
+    """(P(Bin(m, q) < x), P(Bin(m, q) = x - 1), P(Bin(m, q) = x)) for 1 <= x, q in (0, 1): the smaller tail summed
+    from the boundary outwards until the remainder is below 1e-17 of it."""
+    if x > m + 1:
+        return 1.0, 0.0, 0.0
+    below = math.exp(_log_binom_pmf(x - 1, m, q)) if x - 1 <= m else 0.0
+    at = math.exp(_log_binom_pmf(x, m, q)) if x <= m else 0.0
+    odds = q / (1.0 - q)
+    if x - 1 <= m * q:  # the lower tail P(<= x - 1) is the smaller one
+        j = x - 1
+        term = below
+        total = term
+        while j > 0:
+            ratio = j / ((m - j + 1.0) * odds)
+            term *= ratio
+            j -= 1
+            total += term
+            if ratio < 1.0 and term * ratio <= 1e-17 * total * (1.0 - ratio):
+                break
+        return min(total, 1.0), below, at
+    j = x
+    term = at
+    total = term
+    while j < m:
+        ratio = (m - j) / (j + 1.0) * odds
+        term *= ratio
+        j += 1
+        total += term
+        if ratio < 1.0 and term * ratio <= 1e-17 * total * (1.0 - ratio):
+            break
+    return max(1.0 - total, 0.0), below, at
+
+
+@njit(cache=True)
+def _credit_two_wrong(x: int, m: int, s1: float, q2: float, c1: float, c2: float) -> float:
+    """P(credit | the correct class holds x votes; the other m draws: Y1 ~ Bin(m, s1), Y2 | Y1 = y ~ Bin(m - y, q2),
+    the rest no vote): sum_{y < x} P(Y1 = y) [P(Y2 < x) + c1 P(Y2 = x)] + P(Y1 = x) [c1 P(Y2 < x)
+    + c2 P(Y2 = x)]. The y window runs from the mode of Y1 outwards until its pmf is below 1e-18; along it the
+    conditional law of Y2 follows t = m - y by F_(t-1)(x-1) = F_t(x-1) + q2 f_(t-1)(x-1) and f_(t-1)(j) = f_t(j)
+    (t - j) / (t (1 - q2)), re-summed every 64 steps."""
+    hi = min(x, m)
+    mode = min(max(math.floor((m + 1) * s1), 0), hi)
+    lo = mode  # lowest y kept: walk down while the pmf of Y1 matters
+    lp = _log_binom_pmf(mode, m, s1)
+    while lo > 0 and lp > math.log(1e-18):
+        lp += math.log(lo / ((m - lo + 1.0) * (s1 / (1.0 - s1))))
+        lo -= 1
+    total = 0.0
+    lt = 0.0
+    f_below = 0.0
+    f_at = 0.0
+    p1 = 0.0
+    y = lo
+    while y <= hi:
+        t = m - y
+        if q2 >= 1.0:  # no unanswered draw: Y2 = t exactly
+            lt, f_at = (1.0, 0.0) if t < x else ((0.0, 1.0) if t == x else (0.0, 0.0))
+            p1 = math.exp(_log_binom_pmf(y, m, s1))
+            total += p1 * ((lt + c1 * f_at) if y < x else (c1 * lt + c2 * f_at))
+            y += 1
+            continue
+        if (y - lo) % 64 == 0:
+            p1 = math.exp(_log_binom_pmf(y, m, s1))
+            lt, f_below, f_at = _binom_split(x, t, q2)
+        total += p1 * ((lt + c1 * f_at) if y < x else (c1 * lt + c2 * f_at))
+        if y > mode + 2 and p1 < 1e-18:
+            break
+        # advance y -> y + 1 (t -> t - 1)
+        if t >= 1:
+            f_below = f_below * (t - (x - 1)) / (t * (1.0 - q2)) if t > x - 1 else 0.0
+            f_at = f_at * (t - x) / (t * (1.0 - q2)) if t > x else 0.0
+            lt = min(lt + q2 * f_below, 1.0)
+        p1 *= (m - y) / (y + 1.0) * (s1 / (1.0 - s1))
+        y += 1
+    return min(max(total, 0.0), 1.0)
+
+
+@njit(cache=True)
+def three_class_iid(a: int, b1: int, b2: int, n: int, k: int, ties: int, log_tail: float) -> float:
+    """maj@k of a (correct class) against b1 and b2 (wrong classes) of n samples, the rest voting for nobody, k
+    draws with replacement: sum_x P(X_a = x) P(credit | x) over the window of X_a outside which each tail is below
+    exp(log_tail) (x = 0 credits nothing). Shares from the integer sizes, so q2 = 1 exactly when nothing else is
+    left."""
+    c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    c2 = 1.0 / 3.0 if ties == TIE_RANDOM else c1
+    pa = a / n
+    s1 = b1 / (n - a)
+    q2 = b2 / (n - a - b1)
+    odds = pa / (1.0 - pa)
+    mode = min(max(math.floor((k + 1) * pa), 1), k)
+    lp_mode = _log_binom_pmf(mode, k, pa)
+    hi = mode
+    lp = lp_mode
+    while hi < k:
+        ratio = (k - hi) / (hi + 1.0) * odds
+        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
+            break
+        lp += math.log(ratio)
+        hi += 1
+    lo = mode
+    lp = lp_mode
+    while lo > 1:
+        ratio = lo / (k - lo + 1.0) / odds
+        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
+            break
+        lp += math.log(ratio)
+        lo -= 1
+    total = 0.0
+    for x in range(lo, hi + 1):
+        px = math.exp(_log_binom_pmf(x, k, pa))
+        m = k - x
+        total += px * (1.0 if m == 0 else _credit_two_wrong(x, m, s1, q2, c1, c2))
+    return min(max(total, 0.0), 1.0)
