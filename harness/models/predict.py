@@ -27,6 +27,7 @@ log(-log mean pass@k) on log k.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -46,12 +47,12 @@ _PSEUDO = 1_000_000  # pseudo-count scale for multinomial probabilities in the e
 
 
 def predict_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
-    """(Q, K) posterior-predictive pass@k per question."""
+    """(Q, K) posterior-predictive pass@k per question (computed once per distinct row of the fit)."""
     with np.errstate(divide="ignore"):
         log_fail = np.log1p(-np.minimum(fit.support, 1.0))
     surv = np.exp(np.outer(log_fail, ks.astype(np.float64)))  # (G, K)
     surv[fit.support >= 1.0, :] = 0.0
-    return np.asarray(1.0 - fit.posterior @ surv, np.float64)
+    return np.asarray(1.0 - fit.posterior @ surv, np.float64)[fit.row]
 
 
 def marginal_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
@@ -84,12 +85,18 @@ def binary_maj_kernel(p: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
 
 
 def predict_maj_binary(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
-    """(Q, K) posterior-predictive binary maj@k."""
-    return np.asarray(fit.posterior @ binary_maj_kernel(fit.support, ks), np.float64)
+    """(Q, K) posterior-predictive binary maj@k (computed once per distinct row of the fit)."""
+    return np.asarray(fit.posterior @ binary_maj_kernel(fit.support, ks), np.float64)[fit.row]
 
 
 def posterior_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
     """(Q, len(probs)) posterior quantiles of each question's p."""
+    return _row_quantiles(fit, probs)[fit.row]
+
+
+def _row_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
+    """(D, len(probs)) posterior quantiles of p for each distinct row of the fit: the smallest support point at
+    which the posterior CDF reaches the level."""
     order = np.argsort(fit.support)
     cdf = np.cumsum(fit.posterior[:, order], axis=1)
     sup = fit.support[order]
@@ -103,38 +110,98 @@ def posterior_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
 def predict_maj_structured(
     fit: SpreadFit, counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
 ) -> FloatArray:
-    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles."""
+    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles.
+
+    Questions with the same profile (the fit's distinct (n, c, stopping) row, the correct and the wrong class
+    sizes) have the same prediction, so it is computed once per distinct profile; their kernel rows (pseudo-count
+    multinomials, one per quantile) are deduplicated by value before the single :func:`maj_at_k_many` call, and
+    the values are scattered back to the questions.
+    """
+    plan = _structured_plan(fit, counts)
+    out = np.zeros((len(plan.first), len(ks)))
+    for u, p in plan.closed:  # no wrong answer ever seen: the correct class wins with a single vote
+        out[u] += (1.0 - (1.0 - p) ** ks) / 3
+    if plan.profile:  # the distinct kernel rows in one compiled batch; added in quantile order, as one by one
+        vals = maj_at_k_many(plan.correct, plan.wrong, plan.abstain, ks, ties=ties, kind="iid")
+        np.add.at(out, np.asarray(plan.profile), vals[np.asarray(plan.kernel)] / 3)
+    return np.asarray(out[plan.inverse], np.float64)
+
+
+@dataclass(frozen=True, eq=False)
+class _StructuredPlan:
+    """The work of :func:`predict_maj_structured`: distinct profiles and distinct kernel rows."""
+
+    first: npt.NDArray[np.intp]
+    """First question of each distinct profile."""
+    inverse: npt.NDArray[np.intp]
+    """(Q,) each question's profile."""
+    closed: list[tuple[int, float]]
+    """(profile, p) whose prediction is the closed form 1 - (1-p)^k (one correct class, no wrong answer seen)."""
+    correct: list[list[int]]
+    wrong: list[list[int]]
+    abstain: list[int]
+    """Distinct kernel rows: correct, wrong and abstaining pseudo-counts."""
+    profile: list[int]
+    kernel: list[int]
+    """One entry per (profile, quantile) that needs the kernel: the profile and its kernel row."""
+
+
+def _structured_plan(fit: SpreadFit, counts: QuestionCounts) -> _StructuredPlan:
+    """Kernel rows per distinct profile and posterior quantile of p, deduplicated by value."""
     assert counts.wrong is not None and counts.abstain is not None and counts.correct_classes is not None
-    qs = _round_p(posterior_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))
-    out = np.zeros((counts.n_questions, len(ks)))
-    r_correct: list[list[int]] = []
-    r_wrong: list[list[int]] = []
-    r_abstain: list[int] = []
-    r_row: list[int] = []
-    for i in range(counts.n_questions):
-        nonc = counts.n[i] - counts.correct[i]
+    qs = _round_p(_row_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))  # (D, 3): quantiles depend only on the row
+    first, inverse = _distinct_profiles(fit.row, counts.correct_classes, counts.wrong)
+    plan = _StructuredPlan(first, inverse, [], [], [], [], [], [])
+    kernel_index: dict[tuple[tuple[int, ...], tuple[int, ...], int], int] = {}
+    for u, i in enumerate(first.tolist()):
+        nonc = int(counts.n[i] - counts.correct[i])
         wrong = counts.wrong[i][counts.wrong[i] > 0]
         cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
         c_shares = cc / cc.sum() if len(cc) else np.ones(1)  # no correct answer seen: one correct class
-        for p in qs[i]:
+        for p in qs[fit.row[i]].tolist():
             if p <= 0:
                 continue
-            if nonc == 0 and len(c_shares) == 1:  # no wrong answer ever seen: the correct class wins with a vote
-                out[i] += (1.0 - (1.0 - p) ** ks) / 3
+            if nonc == 0 and len(c_shares) == 1:
+                plan.closed.append((u, p))
                 continue
             a0 = round(p * _PSEUDO)
             rest = _PSEUDO - a0
             correct = [max(round(a0 * v), 1) for v in c_shares.tolist()]
             w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
             ab = max(rest - sum(w), 0)
-            r_correct.append(correct)
-            r_wrong.append(w)
-            r_abstain.append(ab)
-            r_row.append(i)
-    if r_row:  # every (question, quantile) in one compiled batch; added in the same order as one by one
-        vals = maj_at_k_many(r_correct, r_wrong, r_abstain, ks, ties=ties, kind="iid")
-        np.add.at(out, np.asarray(r_row), vals / 3)
-    return out
+            j = kernel_index.setdefault((tuple(correct), tuple(w), ab), len(plan.correct))
+            if j == len(plan.correct):
+                plan.correct.append(correct)
+                plan.wrong.append(w)
+                plan.abstain.append(ab)
+            plan.profile.append(u)
+            plan.kernel.append(j)
+    return plan
+
+
+def structured_maj_workload(fit: SpreadFit, counts: QuestionCounts) -> dict[str, int]:
+    """Size of :func:`predict_maj_structured`'s work: questions, distinct profiles, (question, quantile) kernel
+    rows before deduplication (the former one-row-per-question count) and distinct kernel rows passed to
+    :func:`maj_at_k_many`."""
+    plan = _structured_plan(fit, counts)
+    per_profile = np.bincount(np.asarray(plan.profile, np.intp), minlength=len(plan.first))
+    return {
+        "questions": counts.n_questions,
+        "profiles": len(plan.first),
+        "question_rows": int(per_profile[plan.inverse].sum()),
+        "kernel_rows": len(plan.correct),
+    }
+
+
+def _distinct_profiles(
+    row: npt.NDArray[np.intp], correct_classes: npt.NDArray[np.int64], wrong: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """First question of each distinct (fit row, correct class sizes, wrong class sizes) profile and each
+    question's profile index (class sizes are sorted descending and zero padded, so equal rows are equal
+    profiles)."""
+    key = np.concatenate([row[:, None].astype(np.int64), correct_classes, wrong], axis=1)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.intp), inverse.reshape(-1).astype(np.intp)
 
 
 def _round_p(p: FloatArray) -> FloatArray:
@@ -216,17 +283,31 @@ def plateau_rows(model: str, fits: Sequence[SpreadFit], counts: QuestionCounts) 
     thr_struct = _wrong_threshold(counts)
     rows = []
     for f in fits:
-        post = f.posterior
-        pass_inf = float((post[:, f.support > 0].sum(axis=1)).mean())
-        maj_bin = float((post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean())
+        post, weight = f.posterior, f.row_count / max(len(f.row), 1)  # means over questions: weighted over rows
+        pass_inf = float(weight @ post[:, f.support > 0].sum(axis=1))
+        maj_bin = float(weight @ (post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)))
         maj_s = float("nan")
         if thr_struct is not None:
             thr, at_thr = thr_struct
-            above = f.support[None, :] > thr[:, None]
-            equal = f.support[None, :] == thr[:, None]
-            maj_s = float((post * (above + at_thr[:, None] * equal)).sum(axis=1).mean())
+            above, equal = _mass_above_and_at(f, thr)
+            maj_s = float((above + at_thr * equal).mean())
         rows.append({"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s})
     return pd.DataFrame(rows)
+
+
+def _mass_above_and_at(fit: SpreadFit, thr: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per question i, the posterior mass of p > thr_i and of p == thr_i, from tail sums of each distinct row's
+    posterior over the sorted support (no (Q, G) matrix)."""
+    order = np.argsort(fit.support, kind="stable")
+    sup = fit.support[order]
+    post = fit.posterior[:, order]
+    tail = np.zeros((post.shape[0], len(sup) + 1))
+    tail[:, :-1] = np.cumsum(post[:, ::-1], axis=1)[:, ::-1]  # tail[d, j] = sum of post[d, j:]
+    gt = np.searchsorted(sup, thr, side="right")
+    ge = np.searchsorted(sup, thr, side="left")
+    above = tail[fit.row, gt]
+    at = np.where(gt > ge, tail[fit.row, ge] - above, 0.0)
+    return np.asarray(above, np.float64), np.asarray(at, np.float64)
 
 
 def _wrong_threshold(counts: QuestionCounts) -> tuple[FloatArray, FloatArray] | None:
