@@ -117,14 +117,40 @@ def predict_maj_structured(
     multinomials, one per quantile) are deduplicated by value before the single :func:`maj_at_k_many` call, and
     the values are scattered back to the questions.
     """
-    plan = _structured_plan(fit, counts)
-    out = np.zeros((len(plan.first), len(ks)))
-    for u, p in plan.closed:  # no wrong answer ever seen: the correct class wins with a single vote
-        out[u] += (1.0 - (1.0 - p) ** ks) / 3
-    if plan.profile:  # the distinct kernel rows in one compiled batch; added in quantile order, as one by one
-        vals = maj_at_k_many(plan.correct, plan.wrong, plan.abstain, ks, ties=ties, kind="iid")
-        np.add.at(out, np.asarray(plan.profile), vals[np.asarray(plan.kernel)] / 3)
-    return np.asarray(out[plan.inverse], np.float64)
+    return predict_maj_structured_many([fit], counts, ks, ties=ties)[0]
+
+
+def predict_maj_structured_many(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
+) -> list[FloatArray]:
+    """:func:`predict_maj_structured` for several fits of the same questions, with one :func:`maj_at_k_many` call
+    over the distinct kernel rows of all of them (fits whose rounded posterior quantiles coincide share rows)."""
+    plans = [_structured_plan(f, counts) for f in fits]
+    keys = [np.concatenate([pl.correct, pl.wrong, pl.abstain[:, None]], axis=1) for pl in plans]
+    vals = np.zeros((0, len(ks)))
+    offsets = np.cumsum([0] + [len(k) for k in keys])
+    union = np.concatenate(keys) if keys else np.zeros((0, 1), np.int64)
+    if len(union):
+        uniq, where = np.unique(union, axis=0, return_inverse=True)
+        width_c = plans[0].correct.shape[1]
+        width_w = plans[0].wrong.shape[1]
+        vals = maj_at_k_many(
+            uniq[:, :width_c].tolist(),
+            uniq[:, width_c : width_c + width_w].tolist(),
+            uniq[:, -1].tolist(),
+            ks,
+            ties=ties,
+            kind="iid",
+        )[where.reshape(-1)]
+    out = []
+    for i, pl in enumerate(plans):
+        res = np.zeros((len(pl.first), len(ks)))
+        for u, p in zip(pl.closed_profile.tolist(), pl.closed_p.tolist(), strict=True):
+            res[u] += (1.0 - (1.0 - p) ** ks) / 3  # no wrong answer ever seen: the correct class wins with a vote
+        if len(pl.profile):  # added in quantile order per profile, as one by one
+            np.add.at(res, pl.profile, vals[offsets[i] + pl.kernel] / 3)
+        out.append(np.asarray(res[pl.inverse], np.float64))
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,64 +158,83 @@ class _StructuredPlan:
     """The work of :func:`predict_maj_structured`: distinct profiles and distinct kernel rows."""
 
     first: npt.NDArray[np.intp]
-    """First question of each distinct profile."""
+    """(U,) first question of each distinct profile."""
     inverse: npt.NDArray[np.intp]
     """(Q,) each question's profile."""
-    closed: list[tuple[int, float]]
-    """(profile, p) whose prediction is the closed form 1 - (1-p)^k (one correct class, no wrong answer seen)."""
-    correct: list[list[int]]
-    wrong: list[list[int]]
-    abstain: list[int]
-    """Distinct kernel rows: correct, wrong and abstaining pseudo-counts."""
-    profile: list[int]
-    kernel: list[int]
-    """One entry per (profile, quantile) that needs the kernel: the profile and its kernel row."""
+    closed_profile: npt.NDArray[np.intp]
+    closed_p: FloatArray
+    """(profile, p) pairs whose prediction is the closed form 1 - (1-p)^k (one correct class, no wrong answer)."""
+    correct: npt.NDArray[np.int64]
+    wrong: npt.NDArray[np.int64]
+    abstain: npt.NDArray[np.int64]
+    """Distinct kernel rows (R, .): correct and wrong pseudo-counts (zero padded) and abstaining pseudo-count."""
+    profile: npt.NDArray[np.intp]
+    kernel: npt.NDArray[np.intp]
+    """One entry per (profile, quantile) that needs the kernel, profile-major: the profile and its kernel row."""
 
 
 def _structured_plan(fit: SpreadFit, counts: QuestionCounts) -> _StructuredPlan:
-    """Kernel rows per distinct profile and posterior quantile of p, deduplicated by value."""
+    """Kernel rows per distinct profile and posterior quantile of p (1/6, 1/2, 5/6), deduplicated by value.
+
+    Per quantile p of a profile with correct class shares s_j (one class of share 1 when none was seen), wrong
+    class sizes v_l and nonc = n - c samples not correct: a0 = round(p M), correct pseudo-counts
+    max(round(a0 s_j), 1), wrong round((M - a0) v_l / nonc), abstaining max(M - a0 - sum wrong, 0), M = 10^6.
+    """
     assert counts.wrong is not None and counts.abstain is not None and counts.correct_classes is not None
     qs = _round_p(_row_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))  # (D, 3): quantiles depend only on the row
     first, inverse = _distinct_profiles(fit.row, counts.correct_classes, counts.wrong)
-    plan = _StructuredPlan(first, inverse, [], [], [], [], [], [])
-    kernel_index: dict[tuple[tuple[int, ...], tuple[int, ...], int], int] = {}
-    for u, i in enumerate(first.tolist()):
-        nonc = int(counts.n[i] - counts.correct[i])
-        wrong = counts.wrong[i][counts.wrong[i] > 0]
-        cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
-        c_shares = cc / cc.sum() if len(cc) else np.ones(1)  # no correct answer seen: one correct class
-        for p in qs[fit.row[i]].tolist():
-            if p <= 0:
-                continue
-            if nonc == 0 and len(c_shares) == 1:
-                plan.closed.append((u, p))
-                continue
-            a0 = round(p * _PSEUDO)
-            rest = _PSEUDO - a0
-            correct = [max(round(a0 * v), 1) for v in c_shares.tolist()]
-            w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
-            ab = max(rest - sum(w), 0)
-            j = kernel_index.setdefault((tuple(correct), tuple(w), ab), len(plan.correct))
-            if j == len(plan.correct):
-                plan.correct.append(correct)
-                plan.wrong.append(w)
-                plan.abstain.append(ab)
-            plan.profile.append(u)
-            plan.kernel.append(j)
-    return plan
+    nonc = (counts.n[first] - counts.correct[first]).astype(np.int64)
+    cc = counts.correct_classes[first].astype(np.int64)
+    if cc.shape[1] == 0:
+        cc = np.zeros((len(first), 1), np.int64)
+    n_cc = (cc > 0).sum(axis=1)
+    p = qs[fit.row[first]]  # (U, 3)
+    closed_prof = (nonc == 0) & (n_cc <= 1)
+    closed_u, closed_j = np.nonzero((p > 0) & closed_prof[:, None])
+    u, j = np.nonzero((p > 0) & ~closed_prof[:, None])  # row-major: profile, then quantile (as one by one)
+    a0 = np.rint(p[u, j] * _PSEUDO)
+    rest = (_PSEUDO - a0).astype(np.int64)
+    cc_u = cc[u]
+    tot = cc_u.sum(axis=1)
+    shares = cc_u / np.maximum(tot, 1)[:, None]
+    shares[tot == 0, 0] = 1.0  # no correct answer seen: one correct class holding the whole correct mass
+    correct = np.where(shares > 0, np.maximum(np.rint(a0[:, None] * shares), 1.0), 0.0).astype(np.int64)
+    wr = counts.wrong[first][u].astype(np.int64)
+    nonc_u = nonc[u]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wrong = np.where(nonc_u[:, None] > 0, np.rint((rest[:, None] * wr) / nonc_u[:, None]), 0.0)
+    wrong = np.where(wr > 0, wrong, 0.0).astype(np.int64)
+    abstain = np.maximum(rest - wrong.sum(axis=1), 0)
+    key = np.concatenate([correct, wrong, abstain[:, None]], axis=1)
+    _, uniq_first, kernel = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return _StructuredPlan(
+        first,
+        inverse,
+        closed_u.astype(np.intp),
+        np.asarray(p[closed_u, closed_j], np.float64),
+        correct[uniq_first],
+        wrong[uniq_first],
+        abstain[uniq_first],
+        u.astype(np.intp),
+        kernel.reshape(-1).astype(np.intp),
+    )
 
 
-def structured_maj_workload(fit: SpreadFit, counts: QuestionCounts) -> dict[str, int]:
-    """Size of :func:`predict_maj_structured`'s work: questions, distinct profiles, (question, quantile) kernel
-    rows before deduplication (the former one-row-per-question count) and distinct kernel rows passed to
-    :func:`maj_at_k_many`."""
-    plan = _structured_plan(fit, counts)
-    per_profile = np.bincount(np.asarray(plan.profile, np.intp), minlength=len(plan.first))
+def structured_maj_workload(fits: Sequence[SpreadFit], counts: QuestionCounts) -> dict[str, int]:
+    """Size of the structured maj@k work of :func:`predict_maj_structured_many` summed over the fits: questions,
+    distinct profiles, (question, quantile) kernel rows (the former one-row-per-question count), distinct kernel
+    rows per fit, and distinct kernel rows of all fits together (the rows passed to :func:`maj_at_k_many`)."""
+    plans = [_structured_plan(f, counts) for f in fits]
+    keys = [np.concatenate([pl.correct, pl.wrong, pl.abstain[:, None]], axis=1) for pl in plans]
+    question_rows = sum(
+        int(np.bincount(pl.profile, minlength=len(pl.first))[pl.inverse].sum()) for pl in plans
+    )
     return {
         "questions": counts.n_questions,
-        "profiles": len(plan.first),
-        "question_rows": int(per_profile[plan.inverse].sum()),
-        "kernel_rows": len(plan.correct),
+        "profiles": sum(len(pl.first) for pl in plans),
+        "question_rows": question_rows,
+        "kernel_rows_per_fit": sum(len(k) for k in keys),
+        "kernel_rows": len(np.unique(np.concatenate(keys), axis=0)) if keys else 0,
     }
 
 
@@ -228,17 +273,20 @@ def prediction_rows(
     rows = []
     mats: dict[tuple[str, str], FloatArray] = {}
     q = counts.n_questions
-    for f in fits:
+    structured: list[FloatArray] = []
+    if structured_maj and counts.answers_known:  # one kernel call for all fits (they share kernel rows)
+        k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
+        structured = predict_maj_structured_many(fits, counts, k_s, ties=ties)
+    for fi, f in enumerate(fits):
         metrics: list[tuple[str, FloatArray, str]] = [
             ("pass@k", predict_pass(f, ks), f"posterior predictive 1-E[(1-p)^k | c, n] under {f.name}"),
             ("maj@k:binary", predict_maj_binary(f, ks), f"posterior predictive binary vote under {f.name}"),
         ]
-        if structured_maj and counts.answers_known:
-            k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
+        if structured:
             metrics.append(
                 (
                     "maj@k",
-                    predict_maj_structured(f, counts, k_s, ties=ties),
+                    structured[fi],
                     f"posterior p under {f.name} with observed wrong-answer shares (exact multinomial)",
                 )
             )
