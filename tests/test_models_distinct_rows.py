@@ -194,6 +194,7 @@ def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> 
     ks = np.array([1, 2, 3, 8, 12, 40, 200])
     fits = fit_spread(counts)
     assert all(f.posterior.shape[0] < counts.n_questions for f in fits)
+    assert (counts.correct == counts.n).any()  # the closed-form branch (no wrong answer seen) is exercised too
     for f in fits:
         e = _expanded(f)
         np.testing.assert_allclose(predict_pass(f, ks), predict_pass(e, ks), rtol=1e-12, atol=1e-15)
@@ -218,4 +219,20 @@ def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> 
     for f, m in zip(fits, many, strict=True):
         np.testing.assert_array_equal(m, predict_maj_structured(f, counts, ks))
     load = structured_maj_workload(fits, counts)
+    assert load["profiles"] < len(fits) * counts.n_questions
     assert load["kernel_rows"] <= load["kernel_rows_per_fit"] <= load["question_rows"] <= 3 * 4 * counts.n_questions
+
+
+def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.models.predict as pred
+
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 3, size=(500, 4)).astype(np.int32)
+    first, inverse = pred._unique_rows(key)
+    np.testing.assert_array_equal(key[first[inverse]], key)
+    assert len(first) == len(np.unique(key, axis=0))
+    # every hash equal: the check against the representatives fails and np.unique(axis=0) takes over
+    monkeypatch.setattr(pred, "_HASH_MULT", np.zeros(4096, np.uint64))
+    first_c, inverse_c = pred._unique_rows(key)
+    np.testing.assert_array_equal(key[first_c[inverse_c]], key)
+    assert len(first_c) == len(first)
