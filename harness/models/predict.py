@@ -22,6 +22,11 @@ equal the limit is c / (c + w), c and w the numbers of correct and wrong classes
 
 Power law (Brown et al. 2024; Schaeffer et al. 2025): -log(pass@k) ~ a k^(-b); b is minus the OLS slope of
 log(-log mean pass@k) on log k.
+
+Cost: every posterior quantity is computed on the fit's distinct (n, c, stopping) rows (``SpreadFit.posterior``,
+(D, G)) and expanded to questions by ``SpreadFit.row`` only where a (Q, K) result is returned; structured maj@k
+is computed per distinct profile with its kernel rows deduplicated by value over all fits
+(docs/methods/null_model.md, "Distinct rows").
 """
 
 from __future__ import annotations
