@@ -22,11 +22,18 @@ equal the limit is c / (c + w), c and w the numbers of correct and wrong classes
 
 Power law (Brown et al. 2024; Schaeffer et al. 2025): -log(pass@k) ~ a k^(-b); b is minus the OLS slope of
 log(-log mean pass@k) on log k.
+
+Cost: every posterior quantity is computed on the fit's distinct (n, c, stopping) rows (``SpreadFit.posterior``,
+(D, G)) and expanded to questions by ``SpreadFit.row`` only where a (Q, K) result is returned; structured maj@k
+is computed per distinct profile with its kernel rows deduplicated by value over all fits
+(docs/methods/null_model.md, "Distinct rows").
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -46,12 +53,12 @@ _PSEUDO = 1_000_000  # pseudo-count scale for multinomial probabilities in the e
 
 
 def predict_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
-    """(Q, K) posterior-predictive pass@k per question."""
+    """(Q, K) posterior-predictive pass@k per question (computed once per distinct row of the fit)."""
     with np.errstate(divide="ignore"):
         log_fail = np.log1p(-np.minimum(fit.support, 1.0))
     surv = np.exp(np.outer(log_fail, ks.astype(np.float64)))  # (G, K)
     surv[fit.support >= 1.0, :] = 0.0
-    return np.asarray(1.0 - fit.posterior @ surv, np.float64)
+    return np.asarray(1.0 - fit.posterior @ surv, np.float64)[fit.row]
 
 
 def marginal_pass(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
@@ -84,12 +91,18 @@ def binary_maj_kernel(p: FloatArray, ks: npt.NDArray[np.int64]) -> FloatArray:
 
 
 def predict_maj_binary(fit: SpreadFit, ks: npt.NDArray[np.int64]) -> FloatArray:
-    """(Q, K) posterior-predictive binary maj@k."""
-    return np.asarray(fit.posterior @ binary_maj_kernel(fit.support, ks), np.float64)
+    """(Q, K) posterior-predictive binary maj@k (computed once per distinct row of the fit)."""
+    return np.asarray(fit.posterior @ binary_maj_kernel(fit.support, ks), np.float64)[fit.row]
 
 
 def posterior_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
     """(Q, len(probs)) posterior quantiles of each question's p."""
+    return _row_quantiles(fit, probs)[fit.row]
+
+
+def _row_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
+    """(D, len(probs)) posterior quantiles of p for each distinct row of the fit: the smallest support point at
+    which the posterior CDF reaches the level."""
     order = np.argsort(fit.support)
     cdf = np.cumsum(fit.posterior[:, order], axis=1)
     sup = fit.support[order]
@@ -103,38 +116,199 @@ def posterior_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
 def predict_maj_structured(
     fit: SpreadFit, counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
 ) -> FloatArray:
-    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles."""
-    assert counts.wrong is not None and counts.abstain is not None and counts.correct_classes is not None
-    qs = _round_p(posterior_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))
-    out = np.zeros((counts.n_questions, len(ks)))
-    r_correct: list[list[int]] = []
-    r_wrong: list[list[int]] = []
-    r_abstain: list[int] = []
-    r_row: list[int] = []
-    for i in range(counts.n_questions):
-        nonc = counts.n[i] - counts.correct[i]
-        wrong = counts.wrong[i][counts.wrong[i] > 0]
-        cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
-        c_shares = cc / cc.sum() if len(cc) else np.ones(1)  # no correct answer seen: one correct class
-        for p in qs[i]:
-            if p <= 0:
-                continue
-            if nonc == 0 and len(c_shares) == 1:  # no wrong answer ever seen: the correct class wins with a vote
-                out[i] += (1.0 - (1.0 - p) ** ks) / 3
-                continue
-            a0 = round(p * _PSEUDO)
-            rest = _PSEUDO - a0
-            correct = [max(round(a0 * v), 1) for v in c_shares.tolist()]
-            w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
-            ab = max(rest - sum(w), 0)
-            r_correct.append(correct)
-            r_wrong.append(w)
-            r_abstain.append(ab)
-            r_row.append(i)
-    if r_row:  # every (question, quantile) in one compiled batch; added in the same order as one by one
-        vals = maj_at_k_many(r_correct, r_wrong, r_abstain, ks, ties=ties, kind="iid")
-        np.add.at(out, np.asarray(r_row), vals / 3)
+    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles.
+
+    Questions with the same profile (the fit's distinct (n, c, stopping) row, the correct and the wrong class
+    sizes) have the same prediction, so it is computed once per distinct profile; their kernel rows (pseudo-count
+    multinomials, one per quantile) are deduplicated by value before the single :func:`maj_at_k_many` call, and
+    the values are scattered back to the questions.
+    """
+    return predict_maj_structured_many([fit], counts, ks, ties=ties)[0]
+
+
+def predict_maj_structured_many(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
+) -> list[FloatArray]:
+    """:func:`predict_maj_structured` for several fits of the same questions, with one :func:`maj_at_k_many` call
+    over the distinct kernel rows of all of them (fits whose rounded posterior quantiles coincide share rows)."""
+    return [np.asarray(res[inverse], np.float64) for res, inverse in _structured_by_profile(fits, counts, ks, ties)]
+
+
+def _structured_by_profile(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], ties: str
+) -> list[tuple[FloatArray, npt.NDArray[np.intp]]]:
+    """Per fit: (U, K) structured maj@k per distinct profile and the (Q,) profile of each question."""
+    plans, uniq, width_c, _ = _structured_plans(fits, counts)
+    vals = np.zeros((0, len(ks)))
+    if len(uniq):
+        # 2-D integer arrays are sequences of rows (zero padding is no class for the kernel); no Python lists
+        vals = maj_at_k_many(
+            cast(Sequence[Sequence[int]], uniq[:, :width_c]),
+            cast(Sequence[Sequence[int]], uniq[:, width_c:-1]),
+            cast(Sequence[int], uniq[:, -1]),
+            ks,
+            ties=ties,
+            kind="iid",
+        )
+    out = []
+    for pl in plans:
+        res = np.zeros((len(pl.first), len(ks)))
+        # no wrong answer ever seen: the correct class wins with a single vote, 1 - (1-p)^k
+        np.add.at(res, pl.closed_profile, (1.0 - (1.0 - pl.closed_p[:, None]) ** ks[None, :]) / 3)
+        for b in range(0, len(pl.profile), _CHUNK):  # added in quantile order per profile, as one by one
+            np.add.at(res, pl.profile[b : b + _CHUNK], vals[pl.kernel[b : b + _CHUNK]] / 3)
+        out.append((res, pl.inverse))
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class _StructuredPlan:
+    """The work of :func:`predict_maj_structured` for one fit: distinct profiles and their kernel rows."""
+
+    first: npt.NDArray[np.intp]
+    """(U,) first question of each distinct profile."""
+    inverse: npt.NDArray[np.intp]
+    """(Q,) each question's profile."""
+    closed_profile: npt.NDArray[np.intp]
+    closed_p: FloatArray
+    """(profile, p) pairs whose prediction is the closed form 1 - (1-p)^k (one correct class, no wrong answer)."""
+    profile: npt.NDArray[np.intp]
+    kernel: npt.NDArray[np.intp]
+    """One entry per (profile, quantile) that needs the kernel, profile-major: the profile and the index of its
+    kernel row among the distinct rows of all fits."""
+
+
+_CHUNK = 32_768  # rows built or scattered per block (bounds the temporaries)
+
+
+def _structured_plans(
+    fits: Sequence[SpreadFit], counts: QuestionCounts
+) -> tuple[list[_StructuredPlan], npt.NDArray[np.int32], int, list[int]]:
+    """Kernel rows per distinct profile and posterior quantile of p (1/6, 1/2, 5/6), deduplicated by value over
+    all fits: (plans, distinct rows, number of correct columns, distinct rows of each fit alone).
+
+    Per quantile p of a profile with correct class shares s_j (one class of share 1 when none was seen), wrong
+    class sizes v_l and nonc = n - c samples not correct: a0 = round(p M), correct pseudo-counts
+    max(round(a0 s_j), 1), wrong round((M - a0) v_l / nonc), abstaining max(M - a0 - sum wrong, 0), M = 10^6.
+    Each row is (correct pseudo-counts zero padded to the table's correct-class width, wrong pseudo-counts zero
+    padded, abstaining). The fits of one table share their distinct rows, hence their profiles.
+    """
+    assert counts.wrong is not None and counts.correct_classes is not None
+    width_c = max(counts.correct_classes.shape[1], 1)
+    uniq = np.zeros((0, width_c + counts.wrong.shape[1] + 1), np.int32)
+    plans: list[_StructuredPlan] = []
+    per_fit: list[int] = []
+    shared: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.intp]] | None = None
+    for fit in fits:
+        if shared is None or not np.array_equal(shared[0], fit.row):
+            shared = (fit.row, *_distinct_profiles(fit.row, counts.correct_classes, counts.wrong))
+        plan, rows = _structured_plan(fit, counts, shared[1], shared[2])
+        per_fit.append(len(rows))
+        # merge into the distinct rows so far; earlier plans' indices follow the merged order
+        both = np.concatenate([uniq, rows])
+        first, where = _unique_rows(both)
+        uniq = both[first]
+        del both
+        plans = [replace(pl, kernel=where[pl.kernel]) for pl in plans]
+        plans.append(replace(plan, kernel=where[len(where) - len(rows) + plan.kernel]))
+    return plans, uniq, width_c, per_fit
+
+
+def _structured_plan(
+    fit: SpreadFit, counts: QuestionCounts, first: npt.NDArray[np.intp], inverse: npt.NDArray[np.intp]
+) -> tuple[_StructuredPlan, npt.NDArray[np.int32]]:
+    """One fit's plan (kernel indices into its own distinct rows) and those rows (see :func:`_structured_plans`)."""
+    assert counts.wrong is not None and counts.correct_classes is not None
+    qs = _round_p(_row_quantiles(fit, (1 / 6, 1 / 2, 5 / 6)))  # (D, 3): quantiles depend only on the row
+    nonc = (counts.n[first] - counts.correct[first]).astype(np.int64)
+    cc = counts.correct_classes[first].astype(np.int64)
+    if cc.shape[1] == 0:
+        cc = np.zeros((len(first), 1), np.int64)
+    wrong_u = counts.wrong[first].astype(np.int64)
+    n_cc = (cc > 0).sum(axis=1)
+    p = qs[fit.row[first]]  # (U, 3)
+    closed_prof = (nonc == 0) & (n_cc <= 1)
+    closed_u, closed_j = np.nonzero((p > 0) & closed_prof[:, None])
+    u, j = np.nonzero((p > 0) & ~closed_prof[:, None])  # row-major: profile, then quantile (as one by one)
+    blocks = [
+        _kernel_rows(p[u[b : b + _CHUNK], j[b : b + _CHUNK]], cc[u[b : b + _CHUNK]], wrong_u[u[b : b + _CHUNK]],
+                     nonc[u[b : b + _CHUNK]])
+        for b in range(0, len(u), _CHUNK)
+    ]
+    key = np.concatenate(blocks) if blocks else np.zeros((0, cc.shape[1] + wrong_u.shape[1] + 1), np.int32)
+    del blocks
+    uniq_first, kernel = _unique_rows(key)
+    plan = _StructuredPlan(
+        first, inverse, closed_u.astype(np.intp), np.asarray(p[closed_u, closed_j], np.float64), u.astype(np.intp),
+        kernel,
+    )
+    return plan, key[uniq_first]
+
+
+def _kernel_rows(
+    p: FloatArray, cc: npt.NDArray[np.int64], wrong: npt.NDArray[np.int64], nonc: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int32]:
+    """Pseudo-count rows (correct classes, wrong classes, abstaining) for p and the class sizes, one per row (every
+    pseudo-count is at most M = 10^6, so int32)."""
+    a0 = np.rint(p * _PSEUDO)
+    rest = (_PSEUDO - a0).astype(np.int64)
+    tot = cc.sum(axis=1)
+    shares = cc / np.maximum(tot, 1)[:, None]
+    shares[tot == 0, 0] = 1.0  # no correct answer seen: one correct class holding the whole correct mass
+    correct = np.where(shares > 0, np.maximum(np.rint(a0[:, None] * shares), 1.0), 0.0).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.where(nonc[:, None] > 0, np.rint((rest[:, None] * wrong) / nonc[:, None]), 0.0)
+    w = np.where(wrong > 0, w, 0.0).astype(np.int64)
+    abstain = np.maximum(rest - w.sum(axis=1), 0)
+    return np.concatenate([correct, w, abstain[:, None]], axis=1).astype(np.int32)
+
+
+def structured_maj_workload(fits: Sequence[SpreadFit], counts: QuestionCounts) -> dict[str, int]:
+    """Size of the structured maj@k work of :func:`predict_maj_structured_many` summed over the fits: questions,
+    distinct profiles, (question, quantile) kernel rows (the former one-row-per-question count), distinct kernel
+    rows per fit, and distinct kernel rows of all fits together (the rows passed to :func:`maj_at_k_many`)."""
+    plans, uniq, _, per_fit = _structured_plans(fits, counts)
+    question_rows = sum(
+        int(np.bincount(pl.profile, minlength=len(pl.first))[pl.inverse].sum()) for pl in plans
+    )
+    return {
+        "questions": counts.n_questions,
+        "profiles": sum(len(pl.first) for pl in plans),
+        "question_rows": question_rows,
+        "kernel_rows_per_fit": sum(per_fit),
+        "kernel_rows": len(uniq),
+    }
+
+
+def _distinct_profiles(
+    row: npt.NDArray[np.intp], correct_classes: npt.NDArray[np.int64], wrong: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """First question of each distinct (fit row, correct class sizes, wrong class sizes) profile and each
+    question's profile index (class sizes are sorted descending and zero padded, so equal rows are equal
+    profiles)."""
+    return _unique_rows(np.concatenate([row[:, None].astype(np.int64), correct_classes, wrong], axis=1))
+
+
+_HASH_MULT = np.random.default_rng(20261130).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
+
+
+def _unique_rows(key_in: npt.NDArray[np.signedinteger[Any]]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(first, inverse) of the distinct rows of an integer matrix: ``key[first[inverse]] == key``.
+
+    Rows are hashed to 64 bits (a random linear form mod 2^64), the hashes sorted, and every row checked against
+    its representative; on a collision (probability about R^2 2^-64) it falls back to ``np.unique(axis=0)``.
+    """
+    key = np.ascontiguousarray(key_in)
+    if key.shape[1] <= len(_HASH_MULT):
+        h = np.zeros(len(key), np.uint64)
+        for col in range(key.shape[1]):  # column by column: no (R, W) uint64 temporary
+            h += key[:, col].astype(np.uint64) * _HASH_MULT[col]
+        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if all(np.array_equal(key[first[inverse], col], key[:, col]) for col in range(key.shape[1])):
+            return first.astype(np.intp), inverse.astype(np.intp)
+    _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.intp), inverse.reshape(-1).astype(np.intp)
 
 
 def _round_p(p: FloatArray) -> FloatArray:
@@ -156,27 +330,33 @@ def prediction_rows(
     compute_unit: str = "samples",
     structured_maj: bool = True,
     ties: str = "random",
+    matrices: bool = True,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], FloatArray]]:
-    """Tidy curve rows (kind 'fit:NAME') and the per-question matrices behind them."""
+    """Tidy curve rows (kind 'fit:NAME') and the per-question (Q, K) matrices behind them (an empty dict with
+    ``matrices=False``: a caller that needs only the curves then holds one matrix at a time, not 3 per fit)."""
     rows = []
     mats: dict[tuple[str, str], FloatArray] = {}
     q = counts.n_questions
-    for f in fits:
+    structured: list[tuple[FloatArray, npt.NDArray[np.intp]]] = []
+    if structured_maj and counts.answers_known:  # one kernel call for all fits (they share kernel rows)
+        k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
+        structured = _structured_by_profile(fits, counts, k_s, ties)
+    for fi, f in enumerate(fits):
         metrics: list[tuple[str, FloatArray, str]] = [
             ("pass@k", predict_pass(f, ks), f"posterior predictive 1-E[(1-p)^k | c, n] under {f.name}"),
             ("maj@k:binary", predict_maj_binary(f, ks), f"posterior predictive binary vote under {f.name}"),
         ]
-        if structured_maj and counts.answers_known:
-            k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
+        if structured:
             metrics.append(
                 (
                     "maj@k",
-                    predict_maj_structured(f, counts, k_s, ties=ties),
+                    np.asarray(structured[fi][0][structured[fi][1]], np.float64),  # profiles -> questions
                     f"posterior p under {f.name} with observed wrong-answer shares (exact multinomial)",
                 )
             )
         for metric, mat, est in metrics:
-            mats[(f.name, metric)] = mat
+            if matrices:
+                mats[(f.name, metric)] = mat
             kk = ks[: mat.shape[1]]
             rows.append(
                 pd.DataFrame(
@@ -216,17 +396,31 @@ def plateau_rows(model: str, fits: Sequence[SpreadFit], counts: QuestionCounts) 
     thr_struct = _wrong_threshold(counts)
     rows = []
     for f in fits:
-        post = f.posterior
-        pass_inf = float((post[:, f.support > 0].sum(axis=1)).mean())
-        maj_bin = float((post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)).mean())
+        post, weight = f.posterior, f.row_count / max(len(f.row), 1)  # means over questions: weighted over rows
+        pass_inf = float(weight @ post[:, f.support > 0].sum(axis=1))
+        maj_bin = float(weight @ (post[:, f.support > 0.5].sum(axis=1) + 0.5 * post[:, f.support == 0.5].sum(axis=1)))
         maj_s = float("nan")
         if thr_struct is not None:
             thr, at_thr = thr_struct
-            above = f.support[None, :] > thr[:, None]
-            equal = f.support[None, :] == thr[:, None]
-            maj_s = float((post * (above + at_thr[:, None] * equal)).sum(axis=1).mean())
+            above, equal = _mass_above_and_at(f, thr)
+            maj_s = float((above + at_thr * equal).mean())
         rows.append({"model": model, "fit": f.name, "pass_inf": pass_inf, "maj_inf_binary": maj_bin, "maj_inf": maj_s})
     return pd.DataFrame(rows)
+
+
+def _mass_above_and_at(fit: SpreadFit, thr: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Per question i, the posterior mass of p > thr_i and of p == thr_i, from tail sums of each distinct row's
+    posterior over the sorted support (no (Q, G) matrix)."""
+    order = np.argsort(fit.support, kind="stable")
+    sup = fit.support[order]
+    post = fit.posterior[:, order]
+    tail = np.zeros((post.shape[0], len(sup) + 1))
+    tail[:, :-1] = np.cumsum(post[:, ::-1], axis=1)[:, ::-1]  # tail[d, j] = sum of post[d, j:]
+    gt = np.searchsorted(sup, thr, side="right")
+    ge = np.searchsorted(sup, thr, side="left")
+    above = tail[fit.row, gt]
+    at = np.where(gt > ge, tail[fit.row, ge] - above, 0.0)
+    return np.asarray(above, np.float64), np.asarray(at, np.float64)
 
 
 def _wrong_threshold(counts: QuestionCounts) -> tuple[FloatArray, FloatArray] | None:

@@ -23,6 +23,11 @@ int_cell Bin(c; n, p) dp, with the binomial integrated exactly over each cell (r
 and f_g the cell's average density (exact cell mass / width); the beta-binomial closed form checks it in the
 tests.
 
+Distinct rows: the likelihood, the posterior and the checks depend on a question only through (n, c, stopping
+rule), so everything is computed once per distinct row with its integer multiplicity as a weight (sums become
+weighted sums, histograms weighted counts); with n = 100 there are at most 101 such rows for any number of
+questions. ``SpreadFit.posterior`` is over the distinct rows and ``SpreadFit.row`` maps each question to its row.
+
 Goodness of fit: predicted vs observed histogram of c/n in bins (c = 0, quantile bins of the observed 0 < c/n
 < 1, c = n), adjacent bins merged until every expected count is >= 5, Pearson X^2, over the fixed-n rows. With
 the parameters estimated from the ungrouped data its null distribution lies between chi2(bins - 1 - params)
@@ -68,7 +73,10 @@ class SpreadFit:
     mass: FloatArray
     """(G,) prior masses (sum 1)."""
     posterior: FloatArray = field(repr=False)
-    """(Q, G) posterior masses of each question's p."""
+    """(D, G) posterior masses of p for each distinct (n, c, stopping rule) row; question i's posterior is
+    ``posterior[row[i]]``."""
+    row: npt.NDArray[np.intp] = field(repr=False)
+    """(Q,) index of each question's distinct row in ``posterior``."""
     gof_stat: float = float("nan")
     gof_df: int = 0
     gof_p: float = float("nan")
@@ -82,6 +90,11 @@ class SpreadFit:
         """Akaike information criterion 2k - 2 log L."""
         return 2.0 * self.n_params - 2.0 * self.loglik
 
+    @property
+    def row_count(self) -> npt.NDArray[np.int64]:
+        """(D,) number of questions sharing each distinct row (the weights of means over questions)."""
+        return np.bincount(self.row, minlength=self.posterior.shape[0]).astype(np.int64)
+
     def params_json(self) -> str:
         return json.dumps({k: float(v) for k, v in self.params.items()}, sort_keys=True)
 
@@ -89,20 +102,50 @@ class SpreadFit:
 # ----------------------------------------------------------------------------- the likelihood on a grid
 @dataclass(frozen=True, eq=False)
 class _Grid:
+    """The distinct (n, c, stopping rule) rows of a table with their multiplicities, and the cell likelihoods."""
+
     edges: FloatArray  # (G+1,) cell edges from 0 to 1
     upper: FloatArray  # (G+1,) 1 - edges, exact
     rep: FloatArray  # (G,) representative point of each cell
     width: FloatArray  # (G,)
-    cell_lik: FloatArray  # (Q, G) int_cell Bin(c_i; n_i, p) dp
-    const: FloatArray  # (Q,) log-kernel constant of the design (0 for fixed n)
-    n: FloatArray
-    c: FloatArray
-    fixed: npt.NDArray[np.bool_]
+    cell_lik: FloatArray  # (D, G) int_cell Bin(c_d; n_d, p) dp
+    const: FloatArray  # (D,) log-kernel constant of the design (0 for fixed n)
+    n: FloatArray  # (D,)
+    c: FloatArray  # (D,)
+    fixed: npt.NDArray[np.bool_]  # (D,)
+    weight: FloatArray
+    """(D,) number of questions with each distinct row (every sum over questions is a weighted sum over rows)."""
+    row: npt.NDArray[np.intp]
+    """(Q,) each question's distinct row."""
     block: int | None = None
     """Block size when every row follows the same first-success-block rule (for the blocks-to-success check)."""
 
+    @property
+    def total(self) -> float:
+        """Number of questions Q."""
+        return float(self.weight.sum())
 
-def _make_grid(n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]) -> _Grid:
+
+def _distinct_rows(
+    n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]
+) -> tuple[FloatArray, FloatArray, npt.NDArray[np.object_], FloatArray, npt.NDArray[np.intp]]:
+    """Distinct (n, c, stopping rule) rows: (n, c, rule, multiplicity) per row and each question's row index."""
+    rules, rule_idx = np.unique(np.asarray(stopping).astype(str), return_inverse=True)
+    key = np.stack([n, c, rule_idx.astype(np.float64)], axis=1)
+    uniq, row, count = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    rule = np.asarray(rules[uniq[:, 2].astype(np.intp)], dtype=object)
+    return uniq[:, 0].copy(), uniq[:, 1].copy(), rule, count.astype(np.float64), row.reshape(-1).astype(np.intp)
+
+
+def _make_grid(
+    n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_], *, collapse: bool = True
+) -> _Grid:
+    """Cell grid and cell likelihoods over the distinct rows (``collapse=False``: one row per question, weight 1,
+    the brute-force form the tests compare with)."""
+    if collapse:
+        n, c, stopping, weight, row = _distinct_rows(n, c, stopping)
+    else:
+        weight, row = np.ones(len(n)), np.arange(len(n), dtype=np.intp)
     t = np.linspace(-_LOGIT_RANGE, _LOGIT_RANGE, _N_CELLS + 1)
     edges = np.concatenate([[0.0], special.expit(t), [1.0]])
     upper = np.concatenate([[1.0], special.expit(-t), [0.0]])
@@ -132,7 +175,7 @@ def _make_grid(n: FloatArray, c: FloatArray, stopping: npt.NDArray[np.object_]) 
             if kind == "first-success-block" and block is not None and c[i] >= 1:
                 const[i] = float(log_choose(block, c[i]) - log_choose(n[i], c[i]))
     common = blocks.pop() if len(blocks) == 1 else None
-    return _Grid(edges, upper, rep, width, cell, const, n, c, fixed, common)
+    return _Grid(edges, upper, rep, width, cell, const, n, c, fixed, weight, row, common)
 
 
 def _beta_cell_mass(a: float, b: float, grid: _Grid, scale: float = 1.0) -> FloatArray:
@@ -186,33 +229,37 @@ def _bb_loglik(n: FloatArray, c: FloatArray, a: float, b: float) -> FloatArray:
     return np.asarray(log_choose(n, c) + special.betaln(c + a, n - c + b) - special.betaln(a, b), np.float64)
 
 
-def _moment_start(n: FloatArray, c: FloatArray) -> tuple[float, float]:
+def _moment_start(n: FloatArray, c: FloatArray, weight: FloatArray) -> tuple[float, float]:
+    """Method-of-moments Beta(a, b) start from the weighted mean and variance of c/n."""
     p = c / n
-    m = float(np.clip(p.mean(), 1e-4, 1 - 1e-4))
-    v = float(max(p.var(), 1e-8))
+    mean = float(np.average(p, weights=weight))
+    m = float(np.clip(mean, 1e-4, 1 - 1e-4))
+    v = float(max(np.average((p - mean) ** 2, weights=weight), 1e-8))
     common = m * (1 - m) / v - 1
     common = float(np.clip(common, 0.05, 1e4))
     return max(m * common, 1e-3), max((1 - m) * common, 1e-3)
 
 
 def fit_beta_binomial(grid: _Grid) -> SpreadFit:
-    """Beta-binomial MLE over (log a, log b), exact closed-form likelihood."""
-    n, c = grid.n, grid.c
+    """Beta-binomial MLE over (log a, log b), exact closed-form likelihood (weighted over distinct rows)."""
+    n, c, wt = grid.n, grid.c, grid.weight
 
     def nll(x: FloatArray) -> float:
-        return -float((_bb_loglik(n, c, float(np.exp(x[0])), float(np.exp(x[1]))) + grid.const).sum())
+        return -float(wt @ (_bb_loglik(n, c, float(np.exp(x[0])), float(np.exp(x[1]))) + grid.const))
 
-    a0, b0 = _moment_start(n, c)
+    a0, b0 = _moment_start(n, c, wt)
     res = optimize.minimize(nll, np.log([a0, b0]), method="L-BFGS-B", bounds=[(-14, 14), (-14, 14)])
     a, b = (float(v) for v in np.exp(res.x))
     mass = _beta_cell_mass(a, b, grid)
     support, prior, post = _posterior(grid, mass)
-    return SpreadFit("beta_binomial", {"a": a, "b": b}, 2, -float(res.fun), bool(res.success), support, prior, post)
+    return SpreadFit(
+        "beta_binomial", {"a": a, "b": b}, 2, -float(res.fun), bool(res.success), support, prior, post, grid.row
+    )
 
 
 def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = None) -> SpreadFit:
     """Beta-binomial with point masses at 0 and 1 (softmax weights), exact closed-form likelihood."""
-    n, c = grid.n, grid.c
+    n, c, wt = grid.n, grid.c, grid.weight
     z0, z1 = (c == 0).astype(np.float64), (c == n).astype(np.float64)
 
     def unpack(x: FloatArray) -> tuple[float, float, float, float]:
@@ -225,11 +272,13 @@ def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = No
         bb = np.exp(_bb_loglik(n, c, a, b))
         with np.errstate(divide="ignore"):
             ll = np.log((1 - p0 - p1) * bb + p0 * z0 + p1 * z1) + grid.const
-        return -float(ll.sum()) if np.all(np.isfinite(ll)) else 1e300
+        return -float(wt @ ll) if np.all(np.isfinite(ll)) else 1e300
 
     inner = (c > 0) & (c < n)
-    a0, b0 = _moment_start(n[inner], c[inner]) if inner.sum() >= 2 else _moment_start(n, c)
-    f0, f1 = max(z0.mean(), 0.01), max(z1.mean(), 0.01)
+    a0, b0 = (
+        _moment_start(n[inner], c[inner], wt[inner]) if wt[inner].sum() >= 2 else _moment_start(n, c, wt)
+    )
+    f0, f1 = max(float(np.average(z0, weights=wt)), 0.01), max(float(np.average(z1, weights=wt)), 0.01)
     starts = [np.array([np.log(a0), np.log(b0), np.log(f0), np.log(f1)])]
     if bb_start is not None:  # the nested beta-binomial optimum: the fit can only improve on it
         starts.append(np.array([np.log(bb_start[0]), np.log(bb_start[1]), -9.0, -9.0]))
@@ -250,6 +299,7 @@ def fit_zoi_beta_binomial(grid: _Grid, bb_start: tuple[float, float] | None = No
         support,
         prior,
         post,
+        grid.row,
     )
 
 
@@ -263,9 +313,9 @@ def fit_scaled_beta(grid: _Grid, bb_start: tuple[float, float] | None = None) ->
     def nll(x: FloatArray) -> float:
         a, b, s = unpack(x)
         ll = _grid_loglik(grid, _beta_cell_mass(a, b, grid, s))
-        return -float(ll.sum()) if np.all(np.isfinite(ll)) else 1e300
+        return -float(grid.weight @ ll) if np.all(np.isfinite(ll)) else 1e300
 
-    a0, b0 = bb_start if bb_start is not None else _moment_start(grid.n, grid.c)
+    a0, b0 = bb_start if bb_start is not None else _moment_start(grid.n, grid.c, grid.weight)
     starts = [min(0.999, max(1.2 * phat_max, 1e-6)), 0.999]
     best: Any = None
     for s0 in starts:
@@ -285,19 +335,25 @@ def fit_scaled_beta(grid: _Grid, bb_start: tuple[float, float] | None = None) ->
         support,
         prior,
         post,
+        grid.row,
     )
 
 
 # ----------------------------------------------------------------------------- NPMLE
-def npmle_weights(L: FloatArray, *, tol: float = 1e-8, max_iter: int = 200) -> tuple[FloatArray, float, bool]:
-    """Mixture weights w on the simplex maximising sum_i log (L w)_i (Kiefer-Wolfowitz NPMLE on a grid).
+def npmle_weights(
+    L: FloatArray, *, weights: FloatArray | None = None, tol: float = 1e-8, max_iter: int = 200
+) -> tuple[FloatArray, float, bool]:
+    """Mixture weights w on the simplex maximising sum_i m_i log (L w)_i (Kiefer-Wolfowitz NPMLE on a grid).
 
-    Solves the equivalent unconstrained problem min -(1/Q) sum log(L w) + sum w over w >= 0 (its minimiser has
-    sum w = 1) with a log-barrier Newton method (Boyd & Vandenberghe 2004, ch. 11). Returns (w, KKT gap,
-    converged):
-    the gap max_j (1/Q) sum_i L_ij/(L w)_i - 1 is <= 0 exactly at the optimum (Lindsay 1983).
+    Row i of ``L`` stands for m_i questions with the same likelihood row (``weights``, default 1 each), so this
+    is the NPMLE of the Q = sum m_i questions. Solves the equivalent unconstrained problem min -(1/Q) sum_i m_i
+    log (L w)_i + sum w over w >= 0 (its minimiser has sum w = 1) with a log-barrier Newton method (Boyd &
+    Vandenberghe 2004, ch. 11). Returns (w, KKT gap, converged): the gap max_j (1/Q) sum_i m_i L_ij/(L w)_i - 1
+    is <= 0 exactly at the optimum (Lindsay 1983).
     """
-    q, m = L.shape
+    _, m = L.shape
+    mult = np.ones(L.shape[0]) if weights is None else np.asarray(weights, np.float64)
+    q = float(mult.sum())
     w = np.full(m, 1.0 / m)
     mu = 1.0 / m
 
@@ -305,16 +361,16 @@ def npmle_weights(L: FloatArray, *, tol: float = 1e-8, max_iter: int = 200) -> t
         lw = L @ v
         if np.any(lw <= 0) or np.any(v <= 0):
             return np.inf
-        return float(-np.log(lw).mean() + v.sum() - mu_ * np.log(v).sum())
+        return float(-(mult @ np.log(lw)) / q + v.sum() - mu_ * np.log(v).sum())
 
     it = 0
     while it < max_iter:
         it += 1
         lw = L @ w
         r = 1.0 / lw
-        grad = -(L.T @ r) / q + 1.0 - mu / w
+        grad = -(L.T @ (mult * r)) / q + 1.0 - mu / w
         lr = L * r[:, None]
-        H = lr.T @ lr / q
+        H = lr.T @ (lr * mult[:, None]) / q
         H[np.diag_indices_from(H)] += mu / w**2
         try:
             d = linalg.cho_solve(linalg.cho_factor(H, check_finite=False), -grad, check_finite=False)
@@ -333,7 +389,7 @@ def npmle_weights(L: FloatArray, *, tol: float = 1e-8, max_iter: int = 200) -> t
             mu *= 0.05
     w = np.maximum(w, 0.0)
     w = w / w.sum()
-    gap = float(((L.T @ (1.0 / (L @ w))) / q).max() - 1.0)
+    gap = float(((L.T @ (mult / (L @ w))) / q).max() - 1.0)
     return w, gap, gap < max(tol, 1e-6)
 
 
@@ -346,10 +402,10 @@ def fit_npmle(grid: _Grid, *, n_grid: int = 120) -> SpreadFit:
     logl = log_binom(c[:, None], n[:, None], atoms[None, :])
     scale = logl.max(axis=1)
     L = np.exp(logl - scale[:, None])
-    w, gap, ok = npmle_weights(L)
+    w, gap, ok = npmle_weights(L, weights=grid.weight)
     keep = w > 1e-6  # support points that carry mass (interior-point weights are never exactly 0)
     lik = L @ w
-    loglik = float((np.log(lik) + scale + grid.const).sum())
+    loglik = float(grid.weight @ (np.log(lik) + scale + grid.const))
     post = L * w[None, :] / lik[:, None]
     k = int(keep.sum())
     return SpreadFit(
@@ -361,6 +417,7 @@ def fit_npmle(grid: _Grid, *, n_grid: int = 120) -> SpreadFit:
         atoms,
         w,
         post,
+        grid.row,
         notes=(f"{k} support points; KKT gap {gap:.1e}",),
     )
 
@@ -407,7 +464,7 @@ def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
     """
     b = grid.block
     assert b is not None
-    if np.any(np.mod(grid.n, b) != 0) or len(grid.n) < 5:
+    if np.any(np.mod(grid.n, b) != 0) or grid.total < 5:
         return float("nan"), 0, float("nan"), float("nan")
     j = (grid.n / b).astype(np.int64)
     censored = grid.c == 0
@@ -426,9 +483,9 @@ def _gof_blocks(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
             return np.asarray(np.where(blocks[None, :] == 0, 1.0, np.exp(lf * blocks[None, :])), np.float64)
 
     probs = np.concatenate([surv(lo - 1) - surv(hi), surv(np.array([j_max]))], axis=1)  # (G, bins + 1)
-    expected = len(j) * (fit.mass @ probs)
+    expected = grid.total * (fit.mass @ probs)
     idx = np.where(censored, len(lo), np.searchsorted(hi, j, side="left"))
-    observed = np.bincount(idx, minlength=len(lo) + 1).astype(np.float64)
+    observed = np.bincount(idx, weights=grid.weight, minlength=len(lo) + 1).astype(np.float64)
     return _pearson(expected, observed, fit.n_params)
 
 
@@ -436,12 +493,14 @@ def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
     if grid.block is not None and not grid.fixed.any():
         return _gof_blocks(fit, grid)
     rows = grid.fixed
-    if rows.sum() < 5:
+    if grid.weight[rows].sum() < 5:
         return float("nan"), 0, float("nan"), float("nan")
     n = grid.n[rows]
     c = grid.c[rows]
+    wt = grid.weight[rows]
     ph = c / n
-    inner = ph[(ph > 0) & (ph < 1)]
+    between = (ph > 0) & (ph < 1)
+    inner = np.repeat(ph[between], wt[between].astype(np.int64))  # every question's c/n (O(Q) floats, exact quantiles)
     nq = int(min(6, max(1, len(inner) // 10)))
     qs = np.unique(np.quantile(inner, np.linspace(0, 1, nq + 1)[1:-1])) if len(inner) else np.array([])
     # bins: {0}, (0, q1], (q1, q2], ..., (q_last, 1), {1}
@@ -454,18 +513,26 @@ def _gof(fit: SpreadFit, grid: _Grid) -> tuple[float, int, float, float]:
         cdf_pts = np.concatenate([[0.0], np.floor(cuts * nv), [nv - 1]])
         cdf = stats.binom.cdf(cdf_pts[None, :], nv, fit.support[:, None])  # (G, len)
         probs = np.concatenate([cdf[:, :1], np.diff(cdf, axis=1), 1 - cdf[:, -1:]], axis=1)  # (G, n_bins)
-        expected += sel.sum() * (fit.mass @ probs)
+        expected += wt[sel].sum() * (fit.mass @ probs)
     idx = np.where(c == 0, 0, np.where(c == n, n_bins - 1, 1 + np.searchsorted(cuts, ph, side="left")))
-    observed = np.bincount(idx, minlength=n_bins).astype(np.float64)
+    observed = np.bincount(idx, weights=wt, minlength=n_bins).astype(np.float64)
     return _pearson(expected, observed, fit.n_params)
 
 
 def fit_spread(counts: QuestionCounts, *, fits: tuple[str, ...] = FIT_NAMES) -> list[SpreadFit]:
-    """All requested fits for one model's questions, with goodness of fit."""
+    """All requested fits for one model's questions, with goodness of fit.
+
+    Computed over the distinct (n, c, stopping rule) rows with their multiplicities (see the module docstring);
+    each fit's ``posterior`` is (D, G) and ``row`` maps the questions to it.
+    """
     n = counts.n.astype(np.float64)
     c = counts.correct.astype(np.float64)
     assert counts.stopping is not None
-    grid = _make_grid(n, c, counts.stopping)
+    return _fit_grid(_make_grid(n, c, counts.stopping), fits)
+
+
+def _fit_grid(grid: _Grid, fits: tuple[str, ...]) -> list[SpreadFit]:
+    """The requested fits and their goodness of fit on a grid (collapsed or, in the tests, row by row)."""
     makers = {
         "beta_binomial": fit_beta_binomial,
         "zoi_beta_binomial": fit_zoi_beta_binomial,

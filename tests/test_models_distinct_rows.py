@@ -1,0 +1,238 @@
+"""The fits and predictions computed over distinct (n, c, stopping) rows with multiplicities equal the same
+computations done question by question (the former code path, kept as ``_make_grid(..., collapse=False)``) and
+brute-force per-question formulas, up to rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import special
+
+from harness.estimators.majority import maj_at_k_one
+from harness.models import fit_spread, npmle_weights
+from harness.models.predict import (
+    _PSEUDO,
+    _round_p,
+    plateau_rows,
+    posterior_quantiles,
+    predict_maj_binary,
+    predict_maj_structured,
+    predict_maj_structured_many,
+    predict_pass,
+    structured_maj_workload,
+)
+from harness.models.spread import (
+    FIT_NAMES,
+    SpreadFit,
+    _bb_loglik,
+    _fit_grid,
+    _gof,
+    _Grid,
+    _grid_loglik,
+    _make_grid,
+    _posterior,
+)
+from harness.tables import QuestionCounts, first_success_block
+
+RTOL = 1e-9  # "identical up to rounding": sums over ~10^2-10^3 terms in another order
+
+
+def _table(seed: int, q: int = 300, adaptive: float = 0.0) -> QuestionCounts:
+    """Questions with n in {20, 50}, so most (n, c) rows repeat; a share of 'adaptive' stopping rows."""
+    rng = np.random.default_rng(seed)
+    n = rng.choice([20, 50], q)
+    c = rng.binomial(n, rng.beta(0.4, 1.5, q))
+    stop = np.where(rng.random(q) < adaptive, "adaptive", "fixed").astype(object)
+    return QuestionCounts.from_binary(n, c, stopping=stop)
+
+
+def _grids(counts: QuestionCounts) -> tuple[_Grid, _Grid]:
+    n, c = counts.n.astype(float), counts.correct.astype(float)
+    assert counts.stopping is not None
+    return _make_grid(n, c, counts.stopping), _make_grid(n, c, counts.stopping, collapse=False)
+
+
+@pytest.mark.parametrize("adaptive", [0.0, 0.2])
+def test_fits_over_distinct_rows_match_the_row_by_row_fits(adaptive: float) -> None:
+    counts = _table(1, adaptive=adaptive)
+    grid_c, grid_q = _grids(counts)
+    assert grid_c.weight.sum() == counts.n_questions and len(grid_c.n) < counts.n_questions / 3
+    collapsed = fit_spread(counts)
+    by_row = _fit_grid(grid_q, FIT_NAMES)
+    for a, b in zip(collapsed, by_row, strict=True):
+        assert a.posterior.shape[0] == len(grid_c.n) and b.posterior.shape[0] == counts.n_questions
+        # the optimisers stop at their tolerances (L-BFGS-B with finite differences, Nelder-Mead xatol 1e-4 in
+        # log space), so the parameters agree to those, the maximised log-likelihoods to rounding
+        assert a.loglik == pytest.approx(b.loglik, rel=RTOL)
+        for k in a.params:
+            if k not in ("pi1", "kkt_gap"):  # pi1 ~ 1e-13 here: no relative precision; the gap is a residual
+                assert a.params[k] == pytest.approx(b.params[k], rel=1e-4), (a.name, k)
+        assert a.gof_df == b.gof_df and a.gof_stat == pytest.approx(b.gof_stat, rel=1e-3)
+        # the same fitted G checked on both grids: the weighted histogram is the per-question histogram
+        assert _gof(a, grid_c) == pytest.approx(_gof(a, grid_q), rel=RTOL, nan_ok=True)
+
+
+def test_maximised_loglik_is_the_per_question_sum_at_the_fitted_parameters() -> None:
+    counts = _table(2, adaptive=0.2)
+    n, c = counts.n.astype(float), counts.correct.astype(float)
+    _, grid_q = _grids(counts)
+    fits = {f.name: f for f in fit_spread(counts)}
+    bb = fits["beta_binomial"]
+    assert bb.loglik == pytest.approx(_bb_loglik(n, c, bb.params["a"], bb.params["b"]).sum(), rel=1e-12)
+    z = fits["zoi_beta_binomial"].params
+    per_q = np.log(
+        (1 - z["pi0"] - z["pi1"]) * np.exp(_bb_loglik(n, c, z["a"], z["b"])) + z["pi0"] * (c == 0) + z["pi1"] * (c == n)
+    )
+    assert fits["zoi_beta_binomial"].loglik == pytest.approx(per_q.sum(), rel=1e-12)
+    sb = fits["scaled_beta"]
+    mass = sb.mass  # the cell masses of the fitted scaled beta
+    assert sb.loglik == pytest.approx(_grid_loglik(grid_q, mass).sum(), rel=1e-12)
+    npm = fits["npmle"]
+    lik = np.exp(
+        (special.gammaln(n + 1) - special.gammaln(c + 1) - special.gammaln(n - c + 1))[:, None]
+        + special.xlogy(c[:, None], npm.support[None, :]) + special.xlog1py((n - c)[:, None], -npm.support[None, :])
+    ) @ npm.mass
+    assert npm.loglik == pytest.approx(np.log(lik).sum(), rel=1e-12)
+
+
+def test_posteriors_over_distinct_rows_are_the_per_question_posteriors() -> None:
+    counts = _table(3)
+    grid_c, grid_q = _grids(counts)
+    bb = fit_spread(counts, fits=("beta_binomial",))[0]
+    for atoms in ((0.0, 0.0), (0.05, 0.02)):
+        _, _, post_c = _posterior(grid_c, bb.mass, atoms)
+        _, _, post_q = _posterior(grid_q, bb.mass, atoms)
+        np.testing.assert_allclose(post_c[bb.row], post_q, rtol=1e-12, atol=1e-300)
+
+
+def test_weighted_npmle_equals_the_npmle_of_the_repeated_rows() -> None:
+    rng = np.random.default_rng(4)
+    L = rng.random((20, 15)) ** 3
+    m = rng.integers(1, 6, 20)
+    w_weighted, gap_w, ok_w = npmle_weights(L, weights=m.astype(float))
+    w_repeated, gap_r, ok_r = npmle_weights(np.repeat(L, m, axis=0))
+    assert ok_w and ok_r and gap_w < 1e-6 and gap_r < 1e-6
+    ll = (m * np.log(L @ w_weighted)).sum()
+    assert ll == pytest.approx(np.log(np.repeat(L, m, axis=0) @ w_repeated).sum(), rel=1e-9)
+    # Lindsay's gradient with weights: the KKT gap of the weighted problem evaluated on the repeated rows
+    assert gap_w == pytest.approx(float((np.repeat(L, m, axis=0).T @ (1 / (np.repeat(L, m, axis=0) @ w_weighted))).max()
+                                        / m.sum() - 1), abs=1e-12)
+
+
+def test_blocks_check_under_a_first_success_rule_is_the_per_question_histogram() -> None:
+    rng = np.random.default_rng(5)
+    q, block, cap = 200, 10, 200
+    p = rng.beta(0.6, 20.0, size=q)
+    n_out, c_out = np.empty(q, np.int64), np.empty(q, np.int64)
+    for i in range(q):
+        draws = rng.random(cap) < p[i]
+        hits = draws.reshape(-1, block).any(axis=1)
+        last = int(np.argmax(hits)) + 1 if hits.any() else cap // block
+        n_out[i], c_out[i] = last * block, int(draws[: last * block].sum())
+    counts = QuestionCounts.from_binary(n_out, c_out, stopping=np.array([first_success_block(block)] * q, object))
+    grid_c, grid_q = _grids(counts)
+    assert grid_c.block == block and len(grid_c.n) < q / 2
+    bb = fit_spread(counts, fits=("beta_binomial",))[0]
+    assert bb.gof_df > 0
+    assert _gof(bb, grid_c) == pytest.approx(_gof(bb, grid_q), rel=RTOL)
+    by_row = _fit_grid(grid_q, ("beta_binomial",))[0]
+    assert bb.loglik == pytest.approx(by_row.loglik, rel=RTOL)
+
+
+def _expanded(fit: SpreadFit) -> SpreadFit:
+    """The same fit with one posterior row per question (the former layout)."""
+    return SpreadFit(
+        fit.name, fit.params, fit.n_params, fit.loglik, fit.converged, fit.support, fit.mass,
+        fit.posterior[fit.row], np.arange(len(fit.row), dtype=np.intp),
+    )
+
+
+def _class_table(seed: int, q: int = 60) -> QuestionCounts:
+    """n = 12 with a few wrong classes (many profiles repeat), some questions with two correct classes."""
+    rng = np.random.default_rng(seed)
+    correct: list[list[int]] = []
+    wrong: list[list[int]] = []
+    abstain: list[int] = []
+    for _ in range(q):
+        sizes = rng.multinomial(12, rng.dirichlet([0.7, 0.5, 0.5, 0.3]))
+        two = rng.random() < 0.2 and sizes[0] >= 2
+        correct.append([int(sizes[0]) - 1, 1] if two else [int(sizes[0])])
+        wrong.append([int(v) for v in sorted(sizes[1:3], reverse=True)])
+        abstain.append(int(sizes[3]))
+    return QuestionCounts.from_classes(correct, wrong, abstain=abstain)
+
+
+def _structured_brute(fit: SpreadFit, counts: QuestionCounts, ks: np.ndarray) -> np.ndarray:
+    """The former per-question loop: one exact maj@k per (question, posterior quantile)."""
+    assert counts.wrong is not None and counts.correct_classes is not None
+    post = fit.posterior[fit.row]
+    order = np.argsort(fit.support)
+    cdf = np.cumsum(post[:, order], axis=1)
+    out = np.zeros((counts.n_questions, len(ks)))
+    for i in range(counts.n_questions):
+        qs = [fit.support[order][min(int((cdf[i] < pr).sum()), len(order) - 1)] for pr in (1 / 6, 1 / 2, 5 / 6)]
+        nonc = counts.n[i] - counts.correct[i]
+        wrong = counts.wrong[i][counts.wrong[i] > 0]
+        cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
+        shares = cc / cc.sum() if len(cc) else np.ones(1)
+        for p in _round_p(np.array(qs)):
+            if p <= 0:
+                continue
+            if nonc == 0 and len(shares) == 1:
+                out[i] += (1.0 - (1.0 - p) ** ks) / 3
+                continue
+            a0 = round(p * _PSEUDO)
+            rest = _PSEUDO - a0
+            w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
+            corr = [max(round(a0 * v), 1) for v in shares.tolist()]
+            out[i] += maj_at_k_one(corr, w, max(rest - sum(w), 0), ks, ties="random", kind="iid") / 3
+    return out
+
+
+def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> None:
+    counts = _class_table(6)
+    ks = np.array([1, 2, 3, 8, 12, 40, 200])
+    fits = fit_spread(counts)
+    assert all(f.posterior.shape[0] < counts.n_questions for f in fits)
+    assert (counts.correct == counts.n).any()  # the closed-form branch (no wrong answer seen) is exercised too
+    for f in fits:
+        e = _expanded(f)
+        np.testing.assert_allclose(predict_pass(f, ks), predict_pass(e, ks), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(predict_maj_binary(f, ks), predict_maj_binary(e, ks), rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(posterior_quantiles(f, (0.1, 0.5, 0.9)), posterior_quantiles(e, (0.1, 0.5, 0.9)))
+        # plateaus against the per-question formula mean_i sum_g post_ig [p_g > thr_i] (+ credit at p_g = thr_i)
+        got = plateau_rows("m", [f], counts).iloc[0]
+        post = f.posterior[f.row]
+        assert got["pass_inf"] == pytest.approx(post[:, f.support > 0].sum(axis=1).mean(), rel=1e-12)
+        s = counts.top_wrong() / np.maximum(counts.n - counts.correct, 1)
+        assert counts.correct_classes is not None
+        c_top = np.where(counts.correct > 0, counts.correct_classes[:, 0] / np.maximum(counts.correct, 1), 1.0)
+        thr = s / (c_top + s)
+        above = (post * (f.support[None, :] > thr[:, None])).sum(axis=1)
+        at = (post * (f.support[None, :] == thr[:, None])).sum(axis=1)
+        assert got["maj_inf"] >= above.mean() - 1e-12 and got["maj_inf"] <= (above + at).mean() + 1e-12
+        if not at.any():
+            assert got["maj_inf"] == pytest.approx(above.mean(), rel=1e-12)
+        np.testing.assert_allclose(predict_maj_structured(f, counts, ks), _structured_brute(f, counts, ks),
+                                   rtol=1e-12, atol=1e-15)
+    many = predict_maj_structured_many(fits, counts, ks)
+    for f, m in zip(fits, many, strict=True):
+        np.testing.assert_array_equal(m, predict_maj_structured(f, counts, ks))
+    load = structured_maj_workload(fits, counts)
+    assert load["profiles"] < len(fits) * counts.n_questions
+    assert load["kernel_rows"] <= load["kernel_rows_per_fit"] <= load["question_rows"] <= 3 * 4 * counts.n_questions
+
+
+def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.models.predict as pred
+
+    rng = np.random.default_rng(7)
+    key = rng.integers(0, 3, size=(500, 4)).astype(np.int32)
+    first, inverse = pred._unique_rows(key)
+    np.testing.assert_array_equal(key[first[inverse]], key)
+    assert len(first) == len(np.unique(key, axis=0))
+    # every hash equal: the check against the representatives fails and np.unique(axis=0) takes over
+    monkeypatch.setattr(pred, "_HASH_MULT", np.zeros(4096, np.uint64))
+    first_c, inverse_c = pred._unique_rows(key)
+    np.testing.assert_array_equal(key[first_c[inverse_c]], key)
+    assert len(first_c) == len(first)
