@@ -123,7 +123,13 @@ class Resampler:
         self.replicates = int(replicates)
         self.seed = _seed_sequence(seed)
         n_blocks = -(-self.replicates // BLOCK)
-        self._children = self.seed.spawn(n_blocks)
+        # children 0..n-1 of the seed, as SeedSequence.spawn numbers them, without spawn's counter (a SeedSequence
+        # passed twice gives the same replicates twice)
+        ss = self.seed
+        self._children = [
+            np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, j), pool_size=ss.pool_size)
+            for j in range(n_blocks)
+        ]
         per_block = BLOCK * self.questions * 8
         self.chunk_blocks = max(1, int(chunk_bytes) // per_block)
         self._cache_ok = self.replicates * self.questions <= cache_bytes

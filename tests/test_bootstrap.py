@@ -94,6 +94,15 @@ def test_same_replicates_for_any_chunk_size_k_and_call() -> None:
     # the first B' replicates of B are the replicates of B'
     assert np.array_equal(Resampler(7, q, 20).counts(), ref_counts[:20])
     assert not np.array_equal(Resampler(8, q, b).counts(), ref_counts)
+    # a SeedSequence: its children as spawn numbers them, and the same replicates when passed again
+    ss = np.random.SeedSequence(7)
+    assert np.array_equal(Resampler(ss, q, b).counts(), ref_counts)
+    assert np.array_equal(Resampler(ss, q, b).counts(), ref_counts)
+    spawned = np.random.SeedSequence(7).spawn(-(-b // BLOCK))
+    mine = Resampler(7, q, b)._children
+    assert [c.generate_state(4).tolist() for c in mine] == [c.generate_state(4).tolist() for c in spawned]
+    child = ss.spawn(1)[0]
+    assert np.array_equal(Resampler(child, q, b).counts(), Resampler(child, q, b).counts())
 
 
 def test_wide_count_path_gives_the_same_counts() -> None:
