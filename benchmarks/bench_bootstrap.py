@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_bootstrap.py call [--questions 100000 --replicates 1000 --columns 17]
     python benchmarks/bench_bootstrap.py report TABLE --base OLD_CHECKOUT [--runs 2]
+    python benchmarks/bench_bootstrap.py share TABLE --base OLD_CHECKOUT
 
 ``call``: one bootstrap use in one process, each method twice in alternating order: the code before this change
 (``rng.multinomial(Q, 1/Q, size=B) / Q`` then ``weights @ values``, a dense (B, Q) float64 matrix) and
@@ -16,12 +17,17 @@ checkout under test and once with ``--base`` (a copy of the package before the c
 harness | tar -x -C DIR``) on ``PYTHONPATH``, alternating; wall seconds, child CPU seconds and the child's peak
 resident memory (``wait4``). Write TABLE with ``bench_majority.py --write-table PATH --report-questions N``.
 
+``share``: the same report in one child per checkout with the bootstrap's drawing function timed (after:
+``Resampler.means_many``, draws and products; before: ``resample_weights``, the draws only, its dense products not
+counted): number of calls, process CPU seconds inside it, and the whole report's CPU seconds.
+
 Timings on a shared machine are noisy: compare the ratios within one run, and read the load average printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -130,6 +136,56 @@ def part_report(args: argparse.Namespace) -> None:
     print(f"CPU after / before: {ratio:.3f}")
 
 
+SHARE_CODE = """
+import json, sys, time
+import harness._bootstrap as b
+stats = {"draws": 0, "cpu_s": 0.0}
+name = "Resampler.means_many" if hasattr(b, "Resampler") else "resample_weights"
+def timed(fn):
+    def inner(*a, **k):
+        t = time.process_time()
+        out = fn(*a, **k)
+        stats["draws"] += 1
+        stats["cpu_s"] += time.process_time() - t
+        return out
+    return inner
+if hasattr(b, "Resampler"):
+    b.Resampler.means_many = timed(b.Resampler.means_many)
+else:
+    b.resample_weights = timed(b.resample_weights)  # before the modules that import it by name
+from harness.cli import main
+t0 = time.process_time()
+try:
+    main()
+finally:
+    print(json.dumps({"function": name, **stats, "total_cpu_s": time.process_time() - t0}), file=sys.stderr)
+"""
+
+
+def part_share(args: argparse.Namespace) -> None:
+    """CPU inside the bootstrap against the whole report, in-process (one child per checkout)."""
+    sides = {"before": str(Path(args.base).resolve()), "after": str(ROOT)}
+    print(f"harness report {args.table}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("| code | timed function | calls | CPU s in it | report CPU s | share |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for side, path in sides.items():
+            proc = subprocess.run(
+                [sys.executable, "-c", SHARE_CODE, "report", args.table, "--out", os.path.join(tmp, side)],
+                env={**os.environ, "PYTHONPATH": path},
+                cwd=path,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            st = json.loads(proc.stderr.strip().splitlines()[-1])
+            share = st["cpu_s"] / st["total_cpu_s"]
+            print(
+                f"| {side} | {st['function']} | {st['draws']} | {st['cpu_s']:.1f} | {st['total_cpu_s']:.1f} | "
+                f"{share:.1%} |"
+            )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="part", required=True)
@@ -141,11 +197,11 @@ def main() -> None:
     r.add_argument("table")
     r.add_argument("--base", required=True, help="folder holding the package before the change (harness/)")
     r.add_argument("--runs", type=int, default=2)
+    sh = sub.add_parser("share")
+    sh.add_argument("table")
+    sh.add_argument("--base", required=True, help="folder holding the package before the change (harness/)")
     args = ap.parse_args()
-    if args.part == "call":
-        part_call(args)
-    else:
-        part_report(args)
+    {"call": part_call, "report": part_report, "share": part_share}[args.part](args)
 
 
 if __name__ == "__main__":
