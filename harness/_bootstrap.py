@@ -159,7 +159,7 @@ class Resampler:
         at Q >= 255)."""
         start, stop = j0 * BLOCK, min(self.replicates, j1 * BLOCK)
         small: npt.NDArray[np.integer] = np.zeros((stop - start, self.questions), np.uint8)
-        if any(
+        if any(  # a list, not a generator: every block is counted before the check
             [
                 self._block_counts(j, small[j * BLOCK - start : j * BLOCK - start + BLOCK], self._limit)
                 for j in range(j0, j1)
@@ -223,6 +223,8 @@ class Resampler:
     def means_many(self, arrays: Sequence[npt.ArrayLike]) -> list[FloatArray]:
         """Replicate means of several (Q,) / (Q, K) arrays from one pass over the same replicates."""
         mats = [np.asarray(a, np.float64) for a in arrays]
+        if not mats:
+            return []
         for m in mats:
             if m.ndim not in (1, 2) or m.shape[0] != self.questions:
                 raise ValueError(f"values of shape {m.shape}: need ({self.questions},) or ({self.questions}, K)")
