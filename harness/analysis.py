@@ -20,10 +20,10 @@ from harness._validation import HarnessInputError
 from harness.curves import CURVE_COLUMNS, ESTIMATOR_NAMES, default_ks, per_question_metric
 from harness.diagnostics.decomposition import decade_points, decompose
 from harness.diagnostics.shape import (
-    bootstrap_weights,
     line_fit,
     local_slopes,
     percentile,
+    replicate_means,
     straight_window,
     straight_window_reps,
 )
@@ -294,11 +294,6 @@ def _analyse(
         plateau_fit_tables.append(pf)
 
         # measured and iid per-question matrices for the shape diagnostics (one bootstrap draw for all)
-        weights = (
-            bootstrap_weights(sub.n_questions, bootstrap, seed + mi)
-            if bootstrap > 0 and sub.n_questions > 1
-            else np.zeros((0, sub.n_questions))
-        )
         mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]] = {}
         curve_sub = first_block_counts(sub)  # sub itself unless a first-success-block rule applies
         for metric in SHAPE_METRICS:
@@ -310,8 +305,10 @@ def _analyse(
                     continue
                 say(f"{model}: {metric} ({kind}) per question")
                 mats[(metric, kind)] = (ks, per_question_metric(curve_sub, metric, kind, ks, ties=ties))
+        reps_list = replicate_means([m for _, m in mats.values()], sub.n_questions, bootstrap, seed + mi)
+        reps_of = dict(zip(mats, reps_list, strict=True))
         if curves is None:
-            curve_tables.append(_curve_rows(model, curve_sub, mats, weights, level, ties))
+            curve_tables.append(_curve_rows(model, curve_sub, mats, reps_of, level, ties))
         _fit_misses(fit_rows[len(fit_rows) - len(fitted) :], fitted, mats.get(("pass@k", "measured")))
         # power law of the measured pass@k
         exp_pt = exp_lo = exp_hi = float("nan")
@@ -319,8 +316,8 @@ def _analyse(
             ks, m = mats[("pass@k", "measured")]
             mean = np.nanmean(m, axis=0)
             exp_pt = float(power_law_exponent(ks, mean)[0])
-            if weights.shape[0]:
-                reps = power_law_exponent(ks, weights @ np.nan_to_num(m))
+            if reps_of[("pass@k", "measured")].shape[0]:
+                reps = power_law_exponent(ks, reps_of[("pass@k", "measured")])
                 lo, hi = percentile(reps[:, None], level)
                 exp_lo, exp_hi = float(lo[0]), float(hi[0])
         obs_pass_inf = float((sub.correct > 0).mean())
@@ -352,7 +349,7 @@ def _analyse(
         say(f"{model}: shape diagnostics")
         for (metric, kind), (ks, m) in mats.items():
             x = np.log10(ks * scale)
-            reps = weights @ np.nan_to_num(m) if weights.shape[0] else np.zeros((0, len(ks)))
+            reps = reps_of[(metric, kind)]
             shape_rows.append(
                 _shape_row(model, metric, kind, x, np.nanmean(m, axis=0), reps, level, x * 0 + ks * scale)
             )
@@ -508,16 +505,17 @@ def _curve_rows(
     model: str,
     sub: QuestionCounts,
     mats: dict[tuple[str, str], tuple[npt.NDArray[np.int64], FloatArray]],
-    weights: FloatArray,
+    reps_of: dict[tuple[str, str], FloatArray],
     level: float,
     ties: str,
 ) -> pd.DataFrame:
     """The curve rows compute_curves would give (samples axis), from matrices computed once."""
     out = []
     for (metric, kind), (ks, m) in mats.items():
-        if weights.shape[0]:
-            lo, hi = percentile(weights @ np.nan_to_num(m), level)
-            interval = f"{level:.0%} percentile bootstrap over questions, {weights.shape[0]} replicates"
+        reps = reps_of[(metric, kind)]
+        if reps.shape[0]:
+            lo, hi = percentile(reps, level)
+            interval = f"{level:.0%} percentile bootstrap over questions, {reps.shape[0]} replicates"
         else:
             lo = hi = np.full(len(ks), np.nan)
             interval = "none"

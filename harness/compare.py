@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler
 from harness._validation import HarnessInputError, check_choice
 from harness.curves import COMPUTE_AXES, ESTIMATOR_NAMES, per_question_metric
 from harness.estimators.majority import TIES
@@ -321,13 +321,11 @@ def _bootstrap_difference(
     if replicates <= 0 or min(len(va), len(vb)) < 2:
         nan = np.full(va.shape[1], np.nan)
         return nan, nan.copy()
-    rng = np.random.default_rng(seed)
-    wa = resample_weights(rng, len(va), replicates)
     if paired:
-        reps = wa @ (va - vb)
-    else:
-        wb = resample_weights(rng, len(vb), replicates)
-        reps = wa @ va - wb @ vb
+        reps = Resampler(seed, len(va), replicates).means(va - vb)
+    else:  # independent question sets: independent replicates (two children of the seed)
+        seed_a, seed_b = np.random.SeedSequence(seed).spawn(2)
+        reps = Resampler(seed_a, len(va), replicates).means(va) - Resampler(seed_b, len(vb), replicates).means(vb)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(reps, [alpha, 1 - alpha], axis=0)
     return np.asarray(lo), np.asarray(hi)

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler, percentile_interval
 from harness._validation import HarnessInputError, check_choice, check_ks
 from harness.estimators.bestk import best_at_k
 from harness.estimators.majority import TIES, maj_at_k
@@ -71,16 +71,20 @@ def bootstrap_means(
     per_question: FloatArray, *, replicates: int, level: float, seed: int
 ) -> tuple[FloatArray, FloatArray]:
     """Percentile bootstrap interval of the column means, resampling rows (questions) with replacement."""
-    q = per_question.shape[0]
+    return bootstrap_intervals([per_question], replicates=replicates, level=level, seed=seed)[0]
+
+
+def bootstrap_intervals(
+    per_question: Sequence[FloatArray], *, replicates: int, level: float, seed: int
+) -> list[tuple[FloatArray, FloatArray]]:
+    """:func:`bootstrap_means` of several (Q, K_i) matrices of the same questions on the same replicates (one
+    draw; the same intervals as separate calls with this seed). NaN counts as 0, as in the point estimates'
+    callers."""
+    q = per_question[0].shape[0] if per_question else 0
     if replicates <= 0 or q < 2:
-        nan = np.full(per_question.shape[1], np.nan)
-        return nan, nan.copy()
-    rng = np.random.default_rng(seed)
-    weights = resample_weights(rng, q, replicates)
-    reps = weights @ np.nan_to_num(per_question)
-    alpha = (1.0 - level) / 2.0
-    lo, hi = np.quantile(reps, [alpha, 1.0 - alpha], axis=0)
-    return np.asarray(lo), np.asarray(hi)
+        return [(np.full(m.shape[1], np.nan), np.full(m.shape[1], np.nan)) for m in per_question]
+    reps = Resampler(seed, q, replicates).means_many([np.nan_to_num(m) for m in per_question])
+    return [percentile_interval(r, level) for r in reps]
 
 
 def per_question_metric(
@@ -132,6 +136,7 @@ def compute_curves(
         sub = counts.select(model)
         k_all = default_ks(int(sub.n.max())) if ks is None else check_ks(ks)
         scale, unit = _compute_scale(sub, compute)
+        done: list[tuple[str, str, npt.NDArray[np.int64], FloatArray]] = []
         for metric in metrics:
             if metric == "maj@k" and not sub.answers_known:
                 continue
@@ -146,15 +151,18 @@ def compute_curves(
                 mat = per_question_metric(
                     sub, metric, kind, k_use, ties=ties, scores=None if scores is None else scores.get(model)
                 )
-                lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
-                rows.append(pd.DataFrame({
-                    "model": model, "metric": metric, "k": k_use, "compute": k_use * scale,
-                    "compute_unit": unit, "value": mat.mean(axis=0), "ci_low": lo, "ci_high": hi, "kind": kind,
-                    "estimator": ESTIMATOR_NAMES[(metric, kind)],
-                    "ties": ties if metric == "maj@k" else "", "n_questions": sub.n_questions,
-                    "interval": f"{level:.0%} percentile bootstrap over questions, {bootstrap} replicates"
-                    if bootstrap > 0 and sub.n_questions > 1 else "none",
-                }))
+                done.append((metric, kind, k_use, mat))
+        # one draw of the replicates for all of the model's curves (as before: every curve used this seed)
+        cis = bootstrap_intervals([d[3] for d in done], replicates=bootstrap, level=level, seed=seed)
+        for (metric, kind, k_use, mat), (lo, hi) in zip(done, cis, strict=True):
+            rows.append(pd.DataFrame({
+                "model": model, "metric": metric, "k": k_use, "compute": k_use * scale,
+                "compute_unit": unit, "value": mat.mean(axis=0), "ci_low": lo, "ci_high": hi, "kind": kind,
+                "estimator": ESTIMATOR_NAMES[(metric, kind)],
+                "ties": ties if metric == "maj@k" else "", "n_questions": sub.n_questions,
+                "interval": f"{level:.0%} percentile bootstrap over questions, {bootstrap} replicates"
+                if bootstrap > 0 and sub.n_questions > 1 else "none",
+            }))
     if not rows:
         return pd.DataFrame(columns=list(CURVE_COLUMNS))
     return pd.concat(rows, ignore_index=True)[list(CURVE_COLUMNS)]

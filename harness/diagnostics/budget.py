@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler
 from harness.curves import per_question_metric
 from harness.diagnostics.verdict import holm
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
@@ -55,7 +55,7 @@ def compare_at_matched_compute(
     with the same questions in the same order as ``base`` (the smallest budget)."""
     a = (1 - level) / 2
     q = base.n_questions
-    w = resample_weights(rng, q, max(bootstrap, 1))
+    resampler = Resampler(rng, q, max(bootstrap, 1))  # every budget and metric on the same replicates
     metric_vote = "maj@k" if base.answers_known else None
     rows: list[dict[str, object]] = []
     for budget, tokens, cb in budgets:
@@ -79,7 +79,7 @@ def compare_at_matched_compute(
             diff = think - null
             row[f"sample_more_{name}"] = float(null.mean())
             row[f"diff_{name}"] = float(diff.mean())
-            reps = w @ diff
+            reps = resampler.means(diff)
             lo, hi = np.quantile(reps, [a, 1 - a]) if bootstrap > 0 else (np.nan, np.nan)
             row[f"diff_{name}_ci_low"], row[f"diff_{name}_ci_high"] = float(lo), float(hi)
             # two-sided percentile-bootstrap p-value of "no difference" (the interval excludes 0 iff p < 1 - level)

@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import special, stats
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler
 from harness.curves import default_ks, per_question_metric
 from harness.estimators.majority import maj_at_k_one
 from harness.tables import QuestionCounts, rollouts_to_counts, validate_rollouts
@@ -136,15 +136,15 @@ def curve_difference_test(
     se = d_q.std(axis=0, ddof=1) / np.sqrt(q)
     se = np.where(se > 1e-12, se, np.nan)
     t = d / se
-    w = resample_weights(rng, q, bootstrap)
-    m1 = w @ d_q
+    # the mean and the mean square on the same replicates (each replicate's own standard error)
+    m1, m2 = Resampler(rng, q, bootstrap).means_many([d_q, d_q**2])
     a = (1 - level) / 2
     lo, hi = np.quantile(m1, [a, 1 - a], axis=0)
     if not np.isfinite(t).any():
         return d, np.asarray(lo), np.asarray(hi), t, float("nan"), float("nan")
     t_max = float(np.nanmax(np.abs(t)))
     # studentized (bootstrap-t) replicates, each with its own standard error (Hall 1992, sec. 3.5)
-    se_b = np.sqrt(np.maximum(w @ d_q**2 - m1**2, 0.0) / (q - 1))
+    se_b = np.sqrt(np.maximum(m2 - m1**2, 0.0) / (q - 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         t_b = np.abs((m1 - d) / np.where(se_b > 1e-12, se_b, np.nan))
     t_b[:, ~np.isfinite(t)] = np.nan

@@ -35,7 +35,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler
 from harness.curves import default_ks, per_question_metric
 from harness.diagnostics._order_kernel import (
     TIE_RANDOM,
@@ -242,14 +242,12 @@ def first_k_test(
     alpha = (1 - level) / family_size
     crit = float(np.quantile(t_perm, 1 - alpha))
     mde = (crit + float(stats.norm.ppf(power))) * sd_s
-    rng = np.random.default_rng(seed + 1)
-    w = resample_weights(rng, d_q.shape[0], max(bootstrap, 1))
+    # D(k) and the first-k curve on the same replicates
+    d_reps, fk_reps = Resampler(seed + 1, d_q.shape[0], max(bootstrap, 1)).means_many([d_q, obs_q])
     a = (1 - level) / 2
-    d_reps = w @ d_q
     s_reps = _ols_slope(x, d_reps)
     j = int(np.argmax(np.abs(d)))
     lo, hi = np.quantile(d_reps, [a, 1 - a], axis=0)
-    fk_reps = w @ obs_q
     fk_lo, fk_hi = np.quantile(fk_reps, [a, 1 - a], axis=0)
     return OrderTest(
         metric=metric,

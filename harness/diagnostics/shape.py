@@ -17,12 +17,13 @@ of the i.i.d. prediction before reading meaning into a straight line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from harness._bootstrap import resample_weights
+from harness._bootstrap import Resampler
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -122,10 +123,12 @@ def local_slopes(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[FloatArray, FloatA
     return (x_[:-1] + x_[1:]) / 2, np.diff(y_, axis=1) / dx[None, :]
 
 
-def bootstrap_weights(q: int, replicates: int, seed: int) -> FloatArray:
-    """(R, Q) multinomial resampling weights over questions (rows sum to 1)."""
-    rng = np.random.default_rng(seed)
-    return resample_weights(rng, q, replicates)
+def replicate_means(mats: Sequence[FloatArray], q: int, replicates: int, seed: int) -> list[FloatArray]:
+    """(R, K_i) bootstrap replicate means over the q questions of each (q, K_i) matrix, all on the same replicates
+    (paired; NaN counts as 0); (0, K_i) when there is no bootstrap (R = 0 or q < 2)."""
+    if replicates <= 0 or q < 2:
+        return [np.zeros((0, m.shape[1])) for m in mats]
+    return Resampler(seed, q, replicates).means_many([np.nan_to_num(m) for m in mats])
 
 
 def percentile(reps: FloatArray, level: float = 0.95) -> tuple[FloatArray, FloatArray]:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness.curves import CURVE_COLUMNS, bootstrap_means, per_question_metric
+from harness.curves import CURVE_COLUMNS, bootstrap_intervals, per_question_metric
 from harness.diagnostics.shape import straight_window as shape_window
 from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ
 from harness.estimators.passk import pass_at_k
@@ -79,9 +79,12 @@ def binary_extreme_curves(
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
         # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n)
         pairs, inverse = np.unique(np.stack([sub.n, sub.correct], axis=1), axis=0, return_inverse=True)
-        for kind, (estimator, fn) in BINARY_EXTREMES.items():
-            mat = np.stack([fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in pairs])[inverse.reshape(-1)]
-            lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
+        mats = [
+            np.stack([fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in pairs])[inverse.reshape(-1)]
+            for _, fn in BINARY_EXTREMES.values()
+        ]
+        cis = bootstrap_intervals(mats, replicates=bootstrap, level=level, seed=seed)  # one draw, both extremes
+        for (kind, (estimator, _)), mat, (lo, hi) in zip(BINARY_EXTREMES.items(), mats, cis, strict=True):
             rows.append(
                 pd.DataFrame(
                     {
@@ -194,15 +197,22 @@ def slope_table(
             continue
         x = np.log10(ks.astype(float))
         w = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+        mats = {
+            (metric, kind): per_question_metric(sub, metric, kind, ks, ties=ties)
+            for metric in metrics
+            if metric != "maj@k" or sub.answers_known
+            for kind in ("measured", "iid")
+        }
+        # every slope of the model on the same replicates (one draw; as before, each used this seed)
+        slopes = [(m @ w)[:, None] for m in mats.values()]
+        cis = dict(zip(mats, bootstrap_intervals(slopes, replicates=bootstrap, level=level, seed=seed), strict=True))
         for metric in metrics:
             if metric == "maj@k" and not sub.answers_known:
                 continue
-            per_kind: dict[str, FloatArray] = {}
-            for kind in ("measured", "iid"):
-                per_kind[kind] = per_question_metric(sub, metric, kind, ks, ties=ties)
+            per_kind: dict[str, FloatArray] = {kind: mats[(metric, kind)] for kind in ("measured", "iid")}
             for kind, mat in per_kind.items():
                 contrib = mat @ w
-                lo, hi = bootstrap_means(contrib[:, None], replicates=bootstrap, level=level, seed=seed)
+                lo, hi = cis[(metric, kind)]
                 mean_curve = mat.mean(axis=0)
                 slope, intercept = np.polyfit(x, mean_curve, 1)
                 resid = mean_curve - (intercept + slope * x)
