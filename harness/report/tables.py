@@ -107,19 +107,35 @@ def binary_extreme_curves(
 
 
 def sigmoid_table(counts: QuestionCounts, ks: npt.ArrayLike) -> pd.DataFrame:
-    """Per-question i.i.d. pass@k = 1 - (1 - c/n)^k at each k: ``model, question_id, p, k, value``."""
+    """Per-question i.i.d. pass@k = 1 - (1 - p̂)^k at each k, one row per (model, distinct p̂ = c/n, k):
+    ``model, p, k, value, questions`` (``questions``: how many of the model's questions have this p̂).
+
+    The value depends on the question only through p̂, so the table has at most (distinct p̂) x k rows per model
+    whatever the number of questions (at most n + 1 distinct p̂ per n); the mean over questions is the
+    ``questions``-weighted mean of ``value``.
+    """
     k_arr = np.asarray(ks, dtype=np.int64)
-    mat = pass_at_k(counts.n, counts.correct, k_arr, kind="iid")
-    q = counts.n_questions
-    return pd.DataFrame(
-        {
-            "model": np.repeat(counts.model, len(k_arr)),
-            "question_id": np.repeat(counts.question_id, len(k_arr)),
-            "p": np.repeat(counts.p_hat, len(k_arr)),
-            "k": np.tile(k_arr, q),
-            "value": mat.reshape(-1),
-        }
-    )
+    frames = []
+    for model in counts.models:
+        sub = counts.select(model)
+        p, first, weight = np.unique(sub.p_hat, return_index=True, return_counts=True)
+        # p̂ = c/n is a correctly rounded quotient, so equal ratios give the same double, and pass_at_k's iid form
+        # uses c/n only: the first question of each p̂ gives the value of all of them
+        mat = pass_at_k(sub.n[first], sub.correct[first], k_arr, kind="iid")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "p": np.repeat(p, len(k_arr)),
+                    "k": np.tile(k_arr, len(p)),
+                    "value": mat.reshape(-1),
+                    "questions": np.repeat(weight.astype(np.int64), len(k_arr)),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["model", "p", "k", "value", "questions"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random") -> pd.DataFrame:
