@@ -108,7 +108,8 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], *, figure: str)
 
 
 def _one_model(table: pd.DataFrame, model: str | None, *, figure: str) -> tuple[str, pd.DataFrame]:
-    models = list(dict.fromkeys(table["model"].astype(str)))
+    names = table["model"].astype(str)
+    models = [str(m) for m in names.unique()]  # in order of appearance, hashed in C (not a Python loop per row)
     if model is None:
         if len(models) != 1:
             raise HarnessInputError(
@@ -116,7 +117,7 @@ def _one_model(table: pd.DataFrame, model: str | None, *, figure: str) -> tuple[
                 fix=f"pass model= one of {', '.join(models[:10])}",
             )
         model = models[0]
-    sub = table[table["model"].astype(str) == model]
+    sub = table[names == model]
     if len(sub) == 0:
         raise HarnessInputError(f"{figure}: no rows for model {model!r}", fix=f"models: {', '.join(models[:10])}")
     return model, sub
