@@ -113,9 +113,11 @@ def run(path: str, bootstrap: int, fits: str | None, figures_for: int, write: bo
     from harness.report import ReportOptions, build_report, write_report
 
     stamps: list[tuple[float, str]] = []
+    peaks: list[float] = []  # peak resident memory (MiB) of the process when each message arrived
 
     def progress(msg: str) -> None:
         stamps.append((time.perf_counter(), msg))
+        peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     t0 = time.perf_counter()
     progress("import and load")
@@ -132,18 +134,22 @@ def run(path: str, bootstrap: int, fits: str | None, figures_for: int, write: bo
         with tempfile.TemporaryDirectory() as out:
             write_report(report, out, force=True, progress=None)
     end = time.perf_counter()
+    peaks.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     totals: dict[str, float] = defaultdict(float)
     calls: dict[str, int] = defaultdict(int)
-    for (t, msg), (t_next, _) in zip(stamps, [*stamps[1:], (end, "")], strict=True):
+    raised: dict[str, float] = defaultdict(float)  # by how much the stage raised the peak resident memory
+    for i, ((t, msg), (t_next, _)) in enumerate(zip(stamps, [*stamps[1:], (end, "")], strict=True)):
         totals[_stage_of(msg)] += t_next - t
         calls[_stage_of(msg)] += 1
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        raised[_stage_of(msg)] += peaks[i + 1] - peaks[i]
+    peak = peaks[-1]
     print(f"{path}: {loaded.counts.n_questions:,} (model, question) rows, {len(loaded.counts.models)} model(s), "
           f"bootstrap {bootstrap}, figures for {figures_for} model(s)")
-    print(f"{'stage (time to the next progress message)':72s} {'calls':>5s} {'seconds':>8s} {'share':>6s}")
+    print(f"{'stage (time to the next progress message)':72s} {'calls':>5s} {'seconds':>8s} {'share':>6s} "
+          f"{'peak+MiB':>8s}")
     total = end - t0
     for stage, sec in sorted(totals.items(), key=lambda kv: -kv[1]):
-        print(f"{stage:72s} {calls[stage]:5d} {sec:8.2f} {sec / total:6.1%}")
+        print(f"{stage:72s} {calls[stage]:5d} {sec:8.2f} {sec / total:6.1%} {raised[stage]:8.0f}")
     print(f"{'total wall time':72s} {'':5s} {total:8.2f}")
     print(f"peak resident memory: {peak:,.0f} MiB")
 

@@ -8,6 +8,7 @@ share them).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -40,6 +41,23 @@ ESTIMATOR_NAMES = {
     ("best@k", "measured"): "exact mean over all k-subsets of the top-scored sample",
     ("best@k", "iid"): "exact with replacement, top-scored sample",
 }
+
+
+_PARTS: weakref.WeakKeyDictionary[QuestionCounts, dict[str, QuestionCounts]] = weakref.WeakKeyDictionary()
+
+
+def model_parts(counts: QuestionCounts) -> dict[str, QuestionCounts]:
+    """Every model's rows, ``{model: counts.select(model)}`` in the order of ``counts.models``, split in one pass and
+    kept for as long as ``counts`` lives (a table is immutable), so that the report's many per-model loops do not
+    each rescan and copy the whole table: with M models that was M scans of all rows per loop."""
+    parts = _PARTS.get(counts)
+    if parts is None:
+        codes, names = pd.factorize(counts.model)  # codes in order of first appearance, as counts.models
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        parts = {str(m): counts.take(order[bounds[j] : bounds[j + 1]]) for j, m in enumerate(names)}
+        _PARTS[counts] = parts
+    return parts
 
 
 def default_ks(n_max: int) -> npt.NDArray[np.int64]:
@@ -128,8 +146,7 @@ def compute_curves(
     for kd in kinds:
         check_choice("kind", kd, KINDS)
     rows: list[pd.DataFrame] = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         k_all = default_ks(int(sub.n.max())) if ks is None else check_ks(ks)
         scale, unit = _compute_scale(sub, compute)
         for metric in metrics:

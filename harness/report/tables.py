@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness.curves import CURVE_COLUMNS, bootstrap_means, per_question_metric
+from harness.curves import CURVE_COLUMNS, bootstrap_means, model_parts, per_question_metric
 from harness.diagnostics.shape import straight_window as shape_window
 from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ
 from harness.estimators.passk import pass_at_k
@@ -73,8 +73,7 @@ def binary_extreme_curves(
     answer classes).
     """
     rows = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         ks = ks_by_model[model]
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
         # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n)
@@ -116,8 +115,7 @@ def sigmoid_table(counts: QuestionCounts, ks: npt.ArrayLike) -> pd.DataFrame:
     """
     k_arr = np.asarray(ks, dtype=np.int64)
     frames = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         p, first, weight = np.unique(sub.p_hat, return_index=True, return_counts=True)
         # p̂ = c/n is a correctly rounded quotient, so equal ratios give the same double, and pass_at_k's iid form
         # uses c/n only: the first question of each p̂ gives the value of all of them
@@ -202,8 +200,7 @@ def slope_table(
     tolerance of its own least-squares line), so it matches the analysis' shape table.
     """
     rows: list[dict[str, object]] = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         ks = ks_by_model[model]
         ks = ks[ks <= sub.n.min()]
         if len(ks) < 3:
@@ -256,8 +253,7 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
     """Per model: questions, share with p̂ = 0, 0 < p̂ < 1, p̂ = 1, and the decades spanned by the middle 80% of
     log10 p̂ among questions with 0 < p̂ < 1 (a sigmoid in log k is about 1.3 decades wide)."""
     rows = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         p = sub.p_hat
         inner = p[(p > 0) & (p < 1)]
         decades = float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")

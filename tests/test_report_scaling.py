@@ -1,0 +1,49 @@
+"""The report's shortcuts for large tables give what the direct computation gives (no timings asserted)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from harness.curves import model_parts
+from harness.diagnostics.decomposition import P_BIN_EDGES, p_bin_labels
+from harness.tables import QuestionCounts, concat_counts
+
+
+def _table() -> QuestionCounts:
+    rng = np.random.default_rng(3)
+    parts = []
+    for name, q in (("b", 7), ("a", 5), ("c", 1)):
+        c = rng.integers(0, 20, q)
+        parts.append(QuestionCounts.from_classes(c, [[20 - x - (20 - x) // 2, (20 - x) // 2] for x in c], model=name))
+    both = concat_counts(parts)
+    return both.take(rng.permutation(both.n_questions))  # models interleaved
+
+
+def test_model_parts_equal_select_for_every_model_and_are_made_once() -> None:
+    counts = _table()
+    parts = model_parts(counts)
+    assert list(parts) == counts.models
+    for model, part in parts.items():
+        direct = counts.select(model)
+        for f in dataclasses.fields(QuestionCounts):
+            got, want = getattr(part, f.name), getattr(direct, f.name)
+            if isinstance(want, np.ndarray):
+                np.testing.assert_array_equal(got, want, err_msg=f"{model}: {f.name}")
+            else:
+                assert got == want, f"{model}: {f.name}"
+    assert model_parts(counts) is parts  # the same table is split once
+    assert model_parts(counts.take(np.arange(counts.n_questions))) is not parts  # another table: its own split
+
+
+def test_p_bin_labels_name_each_bin_by_its_edges() -> None:
+    p = np.array([0.0, 1e-5, 1e-4, 2e-4, 0.01, 0.5, 0.50001, 1.0])
+    want = []
+    for v in p:  # brute force: the first edge >= p closes the bin (lo, hi]
+        if v == 0:
+            want.append("0")
+            continue
+        i = next(j for j, e in enumerate(P_BIN_EDGES) if e >= v)
+        want.append(f"({P_BIN_EDGES[i - 1]:g}, {P_BIN_EDGES[i]:g}]")
+    assert p_bin_labels(p).tolist() == want
