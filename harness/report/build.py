@@ -111,7 +111,8 @@ def ordered(counts: QuestionCounts, order: str, reference: str | None) -> tuple[
     if reference is not None:
         seq = [reference, *[m for m in seq if m != reference]]
     rank = {m: i for i, m in enumerate(seq)}
-    idx = np.argsort([rank[m] for m in counts.model.tolist()], kind="stable")
+    codes, names_seen = pd.factorize(counts.model)  # one hash pass; a rank per distinct name, not per row
+    idx = np.argsort(np.array([rank[m] for m in names_seen], np.int64)[codes], kind="stable")
     rule = (
         f"Models in {'alphabetical' if order == 'name' else 'input'} order (--order {order}); reference "
         f"{seq[0]}" + (" (--reference)" if reference is not None else " (the first; set it with --reference)") + "."
