@@ -47,3 +47,16 @@ def test_p_bin_labels_name_each_bin_by_its_edges() -> None:
         i = next(j for j, e in enumerate(P_BIN_EDGES) if e >= v)
         want.append(f"({P_BIN_EDGES[i - 1]:g}, {P_BIN_EDGES[i]:g}]")
     assert p_bin_labels(p).tolist() == want
+
+
+def test_binary_extremes_of_several_models_equal_each_model_alone() -> None:
+    from harness.report.tables import binary_extreme_curves
+
+    counts = _table()
+    ks = {"a": np.array([1, 2, 4, 8, 16, 20]), "b": np.array([1, 2, 4, 8, 16, 20]), "c": np.array([1, 3, 20])}
+    together = binary_extreme_curves(counts, ks, bootstrap=0)
+    for model in counts.models:
+        alone = binary_extreme_curves(counts.select(model), {model: ks[model]}, bootstrap=0)
+        part = together[together["model"] == model].reset_index(drop=True)
+        np.testing.assert_array_equal(part["value"].to_numpy(), alone["value"].to_numpy())
+        np.testing.assert_array_equal(part["k"].to_numpy(), alone["k"].to_numpy())

@@ -73,13 +73,19 @@ def binary_extreme_curves(
     answer classes).
     """
     rows = []
+    done: dict[tuple[str, int, int, bytes], FloatArray] = {}  # shared by models with the same n and k grid
     for model, sub in model_parts(counts).items():
         ks = ks_by_model[model]
+        key = ks.astype(np.int64).tobytes()
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
-        # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n)
+        # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n) over all
+        # models, so M checkpoints of one test set cost what one does
         pairs, inverse = np.unique(np.stack([sub.n, sub.correct], axis=1), axis=0, return_inverse=True)
         for kind, (estimator, fn) in BINARY_EXTREMES.items():
-            mat = np.stack([fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in pairs])[inverse.reshape(-1)]
+            for n, c in pairs.tolist():
+                if (kind, n, c, key) not in done:
+                    done[(kind, n, c, key)] = fn(n, c, ks, ties=ties, kind="iid")
+            mat = np.stack([done[(kind, n, c, key)] for n, c in pairs.tolist()])[inverse.reshape(-1)]
             lo, hi = bootstrap_means(mat, replicates=bootstrap, level=level, seed=seed)
             rows.append(
                 pd.DataFrame(
