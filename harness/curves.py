@@ -111,12 +111,30 @@ def per_question_metric(
     if metric == "pass^k":
         return pass_hat_k(counts.n, counts.correct, ks, kind=kind)
     if metric == "maj@k":
-        return maj_at_k(counts, ks, ties=ties, kind=kind)
+        return _maj_matrix(counts, kind, ks, ties)
     if metric == "best@k":
         if scores is None:
             raise HarnessInputError("best@k needs a per-sample score column", column="score")
         return best_at_k(scores[0], scores[1], ks, kind=kind)
     raise HarnessInputError(f"unknown metric {metric!r}", fix=f"use one of {', '.join(METRICS)}")
+
+
+_MAJ: weakref.WeakKeyDictionary[QuestionCounts, dict[tuple[str, bytes, str], FloatArray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _maj_matrix(counts: QuestionCounts, kind: str, ks: npt.NDArray[np.int64], ties: str) -> FloatArray:
+    """maj@k per question and k, computed once per (table, kind, k grid, tie rule) while the table lives.
+
+    The report asks for the same matrix of the same per-model table up to three times (the curves, the slopes, the
+    analysis' shape diagnostics); only an identical request is served from the cache (never a subset of k), and a
+    copy is returned, so the values are those of :func:`maj_at_k` and a caller may change its matrix."""
+    key = (kind, np.asarray(ks, np.int64).tobytes(), ties)
+    done = _MAJ.setdefault(counts, {})
+    if key not in done:
+        done[key] = maj_at_k(counts, ks, ties=ties, kind=kind)
+    return done[key].copy()
 
 
 def compute_curves(

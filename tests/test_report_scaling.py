@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import numpy.typing as npt
+import pytest
 
 from harness.curves import model_parts
 from harness.diagnostics.decomposition import P_BIN_EDGES, p_bin_labels
@@ -60,3 +62,30 @@ def test_binary_extremes_of_several_models_equal_each_model_alone() -> None:
         part = together[together["model"] == model].reset_index(drop=True)
         np.testing.assert_array_equal(part["value"].to_numpy(), alone["value"].to_numpy())
         np.testing.assert_array_equal(part["k"].to_numpy(), alone["k"].to_numpy())
+
+
+def test_maj_matrix_is_computed_once_per_table_kind_and_grid_and_handed_out_as_a_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import harness.curves as curves
+    from harness.curves import per_question_metric
+    from harness.estimators.majority import maj_at_k
+
+    calls: list[str] = []
+
+    def counting(counts: QuestionCounts, ks: npt.ArrayLike, *, ties: str, kind: str) -> npt.NDArray[np.float64]:
+        calls.append(kind)
+        return maj_at_k(counts, ks, ties=ties, kind=kind)
+
+    monkeypatch.setattr(curves, "maj_at_k", counting)
+    counts = _table()
+    ks = np.array([1, 2, 4, 8])
+    first = per_question_metric(counts, "maj@k", "measured", ks)
+    first[:] = -1.0  # the caller's copy: the next caller still gets the values
+    again = per_question_metric(counts, "maj@k", "measured", ks)
+    np.testing.assert_array_equal(again, maj_at_k(counts, ks, kind="measured"))
+    per_question_metric(counts, "maj@k", "iid", ks)
+    per_question_metric(counts, "maj@k", "measured", ks[:3])  # another grid: computed, never a subset of the first
+    per_question_metric(counts, "maj@k", "measured", ks, ties="strict")
+    per_question_metric(counts.take(np.arange(counts.n_questions)), "maj@k", "measured", ks)  # another table
+    assert calls == ["measured", "iid", "measured", "measured", "measured"]
