@@ -17,7 +17,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from harness._validation import HarnessInputError
-from harness.curves import CURVE_COLUMNS, ESTIMATOR_NAMES, default_ks, per_question_metric
+from harness.curves import CURVE_COLUMNS, ESTIMATOR_NAMES, default_ks, model_parts, per_question_metric
 from harness.diagnostics.decomposition import decade_points, decompose
 from harness.diagnostics.shape import (
     line_fit,
@@ -197,11 +197,11 @@ def _with_verdicts(
         (m, metric)
         for m in counts.models
         for metric in SHAPE_METRICS
-        if metric == "pass@k" or counts.select(m).answers_known
+        if metric == "pass@k" or model_parts(counts)[m].answers_known
     ]
     untested = {}
     for m in counts.models:
-        sub = counts.select(m)
+        sub = model_parts(counts)[m]
         need = (
             "A test needs what these data lack: per-sample rows in the order they were drawn (sample_id), a group "
             "column (batch, seed, prompt variant) or a budget column"
@@ -249,7 +249,7 @@ def _analyse(
     shape_rows: list[dict[str, object]] = []
     local_tables, decomp_tables, curve_tables = [], [], []
     for mi, model in enumerate(counts.models):
-        sub = counts.select(model)
+        sub = model_parts(counts)[model]
         q_tables.append(question_table(sub, level=level, exact=exact_intervals))
         if not sub.fixed_n:
             rules = sorted({str(s) for s in np.asarray(sub.stopping).tolist()})

@@ -8,6 +8,7 @@ share them).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -40,6 +41,23 @@ ESTIMATOR_NAMES = {
     ("best@k", "measured"): "exact mean over all k-subsets of the top-scored sample",
     ("best@k", "iid"): "exact with replacement, top-scored sample",
 }
+
+
+_PARTS: weakref.WeakKeyDictionary[QuestionCounts, dict[str, QuestionCounts]] = weakref.WeakKeyDictionary()
+
+
+def model_parts(counts: QuestionCounts) -> dict[str, QuestionCounts]:
+    """Every model's rows, ``{model: counts.select(model)}`` in the order of ``counts.models``, split in one pass and
+    kept for as long as ``counts`` lives (a table is immutable), so that the report's many per-model loops do not
+    each rescan and copy the whole table: with M models that was M scans of all rows per loop."""
+    parts = _PARTS.get(counts)
+    if parts is None:
+        codes, names = pd.factorize(counts.model)  # codes in order of first appearance, as counts.models
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        parts = {str(m): counts.take(order[bounds[j] : bounds[j + 1]]) for j, m in enumerate(names)}
+        _PARTS[counts] = parts
+    return parts
 
 
 def default_ks(n_max: int) -> npt.NDArray[np.int64]:
@@ -97,12 +115,30 @@ def per_question_metric(
     if metric == "pass^k":
         return pass_hat_k(counts.n, counts.correct, ks, kind=kind)
     if metric == "maj@k":
-        return maj_at_k(counts, ks, ties=ties, kind=kind)
+        return _maj_matrix(counts, kind, ks, ties)
     if metric == "best@k":
         if scores is None:
             raise HarnessInputError("best@k needs a per-sample score column", column="score")
         return best_at_k(scores[0], scores[1], ks, kind=kind)
     raise HarnessInputError(f"unknown metric {metric!r}", fix=f"use one of {', '.join(METRICS)}")
+
+
+_MAJ: weakref.WeakKeyDictionary[QuestionCounts, dict[tuple[str, bytes, str], FloatArray]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _maj_matrix(counts: QuestionCounts, kind: str, ks: npt.NDArray[np.int64], ties: str) -> FloatArray:
+    """maj@k per question and k, computed once per (table, kind, k grid, tie rule) while the table lives.
+
+    The report asks for the same matrix of the same per-model table up to three times (the curves, the slopes, the
+    analysis' shape diagnostics); only an identical request is served from the cache (never a subset of k), and a
+    copy is returned, so the values are those of :func:`maj_at_k` and a caller may change its matrix."""
+    key = (kind, np.asarray(ks, np.int64).tobytes(), ties)
+    done = _MAJ.setdefault(counts, {})
+    if key not in done:
+        done[key] = maj_at_k(counts, ks, ties=ties, kind=kind)
+    return done[key].copy()
 
 
 def compute_curves(
@@ -132,8 +168,7 @@ def compute_curves(
     for kd in kinds:
         check_choice("kind", kd, KINDS)
     rows: list[pd.DataFrame] = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         k_all = default_ks(int(sub.n.max())) if ks is None else check_ks(ks)
         scale, unit = _compute_scale(sub, compute)
         done: list[tuple[str, str, npt.NDArray[np.int64], FloatArray]] = []

@@ -205,6 +205,26 @@ def test_summaries_match_each_command_and_choices_match_the_library() -> None:
     assert helps == {c: SUMMARIES[c] for c in COMMANDS}
     assert _common.TIES == TIES and _common.CURVE_METRICS == METRICS and _common.CURVE_KINDS == KINDS
     assert _common.COMPUTE_AXES == COMPUTE_AXES
+    from harness.answers import EXTRACTORS, NORMALISERS
+    from harness.loaders import FORMATS
+    from harness.models.spread import FIT_NAMES
+
+    assert _common.FORMATS == FORMATS and _common.FIT_NAMES == FIT_NAMES
+    assert _common.EXTRACTORS == EXTRACTORS and _common.NORMALISERS == NORMALISERS
+
+
+def test_building_the_report_parser_imports_no_heavy_module() -> None:
+    """``harness report --help`` and a bad option answer at once: the parser is built from plain constants."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from harness.cli import build_parser; build_parser('report'); build_parser('compare'); "
+        "print(sorted(m for m in ('pandas', 'scipy', 'numba', 'matplotlib', 'harness.loaders', 'harness.models') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 # ------------------------------------------------------------------------------------------------ progress

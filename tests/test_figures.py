@@ -65,11 +65,19 @@ def test_several_models_need_a_model_argument(curves: pd.DataFrame) -> None:
 
 
 def test_sigmoids_histogram_straight_line(counts: QuestionCounts, curves: pd.DataFrame) -> None:
-    sig = sigmoid_table(counts, [1, 10, 100, 1000])
+    ks = np.array([1, 10, 100, 1000])
+    sig = sigmoid_table(counts, ks)
+    assert len(sig) == len(np.unique(counts.p_hat)) * len(ks) and int(sig["questions"].sum()) == 30 * len(ks)
     fig = fig_lib.sigmoids_figure(sig, max_questions=5)
     lines = fig.axes[0].get_lines()
     assert len(lines) == 5 + 2  # questions, the legend proxy, the mean
-    np.testing.assert_allclose(lines[-1].get_ydata(), sig.groupby("k")["value"].mean().to_numpy())
+    assert lines[-2].get_label() == "single questions (5 of 30 shown)"
+    # brute force over the 30 questions: the mean curve, and the questions at ranks 0, 7, 14, 22, 29 by p
+    per_question = 1.0 - (1.0 - counts.p_hat[:, None]) ** ks[None, :]
+    np.testing.assert_allclose(lines[-1].get_ydata(), per_question.mean(axis=0), rtol=1e-14)
+    by_p = per_question[np.argsort(counts.p_hat, kind="stable")]
+    for line, rank in zip(lines[:5], [0, 7, 14, 22, 29], strict=True):
+        np.testing.assert_allclose(line.get_ydata(), by_p[rank], rtol=1e-14)
     hist = fig_lib.p_histogram_figure(counts.to_frame())
     assert hist.axes[1].get_xlabel().startswith("log10 p̂")
     one = curves[(curves["metric"] == "pass@k") & (curves["kind"] == "measured")]

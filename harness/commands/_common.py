@@ -25,12 +25,29 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness._terminal import clean
 from harness._validation import HarnessInputError, column_names, positive_int
-from harness.answers import EXTRACTORS, NORMALISERS
-from harness.loaders import FORMATS, ColumnMap, Loaded, LoadOptions, keep_models, load_many, parse_where
+
+if TYPE_CHECKING:
+    from harness.loaders import Loaded
+
+FORMATS: tuple[str, ...] = (
+    "csv", "tsv", "jsonl", "json", "parquet", "counts", "histogram", "lists", "esc", "faithful-cot",
+    "monkey_business", "search-and-learn", "hf", "lm-eval", "inspect", "lighteval", "nemo-skills", "evalplus",
+    "human-eval", "simple-evals", "activeprompt", "bon", "matharena", "class-counts",
+)
+"""``harness.loaders.FORMATS``: the choices of ``--format``, here so that building a parser imports neither pandas
+nor the loaders (a test checks the copies equal the library's)."""
+EXTRACTORS: tuple[str, ...] = (
+    "auto", "boxed", "hash", "answer-is", "last-number", "esc-letters", "faithful-cot", "none",
+)
+"""``harness.answers.EXTRACTORS``."""
+NORMALISERS: tuple[str, ...] = ("math", "plain", "none")
+"""``harness.answers.NORMALISERS``."""
+FIT_NAMES: tuple[str, ...] = ("beta_binomial", "zoi_beta_binomial", "scaled_beta", "npmle")
+"""``harness.models.spread.FIT_NAMES`` (importing harness.models imports scipy.stats, about a second)."""
 
 
 class _KeepAllInputs(argparse.Action):
@@ -150,6 +167,8 @@ def add_input_options(p: argparse.ArgumentParser) -> None:
 
 
 def load_inputs(args: argparse.Namespace) -> Loaded:
+    from harness.loaders import ColumnMap, LoadOptions, load_many, parse_where
+
     columns = ColumnMap(
         question=args.question_col,
         answer=args.answer_col,
@@ -241,6 +260,8 @@ COMPUTE_AXES: tuple[str, ...] = ("samples", "tokens", "flops")
 def _keep_models(loaded: Loaded, args: argparse.Namespace) -> Loaded:
     """``--models A,B``: an unknown name is an error when all inputs are loaded together; when a command loads
     them one file at a time, a file keeps the named models it holds (and must hold at least one)."""
+    from harness.loaders import keep_models
+
     wanted = tuple(m.strip() for m in args.models.split(",") if m.strip())
     whole = len(getattr(args, "all_inputs", None) or args.inputs) == len(args.inputs)
     if whole:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness._validation import bootstrap_replicates, comma_list, seed_value, whole_number
 from harness.commands._common import (
+    FIT_NAMES,
     TIES,
     add_input_options,
     check_output_dir,
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 
 def add_parser(sub: Any) -> None:
-    from harness.models.spread import FIT_NAMES
-
     p = sub.add_parser(
         "report",
         help="full report: curves, i.i.d. predictions, fits, diagnostics, tests (HTML, Markdown, CSV)",

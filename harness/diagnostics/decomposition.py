@@ -23,9 +23,8 @@ def p_bin_labels(p_hat: npt.ArrayLike) -> npt.NDArray[np.object_]:
     p = np.asarray(p_hat, np.float64)
     edges = np.asarray(P_BIN_EDGES)
     idx = np.clip(np.searchsorted(edges, p, side="left"), 1, len(edges) - 1)
-    labels = np.array([f"({edges[i - 1]:g}, {edges[i]:g}]" for i in idx], dtype=object)
-    labels[p == 0] = "0"
-    return labels
+    names = np.array(["0", *[f"({edges[i - 1]:g}, {edges[i]:g}]" for i in range(1, len(edges))]], dtype=object)
+    return names[np.where(p == 0, 0, idx)]  # one label string per bin, indexed (no formatting per question)
 
 
 def decade_points(k_min: int, k_max: int) -> npt.NDArray[np.int64]:

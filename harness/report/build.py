@@ -22,7 +22,7 @@ import pandas as pd
 from harness import __version__
 from harness._validation import HarnessInputError, check_choice
 from harness.analysis import Analysis, analyse, first_block_counts
-from harness.curves import CURVE_COLUMNS, compute_curves, default_ks
+from harness.curves import CURVE_COLUMNS, compute_curves, default_ks, model_parts
 from harness.diagnostics.verdict import DEFAULT_MARGIN_PP
 from harness.estimators.majority import TIES
 from harness.loaders import Loaded
@@ -111,7 +111,8 @@ def ordered(counts: QuestionCounts, order: str, reference: str | None) -> tuple[
     if reference is not None:
         seq = [reference, *[m for m in seq if m != reference]]
     rank = {m: i for i, m in enumerate(seq)}
-    idx = np.argsort([rank[m] for m in counts.model.tolist()], kind="stable")
+    codes, names_seen = pd.factorize(counts.model)  # one hash pass; a rank per distinct name, not per row
+    idx = np.argsort(np.array([rank[m] for m in names_seen], np.int64)[codes], kind="stable")
     rule = (
         f"Models in {'alphabetical' if order == 'name' else 'input'} order (--order {order}); reference "
         f"{seq[0]}" + (" (--reference)" if reference is not None else " (the first; set it with --reference)") + "."
@@ -173,8 +174,7 @@ def _budget_sentence(analysis: Analysis | None) -> str:
 def _model_facts(counts: QuestionCounts, curves: pd.DataFrame, ties: str) -> pd.DataFrame:
     """Per model: questions, n range, mean p̂, and the measured pass@n / maj@n at the largest common k."""
     rows = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         meas = curves[(curves["model"] == model) & (curves["kind"] == "measured")]
         row: dict[str, Any] = {
             "model": model,
@@ -222,7 +222,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
         seed=opt.seed,
         progress=progress,
     )
-    ks_by_model = {m: default_ks(int(measured_counts.select(m).n.max())) for m in models}
+    ks_by_model = {m: default_ks(int(sub.n.max())) for m, sub in model_parts(measured_counts).items()}
     scale = {m: _scale_of(curves, m) for m in models}
     if progress is not None:
         progress("maj@k from p alone at both wrong-answer extremes")
@@ -402,7 +402,7 @@ def _model_figures(
     scale: dict[str, tuple[float, str]],
 ) -> list[ReportFigure]:
     """The per-model figures: curves, sigmoids, p̂ histogram, straight line, decomposition, extrapolation."""
-    sub = counts.select(model)
+    sub = model_parts(counts)[model]
     sigmoid_ks = np.unique(np.round(np.geomspace(1, max(2, int(counts.n.max())) * 10, 60)).astype(np.int64))
     figs = [
         ReportFigure(

@@ -108,7 +108,8 @@ def require_columns(table: pd.DataFrame, columns: Sequence[str], *, figure: str)
 
 
 def _one_model(table: pd.DataFrame, model: str | None, *, figure: str) -> tuple[str, pd.DataFrame]:
-    models = list(dict.fromkeys(table["model"].astype(str)))
+    names = table["model"].astype(str)
+    models = [str(m) for m in names.unique()]  # in order of appearance, hashed in C (not a Python loop per row)
     if model is None:
         if len(models) != 1:
             raise HarnessInputError(
@@ -116,7 +117,7 @@ def _one_model(table: pd.DataFrame, model: str | None, *, figure: str) -> tuple[
                 fix=f"pass model= one of {', '.join(models[:10])}",
             )
         model = models[0]
-    sub = table[table["model"].astype(str) == model]
+    sub = table[names == model]
     if len(sub) == 0:
         raise HarnessInputError(f"{figure}: no rows for model {model!r}", fix=f"models: {', '.join(models[:10])}")
     return model, sub
@@ -213,23 +214,28 @@ def curves_figure(
 def sigmoids_figure(sigmoids: pd.DataFrame, *, model: str | None = None, max_questions: int = 40) -> Figure:
     """Per-question pass@k sigmoids 1-(1-p)^k (thin) and their mean over all questions (bold) against log k.
 
-    Needs ``model, question_id, p, k, value``. Questions drawn are spread evenly over the quantiles of p.
+    Needs ``model, p, k, value, questions`` (:func:`harness.report.tables.sigmoid_table`: one row per distinct p
+    and k, ``questions`` sharing it). The questions drawn are spread evenly over the quantiles of p: the i-th of
+    ``max_questions`` is the one at rank round(i (Q-1) / (max_questions-1)) among the Q questions sorted by p, found
+    from the cumulative ``questions`` without listing the questions, so the cost does not grow with Q.
     """
-    require_columns(sigmoids, ("model", "question_id", "p", "k", "value"), figure="sigmoids_figure")
+    require_columns(sigmoids, ("model", "p", "k", "value", "questions"), figure="sigmoids_figure")
     name, sub = _one_model(sigmoids, model, figure="sigmoids_figure")
     fig, axes = new_figure(width=7.0, height=4.4)
     ax = axes[0][0]
-    per_q = sub.pivot_table(index="question_id", columns="k", values="value", aggfunc="first")
-    p_of = sub.groupby("question_id")["p"].first().reindex(per_q.index)
-    order = np.argsort(p_of.to_numpy(float), kind="stable")
-    pick = order[np.unique(np.linspace(0, len(order) - 1, min(max_questions, len(order))).round().astype(int))]
-    ks = per_q.columns.to_numpy(float)
+    values = sub.pivot_table(index="p", columns="k", values="value", aggfunc="first")  # sorted by p, then k
+    weight = sub.groupby("p")["questions"].first().reindex(values.index).to_numpy(np.int64)
+    total = int(weight.sum())
+    ranks = np.unique(np.linspace(0, total - 1, min(max_questions, total)).round().astype(np.int64))
+    pick = np.searchsorted(np.cumsum(weight), ranks, side="right")  # the p of the question at each rank
+    ks = values.columns.to_numpy(float)
+    rows = values.to_numpy(float)
     for i in pick:
-        ax.plot(ks, per_q.iloc[i].to_numpy(float), color="#9a9a9a", linewidth=0.7, alpha=0.8)
-    ax.plot([], [], color="#9a9a9a", linewidth=0.7, label=f"single questions ({len(pick)} of {len(per_q)} shown)")
+        ax.plot(ks, rows[i], color="#9a9a9a", linewidth=0.7, alpha=0.8)
+    ax.plot([], [], color="#9a9a9a", linewidth=0.7, label=f"single questions ({len(pick)} of {total} shown)")
     ax.plot(
         ks,
-        per_q.mean(axis=0).to_numpy(float),
+        (weight @ rows) / total,
         color="#000000",
         linewidth=2.6,
         label="mean over all questions",

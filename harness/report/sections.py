@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.analysis import Analysis
+from harness.curves import model_parts
 from harness.diagnostics.verdict import fmt
 from harness.loaders import Loaded
 from harness.report.document import ReportTable, Section
@@ -136,7 +137,7 @@ def extrapolation_sentences(analysis: Analysis, counts: QuestionCounts, factor: 
     out = []
     fit_range = analysis.fit_range
     for model in counts.models:
-        n_max = int(counts.select(model).n.max())
+        n_max = int(model_parts(counts)[model].n.max())
         if fit_range is not None and len(fit_range):
             part = fit_range[(fit_range["model"] == model) & (fit_range["metric"] == "pass@k")]
             beyond = part[part["k"] >= factor * n_max]

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from harness.curves import CURVE_COLUMNS, bootstrap_intervals, per_question_metric
+from harness.curves import CURVE_COLUMNS, bootstrap_intervals, model_parts, per_question_metric
 from harness.diagnostics.shape import straight_window as shape_window
 from harness.estimators.majority import maj_all_wrong_agree, maj_all_wrong_differ
 from harness.estimators.passk import pass_at_k
@@ -73,15 +73,21 @@ def binary_extreme_curves(
     answer classes).
     """
     rows = []
-    for model in counts.models:
-        sub = counts.select(model)
+    done: dict[tuple[str, int, int, bytes], FloatArray] = {}  # shared by models with the same n and k grid
+    for model, sub in model_parts(counts).items():
         ks = ks_by_model[model]
+        key = ks.astype(np.int64).tobytes()
         scale, unit = (compute_scale or {}).get(model, (1.0, "samples"))
-        # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n)
+        # the curves depend on (n, c) only: computed once per distinct pair (at most n + 1 of them per n) over all
+        # models, so M checkpoints of one test set cost what one does
         pairs, inverse = np.unique(np.stack([sub.n, sub.correct], axis=1), axis=0, return_inverse=True)
+        for n, c in pairs.tolist():
+            for kind, (_, fn) in BINARY_EXTREMES.items():
+                if (kind, n, c, key) not in done:
+                    done[(kind, n, c, key)] = fn(n, c, ks, ties=ties, kind="iid")
         mats = [
-            np.stack([fn(int(n), int(c), ks, ties=ties, kind="iid") for n, c in pairs])[inverse.reshape(-1)]
-            for _, fn in BINARY_EXTREMES.values()
+            np.stack([done[(kind, n, c, key)] for n, c in pairs.tolist()])[inverse.reshape(-1)]
+            for kind in BINARY_EXTREMES
         ]
         cis = bootstrap_intervals(mats, replicates=bootstrap, level=level, seed=seed)  # one draw, both extremes
         for (kind, (estimator, _)), mat, (lo, hi) in zip(BINARY_EXTREMES.items(), mats, cis, strict=True):
@@ -110,19 +116,34 @@ def binary_extreme_curves(
 
 
 def sigmoid_table(counts: QuestionCounts, ks: npt.ArrayLike) -> pd.DataFrame:
-    """Per-question i.i.d. pass@k = 1 - (1 - c/n)^k at each k: ``model, question_id, p, k, value``."""
+    """Per-question i.i.d. pass@k = 1 - (1 - p̂)^k at each k, one row per (model, distinct p̂ = c/n, k):
+    ``model, p, k, value, questions`` (``questions``: how many of the model's questions have this p̂).
+
+    The value depends on the question only through p̂, so the table has at most (distinct p̂) x k rows per model
+    whatever the number of questions (at most n + 1 distinct p̂ per n); the mean over questions is the
+    ``questions``-weighted mean of ``value``.
+    """
     k_arr = np.asarray(ks, dtype=np.int64)
-    mat = pass_at_k(counts.n, counts.correct, k_arr, kind="iid")
-    q = counts.n_questions
-    return pd.DataFrame(
-        {
-            "model": np.repeat(counts.model, len(k_arr)),
-            "question_id": np.repeat(counts.question_id, len(k_arr)),
-            "p": np.repeat(counts.p_hat, len(k_arr)),
-            "k": np.tile(k_arr, q),
-            "value": mat.reshape(-1),
-        }
-    )
+    frames = []
+    for model, sub in model_parts(counts).items():
+        p, first, weight = np.unique(sub.p_hat, return_index=True, return_counts=True)
+        # p̂ = c/n is a correctly rounded quotient, so equal ratios give the same double, and pass_at_k's iid form
+        # uses c/n only: the first question of each p̂ gives the value of all of them
+        mat = pass_at_k(sub.n[first], sub.correct[first], k_arr, kind="iid")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "model": model,
+                    "p": np.repeat(p, len(k_arr)),
+                    "k": np.tile(k_arr, len(p)),
+                    "value": mat.reshape(-1),
+                    "questions": np.repeat(weight.astype(np.int64), len(k_arr)),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["model", "p", "k", "value", "questions"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def fixed_p_table(ps: npt.ArrayLike, ks: npt.ArrayLike, *, ties: str = "random") -> pd.DataFrame:
@@ -189,8 +210,7 @@ def slope_table(
     tolerance of its own least-squares line), so it matches the analysis' shape table.
     """
     rows: list[dict[str, object]] = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         ks = ks_by_model[model]
         ks = ks[ks <= sub.n.min()]
         if len(ks) < 3:
@@ -250,8 +270,7 @@ def p_spread(counts: QuestionCounts) -> pd.DataFrame:
     """Per model: questions, share with p̂ = 0, 0 < p̂ < 1, p̂ = 1, and the decades spanned by the middle 80% of
     log10 p̂ among questions with 0 < p̂ < 1 (a sigmoid in log k is about 1.3 decades wide)."""
     rows = []
-    for model in counts.models:
-        sub = counts.select(model)
+    for model, sub in model_parts(counts).items():
         p = sub.p_hat
         inner = p[(p > 0) & (p < 1)]
         decades = float(np.diff(np.quantile(np.log10(inner), [0.1, 0.9]))[0]) if len(inner) >= 2 else float("nan")
