@@ -10,8 +10,6 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
@@ -109,7 +107,8 @@ class DuckRunner:
         )
         self._sql(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canonical_sql(spec)}")
 
-    def classes(self, spec: Spec) -> pd.DataFrame:
+    def classes(self, spec: Spec) -> Any:
+        """The class query's result as an Arrow table (streamed out of DuckDB in record batches)."""
         self.prepare(spec)
         # streamed out in Arrow batches: a materialised result (millions of classes) would have to fit in DuckDB's
         # memory limit next to the aggregation, which can spill while the result cannot
@@ -131,9 +130,8 @@ class DuckRunner:
             raise _read_error(exc, self.inputs) from None
         return out
 
-    def _stream(self, text: str) -> pd.DataFrame:
-        out: pd.DataFrame = self.con.sql(text).to_arrow_reader(1 << 17).read_all().to_pandas()
-        return out
+    def _stream(self, text: str) -> Any:
+        return self.con.sql(text).to_arrow_reader(1 << 17).read_all()
 
     def _threads(self) -> int:
         row = self.con.execute("SELECT current_setting('threads')").fetchone()
