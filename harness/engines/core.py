@@ -8,7 +8,7 @@ import math
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -58,7 +58,9 @@ class Runner(Protocol):
 
     def describe(self) -> list[str]: ...
 
-    def classes(self, spec: Spec) -> Any: ...
+    def typed(self, spec: Spec) -> tuple[str, ...]: ...
+
+    def classes(self, spec: Spec, *, duplicates: bool = False) -> Any: ...
 
     def first(self, text: str) -> tuple[Any, ...] | None: ...
 
@@ -97,9 +99,10 @@ def _obj(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 def _normalise_distinct(
     cr: ClassRows, row: np.ndarray, normalizer: str
-) -> tuple[np.ndarray, np.ndarray, int, list[tuple[str, MergeConflict]]]:
+) -> tuple[np.ndarray, np.ndarray, int, list[tuple[str, MergeConflict]], bool]:
     """Voting-class labels of the class rows (codes into the returned label values, -1: no label); the number of
-    merged strings; the refused merges.
+    merged strings; the refused merges; whether the labels are one-to-one with the raw answers (no two raw
+    strings share a label, none is unparsed, nothing went through ``classify_graded``).
 
     ``cr`` holds one row per (model, question, [group, budget,] raw answer, correct), sorted by ``row`` (the
     (model, question) index). Each question's distinct answers go, in order of first appearance and weighted by
@@ -120,12 +123,14 @@ def _normalise_distinct(
     lab = np.full(len(cr), -1, np.int64)
     if len(a2l):
         lab = np.where(cr.answer >= 0, np.asarray(a2l, np.int64)[np.maximum(cr.answer, 0)], -1).astype(np.int64)
+    a2l = np.asarray(a2l, np.int64)
+    one_to_one = bool((a2l >= 0).all()) and len(lab_values) == len(a2l)
     if normalizer == "none":  # the raw strings are the classes: nothing merges, nothing is refused
-        return lab, lab_values, 0, []
+        return lab, lab_values, 0, [], one_to_one
     has = lab >= 0
     slow = np.zeros(int(row.max()) + 1 if len(row) else 0, dtype=bool)
-    if has.any():
-        rl = combine(row[has], lab[has])
+    if has.any() and not one_to_one:  # (one to one: a label repeats in a question only with another grade,
+        rl = combine(row[has], lab[has])  # which _raise_graded_both_ways has refused already)
         repeated = np.bincount(rl)[rl] > 1
         slow[row[has][repeated]] = True
     if normalizer == "math" and math_verify_available():
@@ -133,7 +138,7 @@ def _normalise_distinct(
         odd = has & ~simple[np.maximum(lab, 0)] if len(simple) else np.zeros(len(lab), bool)
         slow[row[odd]] = True
     if not slow.any():
-        return lab, lab_values, 0, []
+        return lab, lab_values, 0, [], one_to_one
     index = {v: i for i, v in enumerate(lab_values.tolist())}
     values = lab_values.tolist()
     raw = _obj(cr.answer_values, cr.answer)
@@ -160,7 +165,7 @@ def _normalise_distinct(
         merged += g.n_merged
         if g.conflict is not None:
             conflicts.append((str(cr.question_values[cr.question[ii[0]]]), g.conflict))
-    return lab, np.asarray(values, dtype=object).reshape(-1), merged, conflicts
+    return lab, np.asarray(values, dtype=object).reshape(-1), merged, conflicts, False
 
 
 def _raise_graded_both_ways(cr: ClassRows, row: np.ndarray, source: str) -> None:
@@ -236,7 +241,10 @@ def _given(inputs: Inputs) -> str:
     return ", ".join(inputs.given)
 
 
-def _check(cr: ClassRows, runner: Runner, inputs: Inputs, spec: Spec, check_duplicates: bool) -> None:
+def _check(
+    cr: ClassRows, runner: Runner, inputs: Inputs, spec: Spec, check_duplicates: bool,
+    buckets: list[tuple[str, str, int]] | None = None,
+) -> None:
     if (cr.question < 0).any():
         _raise_bad_row(runner, inputs, spec, "question_id")
     if (cr.correct < 0).any():
@@ -248,19 +256,38 @@ def _check(cr: ClassRows, runner: Runner, inputs: Inputs, spec: Spec, check_dupl
         tok_bad = runner.bad_file(BAD_ROW_CONDITIONS["tokens"]) if spec.tokens else None
         _raise_bad_row(runner, inputs, spec, "tokens" if tok_bad is not None else "budget")
     if spec.sample is not None and check_duplicates:
-        dup = find_duplicate(cr, runner, spec)
+        dup = find_duplicate(cr, runner, spec, buckets=buckets)
         if dup is not None:
             _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
 
 
-def find_duplicate(raw: Any, runner: Runner, spec: Spec) -> tuple[str, str, str | None] | None:
+def split_buckets(table: Any) -> tuple[Any, list[tuple[str, str, int]] | None]:
+    """The class rows and, when the class query carried the duplicate check (:func:`class_sql` with
+    ``duplicates``), the (model, question, first id) of each bucket holding a repeated sample id (else None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    if "harness_set" not in table.column_names:
+        return table, None
+    is_class = pc.equal(table.column("harness_set").cast(pa.int64()), 1)
+    hits = table.filter(pc.invert(is_class)).select(["model", "question_id", "lo"]).to_pylist()
+    rest = table.filter(is_class).drop_columns(["harness_set", "lo"])
+    return rest, [(str(h["model"]), str(h["question_id"]), int(h["lo"])) for h in hits]
+
+
+def find_duplicate(
+    raw: Any, runner: Runner, spec: Spec, *, buckets: list[tuple[str, str, int]] | None = None
+) -> tuple[str, str, str | None] | None:
     """One repeated (model, question, sample id), or None: exact on every path.
 
     ``raw``: the engine's class rows (:class:`ClassRows`, an Arrow table or a DataFrame). Integer sample ids (the
     usual 0..n-1): rows without an id are counted per question from the class table (two in one question repeat
     the null id), then :func:`duplicate_bucket_sql` checks every id with one bitmap per 62 consecutive ids, and
-    only when it fires is the offending bucket searched row by row. Other ids (strings): the group-by over every
-    (model, question, sample id) key (:func:`duplicate_sql`).
+    only when it fires is the offending bucket searched row by row. ``buckets``: the buckets the class query
+    already found (its folded check, :func:`split_buckets`), so no second scan. Other ids (strings): the group-by
+    over every (model, question, sample id) key (:func:`duplicate_sql`).
     """
     assert spec.sample is not None
     cr = raw if isinstance(raw, ClassRows) else ClassRows.from_engine(raw)
@@ -275,7 +302,8 @@ def find_duplicate(raw: Any, runner: Runner, spec: Spec) -> tuple[str, str, str 
             m, q = cr.model_values[cr.model[j]], cr.question_values[cr.question[j]]
             row = runner.first(duplicate_in_sql(spec, str(m), str(q), None))
         else:
-            hit = runner.first(duplicate_bucket_sql(spec))
+            found = [runner.first(duplicate_bucket_sql(spec))] if buckets is None else buckets
+            hit = found[0] if found else None
             row = None if hit is None else runner.first(duplicate_in_sql(spec, str(hit[0]), str(hit[1]), int(hit[2])))
     return None if row is None else (str(row[0]), str(row[1]), None if row[2] is None else str(row[2]))
 
@@ -380,9 +408,14 @@ def finish_classes(
                        extra, np.empty(0, dtype=object), keep_nan=True)
         return counts, table, None
     _raise_graded_both_ways(cr, row, source)
-    lab, lab_values, merged, conflicts = _normalise_distinct(cr, row, normalizer)
-    _raise_mixed(cr, row, lab, lab_values, correct01, source)
-    table = _table(cr, [*[codes for _, codes, _ in extra], lab], correct01, extra, lab_values, row=row)
+    lab, lab_values, merged, conflicts, one_to_one = _normalise_distinct(cr, row, normalizer)
+    # one to one: a label is graded both ways exactly when its raw string is (refused above), and without group or
+    # budget keys the engine's rows are already one per (question, label, grade)
+    unique = one_to_one and not extra
+    if not one_to_one:
+        _raise_mixed(cr, row, lab, lab_values, correct01, source)
+    table = _table(cr, [*[codes for _, codes, _ in extra], lab], correct01, extra, lab_values, row=row,
+                   unique=unique)
     unparsed = int(cr.size[lab < 0].sum())
     record = AnswerRecord(
         extractor="none", normalizer=normalizer, n_samples=int(cr.size.sum()), n_unparsed=unparsed,
@@ -392,7 +425,7 @@ def finish_classes(
     if conflicts and record.conflict_example:
         all_notes.insert(0, conflict_warning(len(conflicts), record.conflict_example))
     counts = _counts(cr, row, q, lab, lab_values, correct01, model=model, qid=qid, tokens=tokens, stopping=rule,
-                     source=source, notes=[record.note(), *all_notes])
+                     source=source, notes=[record.note(), *all_notes], unique=unique)
     return counts, table, record
 
 
@@ -421,16 +454,16 @@ def _raise_mixed(
 
 def _table(
     cr: ClassRows, keys: list[np.ndarray], correct01: np.ndarray, extra: list[tuple[str, Any, Any]],
-    lab_values: np.ndarray, *, row: np.ndarray | None = None, keep_nan: bool = False,
+    lab_values: np.ndarray, *, row: np.ndarray | None = None, keep_nan: bool = False, unique: bool = False,
 ) -> pd.DataFrame:
     """The class table: one row per (model, question, [group, budget,] label, correct), in question order.
 
     ``keys``: the codes of the extra columns, then the label codes. With ``keep_nan`` (no answers: the engine's
     rows as they are) a class's token sum stays NaN when no sample had one; otherwise sums skip NaN (pandas)."""
     base = [cr.model, cr.question] if row is None else [row]
-    ids = combine(*base, *keys, correct01)
+    ids = np.arange(len(cr), dtype=np.int64) if unique else combine(*base, *keys, correct01)
     k = int(ids.max()) + 1 if len(ids) else 0
-    first = group_first(ids, k)
+    first = ids if unique else group_first(ids, k)
     cols: list[tuple[str, np.ndarray]] = [
         ("model", cr.model_values[cr.model[first]]), ("question_id", cr.question_values[cr.question[first]]),
     ]
@@ -449,13 +482,14 @@ def _table(
 def _counts(
     cr: ClassRows, row: np.ndarray, q: int, lab: np.ndarray, lab_values: np.ndarray, correct01: np.ndarray, *,
     model: np.ndarray, qid: np.ndarray, tokens: np.ndarray | None, stopping: str, source: str, notes: Sequence[str],
+    unique: bool = False,
 ) -> QuestionCounts:
     """QuestionCounts from the labelled class rows: what :func:`harness.tables.counts_from_class_table` builds from
     the class table (each correct class its own vote; rows sorted by (-size, label); the same notes), from arrays.
     """
-    ids = combine(row, lab, correct01)
+    ids = np.arange(len(cr), dtype=np.int64) if unique else combine(row, lab, correct01)
     k = int(ids.max()) + 1
-    first = group_first(ids, k)
+    first = ids if unique else group_first(ids, k)
     pos, plab, pcorr = row[first], lab[first], correct01[first] == 1
     size = group_sum(ids, cr.size, k)
     none = plab < 0
@@ -537,13 +571,17 @@ def reduce_inputs(
     runner = make_runner(engine, inputs, spark_master=spark_master, **engine_options)
     try:
         spec, notes = resolve_spec(runner.describe(), columns, source=source)
-        cr = ClassRows.from_engine(runner.classes(spec))
+        spec = replace(spec, typed=runner.typed(spec))
+        check = bool(check_duplicates and spec.sample is not None)
+        table, buckets = split_buckets(runner.classes(spec, duplicates=check))
+        cr = ClassRows.from_engine(table)
+        del table
         if getattr(runner, "retried_single_thread", False):
             notes.append(f"{source}: DuckDB ran out of memory aggregating on several threads and reran the class "
                          "query on one (it spills there)")
         if len(cr) == 0:
             raise HarnessInputError("the input holds no rows", source=source, fix="it holds no samples")
-        _check(cr, runner, inputs, spec, check_duplicates)
+        _check(cr, runner, inputs, spec, check_duplicates, buckets)
     finally:
         runner.close()
     counts, table, record = finish_classes(cr, spec, normalizer=normalizer, stopping=stopping, source=source,

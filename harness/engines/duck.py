@@ -12,7 +12,7 @@ from typing import Any
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
 
 MEMORY_LIMIT = "2GB"
 """DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it). 512 MB was
@@ -107,7 +107,13 @@ class DuckRunner:
         )
         self._sql(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canonical_sql(spec)}")
 
-    def classes(self, spec: Spec) -> Any:
+    def typed(self, spec: Spec) -> tuple[str, ...]:
+        """The fields whose DuckDB type is already canonical (:func:`harness.engines.sql.typed_fields`)."""
+        if not self._types:
+            self.describe()
+        return typed_fields(spec, lambda col: self._types.get(col, ""))
+
+    def classes(self, spec: Spec, *, duplicates: bool = False) -> Any:
         """The class query's result as an Arrow table (streamed out of DuckDB in record batches)."""
         self.prepare(spec)
         # streamed out in Arrow batches: a materialised result (millions of classes) would have to fit in DuckDB's
@@ -116,7 +122,7 @@ class DuckRunner:
 
         try:
             try:
-                out = self._stream(class_sql(spec))
+                out = self._stream(class_sql(spec, duplicates=duplicates))
             except duckdb.OutOfMemoryException:
                 # measured (DuckDB 2.0.1, 10^8 rows, 2.5 M string-keyed classes): with 2 threads a bare GROUP BY ran
                 # out of memory at 512 MB (the class query also at 1 GB); with 1 thread the bare GROUP BY spilled
@@ -125,7 +131,7 @@ class DuckRunner:
                     raise
                 self.con.execute("SET threads = 1")
                 self.retried_single_thread = True
-                out = self._stream(class_sql(spec))
+                out = self._stream(class_sql(spec, duplicates=duplicates))
         except duckdb.Error as exc:
             raise _read_error(exc, self.inputs) from None
         return out

@@ -180,12 +180,9 @@ def question_rows(cr: ClassRows) -> Rows:
 
 
 def group_sum(ids: IntArray, values: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
-    """Sum of ``values`` per id (int64 stays int64)."""
-    if values.dtype.kind in "iub":
-        out = np.zeros(n, np.int64)
-        np.add.at(out, ids, values.astype(np.int64))
-        return out
-    return np.bincount(ids, weights=values, minlength=n)
+    """Sum of ``values`` per id (integers stay int64; summed as doubles, exact below 2^53)."""
+    out = np.bincount(ids, weights=values, minlength=n)
+    return np.rint(out).astype(np.int64) if values.dtype.kind in "iub" else out
 
 
 def group_first(ids: IntArray, n: int) -> IntArray:
@@ -198,7 +195,12 @@ def group_first(ids: IntArray, n: int) -> IntArray:
 def pack_classes(pos: IntArray, size: IntArray, rank: IntArray, label: ObjArray, q: int) -> tuple[IntArray, ObjArray]:
     """Place classes (row, size, label) into a (q, width) matrix, each row sorted by (-size, label): the layout of
     :func:`harness.tables.counts_from_class_table`, with labels ordered by their precomputed text ``rank``."""
-    order = np.lexsort((rank, -size, pos))
+    big = int(size.max()) + 1 if len(size) else 1
+    ranks = int(rank.max()) + 1 if len(rank) else 1
+    if q * big * ranks < 1 << 62:  # one int64 key, sorted once (the rows arrive nearly in order)
+        order = np.argsort(pos * (big * ranks) + (big - 1 - size) * ranks + rank, kind="stable")
+    else:
+        order = np.lexsort((rank, -size, pos))
     pos, size, label = pos[order], size[order], label[order]
     per_row = np.bincount(pos, minlength=q)
     width = int(per_row.max()) if len(per_row) else 0
