@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -25,6 +25,7 @@ from harness.answers import (
     normalize_answer,
 )
 from harness.engines.finish import (
+    AnyInt,
     ClassRows,
     Rows,
     combine,
@@ -261,6 +262,16 @@ def _check(
             _raise_bad_row(runner, inputs, spec, "duplicate", key=dup)
 
 
+def fold_duplicate_check(inputs: Inputs) -> bool:
+    """Whether the duplicate check rides in the class query's scan (a second grouping set) or is a second query.
+
+    Measured (docs/methods/engines.md): on JSON lines and CSV the scan is the parse, and folding saves the second
+    parse (10^7 JSONL.gz rows: 13.6 CPU-s folded against 11.4 + 8.0 as two queries); on Parquet the scan is
+    cheap and two hash tables in one pass cost more than two passes (10^8 rows, 2.5 M classes: 39.6 CPU-s folded
+    against 21.8 + 11.1)."""
+    return inputs.format != "parquet"
+
+
 def split_buckets(table: Any) -> tuple[Any, list[tuple[str, str, int]] | None]:
     """The class rows and, when the class query carried the duplicate check (:func:`class_sql` with
     ``duplicates``), the (model, question, first id) of each bucket holding a repeated sample id (else None)."""
@@ -272,6 +283,8 @@ def split_buckets(table: Any) -> tuple[Any, list[tuple[str, str, int]] | None]:
     if "harness_set" not in table.column_names:
         return table, None
     is_class = pc.equal(table.column("harness_set").cast(pa.int64()), 1)
+    if pc.all(is_class).as_py():  # the usual case: no bucket fired; no copy of the class rows
+        return table.drop_columns(["harness_set", "lo"]), []
     hits = table.filter(pc.invert(is_class)).select(["model", "question_id", "lo"]).to_pylist()
     rest = table.filter(is_class).drop_columns(["harness_set", "lo"])
     return rest, [(str(h["model"]), str(h["question_id"]), int(h["lo"])) for h in hits]
@@ -384,9 +397,12 @@ def finish_classes(
     cr = raw if isinstance(raw, ClassRows) else ClassRows.from_engine(raw)
     rows = question_rows(cr)
     perm = np.argsort(rows.of_class, kind="stable")  # each question's classes contiguous, engine order within
-    cr, row, q = cr.take(perm), rows.of_class[perm], rows.count
+    cr.reorder(perm)  # (in place: a ClassRows passed in comes back in this order)
+    q = rows.count
+    row: AnyInt = rows.of_class[perm].astype(np.int32) if q < 2**31 else rows.of_class[perm]
+    del perm
     n = group_sum(row, cr.size, q)
-    correct01 = (cr.correct == 1).astype(np.int64)
+    correct01 = (cr.correct == 1).astype(np.int8)
     c = group_sum(row, cr.size * correct01, q)
     model = cr.model_values[rows.model]
     qid = cr.question_values[rows.question]
@@ -409,6 +425,7 @@ def finish_classes(
         return counts, table, None
     _raise_graded_both_ways(cr, row, source)
     lab, lab_values, merged, conflicts, one_to_one = _normalise_distinct(cr, row, normalizer)
+    cr.release("first", "last", "sample_n", "n_bad")  # used up (stopping rule, checks, grouping order)
     # one to one: a label is graded both ways exactly when its raw string is (refused above), and without group or
     # budget keys the engine's rows are already one per (question, label, grade)
     unique = one_to_one and not extra
@@ -461,9 +478,7 @@ def _table(
     ``keys``: the codes of the extra columns, then the label codes. With ``keep_nan`` (no answers: the engine's
     rows as they are) a class's token sum stays NaN when no sample had one; otherwise sums skip NaN (pandas)."""
     base = [cr.model, cr.question] if row is None else [row]
-    ids = np.arange(len(cr), dtype=np.int64) if unique else combine(*base, *keys, correct01)
-    k = int(ids.max()) + 1 if len(ids) else 0
-    first = ids if unique else group_first(ids, k)
+    agg, first, k = _grouping(unique, lambda: combine(*base, *keys, correct01), len(cr))
     cols: list[tuple[str, np.ndarray]] = [
         ("model", cr.model_values[cr.model[first]]), ("question_id", cr.question_values[cr.question[first]]),
     ]
@@ -472,11 +487,23 @@ def _table(
         cols.append((name, taken.astype(float) if name == "budget" else taken))
     cols.append(("answer", _obj(lab_values, keys[-1][first])))
     cols.append(("correct", correct01[first].astype(bool)))
-    cols.append(("size", group_sum(ids, cr.size, k)))
-    tok = cr.tokens_sum if keep_nan and k == len(ids) else np.nan_to_num(cr.tokens_sum)
-    cols.append(("tokens_sum", tok[first] if keep_nan and k == len(ids) else group_sum(ids, tok, k)))
-    cols.append(("tokens_n", group_sum(ids, cr.tokens_n, k)))
+    cols.append(("size", agg(cr.size)))
+    keep = keep_nan and k == len(cr)  # one engine row per class: its sum as the engine gave it (NaN: none)
+    cols.append(("tokens_sum", cr.tokens_sum[first] if keep else agg(np.nan_to_num(cr.tokens_sum))))
+    cols.append(("tokens_n", agg(cr.tokens_n)))
     return frame(cols)
+
+
+def _grouping(
+    unique: bool, ids: Callable[[], np.ndarray], n: int
+) -> tuple[Callable[[np.ndarray], np.ndarray], Any, int]:
+    """(sum per group, index of each group's first row, number of groups); ``unique``: every row its own group
+    (no ids, no copies: the sums are the columns themselves)."""
+    if unique:
+        return (lambda v: v), slice(None), n
+    g = ids()
+    k = int(g.max()) + 1 if len(g) else 0
+    return (lambda v: group_sum(g, v, k)), group_first(g, k), k
 
 
 def _counts(
@@ -487,11 +514,9 @@ def _counts(
     """QuestionCounts from the labelled class rows: what :func:`harness.tables.counts_from_class_table` builds from
     the class table (each correct class its own vote; rows sorted by (-size, label); the same notes), from arrays.
     """
-    ids = np.arange(len(cr), dtype=np.int64) if unique else combine(row, lab, correct01)
-    k = int(ids.max()) + 1
-    first = ids if unique else group_first(ids, k)
+    agg, first, k = _grouping(unique, lambda: combine(row, lab, correct01), len(cr))
     pos, plab, pcorr = row[first], lab[first], correct01[first] == 1
-    size = group_sum(ids, cr.size, k)
+    size = agg(cr.size)
     none = plab < 0
     if (none & pcorr).any():
         i = int(np.argmax(none & pcorr))
@@ -572,8 +597,8 @@ def reduce_inputs(
     try:
         spec, notes = resolve_spec(runner.describe(), columns, source=source)
         spec = replace(spec, typed=runner.typed(spec))
-        check = bool(check_duplicates and spec.sample is not None)
-        table, buckets = split_buckets(runner.classes(spec, duplicates=check))
+        fold = bool(check_duplicates and spec.sample is not None and fold_duplicate_check(inputs))
+        table, buckets = split_buckets(runner.classes(spec, duplicates=fold))
         cr = ClassRows.from_engine(table)
         del table
         if getattr(runner, "retried_single_thread", False):
