@@ -193,6 +193,28 @@ def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
         reduce_inputs([str(write(bad, tmp_path / "u.parquet"))])
 
 
+@pytest.mark.parametrize("ext", ["jsonl.gz", "csv"])
+def test_a_duplicate_found_by_the_folded_check_names_file_and_row(tmp_path: Path, ext: str) -> None:
+    """JSON lines and CSV carry the duplicate check inside the class query's scan (a second grouping set): the
+    repeated sample is still named by its file and row (the in-memory path also refuses it), and skipping the
+    check counts it twice."""
+    from harness.engines.core import fold_duplicate_check
+
+    df = make_rollouts(n_q=3, n_s=4)
+    shards = tmp_path / "s"
+    shards.mkdir()
+    write(df, shards / f"a.{ext}")
+    extra = df.iloc[[5, 5]].assign(sample_id=[99, 1])  # row 1 of the second file repeats sample 1 of question 1
+    write(extra, shards / f"b.{ext}")
+    assert fold_duplicate_check(expand_inputs([str(shards)]))
+    with pytest.raises(HarnessInputError, match=rf"b\.{ext.replace('.', '[.]')}, row 1, column 'sample_id': "
+                       "duplicate sample id 1 for question '1'"):
+        reduce_inputs([str(shards)])
+    with pytest.raises(HarnessInputError, match="duplicate sample id"):  # (it names the row of the joined table)
+        reduce_inputs([str(shards)], engine="memory")
+    assert int(reduce_inputs([str(shards)], check_duplicates=False).counts.n.sum()) == 14
+
+
 @pytest.mark.parametrize("normalizer", ["math", "plain", "none"])
 def test_fast_labels_equal_the_per_question_grouping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, normalizer: str
