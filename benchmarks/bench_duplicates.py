@@ -4,11 +4,13 @@ Usage::
 
     python benchmarks/bench_duplicates.py PARQUET_FOLDER_OR_GLOB [JSONL ...]
 
-For each input, in one DuckDB connection (512 MB limit, spilling): the class query (the reduction), the key
-group-by over every (model, question, sample id) (the check before issue 12's second session,
-:func:`harness.engines.sql.duplicate_sql`) and the bucketed bitmap check that replaced it
-(:func:`harness.engines.core.find_duplicate`), each twice in alternating order; CPU seconds of the process (DuckDB's
-threads included) and wall seconds. Use the files written by ``bench_reduce.py --keep``.
+For each input, in one DuckDB connection (the reduction's default memory limit, spilling): the class query alone
+(the reduction), the class query with the bitmap check folded into its scan (a second grouping set, the default
+since issue 12's third session), the bitmap check as a second query (:func:`harness.engines.core.find_duplicate`
+without the folded buckets: the second session's default) and the key group-by over every (model, question,
+sample id) (:func:`harness.engines.sql.duplicate_sql`, the check before that), each twice in alternating order;
+CPU seconds of the process (DuckDB's threads included) and wall seconds. Use the files written by
+``bench_reduce.py --keep``.
 """
 
 from __future__ import annotations
@@ -32,27 +34,35 @@ def measure(fn: Callable[[], object]) -> tuple[float, float]:
 
 def bench_one(item: str) -> None:
     """Print the table rows of one input."""
-    from harness.engines.core import find_duplicate
+    from dataclasses import replace
+
+    from harness.engines.core import find_duplicate, split_buckets
     from harness.engines.duck import DuckRunner
+    from harness.engines.finish import ClassRows
     from harness.engines.sources import expand_inputs, resolve_spec
     from harness.engines.sql import duplicate_sql
     from harness.loaders import ColumnMap
 
     runner = DuckRunner(expand_inputs([item]))
     spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=item)
+    spec = replace(spec, typed=runner.typed(spec))
     runner.prepare(spec)
-    out: dict[str, list[tuple[float, float]]] = {"class query": [], "key group-by": [], "bitmap check": []}
-    raw = runner.classes(spec)
+    names = ("class query", "class query + folded check", "bitmap check (2nd query)", "key group-by")
+    out: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    raw = ClassRows.from_engine(runner.classes(spec))
     steps: dict[str, Callable[[], object]] = {
         "class query": lambda: runner.classes(spec),
+        "class query + folded check": lambda: split_buckets(runner.classes(spec, duplicates=True)),
+        "bitmap check (2nd query)": lambda: find_duplicate(raw, runner, spec),
         "key group-by": lambda: runner.first(duplicate_sql(spec)),
-        "bitmap check": lambda: find_duplicate(raw, runner, spec),
     }
-    for order in (("class query", "key group-by", "bitmap check"), ("bitmap check", "key group-by", "class query")):
+    for order in (names, names[::-1]):
         for name in order:
             out[name].append(measure(steps[name]))
+    table, buckets = split_buckets(runner.classes(spec, duplicates=True))
     assert runner.first(duplicate_sql(spec)) is None and find_duplicate(raw, runner, spec) is None
-    rows = int(raw["size"].sum())
+    assert buckets == [] and find_duplicate(table, runner, spec, buckets=buckets) is None
+    rows = int(raw.size.sum())
     runner.close()
     base = sum(c for c, _ in out["class query"])
     for name, runs in out.items():

@@ -5,16 +5,19 @@ Usage::
     python benchmarks/bench_reduce.py --rows 100000000 --files 64 --jsonl-rows 10000000
     python benchmarks/bench_reduce.py --rows 10000000 --files 64 --jsonl-rows 0      # quick
 
-A synthetic log (2 models x 1,000 questions, sample ids 0..n-1, 8 answer strings, a correctness flag, tokens) is
-written with DuckDB into ``--files`` Parquet files (and, if ``--jsonl-rows`` > 0, one JSONL.gz), then each method
+A synthetic log (``--models`` checkpoints x ``--questions`` questions, default 20 x 5,000; sample ids 0..n-1; ~25
+answer classes per question; a correctness flag; tokens) is written with DuckDB into ``--files`` Parquet files
+(and, if ``--jsonl-rows`` > 0, one JSONL.gz), then each method
 runs in its own subprocess so that its peak resident memory (``ru_maxrss`` of that process and its children) is
 its own; "in-process s" times the reduction after the imports, "wall s" the whole process:
 
-* ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query, the duplicate check,
-  normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup`` skips the duplicate check;
-  ``harness-duckdb-keydup`` replaces the bitmap duplicate check by the earlier one (a group-by over every
-  (model, question, sample id) key), for the before/after comparison;
-* ``duckdb-sql``: the bare GROUP BY in DuckDB (the engine's floor);
+* ``harness-duckdb``: ``harness.engines.reduce_inputs(engine='duckdb')`` (the class query with the duplicate
+  check folded into its scan, normalisation of the distinct answers, QuestionCounts); ``harness-duckdb-nodup``
+  skips the duplicate check; ``harness-duckdb-keydup`` adds the check before the bitmaps (a group-by over every
+  (model, question, sample id) key) to a run without the check, for the before/after comparison;
+* ``harness-duckdb-2t``: the same on two DuckDB threads (the default is one: ``harness.engines.duck.THREADS``);
+* ``duckdb-sql``: the bare GROUP BY in DuckDB (the engine's floor; DuckDB's default threads); ``duckdb-sql-1t`` on
+  one thread;
 * ``polars``: ``scan_parquet(...).group_by(...).agg(...)`` (streaming engine);
 * ``pandas``: ``read_parquet`` of the needed columns (strings as categoricals) + ``groupby`` (skipped above
   ``--pandas-max-rows``: it holds every row in memory);
@@ -96,6 +99,24 @@ assert run.first(duplicate_sql(spec)) is None  # the check before the bitmaps: a
 run.close()
 c = r.counts
 OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+    "harness-duckdb-2t": """
+from harness.engines import reduce_inputs
+# timed from here
+r = reduce_inputs([SRC], normalizer="plain", threads=2)
+c = r.counts
+OUT = {m: [int(c.n[c.model == m].sum()), int(c.correct[c.model == m].sum())] for m in c.models}
+""",
+    "duckdb-sql-1t": """
+import duckdb
+# timed from here
+reader = f"read_parquet('{GLOB}')" if FMT == "parquet" else f"read_json('{GLOB}', format='newline_delimited')"
+con = duckdb.connect(config={"threads": 1})
+rows = con.sql(f"SELECT model, question_id, answer, correct, count(*) n, sum(tokens) t FROM {reader} "
+               "GROUP BY ALL").fetchall()
+OUT = {}
+for m, q, a, ok, n, t in rows:
+    o = OUT.setdefault(m, [0, 0]); o[0] += n; o[1] += n if ok else 0
 """,
     "duckdb-sql": """
 import duckdb

@@ -193,6 +193,28 @@ def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
         reduce_inputs([str(write(bad, tmp_path / "u.parquet"))])
 
 
+@pytest.mark.parametrize("ext", ["jsonl.gz", "csv"])
+def test_a_duplicate_found_by_the_folded_check_names_file_and_row(tmp_path: Path, ext: str) -> None:
+    """JSON lines and CSV carry the duplicate check inside the class query's scan (a second grouping set): the
+    repeated sample is still named by its file and row (the in-memory path also refuses it), and skipping the
+    check counts it twice."""
+    from harness.engines.core import fold_duplicate_check
+
+    df = make_rollouts(n_q=3, n_s=4)
+    shards = tmp_path / "s"
+    shards.mkdir()
+    write(df, shards / f"a.{ext}")
+    extra = df.iloc[[5, 5]].assign(sample_id=[99, 1])  # row 1 of the second file repeats sample 1 of question 1
+    write(extra, shards / f"b.{ext}")
+    assert fold_duplicate_check(expand_inputs([str(shards)]))
+    with pytest.raises(HarnessInputError, match=rf"b\.{ext.replace('.', '[.]')}, row 1, column 'sample_id': "
+                       "duplicate sample id 1 for question '1'"):
+        reduce_inputs([str(shards)])
+    with pytest.raises(HarnessInputError, match="duplicate sample id"):  # (it names the row of the joined table)
+        reduce_inputs([str(shards)], engine="memory")
+    assert int(reduce_inputs([str(shards)], check_duplicates=False).counts.n.sum()) == 14
+
+
 @pytest.mark.parametrize("normalizer", ["math", "plain", "none"])
 def test_fast_labels_equal_the_per_question_grouping(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, normalizer: str
@@ -232,10 +254,14 @@ def test_fast_labels_equal_the_per_question_grouping(
 @pytest.mark.parametrize("seed", range(6))
 def test_bitmap_duplicate_check_equals_brute_force(tmp_path: Path, seed: int) -> None:
     """The bucketed bitmap check (integer ids) finds a repeated (model, question, sample id) exactly when pandas'
-    ``duplicated`` does (nulls repeat too), on ids around bucket edges (0, 61, 62, negatives, large ids)."""
-    from harness.engines.core import find_duplicate
+    ``duplicated`` does (nulls repeat too), on ids around bucket edges (0, 61, 62, negatives, large ids): both as a
+    second query and folded into the class query's scan (a second grouping set), whose class rows are unchanged."""
+    from dataclasses import replace
+
+    from harness.engines.core import find_duplicate, split_buckets
     from harness.engines.duck import DuckRunner
     from harness.engines.sources import resolve_spec
+    from harness.engines.sql import folds_duplicates
 
     rng = np.random.default_rng(seed)
     pool = np.array([0, 1, 60, 61, 62, 63, 123, 124, -1, -61, -62, -63, 2**40, 2**40 + 61, 2**40 + 62])
@@ -254,17 +280,27 @@ def test_bitmap_duplicate_check_equals_brute_force(tmp_path: Path, seed: int) ->
         try:
             spec, _ = resolve_spec(runner.describe(), ColumnMap(), source=str(p))
             assert runner.integer_column("sample_id")
-            got = find_duplicate(runner.classes(spec), runner, spec)
+            plain = runner.classes(spec)
+            second_query = find_duplicate(plain, runner, spec)
+            typed = replace(spec, typed=runner.typed(spec))
+            assert folds_duplicates(typed)
+            table, buckets = split_buckets(runner.classes(typed, duplicates=True))
+            assert buckets is not None
+            folded = find_duplicate(table, runner, typed, buckets=buckets)
+            keys = ["model", "question_id", "answer", "correct"]
+            assert table.to_pandas().sort_values(keys).reset_index(drop=True).equals(
+                plain.to_pandas().sort_values(keys).reset_index(drop=True))
         finally:
             runner.close()
         expected = df.duplicated(["model", "question_id", "sample_id"])
-        assert (got is not None) == bool(expected.any()), (df, got)
-        seen.append(got is not None)
-        if got is not None:
-            sid = None if got[2] is None else int(got[2])
-            same = (df["model"] == got[0]) & (df["question_id"].astype(str) == got[1])
-            same &= df["sample_id"].isna() if sid is None else (df["sample_id"] == sid).fillna(False)
-            assert int(same.sum()) >= 2
+        for got in (second_query, folded):  # with several repeats, each may name another (all real) one
+            assert (got is not None) == bool(expected.any()), (df, got)
+            if got is not None:
+                sid = None if got[2] is None else int(got[2])
+                same = (df["model"] == got[0]) & (df["question_id"].astype(str) == got[1])
+                same &= df["sample_id"].isna() if sid is None else (df["sample_id"] == sid).fillna(False)
+                assert int(same.sum()) >= 2
+        seen.append(folded is not None)
     assert any(seen) and not all(seen)  # both outcomes were exercised
 
 

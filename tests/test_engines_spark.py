@@ -82,6 +82,12 @@ def test_spark_names_a_duplicate_sample(spark: Any, tmp_path: Path) -> None:
     write(df.iloc[[5]], shards / "b.parquet")  # integer ids: found by the bitmap check, then the row is named
     with pytest.raises(HarnessInputError, match=r"b\.parquet, row 0, column 'sample_id': duplicate sample id 1"):
         reduce_inputs([str(shards)], engine="spark", spark_master=MASTER)
+    folded = tmp_path / "j"  # JSON lines: the bitmap check rides in the class query's scan (GROUPING SETS)
+    folded.mkdir()
+    write(df, folded / "a.jsonl.gz")
+    write(df.iloc[[5, 5]].assign(sample_id=[99, 1]), folded / "b.jsonl.gz")
+    with pytest.raises(HarnessInputError, match=r"b\.jsonl\.gz, row 1, column 'sample_id': duplicate sample id 1"):
+        reduce_inputs([str(folded)], engine="spark", spark_master=MASTER)
     write(df.astype({"sample_id": str}).iloc[[5]], shards / "b.parquet")
     write(df.astype({"sample_id": str}), shards / "a.parquet")  # string ids: the group-by over every key
     with pytest.raises(HarnessInputError, match=r"b\.parquet, row 0, column 'sample_id': duplicate sample id"):

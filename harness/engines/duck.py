@@ -10,16 +10,23 @@ import tempfile
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
-
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
 
-MEMORY_LIMIT = "2GB"
-"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it). 512 MB was
-enough for logs with few classes; at 10^8 rows with 2.5 M classes the aggregation did not fit in 512 MB or 1 GB
-(docs/methods/engines.md); ``harness reduce --memory-limit`` sets another."""
+MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it; ``harness reduce
+--memory-limit`` sets another). Measured at 10^8 rows with 2.5 M classes (docs/methods/engines.md): on one thread
+the class query needs ~0.5-0.65 GB and does not spill at 1 GB; at 768 MB it spills (38 instead of 25 CPU-s); at
+512 MB DuckDB 2.0.1 ran out of memory instead of spilling."""
+
+THREADS = 1
+"""DuckDB threads for the reduction unless given. Each thread builds its own hash table of (nearly) every class when
+every file holds samples of every question (a sampling loop's order), so memory grows with threads, and past the
+memory limit several threads spill far more than one. Measured at 10^8 rows, 2.5 M classes, on this 2-core machine
+under load: 2 threads 27.1 CPU-s, 1,262 MiB peak, 56 s wall; 1 thread 24.7 CPU-s, 847 MiB, 59 s; with a 768 MB
+limit 2 threads took 68 CPU-s and 175 s. ``threads=N`` (``DuckRunner``, ``reduce_inputs``) uses more cores for wall
+time where memory allows."""
 
 
 _INTEGER_TYPES = frozenset(
@@ -61,7 +68,7 @@ class DuckRunner:
 
     def __init__(
         self, inputs: Inputs, *, memory_limit: str = MEMORY_LIMIT, temp_directory: str | None = None,
-        threads: int | None = None,
+        threads: int | None = THREADS,
     ) -> None:
         import duckdb
 
@@ -109,7 +116,14 @@ class DuckRunner:
         )
         self._sql(f"CREATE OR REPLACE TEMP VIEW {CANON} AS {canonical_sql(spec)}")
 
-    def classes(self, spec: Spec) -> pd.DataFrame:
+    def typed(self, spec: Spec) -> tuple[str, ...]:
+        """The fields whose DuckDB type is already canonical (:func:`harness.engines.sql.typed_fields`)."""
+        if not self._types:
+            self.describe()
+        return typed_fields(spec, lambda col: self._types.get(col, ""))
+
+    def classes(self, spec: Spec, *, duplicates: bool = False) -> Any:
+        """The class query's result as an Arrow table (streamed out of DuckDB in record batches)."""
         self.prepare(spec)
         # streamed out in Arrow batches: a materialised result (millions of classes) would have to fit in DuckDB's
         # memory limit next to the aggregation, which can spill while the result cannot
@@ -117,7 +131,7 @@ class DuckRunner:
 
         try:
             try:
-                out = self._stream(class_sql(spec))
+                out = self._stream(class_sql(spec, duplicates=duplicates))
             except duckdb.OutOfMemoryException:
                 # measured (DuckDB 2.0.1, 10^8 rows, 2.5 M string-keyed classes): with 2 threads a bare GROUP BY ran
                 # out of memory at 512 MB (the class query also at 1 GB); with 1 thread the bare GROUP BY spilled
@@ -126,14 +140,13 @@ class DuckRunner:
                     raise
                 self.con.execute("SET threads = 1")
                 self.retried_single_thread = True
-                out = self._stream(class_sql(spec))
+                out = self._stream(class_sql(spec, duplicates=duplicates))
         except duckdb.Error as exc:
             raise _read_error(exc, self.inputs) from None
         return out
 
-    def _stream(self, text: str) -> pd.DataFrame:
-        out: pd.DataFrame = self.con.sql(text).to_arrow_reader(1 << 17).read_all().to_pandas()
-        return out
+    def _stream(self, text: str) -> Any:
+        return self.con.sql(text).to_arrow_reader(1 << 17).read_all()
 
     def _threads(self) -> int:
         row = self.con.execute("SELECT current_setting('threads')").fetchone()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
 
 _SESSIONS: dict[str, Any] = {}
 
@@ -133,10 +133,17 @@ class SparkRunner:
         self._run(f"SELECT {projection(spec, _quote, 'harness_file')} FROM {VIEW}_raw").createOrReplaceTempView(VIEW)
         self._run(canonical_sql(spec)).createOrReplaceTempView(CANON)
 
-    def classes(self, spec: Spec, *, prepared: bool = False) -> pd.DataFrame:
+    def typed(self, spec: Spec) -> tuple[str, ...]:
+        """The fields whose Spark type is already canonical (:func:`harness.engines.sql.typed_fields`)."""
+        if self._df is None:
+            self.describe()
+        types = {f.name: f.dataType.typeName() for f in self._df.schema.fields}
+        return typed_fields(spec, lambda col: types.get(col, ""))
+
+    def classes(self, spec: Spec, *, prepared: bool = False, duplicates: bool = False) -> pd.DataFrame:
         if not prepared:
             self.prepare(spec)
-        result = self._run(class_sql(spec))
+        result = self._run(class_sql(spec, duplicates=duplicates))
         rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
         return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
 

@@ -34,6 +34,10 @@ class Spec:
     tokens: str | None = None
     group: str | None = None
     budget: str | None = None
+    typed: tuple[str, ...] = ()
+    """Short names (``q0``, ``m``, ``a``, ``c``, ``g``, ``b``, ``t``, ``s``) whose source type the engine reports
+    as already canonical (:func:`typed_fields`): the class query then needs no second aggregation level, no
+    check for non-numbers, and integer sample ids allow the bitmap duplicate check inside the class query."""
 
     def fields(self) -> dict[str, str]:
         """Short view name -> source column, for the projection."""
@@ -52,6 +56,36 @@ class Spec:
         """The grouping keys of the class table (group and budget only where present)."""
         extra = tuple(k for k, col in (("grp", self.group), ("budget", self.budget)) if col is not None)
         return ("model", "question_id", *extra, "answer", "correct")
+
+
+STRING_TYPES = frozenset({"string", "varchar"})
+INTEGER_TYPES = frozenset({
+    "tinyint", "smallint", "integer", "bigint", "utinyint", "usmallint", "uinteger", "ubigint", "byte", "short",
+    "long", "int",
+})
+FLOAT_TYPES = frozenset({"float", "double", "real"})
+
+
+def typed_fields(spec: Spec, kind: Callable[[str], str]) -> tuple[str, ...]:
+    """The short names whose source column's type (``kind(column)``: the engine's type name, lower case, without
+    parameters) needs no canonicalising: key columns of strings or integers (their cast to a string is one-to-one,
+    so nothing merges in a second aggregation), a correctness flag of booleans or integers (1/0; any other integer
+    becomes NULL, which is an error anyway), numeric tokens and budgets (never "not a number"), integer sample ids.
+    """
+    out = []
+    for short, col in spec.fields().items():
+        t = kind(col).split("(")[0].strip().lower()
+        if short.startswith("q") or short in ("m", "a", "g"):
+            ok = t in STRING_TYPES or t in INTEGER_TYPES
+        elif short == "c":
+            ok = t == "boolean" or t in INTEGER_TYPES
+        elif short in ("t", "b"):
+            ok = t in INTEGER_TYPES or t in FLOAT_TYPES or t == "decimal"
+        else:  # s
+            ok = t in INTEGER_TYPES
+        if ok:
+            out.append(short)
+    return tuple(out)
 
 
 def projection(spec: Spec, quote: Callable[[str], str], file_expr: str) -> str:
@@ -100,7 +134,8 @@ def _raw_keys(spec: Spec) -> list[str]:
 
 def _bad_expr(spec: Spec) -> str:
     checks = [f"{x} IS NOT NULL AND TRY_CAST({x} AS DOUBLE) IS NULL" for x, col in (("t", spec.tokens),
-                                                                                  ("b", spec.budget)) if col]
+                                                                                  ("b", spec.budget))
+              if col and x not in spec.typed]
     return " OR ".join(f"({c})" for c in checks) if checks else "false"
 
 
@@ -126,35 +161,71 @@ def canonical_sql(spec: Spec, carry: Sequence[str] = ()) -> str:
     return f"SELECT {', '.join(cols)} FROM {VIEW}"
 
 
-def class_sql(spec: Spec) -> str:
+def single_level(spec: Spec) -> bool:
+    """True when the first aggregation's keys are already the canonical ones (one question column; every key's
+    type in :attr:`Spec.typed`), so the second aggregation would merge nothing and is left out."""
+    return len(spec.question) == 1 and all(k in spec.typed for k in _raw_keys(spec))
+
+
+def folds_duplicates(spec: Spec) -> bool:
+    """True when the class query can carry the bitmap duplicate check (integer sample ids)."""
+    return spec.sample is not None and "s" in spec.typed
+
+
+def class_sql(spec: Spec, *, duplicates: bool = False) -> str:
     """THE reduction: one row per class key with its size, token sum and count, and its first/last sample index.
 
-    Two aggregations: first over the source columns as read (the per-row work is hashing typed values; no casts),
-    then the few resulting rows are cast to the canonical keys (strings, the correctness words to 1/0) and
-    aggregated again, so "true" and "TRUE", or 1 and "1", land in one class. ``tokens_n`` (samples with a token
-    count) tells whether every sample had one; ``n_bad`` counts rows whose tokens or budget are not numbers, so bad
-    values surface in the small output and only then is the offending row looked up. Rows whose correctness is
-    not boolean-like form classes with ``correct`` NULL.
+    First an aggregation over the source columns as read (the per-row work is hashing typed values; no casts);
+    then the resulting rows are cast to the canonical keys (strings, the correctness words to 1/0) and, unless
+    the keys were canonical already (:func:`single_level`), aggregated again, so "true" and "TRUE", or 1 and "1",
+    land in one class. ``tokens_n`` (samples with a token count) tells whether every sample had one; ``n_bad``
+    counts rows whose tokens or budget are not numbers (0 when the columns are numeric), so bad values surface in
+    the small output and only then is the offending row looked up. Rows whose correctness is not boolean-like
+    form classes with ``correct`` NULL.
+
+    ``duplicates`` (integer sample ids, :func:`folds_duplicates`): the same scan also runs the bitmap duplicate
+    check of :func:`duplicate_bucket_sql` as a second grouping set; its rows have ``harness_set`` 0 and ``lo``
+    the first id of a bucket holding a repeated id (none when there is no duplicate), the class rows
+    ``harness_set`` 1. One pass over the input instead of two (a second parse of JSON lines).
     """
     raw = ", ".join(_raw_keys(spec))
     tok = "TRY_CAST(t AS DOUBLE)" if spec.tokens else "CAST(NULL AS DOUBLE)"
     smp = "TRY_CAST(s AS BIGINT)" if spec.sample else "CAST(NULL AS BIGINT)"
-    inner = (
-        f"SELECT {raw}, COUNT(*) AS size, SUM({tok}) AS tokens_sum, COUNT({tok}) AS tokens_n, "
+    bad = _bad_expr(spec)
+    aggs = (
+        f"COUNT(*) AS size, SUM({tok}) AS tokens_sum, COUNT({tok}) AS tokens_n, "
         f"MIN({smp}) AS first_sample, MAX({smp}) AS last_sample, COUNT({smp}) AS sample_n, "
-        f"SUM(CASE WHEN {_bad_expr(spec)} THEN 1 ELSE 0 END) AS n_bad FROM {VIEW} GROUP BY {raw}"
+        + ("CAST(0 AS BIGINT) AS n_bad" if bad == "false"
+           else f"CAST(SUM(CASE WHEN {bad} THEN 1 ELSE 0 END) AS BIGINT) AS n_bad")
     )
+    fold = duplicates and folds_duplicates(spec)
+    if fold:
+        ids = ", ".join(k for k in _raw_keys(spec) if k.startswith("q") or k == "m")
+        r = f"((CAST(s AS BIGINT) % {BUCKET}) + {BUCKET}) % {BUCKET}"
+        src = (f"(SELECT {VIEW}.*, CAST(s AS BIGINT) - {r} AS lo, CAST(1 AS BIGINT) << {r} AS bit "
+               f"FROM {VIEW}) harness_b")
+        inner = (
+            f"SELECT {raw}, lo, GROUPING(lo) AS harness_set, {aggs}, bit_count(bit_or(bit)) AS harness_bits "
+            f"FROM {src} GROUP BY GROUPING SETS (({raw}), ({ids}, lo))"
+        )
+        tail = carry = ", harness_set, lo"
+        where = " WHERE harness_set = 1 OR sample_n > harness_bits"
+    else:
+        inner = f"SELECT {raw}, {aggs} FROM {VIEW} GROUP BY {raw}"
+        tail = where = carry = ""
     keyed = ", ".join(f"{expr} AS {name}" for name, expr in _key_exprs(spec).items())
     middle = (
-        f"SELECT {keyed}, size, tokens_sum, tokens_n, first_sample, last_sample, sample_n, n_bad "
-        f"FROM ({inner}) harness_inner"
+        f"SELECT {keyed}, size, tokens_sum, tokens_n, first_sample, last_sample, sample_n, n_bad{carry} "
+        f"FROM ({inner}) harness_inner{where}"
     )
+    if single_level(spec):
+        return middle
     keys = ", ".join(spec.keys)
     return (
         f"SELECT {keys}, CAST(SUM(size) AS BIGINT) AS size, SUM(tokens_sum) AS tokens_sum, "
         f"CAST(SUM(tokens_n) AS BIGINT) AS tokens_n, MIN(first_sample) AS first_sample, "
         f"MAX(last_sample) AS last_sample, CAST(SUM(sample_n) AS BIGINT) AS sample_n, "
-        f"CAST(SUM(n_bad) AS BIGINT) AS n_bad FROM ({middle}) harness_keyed GROUP BY {keys}"
+        f"CAST(SUM(n_bad) AS BIGINT) AS n_bad{tail} FROM ({middle}) harness_keyed GROUP BY {keys}{tail}"
     )
 
 
