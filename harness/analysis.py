@@ -283,7 +283,9 @@ def _analyse(
         ks_pred = default_ks(extrapolate * n_max)
         ks_pred = np.unique(np.append(ks_pred, n_max))
         say(f"{model}: predictions to k = {int(ks_pred.max())}")
-        pred, _ = prediction_rows(model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties)
+        pred, _ = prediction_rows(
+            model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties, matrices=False
+        )
         pred_tables.append(pred)
         pf = plateau_rows(model, fitted, sub)
         beyond = ks_pred[ks_pred >= n_max]
