@@ -363,7 +363,26 @@ def concat_counts(tables: Sequence[QuestionCounts]) -> QuestionCounts:
 def _pack_classes(pos: IntArray, size: IntArray, label: ObjArray, q: int) -> tuple[IntArray, ObjArray]:
     """Place classes (row position, size, label) into a (q, width) matrix, each row sorted by (-size, label)."""
     order = np.lexsort((label.astype(str), -size, pos))
-    pos, size, label = pos[order], size[order], label[order]
+    return pack_sorted_classes(pos[order], size[order], label[order], q)
+
+
+def class_notes(notes: Sequence[str], abstain: IntArray, n: IntArray, correct_classes: IntArray) -> list[str]:
+    """The notes of a class table: unanswered samples, and questions with more than one correct class."""
+    all_notes = list(notes)
+    if abstain.sum():
+        all_notes.append(f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote")
+    multi = int(((correct_classes > 0).sum(axis=1) > 1).sum())
+    if multi:
+        q = correct_classes.shape[0]
+        all_notes.append(
+            f"{multi} of {q} questions have more than one correct answer class: each is its own vote in maj@k"
+        )
+    return all_notes
+
+
+def pack_sorted_classes(pos: IntArray, size: IntArray, label: ObjArray, q: int) -> tuple[IntArray, ObjArray]:
+    """Classes already ordered by row and, within a row, as they should appear, into (q, width) size and label
+    matrices."""
     per_row = np.bincount(pos, minlength=q)
     width = int(per_row.max()) if len(per_row) else 0
     starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]).astype(np.int64)
@@ -422,14 +441,7 @@ def counts_from_class_table(
         for name in ("tokens", "flops_per_sample"):
             if name in aligned.columns:
                 extra[name] = aligned[name].to_numpy(np.float64)
-    all_notes = list(notes)
-    if abstain.sum():
-        all_notes.append(f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote")
-    multi = int(((correct_classes > 0).sum(axis=1) > 1).sum())
-    if multi:
-        all_notes.append(
-            f"{multi} of {q} questions have more than one correct answer class: each is its own vote in maj@k"
-        )
+    all_notes = class_notes(notes, abstain, n, correct_classes)
     return QuestionCounts(
         model=base["model"].to_numpy(object), question_id=base["question_id"].to_numpy(object), n=n,
         correct=correct, wrong=wrong, abstain=abstain, stopping=np.full(q, stopping, dtype=object),

@@ -41,7 +41,7 @@ from harness.engines.sql import BAD_ROW_CONDITIONS, Spec, duplicate_bucket_sql, 
 from harness.loaders._base import ColumnMap
 from harness.loaders._build import describe_conflict
 from harness.loaders._stopping import first_block_warning, varying_n_notes
-from harness.tables import FIXED, QuestionCounts, counts_from_class_table, parse_stopping
+from harness.tables import FIXED, QuestionCounts, class_notes, counts_from_class_table, parse_stopping
 
 ENGINES: tuple[str, ...] = ("duckdb", "spark", "memory")
 """``duckdb`` (embedded, default), ``spark`` (PySpark, any master), ``memory`` (pandas, the per-sample path)."""
@@ -536,14 +536,7 @@ def _counts(
         correct_labels = np.full((q, 1), "", dtype=object)
     correct = correct_classes.sum(axis=1)
     n = correct + wrong.sum(axis=1) + abstain
-    all_notes = list(notes)
-    if abstain.sum():
-        all_notes.append(f"{int(abstain.sum())} of {int(n.sum())} samples have no answer: counted as wrong, no vote")
-    multi = int(((correct_classes > 0).sum(axis=1) > 1).sum())
-    if multi:
-        all_notes.append(
-            f"{multi} of {q} questions have more than one correct answer class: each is its own vote in maj@k"
-        )
+    all_notes = class_notes(notes, abstain, n, correct_classes)
     return QuestionCounts(
         model=model, question_id=qid, n=n, correct=correct, wrong=wrong, abstain=abstain, tokens=tokens,
         stopping=np.full(q, stopping, dtype=object), correct_classes=correct_classes,

@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from harness.tables import pack_sorted_classes
+
 IntArray = npt.NDArray[np.int64]
 CodeArray = npt.NDArray[np.int32]
 """Dictionary codes (-1: null): 4 bytes a class row instead of 8 (the class table is what sets the peak)."""
@@ -212,16 +214,7 @@ def pack_classes(pos: IntArray, size: IntArray, rank: IntArray, label: ObjArray,
         order = np.argsort(pos * (big * ranks) + (big - 1 - size) * ranks + rank, kind="stable")
     else:
         order = np.lexsort((rank, -size, pos))
-    pos, size, label = pos[order], size[order], label[order]
-    per_row = np.bincount(pos, minlength=q)
-    width = int(per_row.max()) if len(per_row) else 0
-    starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]).astype(np.int64)
-    col = np.arange(len(pos)) - starts[pos]
-    sizes = np.zeros((q, width), np.int64)
-    sizes[pos, col] = size
-    labels = np.full((q, width), "", dtype=object)
-    labels[pos, col] = label
-    return sizes, labels
+    return pack_sorted_classes(pos[order], size[order], label[order], q)
 
 
 def frame(columns: Sequence[tuple[str, npt.NDArray[Any]]]) -> pd.DataFrame:

@@ -215,14 +215,26 @@ def two_class_iid(pa: float, pb: float, k: int, credit: float, log_tail: float) 
     if s >= 1.0:  # every draw votes for a or b: T = k
         small = _window_sum(k, k, k, s, q, coef)
         return min(max(1.0 - small if r >= 0.5 else small, 0.0), 1.0)
-    odds_s = s / (1.0 - s)
-    # window of T: from the mode outwards while the remaining tail could exceed exp(log_tail)
-    mode = min(max(math.floor((k + 1) * s), 1), k)
-    lp_mode = _log_binom_pmf(mode, k, s)
+    lo, hi = binomial_window(k, s, log_tail)  # the window of T
+    small = _window_sum(lo, hi, k, s, q, coef)
+    if r >= 0.5:
+        none = math.exp(k * math.log1p(-s))
+        return min(max(1.0 - none - small, 0.0), 1.0)
+    return min(max(small, 0.0), 1.0)
+
+
+@njit(cache=True)
+def binomial_window(k: int, p: float, log_tail: float) -> tuple[int, int]:
+    """(lo, hi), 1 <= lo <= hi <= k: Binomial(k, p) puts at most exp(log_tail) above hi and at most exp(log_tail) on
+    1..lo-1, walked from the mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the pmf is
+    log-concave, so the ratios keep falling). 0 < p < 1."""
+    odds = p / (1.0 - p)
+    mode = min(max(math.floor((k + 1) * p), 1), k)
+    lp_mode = _log_binom_pmf(mode, k, p)
     hi = mode
     lp = lp_mode
     while hi < k:
-        ratio = (k - hi) / (hi + 1.0) * odds_s
+        ratio = (k - hi) / (hi + 1.0) * odds
         if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
             break
         lp += math.log(ratio)
@@ -230,16 +242,12 @@ def two_class_iid(pa: float, pb: float, k: int, credit: float, log_tail: float) 
     lo = mode
     lp = lp_mode
     while lo > 1:
-        ratio = lo / (k - lo + 1.0) / odds_s
+        ratio = lo / (k - lo + 1.0) / odds
         if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
             break
         lp += math.log(ratio)
         lo -= 1
-    small = _window_sum(lo, hi, k, s, q, coef)
-    if r >= 0.5:
-        none = math.exp(k * math.log1p(-s))
-        return min(max(1.0 - none - small, 0.0), 1.0)
-    return min(max(small, 0.0), 1.0)
+    return lo, hi
 
 
 @njit(cache=True)
@@ -355,25 +363,7 @@ def three_class_iid(a: int, b1: int, b2: int, n: int, k: int, ties: int, log_tai
     pa = a / n
     s1 = b1 / (n - a)
     q2 = b2 / (n - a - b1)
-    odds = pa / (1.0 - pa)
-    mode = min(max(math.floor((k + 1) * pa), 1), k)
-    lp_mode = _log_binom_pmf(mode, k, pa)
-    hi = mode
-    lp = lp_mode
-    while hi < k:
-        ratio = (k - hi) / (hi + 1.0) * odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        hi += 1
-    lo = mode
-    lp = lp_mode
-    while lo > 1:
-        ratio = lo / (k - lo + 1.0) / odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        lo -= 1
+    lo, hi = binomial_window(k, pa, log_tail)  # the window of X_a
     total = 0.0
     for x in range(lo, hi + 1):
         px = math.exp(_log_binom_pmf(x, k, pa))
