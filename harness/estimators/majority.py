@@ -31,7 +31,8 @@ Method (exact; docs/methods/estimators.md has the proofs, complexity and bounds)
 Before either (method 'auto'), ``_screen_kernel.screen`` pools with the unanswered samples every class whose
 Chernoff bound on reaching the leaders is below eps / (classes + 2), returns votes that the same bound decides
 (1 or 0), and computes a vote left between two classes (i.i.d.) in O(sqrt k) by conditioning on the two classes'
-total; the pooled mass adds at most ``EPS`` to the error.
+total, and one left between one correct and two wrong classes in O(k); the pooled mass adds at most ``EPS`` to the
+error.
 
 ``maj_at_k`` computes each distinct question shape once, in one compiled loop over questions and k
 (``_batch_kernel.maj_batch``).
@@ -176,7 +177,7 @@ def _maj_one(
         top = max(correct[0], wrong[0] if wrong else 0)
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
-    if method == "auto":  # pool the classes that cannot matter; decided and two-class votes at once
+    if method == "auto":  # pool the classes that cannot matter; decided, two- and three-class votes at once
         status, value, c_left, w_left, rest = screen(
             np.asarray(correct, np.int64), np.asarray(wrong, np.int64), rest, k, _TIE_CODES[ties],
             kind == "measured", _LOG_EPS,
