@@ -90,32 +90,33 @@ def screen(
             return DECIDED, 1.0, c, w, rest
     top = max(pa, pb)
     log_d = log_eps - math.log(c.shape[0] + w.shape[0] + 2.0)
-    keep_c = np.empty(c.shape[0], np.int64)
-    keep_w = np.empty(w.shape[0], np.int64)
-    keep_c[0] = c[0]
-    keep_w[0] = w[0]
-    nc = 1
-    nw = 1
-    pooled = 0
-    for j in range(1, c.shape[0]):
-        if log_chernoff(top, c[j] / n, k) <= log_d:
-            pooled += c[j]
-        else:
-            keep_c[nc] = c[j]
-            nc += 1
-    for j in range(1, w.shape[0]):
-        if log_chernoff(top, w[j] / n, k) <= log_d:
-            pooled += w[j]
-        else:
-            keep_w[nw] = w[j]
-            nw += 1
+    keep_c, pooled_c = _pool(c, top, n, k, log_d)
+    keep_w, pooled_w = _pool(w, top, n, k, log_d)
+    nc, nw, pooled = keep_c.shape[0], keep_w.shape[0], pooled_c + pooled_w
     if nc == 1 and nw == 1 and not measured:
         credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
-        return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c[:1], keep_w[:1], 0
+        return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c, keep_w, 0
     if nc == 1 and nw == 2 and not measured:
         value = three_class_iid(c[0], w[0], keep_w[1], n, k, ties, log_eps - math.log(4.0))
-        return THREE_CLASS, value, keep_c[:1], keep_w[:2], 0
-    return REDUCED, -1.0, keep_c[:nc], keep_w[:nw], rest + pooled
+        return THREE_CLASS, value, keep_c, keep_w, 0
+    return REDUCED, -1.0, keep_c, keep_w, rest + pooled
+
+
+@njit(cache=True)
+def _pool(sizes: IntArray, top: float, n: int, k: int, log_d: float) -> tuple[IntArray, int]:
+    """(kept classes, pooled samples): every class after the first whose Chernoff bound against the leader's share
+    ``top`` is at most exp(log_d) joins the non-voting pool; the first (a leader) is always kept."""
+    keep = np.empty(sizes.shape[0], np.int64)
+    keep[0] = sizes[0]
+    kept = 1
+    pooled = 0
+    for j in range(1, sizes.shape[0]):
+        if log_chernoff(top, sizes[j] / n, k) <= log_d:
+            pooled += sizes[j]
+        else:
+            keep[kept] = sizes[j]
+            kept += 1
+    return keep[:kept], pooled
 
 
 @njit(cache=True)
@@ -185,26 +186,6 @@ def _log_binom_pmf(i: int, t: int, q: float) -> float:
 
 
 @njit(cache=True)
-def _lower_tail(t: int, q: float) -> float:
-    """P(Bin(t, q) < t/2) for q >= 1/2, summed from the boundary down until the remainder (at most term x ratio /
-    (1 - ratio), the ratios falling) is below 1e-17 of the sum."""
-    j = (t - 1) // 2
-    if j < 0:
-        return 0.0
-    term = math.exp(_log_binom_pmf(j, t, q))
-    total = term
-    odds = (1.0 - q) / q
-    while j > 0:
-        ratio = j / (t - j + 1.0) * odds
-        term *= ratio
-        j -= 1
-        total += term
-        if ratio < 1.0 and term * ratio <= 1e-17 * total * (1.0 - ratio):
-            break
-    return total
-
-
-@njit(cache=True)
 def two_class_iid(pa: float, pb: float, k: int, credit: float, log_tail: float) -> float:
     """maj@k of a (correct, share pa) against b (wrong, share pb), the rest voting for nobody, k draws with
     replacement (see the module docstring); each binomial tail of T left out is below exp(log_tail)."""
@@ -261,7 +242,7 @@ def _window_sum(lo: int, hi: int, k: int, s: float, q: float, coef: float) -> fl
     for t in range(lo, hi + 1):
         if (t - lo) % _ANCHOR_EVERY == 0:
             p_t = math.exp(_log_binom_pmf(t, k, s)) if s < 1.0 else 1.0
-            tail = _lower_tail(t, q)
+            tail = _binom_split((t + 1) // 2, t, q)[0]  # P(Bin(t, q) < t/2), the small (lower) tail
             g = math.exp(_log_binom_pmf(t // 2, t, q))
         small += p_t * (tail + (coef * g if t % 2 == 0 else 0.0))
         p_t *= (k - t) / (t + 1.0) * odds_s  # advance t -> t + 1
