@@ -14,13 +14,13 @@ from harness.estimators import majority
 from harness.estimators._screen_kernel import (
     DECIDED,
     REDUCED,
-    THREE_CLASS,
+    SWEPT,
     TWO_CLASS,
     log_chernoff,
     screen,
-    three_class_iid,
     two_class_iid,
 )
+from harness.estimators._sweep_kernel import sweep_iid
 from tests.test_estimators_kernel import TIES, brute, random_question
 
 LOG_EPS = math.log(1e-14)
@@ -115,7 +115,7 @@ def test_screened_values_match_the_unscreened_kernels_on_large_tables(kind: str)
                 status = screen(np.array(c, np.int64), np.array(w, np.int64), rest, k, 0, kind == "measured",
                                 LOG_EPS)[0]
                 seen.add(int(status))
-    assert seen == ({DECIDED, TWO_CLASS, THREE_CLASS, REDUCED} if kind == "iid" else {DECIDED, REDUCED})
+    assert seen == ({DECIDED, TWO_CLASS, SWEPT, REDUCED} if kind == "iid" else {DECIDED, REDUCED})
 
 
 def test_two_class_path_at_k_20000_matches_a_30_digit_reference() -> None:
@@ -148,12 +148,15 @@ def _four_way_mp(a: int, b1: int, b2: int, n: int, k: int, c1: str, c2: str) -> 
 
 
 @pytest.mark.parametrize(("a", "b1", "b2", "rest", "k"), [(30, 29, 28, 13, 45), (10, 12, 9, 0, 40), (5, 5, 5, 85, 33)])
-def test_three_class_path_matches_a_40_digit_triple_sum(a: int, b1: int, b2: int, rest: int, k: int) -> None:
+def test_sweep_with_two_wrong_classes_matches_a_40_digit_triple_sum(
+    a: int, b1: int, b2: int, rest: int, k: int
+) -> None:
     n = a + b1 + b2 + rest
     for code, (ties, c1, c2) in enumerate((("random", "0.5", "1/3"), ("strict", "0", "0"), ("weak", "1", "1"))):
         want = float(_four_way_mp(a, b1, b2, n, k, c1, mpmath.mpf(1) / 3 if c2 == "1/3" else c2))
-        got = three_class_iid(a, b1, b2, n, k, code, LOG_EPS - math.log(4.0))
+        got = sweep_iid(a, np.array([b1, b2], np.int64), rest, n, k, code, LOG_EPS)
         assert abs(got - want) < 5e-14, (ties, got, want)
+        assert abs(majority._maj_one((a,), (b1, b2), rest, k, ties, "iid") - want) < 5e-14
 
 
 def test_no_wrong_class_is_one_minus_all_unanswered_exactly() -> None:

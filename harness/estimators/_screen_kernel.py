@@ -38,11 +38,13 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from harness.estimators._loader_pmf import _log_binom_pmf, binomial_window
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK
+from harness.estimators._sweep_kernel import MAX_SWEEP_CLASSES, sweep_iid
 
 IntArray = npt.NDArray[np.int64]
 
-DECIDED, TWO_CLASS, REDUCED, THREE_CLASS = 0, 1, 2, 3
+DECIDED, TWO_CLASS, REDUCED, SWEPT = 0, 1, 2, 4
 _ANCHOR_EVERY = 64
 
 
@@ -96,9 +98,8 @@ def screen(
     if nc == 1 and nw == 1 and not measured:
         credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
         return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c, keep_w, 0
-    if nc == 1 and nw == 2 and not measured:
-        value = three_class_iid(c[0], w[0], keep_w[1], n, k, ties, log_eps - math.log(4.0))
-        return THREE_CLASS, value, keep_c, keep_w, 0
+    if nc == 1 and 2 <= nw <= MAX_SWEEP_CLASSES and not measured:
+        return SWEPT, sweep_iid(c[0], keep_w, rest + pooled, n, k, ties, log_eps), keep_c, keep_w, 0
     return REDUCED, -1.0, keep_c, keep_w, rest + pooled
 
 
@@ -131,60 +132,6 @@ def _all_unanswered(n: int, rest: int, k: int, measured: bool) -> float:
     return math.exp(k * math.log(rest / n))
 
 
-_STIRLERR_SMALL = np.array([  # stirlerr(n) = log(n!) - log(sqrt(2 pi n) (n/e)^n), n = 0..15 (Loader 2000, table)
-    0.0, 0.0810614667953272582196702, 0.0413406959554092940938221, 0.0276779256849983391487893,
-    0.0207906721037650731532637, 0.0166446911898211921631948, 0.0138761288230707480461776,
-    0.0118967099458917700950557, 0.0104112652619720965343077, 0.00925546218271273291772934,
-    0.00833056343336287125646232, 0.00757367548795184079497882, 0.00694284010720952986566542,
-    0.00640899418800420706843963, 0.00595137011275884773349080, 0.00555473355196280137638325,
-])
-
-
-@njit(cache=True)
-def _stirlerr(n: float) -> float:
-    """log(n!) - log(sqrt(2 pi n) (n / e)^n) for whole n >= 1 (Loader 2000: a table, then the Stirling series)."""
-    if n <= 15.0:
-        return float(_STIRLERR_SMALL[int(n)])
-    nn = n * n
-    if n > 500.0:
-        return (1.0 / 12.0 - 1.0 / 360.0 / nn) / n
-    if n > 80.0:
-        return (1.0 / 12.0 - (1.0 / 360.0 - 1.0 / 1260.0 / nn) / nn) / n
-    if n > 35.0:
-        return (1.0 / 12.0 - (1.0 / 360.0 - (1.0 / 1260.0 - 1.0 / 1680.0 / nn) / nn) / nn) / n
-    return (1.0 / 12.0 - (1.0 / 360.0 - (1.0 / 1260.0 - (1.0 / 1680.0 - 1.0 / 1188.0 / nn) / nn) / nn) / nn) / n
-
-
-@njit(cache=True)
-def _bd0(x: float, np_: float) -> float:
-    """x log(x / np) + np - x without cancellation (Loader 2000)."""
-    if abs(x - np_) < 0.1 * (x + np_):
-        v = (x - np_) / (x + np_)
-        s = (x - np_) * v
-        ej = 2.0 * x * v
-        v2 = v * v
-        for j in range(1, 1000):
-            ej *= v2
-            s1 = s + ej / (2 * j + 1)
-            if s1 == s:
-                return s1
-            s = s1
-        return s
-    return x * math.log(x / np_) + np_ - x
-
-
-@njit(cache=True)
-def _log_binom_pmf(i: int, t: int, q: float) -> float:
-    """log P(Bin(t, q) = i), accurate to a few units of 1e-16 relative for any t (Loader 2000, R's dbinom)."""
-    if i == 0:
-        return t * math.log1p(-q)
-    if i == t:
-        return t * math.log(q)
-    lc = _stirlerr(float(t)) - _stirlerr(float(i)) - _stirlerr(float(t - i)) - _bd0(float(i), t * q)
-    lc -= _bd0(float(t - i), t * (1.0 - q))
-    return lc + 0.5 * math.log(t / (2.0 * math.pi * i * (t - i)))
-
-
 @njit(cache=True)
 def two_class_iid(pa: float, pb: float, k: int, credit: float, log_tail: float) -> float:
     """maj@k of a (correct, share pa) against b (wrong, share pb), the rest voting for nobody, k draws with
@@ -202,33 +149,6 @@ def two_class_iid(pa: float, pb: float, k: int, credit: float, log_tail: float) 
         none = math.exp(k * math.log1p(-s))
         return min(max(1.0 - none - small, 0.0), 1.0)
     return min(max(small, 0.0), 1.0)
-
-
-@njit(cache=True)
-def binomial_window(k: int, p: float, log_tail: float) -> tuple[int, int]:
-    """(lo, hi), 1 <= lo <= hi <= k: Binomial(k, p) puts at most exp(log_tail) above hi and at most exp(log_tail) on
-    1..lo-1, walked from the mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the pmf is
-    log-concave, so the ratios keep falling). 0 < p < 1."""
-    odds = p / (1.0 - p)
-    mode = min(max(math.floor((k + 1) * p), 1), k)
-    lp_mode = _log_binom_pmf(mode, k, p)
-    hi = mode
-    lp = lp_mode
-    while hi < k:
-        ratio = (k - hi) / (hi + 1.0) * odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        hi += 1
-    lo = mode
-    lp = lp_mode
-    while lo > 1:
-        ratio = lo / (k - lo + 1.0) / odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        lo -= 1
-    return lo, hi
 
 
 @njit(cache=True)
@@ -287,67 +207,3 @@ def _binom_split(x: int, m: int, q: float) -> tuple[float, float, float]:
         if ratio < 1.0 and term * ratio <= 1e-17 * total * (1.0 - ratio):
             break
     return max(1.0 - total, 0.0), below, at
-
-
-@njit(cache=True)
-def _credit_two_wrong(x: int, m: int, s1: float, q2: float, c1: float, c2: float) -> float:
-    """P(credit | the correct class holds x votes; the other m draws: Y1 ~ Bin(m, s1), Y2 | Y1 = y ~ Bin(m - y, q2),
-    the rest no vote): sum_{y < x} P(Y1 = y) [P(Y2 < x) + c1 P(Y2 = x)] + P(Y1 = x) [c1 P(Y2 < x)
-    + c2 P(Y2 = x)]. The y window runs from the mode of Y1 outwards until its pmf is below 1e-18; along it the
-    conditional law of Y2 follows t = m - y by F_(t-1)(x-1) = F_t(x-1) + q2 f_(t-1)(x-1) and f_(t-1)(j) = f_t(j)
-    (t - j) / (t (1 - q2)), re-summed every 64 steps."""
-    hi = min(x, m)
-    mode = min(max(math.floor((m + 1) * s1), 0), hi)
-    lo = mode  # lowest y kept: walk down while the pmf of Y1 matters
-    lp = _log_binom_pmf(mode, m, s1)
-    while lo > 0 and lp > math.log(1e-18):
-        lp += math.log(lo / ((m - lo + 1.0) * (s1 / (1.0 - s1))))
-        lo -= 1
-    total = 0.0
-    lt = 0.0
-    f_below = 0.0
-    f_at = 0.0
-    p1 = 0.0
-    y = lo
-    while y <= hi:
-        t = m - y
-        if q2 >= 1.0:  # no unanswered draw: Y2 = t exactly
-            lt, f_at = (1.0, 0.0) if t < x else ((0.0, 1.0) if t == x else (0.0, 0.0))
-            p1 = math.exp(_log_binom_pmf(y, m, s1))
-            total += p1 * ((lt + c1 * f_at) if y < x else (c1 * lt + c2 * f_at))
-            y += 1
-            continue
-        if (y - lo) % 64 == 0:
-            p1 = math.exp(_log_binom_pmf(y, m, s1))
-            lt, f_below, f_at = _binom_split(x, t, q2)
-        total += p1 * ((lt + c1 * f_at) if y < x else (c1 * lt + c2 * f_at))
-        if y > mode + 2 and p1 < 1e-18:
-            break
-        # advance y -> y + 1 (t -> t - 1)
-        if t >= 1:
-            f_below = f_below * (t - (x - 1)) / (t * (1.0 - q2)) if t > x - 1 else 0.0
-            f_at = f_at * (t - x) / (t * (1.0 - q2)) if t > x else 0.0
-            lt = min(lt + q2 * f_below, 1.0)
-        p1 *= (m - y) / (y + 1.0) * (s1 / (1.0 - s1))
-        y += 1
-    return min(max(total, 0.0), 1.0)
-
-
-@njit(cache=True)
-def three_class_iid(a: int, b1: int, b2: int, n: int, k: int, ties: int, log_tail: float) -> float:
-    """maj@k of a (correct class) against b1 and b2 (wrong classes) of n samples, the rest voting for nobody, k
-    draws with replacement: sum_x P(X_a = x) P(credit | x) over the window of X_a outside which each tail is below
-    exp(log_tail) (x = 0 credits nothing). Shares from the integer sizes, so q2 = 1 exactly when nothing else is
-    left."""
-    c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
-    c2 = 1.0 / 3.0 if ties == TIE_RANDOM else c1
-    pa = a / n
-    s1 = b1 / (n - a)
-    q2 = b2 / (n - a - b1)
-    lo, hi = binomial_window(k, pa, log_tail)  # the window of X_a
-    total = 0.0
-    for x in range(lo, hi + 1):
-        px = math.exp(_log_binom_pmf(x, k, pa))
-        m = k - x
-        total += px * (1.0 if m == 0 else _credit_two_wrong(x, m, s1, q2, c1, c2))
-    return min(max(total, 0.0), 1.0)
