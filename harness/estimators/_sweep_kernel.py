@@ -115,9 +115,10 @@ def credit_sweep(
                 acc += math.exp(lw)
                 continue
             if x >= 1 and _log_credit_bound(x, k, lw, w, nonc) > log_skip:
-                h = _credit_at(x, k, lw, lam, nw, lo, hi, f, gv, glo, ghi, prod, base, length, full, ties, log_skip)
-                out[x - x_lo] = h
-                acc += math.exp(lw) * h
+                credit = _credit_at(x, k, lw, lam, nw, lo, hi, f, gv, glo, ghi, prod, base, length, full, ties,
+                                    log_skip)
+                out[x - x_lo] = credit
+                acc += math.exp(lw) * credit
         for j in range(nw):
             if lo[j] <= x <= hi[j]:
                 _add(j, x, f[j, x - lo[j]], lo, prod, base, length, empty, full, k - x)
