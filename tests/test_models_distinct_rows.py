@@ -4,6 +4,8 @@ brute-force per-question formulas, up to rounding."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import special
@@ -162,36 +164,89 @@ def _class_table(seed: int, q: int = 60) -> QuestionCounts:
     return QuestionCounts.from_classes(correct, wrong, abstain=abstain)
 
 
-def _structured_brute(fit: SpreadFit, counts: QuestionCounts, ks: np.ndarray) -> np.ndarray:
-    """The former per-question loop: one exact maj@k per (question, posterior quantile)."""
+def _credit_given_x(x: int, m: int, wrong: np.ndarray, free: int, ties: str) -> float:
+    """P(credit | x correct votes): the other m draws multinomial over the (at most two) wrong classes and the
+    unanswered samples, enumerated over every (y1, y2)."""
+    nonc = int(wrong.sum()) + free
+    q = np.zeros(2)
+    q[: len(wrong)] = wrong / nonc
+    y1, y2 = np.meshgrid(np.arange(m + 1), np.arange(m + 1), indexing="ij")
+    rest = m - y1 - y2
+    ok = rest >= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logw = (special.gammaln(m + 1) - special.gammaln(y1 + 1) - special.gammaln(y2 + 1)
+                - special.gammaln(np.maximum(rest, 0) + 1) + special.xlogy(y1, q[0]) + special.xlogy(y2, q[1])
+                + special.xlogy(np.maximum(rest, 0), 1 - q.sum()))
+    pmf = np.where(ok, np.exp(logw), 0.0)
+    top = np.maximum(y1, y2)
+    tied = (y1 == x).astype(int) + (y2 == x)
+    credit = np.where(top > x, 0.0, {"random": 1.0 / (1 + tied), "strict": (tied == 0) * 1.0, "weak": 1.0}[ties])
+    return float((pmf * np.where(x == 0, 0.0, credit)).sum())
+
+
+def _structured_brute(fit: SpreadFit, counts: QuestionCounts, ks: np.ndarray, ties: str = "random") -> np.ndarray:
+    """Question by question: with several correct classes, the former loop over three posterior quantiles (one
+    exact maj@k each); otherwise sum_x pi(x) H(x), pi(x) = sum_g post(g) Bin(x; k, p_g) from scipy and H(x) the
+    conditional credit by enumeration (1 - pi(0) when no wrong class was seen)."""
+    from scipy import stats
+
     assert counts.wrong is not None and counts.correct_classes is not None
     post = fit.posterior[fit.row]
     order = np.argsort(fit.support)
     cdf = np.cumsum(post[:, order], axis=1)
     out = np.zeros((counts.n_questions, len(ks)))
     for i in range(counts.n_questions):
-        qs = [fit.support[order][min(int((cdf[i] < pr).sum()), len(order) - 1)] for pr in (1 / 6, 1 / 2, 5 / 6)]
         nonc = counts.n[i] - counts.correct[i]
         wrong = counts.wrong[i][counts.wrong[i] > 0]
         cc = counts.correct_classes[i][counts.correct_classes[i] > 0]
-        shares = cc / cc.sum() if len(cc) else np.ones(1)
+        if len(cc) <= 1:
+            for j, k in enumerate(ks.tolist()):
+                pi = post[i] @ stats.binom.pmf(np.arange(k + 1)[None, :], k, fit.support[:, None])
+                if len(wrong) == 0:
+                    out[i, j] = 1.0 - pi[0]
+                else:
+                    free = int(nonc - wrong.sum())
+                    out[i, j] = sum(pi[x] * _credit_given_x(x, k - x, wrong, free, ties) for x in range(k + 1))
+            continue
+        qs = [fit.support[order][min(int((cdf[i] < pr).sum()), len(order) - 1)] for pr in (1 / 6, 1 / 2, 5 / 6)]
+        shares = cc / cc.sum()
         for p in _round_p(np.array(qs)):
             if p <= 0:
-                continue
-            if nonc == 0 and len(shares) == 1:
-                out[i] += (1.0 - (1.0 - p) ** ks) / 3
                 continue
             a0 = round(p * _PSEUDO)
             rest = _PSEUDO - a0
             w = [round(rest * v / nonc) for v in wrong.tolist()] if nonc > 0 else []
             corr = [max(round(a0 * v), 1) for v in shares.tolist()]
-            out[i] += maj_at_k_one(corr, w, max(rest - sum(w), 0), ks, ties="random", kind="iid") / 3
+            out[i] += maj_at_k_one(corr, w, max(rest - sum(w), 0), ks, ties=ties, kind="iid") / 3
     return out
+
+
+def test_structured_prediction_is_maj_at_k_at_a_point_mass_posterior() -> None:
+    """A posterior that is a point mass at p = j/8 makes the prediction maj@k of the multinomial with shares p
+    and (1 - p) w_l / nonc: the exact kernels on integer class sizes (8 nonc samples), every tie rule, k to 1,000,
+    to 1e-13."""
+    counts = QuestionCounts.from_classes(
+        [3, 5, 0, 7, 2, 1], [[4, 2], [3, 1, 1], [6, 2, 2, 1], [2], [3, 3, 2], [5, 5, 5, 2, 2, 1, 1, 1]],
+        abstain=[1, 0, 2, 1, 0, 3],
+    )
+    assert counts.wrong is not None
+    fit = fit_spread(counts, fits=("beta_binomial",))[0]
+    ks = np.array([1, 2, 3, 5, 8, 33, 100, 1000])
+    for j in range(1, 8):
+        point = replace(fit, support=np.array([j / 8]), mass=np.ones(1), posterior=np.ones((fit.posterior.shape[0], 1)))
+        for ties in ("random", "strict", "weak"):
+            got = predict_maj_structured_many([point], counts, ks, ties=ties)[0]
+            for i in range(counts.n_questions):
+                nonc = int(counts.n[i] - counts.correct[i])
+                w = counts.wrong[i][counts.wrong[i] > 0].tolist()
+                want = maj_at_k_one([j * nonc], [(8 - j) * v for v in w], (8 - j) * (nonc - sum(w)), ks, ties=ties,
+                                    kind="iid")
+                np.testing.assert_allclose(got[i], want, rtol=0, atol=1e-13, err_msg=f"{ties} question {i} p={j}/8")
 
 
 def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> None:
     counts = _class_table(6)
-    ks = np.array([1, 2, 3, 8, 12, 40, 200])
+    ks = np.array([1, 2, 3, 8, 12, 40, 90])
     fits = fit_spread(counts)
     assert all(f.posterior.shape[0] < counts.n_questions for f in fits)
     assert (counts.correct == counts.n).any()  # the closed-form branch (no wrong answer seen) is exercised too
@@ -214,13 +269,16 @@ def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> 
         if not at.any():
             assert got["maj_inf"] == pytest.approx(above.mean(), rel=1e-12)
         np.testing.assert_allclose(predict_maj_structured(f, counts, ks), _structured_brute(f, counts, ks),
-                                   rtol=1e-12, atol=1e-15)
+                                   rtol=0, atol=1e-12)
     many = predict_maj_structured_many(fits, counts, ks)
-    for f, m in zip(fits, many, strict=True):
-        np.testing.assert_array_equal(m, predict_maj_structured(f, counts, ks))
+    for f, m in zip(fits, many, strict=True):  # shared H: pruned against every fit's weights, so rounding differs
+        np.testing.assert_allclose(m, predict_maj_structured(f, counts, ks), rtol=0, atol=1e-13)
     load = structured_maj_workload(fits, counts)
-    assert load["profiles"] < len(fits) * counts.n_questions
-    assert load["kernel_rows"] <= load["kernel_rows_per_fit"] <= load["question_rows"] <= 3 * 4 * counts.n_questions
+    assert 0 < load["quantile_questions"] < counts.n_questions  # both branches run
+    assert load["exact_questions"] + load["quantile_questions"] <= counts.n_questions
+    assert load["profiles"] <= load["pairs"] <= len(fits) * load["exact_questions"]
+    assert load["profiles"] < load["exact_questions"]  # profiles repeat: H is computed once for all of them
+    assert load["quantile_rows"] <= 3 * len(fits) * load["quantile_questions"]
 
 
 def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:

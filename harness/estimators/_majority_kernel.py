@@ -102,17 +102,52 @@ def maj_kernel(
     ``gl_nodes[N, :N]`` / ``gl_weights[N, :N]`` are the N-point Gauss-Legendre rule on [0, 1] (row 0: u = 0,
     weight 1), see :func:`gauss_legendre_table`.
     """
+    return _kernel(a0, sizes, rest, k, ties, measured, log_eps, gl_nodes, gl_weights, np.zeros(0), 0, 0.0)
+
+
+@njit(cache=True, nogil=True)
+def credit_given_x(
+    sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, x_first: int, log_weight: float, log_eps: float,
+    gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64], out: npt.NDArray[np.float64],
+) -> float:
+    """Fill ``out[i]`` with H(x), x = x_first + i: the credit of one correct class that holds x of k draws with
+    replacement when the other k - x fall on the wrong classes ``sizes`` (descending) and ``rest`` in proportion to
+    their sizes (a multinomial). maj@k is sum_x P(X = x) H(x) for every law of X; each H(x) is exact to eps. A
+    negative return asks for a larger Gauss-Legendre table (as :func:`maj_kernel`), else 0."""
+    return _kernel(1, sizes, rest, k, ties, False, log_eps, gl_nodes, gl_weights, out, x_first, log_weight)
+
+
+@njit(cache=True, nogil=True)
+def _kernel(
+    a0: int, sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, measured: bool, log_eps: float,
+    gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64], out: npt.NDArray[np.float64],
+    x_first: int, log_weight: float,
+) -> float:
+    """maj_kernel, or with a non-empty ``out`` (i.i.d. only) the conditional credits H(x) of credit_given_x."""
+    per_x = out.shape[0] > 0
     n_wrong = sizes.shape[0]
     pool = rest
     for j in range(n_wrong):
         pool += sizes[j]
     total = a0 + pool
-    if a0 == 0:
+    if per_x:
+        out[:] = 0.0
+        for x in range(max(x_first, 1), x_first + out.shape[0]):
+            out[x - x_first] = 1.0 if pool == 0 or x == k else 0.0
+        if pool == 0:
+            return 0.0
+    elif a0 == 0:
         return 0.0
-    if pool == 0:
+    elif pool == 0:
         return 1.0
     log_w = math.log(n_wrong + 2.0)
-    if measured:
+    if per_x:
+        xmin = max(x_first, 1)
+        xmax = min(k - 1, x_first + out.shape[0] - 1)
+        lnorm0 = 0.0
+        lp = 0.0
+        lq = 0.0
+    elif measured:
         xmin = max(1, k - pool)
         xmax = min(k, a0)
         lnorm0 = _log_choose(float(total), float(k))
@@ -135,7 +170,9 @@ def maj_kernel(
     acc = 0.0
     for x in range(xmin, xmax + 1):
         m = k - x
-        if measured:
+        if per_x:
+            lpx = max(log_weight, log_eps)  # H(x) to eps / (weight of x)
+        elif measured:
             lpx = _log_choose(float(a0), float(x)) + _log_choose(float(pool), float(m)) - lnorm0
         else:
             lpx = _log_choose(float(k), float(x)) + x * lp + m * lq
@@ -179,6 +216,8 @@ def maj_kernel(
                 comp_total += a
         if ncomp == 0:
             acc += px
+            if per_x:
+                out[x - x_first] = 1.0
             continue
         theta = m / pool
         free = pool - comp_total
@@ -344,4 +383,8 @@ def maj_kernel(
                 g = 1.0
         contribution += partial * math.exp(log_scale - ldenom)
         acc += px * contribution
+        if per_x:
+            out[x - x_first] = min(max(contribution, 0.0), 1.0)
+    if per_x:
+        return 0.0
     return min(max(acc, 0.0), 1.0)

@@ -40,7 +40,7 @@ from numba import njit
 
 from harness.estimators._loader_pmf import _log_binom_pmf, binomial_window
 from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK
-from harness.estimators._sweep_kernel import MAX_SWEEP_CLASSES, sweep_iid
+from harness.estimators._sweep_kernel import prefer_sweep, sweep_iid
 
 IntArray = npt.NDArray[np.int64]
 
@@ -98,7 +98,7 @@ def screen(
     if nc == 1 and nw == 1 and not measured:
         credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
         return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c, keep_w, 0
-    if nc == 1 and 2 <= nw <= MAX_SWEEP_CLASSES and not measured:
+    if nc == 1 and nw >= 2 and not measured and prefer_sweep(keep_w, n - c[0], k):
         return SWEPT, sweep_iid(c[0], keep_w, rest + pooled, n, k, ties, log_eps), keep_c, keep_w, 0
     return REDUCED, -1.0, keep_c, keep_w, rest + pooled
 

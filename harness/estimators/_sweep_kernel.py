@@ -33,14 +33,16 @@ from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, _kl
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
-MAX_SWEEP_CLASSES = 6
-"""Largest number of wrong classes the sweep keeps (2^J products): more go to the per-class or grouped kernels."""
+MAX_SWEEP_STATES = 256
+"""Most products the sweep keeps (prod over distinct sizes of multiplicity + 1; 2^J for J classes of distinct
+sizes): more go to the per-class or grouped kernels."""
 
 
 @njit(cache=True)
 def sweep_iid(a: int, w: IntArray, free: int, n: int, k: int, ties: int, log_eps: float) -> float:
-    """maj@k of the correct class a against the wrong classes ``w`` (1 <= J <= MAX_SWEEP_CLASSES), ``free``
-    samples voting for nobody, n = a + sum(w) + free, k draws with replacement (module docstring). 0 < a < n."""
+    """maj@k of the correct class a against the wrong classes ``w``, ``free``
+    samples voting for nobody, n = a + sum(w) + free, k draws with replacement (module docstring). 0 < a < n;
+    ``w`` descending with sweep_states(w) <= MAX_SWEEP_STATES."""
     pa = a / n
     lo_x, hi_x = binomial_window(k, pa, log_eps - math.log(4.0))
     log_px = np.empty(hi_x - lo_x + 1)
@@ -53,57 +55,84 @@ def sweep_iid(a: int, w: IntArray, free: int, n: int, k: int, ties: int, log_eps
     return credit_sweep(w, free, k, ties, log_eps, lo_x, log_px, np.empty(hi_x - lo_x + 1))
 
 
+@njit(cache=True)
+def sweep_states(w: IntArray) -> int:
+    """Number of products the sweep keeps for the wrong classes ``w`` (descending): prod over the distinct sizes of
+    (multiplicity + 1) (2^J when all sizes differ)."""
+    states = 1
+    run = 1
+    for j in range(1, w.shape[0] + 1):
+        if j < w.shape[0] and w[j] == w[j - 1]:
+            run += 1
+        else:
+            states *= run + 1
+            run = 1
+    return states
+
+
+@njit(cache=True)
+def prefer_sweep(w: IntArray, nonc: int, k: int) -> bool:
+    """Whether the sweep is the cheaper exact route for the wrong classes ``w`` (descending) among ``nonc`` samples
+    not correct: at most MAX_SWEEP_STATES products, and products x groups (the sweep's work per x and value of a
+    window) at most J^2 x the window width (the per-class kernel's convolutions at each x), the window taken as 18
+    standard deviations of the largest class's count."""
+    states = sweep_states(w)
+    if states > MAX_SWEEP_STATES:
+        return False
+    groups = 1
+    for j in range(1, w.shape[0]):
+        groups += w[j] != w[j - 1]
+    width = min(float(k), 18.0 * math.sqrt(k * w[0] / nonc)) + 1.0
+    return bool(states * groups <= w.shape[0] ** 2 * width)
+
+
 @njit(cache=True, nogil=True)
 def credit_sweep(
     w: IntArray, free: int, k: int, ties: int, log_eps: float, x_lo: int, log_wt: FloatArray, out: FloatArray
 ) -> float:
     """H(x) = P(credit | X_a = x) for x = x_lo .. x_lo + len(log_wt) - 1 into ``out`` and sum_x wt(x) H(x), wt(x) =
     exp(log_wt) the weight of x (P(X_a = x) for one p; any law of X_a, or a bound on it, for a curve). Wrong
-    classes ``w`` (1 <= J <= MAX_SWEEP_CLASSES), ``free`` samples voting for nobody; each H(x) is within
-    eps / (4 wt(x) (number of x)) plus the cuts' share of eps / 2 (module docstring) of the exact value."""
-    nw = w.shape[0]
+    classes ``w`` (descending, at least one; sweep_states(w) <= MAX_SWEEP_STATES), ``free`` samples voting for
+    nobody; each H(x) is within eps / (4 wt(x) (number of x)) plus the cuts' share of eps / 2 (module docstring).
+
+    Classes of equal size are exchangeable: a product holds t_i of the m_i classes of size v_i, so there are
+    prod (m_i + 1) products, and adding f_i(x) to every class of group i is P_t += sum_a C(t_i, a) f_i(x)^a
+    shift_(a x)(P_(t - a e_i)) (the binomial expansion of (T_i + f_i(x) delta_x)^(t_i))."""
     nonc = free
     for v in w:
         nonc += v
+    sizes, mult = _groups(w)
+    ng = sizes.shape[0]
     x_hi = x_lo + log_wt.shape[0] - 1
     lam = max(float(k - (x_lo + int(np.argmax(log_wt)))), 1.0)
     budget = 0.0  # sum_x wt(x) / P(Pois(lam) = k - x): the cuts' error is 2 (J + 1) tau times this
     for x in range(x_lo, min(x_hi, k - 1) + 1):
         budget += math.exp(log_wt[x - x_lo] - _log_pois(k - x, lam))
-    log_tau = log_eps - math.log(4.0 * (nw + 1)) - math.log(max(budget, 1e-300))
-    lo = np.empty(nw, np.int64)
-    hi = np.empty(nw, np.int64)
+    log_tau = log_eps - math.log(4.0 * (w.shape[0] + 1)) - math.log(max(budget, 1e-300))
+    lo = np.empty(ng, np.int64)
+    hi = np.empty(ng, np.int64)
     width = 1
-    for j in range(nw):
-        lo[j], h = poisson_window(lam * w[j] / nonc, log_tau)
-        hi[j] = min(h, x_hi)
-        width += max(hi[j] - lo[j], 0)
-    f = np.zeros((nw, width))
-    for j in range(nw):
-        if hi[j] >= lo[j]:
-            f[j, : hi[j] - lo[j] + 1] = _pmf_on(lam * w[j] / nonc, lo[j], hi[j])
+    for i in range(ng):
+        lo[i], top = poisson_window(lam * sizes[i] / nonc, log_tau)
+        hi[i] = min(top, x_hi)
+        width += mult[i] * max(hi[i] - lo[i], 0)
+    f = np.zeros((ng, width))
+    for i in range(ng):
+        if hi[i] >= lo[i]:
+            f[i, : hi[i] - lo[i] + 1] = _pmf_on(lam * sizes[i] / nonc, lo[i], hi[i])
     glo, ghi = 0, 0
     gv = np.ones(1)
     if free > 0:
         glo, ghi = poisson_window(lam * free / nonc, log_tau)
         gv = _pmf_on(lam * free / nonc, glo, ghi)
-    full = (1 << nw) - 1
-    prod = np.zeros((full + 1, width))  # prod[B, s - base(B)] = P_B(s)
+    stride, t, base, span, empty, length = _states(mult, lo)
+    prod = np.zeros((t.shape[0], width))  # prod[s, v - base[s]] = P_s(v)
     prod[0, 0] = 1.0
-    base = np.zeros(full + 1, np.int64)
-    empty = np.zeros(full + 1, np.int64)  # classes of the product with nothing added yet
-    for b in range(full + 1):
-        for j in range(nw):
-            if b >> j & 1:
-                base[b] += lo[j]
-                empty[b] += 1
-    length = np.zeros(full + 1, np.int64)  # filled length of each product (0: some class still empty)
-    length[0] = 1
     x_start = x_lo
     reach = x_lo  # above every class's window no wrong class reaches x (to the cut): the credit is 1
-    for j in range(nw):
-        x_start = min(x_start, lo[j])
-        reach = max(reach, hi[j] + 1)
+    for i in range(ng):
+        x_start = min(x_start, lo[i])
+        reach = max(reach, hi[i] + 1)
     log_skip = log_eps - math.log(4.0 * log_wt.shape[0])
     out[:] = 0.0
     acc = 0.0
@@ -115,14 +144,84 @@ def credit_sweep(
                 acc += math.exp(lw)
                 continue
             if x >= 1 and _log_credit_bound(x, k, lw, w, nonc) > log_skip:
-                credit = _credit_at(x, k, lw, lam, nw, lo, hi, f, gv, glo, ghi, prod, base, length, full, ties,
-                                    log_skip)
+                credit = _credit_at(x, k, lw, lam, lo, hi, f, gv, glo, ghi, prod, mult, t, base, length, ties, log_skip)
                 out[x - x_lo] = credit
                 acc += math.exp(lw) * credit
-        for j in range(nw):
-            if lo[j] <= x <= hi[j]:
-                _add(j, x, f[j, x - lo[j]], lo, prod, base, length, empty, full, k - x)
+        for i in range(ng):
+            if lo[i] <= x <= hi[i]:
+                _add_group(i, x, f[i, x - lo[i]], lo, prod, stride, t, base, span, empty, length, k - x)
     return min(max(acc, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _groups(w: IntArray) -> tuple[IntArray, IntArray]:
+    """(distinct sizes, multiplicities) of the descending sizes ``w``."""
+    sizes = np.empty(w.shape[0], np.int64)
+    mult = np.zeros(w.shape[0], np.int64)
+    ng = 0
+    for j in range(w.shape[0]):
+        if ng > 0 and w[j] == sizes[ng - 1]:
+            mult[ng - 1] += 1
+        else:
+            sizes[ng] = w[j]
+            mult[ng] = 1
+            ng += 1
+    return sizes[:ng], mult[:ng]
+
+
+@njit(cache=True)
+def _states(mult: IntArray, lo: IntArray) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    """The products of the sweep: state s holds t[s, i] classes of group i (mixed radix, stride[i]); its pmf sits
+    at base[s] = sum_i t[s, i] lo_i onwards, filled over length[s] = span[s] + 1 values once none of its groups is
+    empty (empty[s] counts those still empty; length 0 until then). Returns (stride, t, base, span, empty,
+    length)."""
+    ng = mult.shape[0]
+    stride = np.ones(ng, np.int64)
+    count = 1
+    for i in range(ng):
+        stride[i] = count
+        count *= mult[i] + 1
+    t = np.zeros((count, ng), np.int64)
+    base = np.zeros(count, np.int64)
+    empty = np.zeros(count, np.int64)
+    for s in range(count):
+        for i in range(ng):
+            ti = (s // stride[i]) % (mult[i] + 1)
+            t[s, i] = ti
+            base[s] += ti * lo[i]
+            empty[s] += ti > 0
+    length = np.zeros(count, np.int64)
+    length[0] = 1
+    return stride, t, base, np.zeros(count, np.int64), empty, length
+
+
+@njit(cache=True)
+def _add_group(
+    i: int, x: int, fx: float, lo: IntArray, prod: FloatArray, stride: IntArray, t: IntArray, base: IntArray,
+    span: IntArray, empty: IntArray, length: IntArray, limit: int,
+) -> None:
+    """Add fx at x to every class of group i: P_t += sum_(a >= 1) C(t_i, a) fx^a shift_(a x)(P_(t - a e_i)),
+    states in descending order so that every source is still the old one; sums above ``limit`` (= k - x) are never
+    read again (the later x leave fewer draws), so they are not written."""
+    shift = x - lo[i]
+    for s in range(t.shape[0] - 1, -1, -1):
+        ti = t[s, i]
+        coef = 1.0
+        for a in range(1, ti + 1):
+            coef *= fx * (ti - a + 1) / a
+            src = s - a * stride[i]
+            off = a * shift
+            for j in range(min(length[src], limit - base[s] - off + 1)):
+                prod[s, j + off] += coef * prod[src, j]
+    for s in range(t.shape[0]):
+        ti = t[s, i]
+        if ti == 0:
+            continue
+        if x == lo[i]:
+            empty[s] -= 1
+        else:
+            span[s] += ti
+        length[s] = span[s] + 1 if empty[s] == 0 else 0
 
 
 @njit(cache=True)
@@ -140,68 +239,46 @@ def _log_credit_bound(x: int, k: int, log_wt: float, w: IntArray, nonc: int) -> 
 
 
 @njit(cache=True)
-def _add(
-    j: int, x: int, fx: float, lo: IntArray, prod: FloatArray, base: IntArray, length: IntArray, empty: IntArray,
-    full: int, limit: int,
-) -> None:
-    """Add fx at x to class j's truncated pmf: P_B += fx shift_x(P_{B - j}) for every B holding j, and the filled
-    lengths (a product fills once none of its classes is empty; then each added value lengthens it by one). Sums
-    above ``limit`` (= k - x) are never read again (the later x leave fewer draws), so they are not written."""
-    shift = x - lo[j]
-    bit = 1 << j
-    for b in range(full, -1, -1):  # larger products first, so that a source's length is still the old one
-        if not b & bit:
-            continue
-        src = b ^ bit
-        for i in range(min(length[src], limit - base[b] - shift + 1)):
-            prod[b, i + shift] += fx * prod[src, i]
-    for b in range(full + 1):
-        if b & bit:
-            if x == lo[j]:
-                empty[b] -= 1
-                if empty[b] == 0:
-                    length[b] = 1 + shift + (length[b ^ bit] - 1) if length[b ^ bit] > 0 else 0
-            elif length[b] > 0:
-                length[b] += 1
-
-
-@njit(cache=True)
 def _credit_at(
-    x: int, k: int, log_wt: float, lam: float, nw: int, lo: IntArray, hi: IntArray, f: FloatArray, gv: FloatArray,
-    glo: int, ghi: int, prod: FloatArray, base: IntArray, length: IntArray, full: int, ties: int, log_skip: float,
+    x: int, k: int, log_wt: float, lam: float, lo: IntArray, hi: IntArray, f: FloatArray, gv: FloatArray, glo: int,
+    ghi: int, prod: FloatArray, mult: IntArray, t: IntArray, base: IntArray, length: IntArray, ties: int,
+    log_skip: float,
 ) -> float:
-    """P(credit | X_a = x), x < k, from the products of the classes' pmfs truncated below x (module docstring); tie
-    terms whose bound (weight x wt(x) / P(Pois(lam) = m), the sum being a probability) is below exp(log_skip) / 2^J
-    are left out."""
+    """P(credit | X_a = x), x < k, from the products of the classes' pmfs truncated below x (module docstring): a
+    tie of a_i classes of each group i weighs prod_i C(m_i, a_i) f_i(x)^(a_i); tie terms whose bound (that weight x
+    wt(x) / P(Pois(lam) = m), the rest being a probability) is below exp(log_skip) / (number of products) are left
+    out."""
     m = k - x
     log_denom = _log_pois(m, lam)
-    tie_mask = 0
-    if ties != TIE_STRICT:
-        for j in range(nw):
-            if lo[j] <= x <= hi[j]:
-                tie_mask |= 1 << j
-    negligible = math.exp(log_skip - nw * math.log(2.0) - log_wt + log_denom)  # tie terms below: left out
+    count = t.shape[0]
+    negligible = math.exp(log_skip - math.log(count) - log_wt + log_denom)
     total = 0.0
-    sub = tie_mask
-    while True:  # every subset A of the classes that can tie at x (A = 0 last)
-        t = 0
+    for sub in range(count):  # sub: the tied classes of each group (a vector in the same mixed radix)
+        tied = 0
         weight = 1.0
-        for j in range(nw):
-            if sub >> j & 1:
-                t += 1
-                weight *= f[j, x - lo[j]]
+        for i in range(lo.shape[0]):
+            a = t[sub, i]
+            if a == 0:
+                continue
+            if ties == TIE_STRICT or not lo[i] <= x <= hi[i]:
+                weight = 0.0
+                break
+            fx = f[i, x - lo[i]]
+            for b in range(1, a + 1):
+                weight *= fx * (mult[i] - b + 1) / b
+            tied += a
+        if weight == 0.0 or (sub > 0 and weight < negligible):
+            continue
         if ties == TIE_RANDOM:
-            weight /= 1.0 + t
-        c = full ^ sub
-        r = m - t * x  # the other classes and the free pool share r draws
-        if r >= 0 and length[c] > 0 and (sub == 0 or weight >= negligible):
-            s_lo = max(base[c], r - ghi)
-            s_hi = min(base[c] + length[c] - 1, r - glo)
-            inner = 0.0
-            for s in range(s_lo, s_hi + 1):
-                inner += prod[c, s - base[c]] * gv[r - s - glo]
-            total += weight * inner
-        if sub == 0:
-            break
-        sub = (sub - 1) & tie_mask
+            weight /= 1.0 + tied
+        c = count - 1 - sub
+        r = m - tied * x  # the other classes and the free pool share r draws
+        if r < 0 or length[c] == 0:
+            continue
+        s_lo = max(base[c], r - ghi)
+        s_hi = min(base[c] + length[c] - 1, r - glo)
+        inner = 0.0
+        for v in range(s_lo, s_hi + 1):
+            inner += prod[c, v - base[c]] * gv[r - v - glo]
+        total += weight * inner
     return min(total * math.exp(-log_denom), 1.0)

@@ -7,8 +7,14 @@ Predicted per-question values are posterior expectations, averaged over question
 * binary maj@k = E[P(Bin(k, p) > k/2) + P(Bin(k, p) = k/2)/2 | c, n] (one wrong answer class);
 * structured maj@k: the correct mass p split over the question's observed correct classes and the wrong mass
   1-p over its observed wrong classes, each in their observed shares (unanswered samples vote for nobody; each
-  correct answer string is its own vote), exact multinomial plurality under the tie rule
-  (harness.estimators.majority), averaged over three posterior quantiles of p (1/6, 1/2, 5/6).
+  correct answer string is its own vote), multinomial plurality under the tie rule. With one correct class
+  (or none seen) this is the exact posterior expectation sum_x pi(x) H(x): given x correct draws the other k - x
+  do not depend on p, so H(x), the credit given x, is computed once per answer profile and k for every fit and
+  row, and pi(x) = sum_g post(g) Bin(x; k, p_g) once per posterior row (``_structured_kernel``; within 2 eps =
+  2e-14 per question). With several correct classes (the split of the correct draws matters) it is still the
+  average of exact maj@k at three posterior quantiles of p (1/6, 1/2, 5/6), a quadrature (measured on a
+  generated table against the exact expectation: up to 0.18 off per question at k >> n, 0.1 points on the mean
+  curve; docs/methods/null_model.md).
 
 For k <= n these agree with the measured U-statistics up to O(k/n) (ARCHITECTURE.md, fact 1); for k > n the
 fits disagree and their spread is the extrapolation uncertainty (fact 2: a pass@k table to K identifies only K
@@ -25,13 +31,15 @@ log(-log mean pass@k) on log k.
 
 Cost: every posterior quantity is computed on the fit's distinct (n, c, stopping) rows (``SpreadFit.posterior``,
 (D, G)) and expanded to questions by ``SpreadFit.row`` only where a (Q, K) result is returned; structured maj@k
-is computed per distinct profile with its kernel rows deduplicated by value over all fits
-(docs/methods/null_model.md, "Distinct rows").
+is computed per distinct answer profile and posterior row (docs/methods/null_model.md, "Distinct rows").
 """
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
@@ -41,7 +49,9 @@ import pandas as pd
 from scipy import stats
 
 from harness.curves import CURVE_COLUMNS
-from harness.estimators.majority import maj_at_k_many
+from harness.estimators._majority_kernel import gauss_legendre_table
+from harness.estimators.majority import _GL_TABLE, _LOG_EPS, _TIE_CODES, maj_at_k_many
+from harness.models._structured_kernel import mixture_pmf, structured_credits
 from harness.models.spread import SpreadFit
 from harness.tables import QuestionCounts
 
@@ -116,22 +126,118 @@ def _row_quantiles(fit: SpreadFit, probs: Sequence[float]) -> FloatArray:
 def predict_maj_structured(
     fit: SpreadFit, counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
 ) -> FloatArray:
-    """(Q, K) maj@k with the observed wrong-answer shares and p averaged over three posterior quantiles.
-
-    Questions with the same profile (the fit's distinct (n, c, stopping) row, the correct and the wrong class
-    sizes) have the same prediction, so it is computed once per distinct profile; their kernel rows (pseudo-count
-    multinomials, one per quantile) are deduplicated by value before the single :func:`maj_at_k_many` call, and
-    the values are scattered back to the questions.
-    """
+    """(Q, K) posterior-predictive maj@k with the observed answer shares (module docstring): the exact posterior
+    expectation for questions with one correct class, three posterior quantiles for those with several."""
     return predict_maj_structured_many([fit], counts, ks, ties=ties)[0]
 
 
 def predict_maj_structured_many(
     fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
 ) -> list[FloatArray]:
-    """:func:`predict_maj_structured` for several fits of the same questions, with one :func:`maj_at_k_many` call
-    over the distinct kernel rows of all of them (fits whose rounded posterior quantiles coincide share rows)."""
-    return [np.asarray(res[inverse], np.float64) for res, inverse in _structured_by_profile(fits, counts, ks, ties)]
+    """:func:`predict_maj_structured` for several fits of the same questions, sharing the work: the conditional
+    credits H per answer profile serve every fit and row; the quantile rows of questions with several correct
+    classes are deduplicated by value over all fits."""
+    assert counts.wrong is not None and counts.correct_classes is not None
+    out = [np.zeros((counts.n_questions, len(ks))) for _ in fits]
+    several = counts.n_correct_classes > 1
+    one = np.flatnonzero(~several)
+    if len(one):
+        for res, vals in zip(out, _structured_exact(fits, counts, one, ks, ties), strict=True):
+            res[one] = vals
+    many = np.flatnonzero(several)
+    if len(many):
+        sub = counts.take(many)
+        sub_fits = [replace(f, row=f.row[many]) for f in fits]
+        for res, (vals, inverse) in zip(out, _structured_by_profile(sub_fits, sub, ks, ties), strict=True):
+            res[many] = vals[inverse]
+    return out
+
+
+def _structured_exact(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, idx: npt.NDArray[np.intp], ks: npt.NDArray[np.int64],
+    ties: str,
+) -> list[FloatArray]:
+    """Per fit, the (len(idx), K) exact posterior expectation of maj@k for questions with at most one correct
+    class (module docstring): pass@k where no wrong class was seen; else sum_x pi(x) H(x), computed once per
+    (answer profile, posterior row) pair (``_structured_kernel.structured_credits``)."""
+    assert counts.wrong is not None
+    wrong = np.asarray(counts.wrong[idx], np.int64)
+    free = (counts.n[idx] - counts.correct[idx] - wrong.sum(axis=1)).astype(np.int64)
+    voted = wrong[:, 0] > 0 if wrong.shape[1] else np.zeros(len(idx), bool)
+    out = [np.asarray(predict_pass(replace(f, row=f.row[idx]), ks), np.float64) for f in fits]
+    q = np.flatnonzero(voted)
+    if not len(q):
+        return out
+    first, profile = _unique_rows(np.concatenate([wrong[q], free[q, None]], axis=1))
+    w_prof = wrong[q][first]
+    w_ptr = np.concatenate([[0], np.cumsum((w_prof > 0).sum(axis=1))]).astype(np.int64)
+    offsets = np.cumsum([0] + [f.posterior.shape[0] for f in fits])
+    rows = np.stack([offsets[j] + f.row[idx][q] for j, f in enumerate(fits)], axis=1)  # (q, fits)
+    pair_key = np.stack([np.repeat(profile, len(fits)), rows.reshape(-1)], axis=1)
+    pair_first, pair_of = _unique_rows(pair_key)
+    order = np.lexsort((pair_key[pair_first, 1], pair_key[pair_first, 0]))  # pairs grouped by profile
+    position = np.empty(len(order), np.intp)
+    position[order] = np.arange(len(order))
+    users_row = pair_key[pair_first[order], 1].astype(np.int64)
+    users_ptr = np.searchsorted(pair_key[pair_first[order], 0], np.arange(len(first) + 1)).astype(np.int64)
+    tables = [(f.support, f.posterior) for f in fits for _ in range(f.posterior.shape[0])]
+    local = np.concatenate([np.arange(f.posterior.shape[0]) for f in fits])
+    for j, k in enumerate(ks.tolist()):
+        vals = _credits_at_k(
+            w_prof[w_prof > 0].astype(np.int64), w_ptr, free[q][first], users_ptr, users_row, tables, local, int(k),
+            ties,
+        )
+        per_q = vals[position[pair_of]].reshape(len(q), len(fits))
+        for fi, res in enumerate(out):
+            res[q, j] = per_q[:, fi]
+    return out
+
+
+def _credits_at_k(
+    w_sizes: npt.NDArray[np.int64], w_ptr: npt.NDArray[np.int64], free: npt.NDArray[np.int64],
+    users_ptr: npt.NDArray[np.int64], users_row: npt.NDArray[np.int64], tables: list[tuple[FloatArray, FloatArray]],
+    local: npt.NDArray[np.int64], k: int, ties: str,
+) -> FloatArray:
+    """sum_x pi_r(x) H_u(x) for every (profile u, row r) pair at one k, profiles spread over threads."""
+    used = np.unique(users_row)
+    pi_lo = np.zeros(len(tables), np.int64)
+    pi_len = np.zeros(len(tables), np.int64)
+    parts: dict[int, FloatArray] = {}
+    for r in used.tolist():
+        support, posterior = tables[r]
+        keep = posterior[local[r]] > _NEGLIGIBLE_POSTERIOR
+        lo, vals = mixture_pmf(support[keep], posterior[local[r]][keep], k, _LOG_EPS - math.log(8.0))
+        pi_lo[r], pi_len[r], parts[r] = lo, len(vals), vals
+    pi_ptr = np.concatenate([[0], np.cumsum(pi_len)]).astype(np.int64)
+    pi_val = np.zeros(int(pi_ptr[-1]))
+    pi_above = np.zeros(int(pi_ptr[-1]))
+    pi_peak = np.zeros(len(tables))
+    for r, vals in parts.items():
+        pi_peak[r] = vals.max(initial=0.0)
+        pi_val[pi_ptr[r] : pi_ptr[r + 1]] = vals
+        pi_above[pi_ptr[r] : pi_ptr[r + 1]] = np.concatenate([np.cumsum(vals[::-1])[::-1][1:], [0.0]])
+    out = np.zeros(len(users_row))
+    status = np.zeros(len(free))
+    code = _TIE_CODES[ties]
+
+    def run(units: npt.NDArray[np.int64]) -> None:
+        nodes, weights = _GL_TABLE[0]
+        structured_credits(w_sizes, w_ptr, free, users_ptr, users_row, pi_lo, pi_ptr, pi_val, pi_above, pi_peak, k,
+                           code, _LOG_EPS, nodes, weights, units, out, status)
+
+    units = np.argsort(-np.diff(w_ptr), kind="stable").astype(np.int64)  # more classes first: even chunks
+    chunks = [units[i : i + 256] for i in range(0, len(units), 256)]
+    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8, len(chunks)))) as pool:
+        list(pool.map(run, chunks))
+    while (status < 0).any():  # the per-class kernel asked for a larger Gauss-Legendre rule
+        nodes, _ = _GL_TABLE[0]
+        _GL_TABLE[0] = gauss_legendre_table(max(2 * (nodes.shape[0] - 1), int(-status.min())))
+        run(np.flatnonzero(status < 0).astype(np.int64))
+    return out
+
+
+_NEGLIGIBLE_POSTERIOR = 1e-18
+"""Posterior weights below this are left out of pi (at most G x 1e-18 of mass, within the eps budget)."""
 
 
 def _structured_by_profile(
@@ -264,20 +370,30 @@ def _kernel_rows(
 
 
 def structured_maj_workload(fits: Sequence[SpreadFit], counts: QuestionCounts) -> dict[str, int]:
-    """Size of the structured maj@k work of :func:`predict_maj_structured_many` summed over the fits: questions,
-    distinct profiles, (question, quantile) kernel rows (the former one-row-per-question count), distinct kernel
-    rows per fit, and distinct kernel rows of all fits together (the rows passed to :func:`maj_at_k_many`)."""
-    plans, uniq, _, per_fit = _structured_plans(fits, counts)
-    question_rows = sum(
-        int(np.bincount(pl.profile, minlength=len(pl.first))[pl.inverse].sum()) for pl in plans
-    )
-    return {
-        "questions": counts.n_questions,
-        "profiles": sum(len(pl.first) for pl in plans),
-        "question_rows": question_rows,
-        "kernel_rows_per_fit": sum(per_fit),
-        "kernel_rows": len(uniq),
-    }
+    """Size of the structured maj@k work of :func:`predict_maj_structured_many` over the fits: questions; those
+    with one correct class at most and a wrong class (the exact expectation), their answer profiles and (profile,
+    posterior row) pairs; those with several correct classes (the quantile rows), their (question, quantile) rows
+    and the distinct kernel rows of all fits together."""
+    assert counts.wrong is not None
+    one = np.flatnonzero(counts.n_correct_classes <= 1)
+    wrong = np.asarray(counts.wrong[one], np.int64)
+    free = (counts.n[one] - counts.correct[one] - wrong.sum(axis=1)).astype(np.int64)
+    q = one[wrong[:, 0] > 0] if wrong.shape[1] else one[:0]
+    out = {"questions": counts.n_questions, "exact_questions": len(q), "profiles": 0, "pairs": 0}
+    if len(q):
+        sel = np.isin(one, q)
+        first, profile = _unique_rows(np.concatenate([wrong[sel], free[sel, None]], axis=1))
+        offsets = np.cumsum([0] + [f.posterior.shape[0] for f in fits])
+        rows = np.concatenate([offsets[j] + f.row[q] for j, f in enumerate(fits)])
+        out["profiles"] = len(first)
+        out["pairs"] = len(_unique_rows(np.stack([np.tile(profile, len(fits)), rows], axis=1))[0])
+    many = np.flatnonzero(counts.n_correct_classes > 1)
+    out["quantile_questions"] = len(many)
+    out["quantile_rows"] = 0
+    if len(many):
+        _, uniq, _, _ = _structured_plans([replace(f, row=f.row[many]) for f in fits], counts.take(many))
+        out["quantile_rows"] = len(uniq)
+    return out
 
 
 def _distinct_profiles(

@@ -1,0 +1,234 @@
+"""Compiled parts of the exact structured maj@k prediction (:mod:`harness.models.predict`).
+
+Given X = x correct draws of k, the other k - x fall on the wrong classes and the unanswered samples in their
+observed shares whatever p is, so maj@k(p) = sum_x Bin(x; k, p) H(x) and the posterior expectation is
+sum_x pi(x) H(x), pi(x) = sum_g post(g) Bin(x; k, p_g). H depends only on the answer profile (the wrong class
+sizes and the unanswered count) and k; pi only on the question's posterior row and the fit.
+
+Per profile and k, with lw(x) the log of the largest pi(x) over the rows that use the profile:
+* below x0, H(x) <= P(Y_top <= x) <= exp(-m KL(x/m || q_top)) (Chernoff, m = k - x) is negligible against lw;
+* from x1 on, 1 - H(x) <= sum_j exp(-m KL(x/m || q_j)) (union and Chernoff bounds) is negligible;
+* a wrong class whose bound on P(Y_j >= x) at x0 (the largest over the band) is negligible joins the unanswered
+  pool (it can change the credit only by reaching x);
+* on [x0, x1) H is a binomial tail with one class left, else comes from one sweep (``_sweep_kernel.credit_sweep``)
+  where it is the cheaper route (``prefer_sweep``), else from the per-class kernel at each x
+  (``_majority_kernel.credit_given_x``).
+Each of the three cuts is below eps / 4 for every row that uses the profile; the windows of pi leave out at most
+eps / 8 on each side.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from harness.estimators._loader_pmf import _log_binom_pmf, binomial_window
+from harness.estimators._majority_kernel import TIE_RANDOM, TIE_WEAK, _kl, credit_given_x
+from harness.estimators._screen_kernel import _binom_split
+from harness.estimators._sweep_kernel import credit_sweep, prefer_sweep
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+
+
+@njit(cache=True)
+def mixture_pmf(support: FloatArray, weights: FloatArray, k: int, log_tail: float) -> tuple[int, FloatArray]:
+    """(lo, values): pi(x) = sum_g weights[g] Bin(x; k, support[g]) for x = lo .. lo + len - 1, each binomial over
+    its window (tails below exp(log_tail) each), then trimmed where the mass left out on either side is below
+    exp(log_tail)."""
+    out = np.zeros(k + 1)
+    for g in range(support.shape[0]):
+        p, wt = support[g], weights[g]
+        if wt <= 0.0:
+            continue
+        if p <= 0.0:
+            out[0] += wt
+            continue
+        if p >= 1.0:
+            out[k] += wt
+            continue
+        lo, hi = binomial_window(k, p, log_tail)
+        lo -= 1  # binomial_window starts at 1
+        f = 0.0
+        for x in range(lo, hi + 1):
+            if (x - lo) % 64 == 0:
+                f = math.exp(_log_binom_pmf(x, k, p))
+            out[x] += wt * f
+            f *= (k - x) / (x + 1.0) * p / (1.0 - p)
+    tail = math.exp(log_tail)
+    first = 0
+    below = 0.0
+    while first < k and below + out[first] <= tail:
+        below += out[first]
+        first += 1
+    last = k
+    above = 0.0
+    while last > first and above + out[last] <= tail:
+        above += out[last]
+        last -= 1
+    return first, out[first : last + 1].copy()
+
+
+@njit(cache=True)
+def _log_hit(x: int, k: int, q_top: float) -> float:
+    """log of a bound on H(x): P(Y_top <= x) for Y_top ~ Bin(k - x, q_top) (0 where no bound applies)."""
+    m = k - x
+    if m <= 0 or x >= m * q_top:
+        return 0.0
+    return -m * _kl(x / m, q_top)
+
+
+@njit(cache=True)
+def _log_miss(x: int, k: int, w: IntArray, nonc: int) -> float:
+    """log of a bound on 1 - H(x): sum_j P(Y_j >= x) (0 where no bound applies, -inf when no draw is left)."""
+    m = k - x
+    if m <= 0:
+        return -np.inf
+    total = 0.0
+    for v in w:
+        q = v / nonc
+        if x <= m * q:
+            return 0.0
+        if x <= m:
+            total += math.exp(-m * _kl(x / m, q))
+    return math.log(total) if total > 0.0 else -np.inf
+
+
+@njit(cache=True, nogil=True)
+def structured_credits(
+    w_sizes: IntArray, w_ptr: IntArray, free: IntArray, users_ptr: IntArray, users_row: IntArray,
+    pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray, pi_above: FloatArray, pi_peak: FloatArray, k: int,
+    ties: int,
+    log_eps: float, gl_nodes: FloatArray, gl_weights: FloatArray, units: IntArray, out: FloatArray,
+    status: FloatArray,
+) -> None:
+    """For each profile u in ``units`` and each row r = users_row[e] that uses it (e in users_ptr[u] ..
+    users_ptr[u + 1]): out[e] = sum_x pi_r(x) H_u(x) (module docstring). pi_r(x) = pi_val[pi_ptr[r] + x -
+    pi_lo[r]] on its window, pi_above[pi_ptr[r] + i] its mass above pi_lo[r] + i, pi_peak[r] its largest
+    value. status[u] < 0 asks for a larger Gauss-Legendre table (the per-class kernel), else 0."""
+    for u in units:
+        w = w_sizes[w_ptr[u] : w_ptr[u + 1]]
+        nonc = free[u]
+        for v in w:
+            nonc += v
+        users = users_row[users_ptr[u] : users_ptr[u + 1]]
+        x_lo = k
+        x_hi = 1
+        for r in users:
+            x_lo = min(x_lo, max(pi_lo[r], 1))
+            x_hi = max(x_hi, pi_lo[r] + pi_ptr[r + 1] - pi_ptr[r] - 1)
+        status[u] = 0.0
+        if x_hi < x_lo:  # no row puts mass on a correct vote
+            for e in range(users_ptr[u], users_ptr[u + 1]):
+                out[e] = 0.0
+            continue
+        peak = 0.0
+        for r in users:
+            peak = max(peak, pi_peak[r])
+        log_skip = log_eps - math.log(4.0 * (x_hi - x_lo + 1)) - math.log(peak)
+        x0 = _first(x_lo, x_hi + 1, k, w, nonc, log_skip, True)  # H negligible below
+        x1 = _first(x0, x_hi + 1, k, w, nonc, log_skip, False)  # 1 - H negligible from here on
+        h = np.ones(max(x1 - x0, 0))
+        if x1 > x0:
+            lw = _log_largest(users, x0, x1, pi_lo, pi_ptr, pi_val)
+            kept, pooled = _keep(w, nonc, k, x0, log_skip - math.log(w.shape[0] + 2.0))
+            if kept.shape[0] == 1:
+                _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
+            elif prefer_sweep(kept, nonc, k):
+                credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0, lw, h)
+            else:
+                one = np.empty(1)
+                for x in range(x0, x1):
+                    code = credit_given_x(kept, free[u] + pooled, k, ties, x, lw[x - x0], log_eps, gl_nodes,
+                                          gl_weights, one)
+                    if code < 0.0:
+                        status[u] = code
+                        break
+                    h[x - x0] = one[0]
+        for e in range(users_ptr[u], users_ptr[u + 1]):
+            out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_above)
+
+
+@njit(cache=True)
+def _log_largest(
+    users: IntArray, x0: int, x1: int, pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray
+) -> FloatArray:
+    """log max_r pi_r(x) over the rows ``users``, x = x0 .. x1 - 1 (-inf where every pi is 0)."""
+    largest = np.zeros(x1 - x0)
+    for r in users:
+        lo = pi_lo[r]
+        for x in range(max(lo, x0), min(lo + pi_ptr[r + 1] - pi_ptr[r], x1)):
+            largest[x - x0] = max(largest[x - x0], pi_val[pi_ptr[r] + x - lo])
+    out = np.full(x1 - x0, -np.inf)
+    for i in range(x1 - x0):
+        if largest[i] > 0.0:
+            out[i] = math.log(largest[i])
+    return out
+
+
+@njit(cache=True)
+def _one_wrong_class(q: float, k: int, ties: int, x0: int, h: FloatArray) -> None:
+    """H(x) = P(Y < x) + c P(Y = x), Y ~ Bin(k - x, q), for x = x0 .. x0 + len(h) - 1 (c the credit of a tie)."""
+    tie = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    for i in range(h.shape[0]):
+        x = x0 + i
+        m = k - x
+        if q >= 1.0:  # every other draw votes for the wrong class
+            h[i] = 1.0 if m < x else (tie if m == x else 0.0)
+        else:
+            below, _, at = _binom_split(x, m, q)
+            h[i] = min(below + tie * at, 1.0)
+
+
+@njit(cache=True)
+def _first(start: int, stop: int, k: int, w: IntArray, nonc: int, log_skip: float, hit: bool) -> int:
+    """Smallest x in [start, stop) whose bound (on H(x) when ``hit``, else on 1 - H(x)) is not below
+    exp(log_skip) when hit, or is below it when not; ``stop`` if none (the bounds are monotone: bisection)."""
+    lo, hi = start, stop
+    while lo < hi:
+        mid = (lo + hi) // 2
+        ok = _log_hit(mid, k, w[0] / nonc) > log_skip if hit else _log_miss(mid, k, w, nonc) <= log_skip
+        if ok:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def _keep(w: IntArray, nonc: int, k: int, x0: int, log_drop: float) -> tuple[IntArray, int]:
+    """(classes kept, samples pooled): a class whose Chernoff bound on P(Y_j >= x0) is below exp(log_drop) joins
+    the unanswered pool (the bound falls as x grows, so it holds over the whole band)."""
+    keep = np.empty(w.shape[0], np.int64)
+    kept = 0
+    pooled = 0
+    m = k - x0
+    for v in w:
+        q = v / nonc
+        if kept > 0 and x0 > m * q and -m * _kl(min(x0 / m, 1.0), q) <= log_drop:
+            pooled += v
+        else:
+            keep[kept] = v
+            kept += 1
+    return keep[:kept], pooled
+
+
+@njit(cache=True)
+def _expect(
+    r: int, x0: int, x1: int, h: FloatArray, pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray,
+    pi_above: FloatArray,
+) -> float:
+    """sum_{x0 <= x < x1} pi_r(x) h(x) + pi_r(x >= x1)."""
+    lo = pi_lo[r]
+    hi = lo + pi_ptr[r + 1] - pi_ptr[r] - 1
+    total = 0.0
+    for x in range(max(x0, lo), min(x1 - 1, hi) + 1):
+        total += pi_val[pi_ptr[r] + x - lo] * h[x - x0]
+    if x1 <= lo:
+        total += pi_above[pi_ptr[r]] + pi_val[pi_ptr[r]]
+    elif x1 <= hi:
+        total += pi_above[pi_ptr[r] + x1 - lo] + pi_val[pi_ptr[r] + x1 - lo]
+    return min(max(total, 0.0), 1.0)
