@@ -98,7 +98,7 @@ def screen(
     if nc == 1 and nw == 1 and not measured:
         credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
         return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c, keep_w, 0
-    if nc == 1 and nw >= 2 and not measured and prefer_sweep(keep_w, n - c[0], k):
+    if nc == 1 and nw >= 2 and not measured and prefer_sweep(keep_w, k):
         return SWEPT, sweep_iid(c[0], keep_w, rest + pooled, n, k, ties, log_eps), keep_c, keep_w, 0
     return REDUCED, -1.0, keep_c, keep_w, rest + pooled
 

@@ -36,6 +36,9 @@ FloatArray = npt.NDArray[np.float64]
 MAX_SWEEP_STATES = 256
 """Most products the sweep keeps (prod over distinct sizes of multiplicity + 1; 2^J for J classes of distinct
 sizes): more go to the per-class or grouped kernels."""
+SWEEP_COST = 0.06
+"""Constant of ``prefer_sweep``, fitted to the measured crossover (kernel time / sweep time = 1 at e.g. J = 3, k =
+64; J = 5, k = 100; J = 7, k = 400)."""
 
 
 @njit(cache=True)
@@ -71,19 +74,13 @@ def sweep_states(w: IntArray) -> int:
 
 
 @njit(cache=True)
-def prefer_sweep(w: IntArray, nonc: int, k: int) -> bool:
-    """Whether the sweep is the cheaper exact route for the wrong classes ``w`` (descending) among ``nonc`` samples
-    not correct: at most MAX_SWEEP_STATES products, and products x groups (the sweep's work per x and value of a
-    window) at most J^2 x the window width (the per-class kernel's convolutions at each x), the window taken as 18
-    standard deviations of the largest class's count."""
+def prefer_sweep(w: IntArray, k: int) -> bool:
+    """Whether the sweep is the cheaper exact route for the J wrong classes ``w`` (descending) at k: at most
+    MAX_SWEEP_STATES products and SWEEP_COST x J^1.5 x k^0.8 >= products. Measured (benchmarks/bench_sweep_route.py,
+    one call each, same process): the per-class kernel's time grows about as J^1.5 k^1.7, the sweep's as
+    products x k^0.9; the constant puts the crossover where they were measured equal."""
     states = sweep_states(w)
-    if states > MAX_SWEEP_STATES:
-        return False
-    groups = 1
-    for j in range(1, w.shape[0]):
-        groups += w[j] != w[j - 1]
-    width = min(float(k), 18.0 * math.sqrt(k * w[0] / nonc)) + 1.0
-    return bool(states * groups <= w.shape[0] ** 2 * width)
+    return states <= MAX_SWEEP_STATES and SWEEP_COST * w.shape[0] ** 1.5 * k**0.8 >= states
 
 
 @njit(cache=True, nogil=True)
@@ -105,9 +102,10 @@ def credit_sweep(
     ng = sizes.shape[0]
     x_hi = x_lo + log_wt.shape[0] - 1
     lam = max(float(k - (x_lo + int(np.argmax(log_wt)))), 1.0)
+    log_denom = _log_pois_down(k - x_lo, lam, log_wt.shape[0])  # log P(Pois(lam) = k - x), x = x_lo .. x_hi
     budget = 0.0  # sum_x wt(x) / P(Pois(lam) = k - x): the cuts' error is 2 (J + 1) tau times this
     for x in range(x_lo, min(x_hi, k - 1) + 1):
-        budget += math.exp(log_wt[x - x_lo] - _log_pois(k - x, lam))
+        budget += math.exp(log_wt[x - x_lo] - log_denom[x - x_lo])
     log_tau = log_eps - math.log(4.0 * (w.shape[0] + 1)) - math.log(max(budget, 1e-300))
     lo = np.empty(ng, np.int64)
     hi = np.empty(ng, np.int64)
@@ -144,13 +142,32 @@ def credit_sweep(
                 acc += math.exp(lw)
                 continue
             if x >= 1 and _log_credit_bound(x, k, lw, w, nonc) > log_skip:
-                credit = _credit_at(x, k, lw, lam, lo, hi, f, gv, glo, ghi, prod, mult, t, base, length, ties, log_skip)
+                credit = _credit_at(x, k, lw, log_denom[x - x_lo], lo, hi, f, gv, glo, ghi, prod, mult, t, base, length,
+                                    ties, log_skip)
                 out[x - x_lo] = credit
                 acc += math.exp(lw) * credit
         for i in range(ng):
             if lo[i] <= x <= hi[i]:
                 _add_group(i, x, f[i, x - lo[i]], lo, prod, stride, t, base, span, empty, length, k - x)
     return min(max(acc, 0.0), 1.0)
+
+
+@njit(cache=True)
+def _log_pois_down(m0: int, lam: float, count: int) -> FloatArray:
+    """log P(Pois(lam) = m0 - i), i = 0 .. count - 1 (-inf below 0): Loader's form every 64 values, the ratio
+    P(m - 1) / P(m) = m / lam in between."""
+    out = np.full(count, -np.inf)
+    lp = 0.0
+    for i in range(count):
+        m = m0 - i
+        if m < 0:
+            break
+        if i % 64 == 0:
+            lp = _log_pois(m, lam)
+        out[i] = lp
+        if m > 0:
+            lp += math.log(m / lam)
+    return out
 
 
 @njit(cache=True)
@@ -240,16 +257,15 @@ def _log_credit_bound(x: int, k: int, log_wt: float, w: IntArray, nonc: int) -> 
 
 @njit(cache=True)
 def _credit_at(
-    x: int, k: int, log_wt: float, lam: float, lo: IntArray, hi: IntArray, f: FloatArray, gv: FloatArray, glo: int,
-    ghi: int, prod: FloatArray, mult: IntArray, t: IntArray, base: IntArray, length: IntArray, ties: int,
+    x: int, k: int, log_wt: float, log_denom: float, lo: IntArray, hi: IntArray, f: FloatArray, gv: FloatArray,
+    glo: int, ghi: int, prod: FloatArray, mult: IntArray, t: IntArray, base: IntArray, length: IntArray, ties: int,
     log_skip: float,
 ) -> float:
     """P(credit | X_a = x), x < k, from the products of the classes' pmfs truncated below x (module docstring): a
     tie of a_i classes of each group i weighs prod_i C(m_i, a_i) f_i(x)^(a_i); tie terms whose bound (that weight x
     wt(x) / P(Pois(lam) = m), the rest being a probability) is below exp(log_skip) / (number of products) are left
-    out."""
+    out. log_denom = log P(Pois(lam) = m)."""
     m = k - x
-    log_denom = _log_pois(m, lam)
     count = t.shape[0]
     negligible = math.exp(log_skip - math.log(count) - log_wt + log_denom)
     total = 0.0

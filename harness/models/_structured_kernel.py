@@ -137,7 +137,7 @@ def structured_credits(
             kept, pooled = _keep(w, nonc, k, x0, log_skip - math.log(w.shape[0] + 2.0))
             if kept.shape[0] == 1:
                 _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
-            elif prefer_sweep(kept, nonc, k):
+            elif prefer_sweep(kept, k):
                 credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0, lw, h)
             else:
                 one = np.empty(1)
