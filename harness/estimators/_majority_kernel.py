@@ -102,17 +102,19 @@ def maj_kernel(
     ``gl_nodes[N, :N]`` / ``gl_weights[N, :N]`` are the N-point Gauss-Legendre rule on [0, 1] (row 0: u = 0,
     weight 1), see :func:`gauss_legendre_table`.
     """
-    return _kernel(a0, sizes, rest, k, ties, measured, log_eps, gl_nodes, gl_weights, np.zeros(0), 0, 0.0)
+    return _kernel(a0, sizes, rest, k, ties, measured, log_eps, gl_nodes, gl_weights, np.zeros(0), 0, np.zeros(0))
 
 
 @njit(cache=True, nogil=True)
 def credit_given_x(
-    sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, x_first: int, log_weight: float, log_eps: float,
-    gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64], out: npt.NDArray[np.float64],
+    sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, x_first: int, log_weight: npt.NDArray[np.float64],
+    log_eps: float, gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64],
+    out: npt.NDArray[np.float64],
 ) -> float:
     """Fill ``out[i]`` with H(x), x = x_first + i: the credit of one correct class that holds x of k draws with
     replacement when the other k - x fall on the wrong classes ``sizes`` (descending) and ``rest`` in proportion to
-    their sizes (a multinomial). maj@k is sum_x P(X = x) H(x) for every law of X; each H(x) is exact to eps. A
+    their sizes (a multinomial). maj@k is sum_x P(X = x) H(x) for every law of X; H(x) is within eps / w(x) of
+    exact, w(x) = exp(log_weight[i]) the weight x will get (the kernel's cuts use it where they use P(X = x)). A
     negative return asks for a larger Gauss-Legendre table (as :func:`maj_kernel`), else 0."""
     return _kernel(1, sizes, rest, k, ties, False, log_eps, gl_nodes, gl_weights, out, x_first, log_weight)
 
@@ -121,7 +123,7 @@ def credit_given_x(
 def _kernel(
     a0: int, sizes: npt.NDArray[np.int64], rest: int, k: int, ties: int, measured: bool, log_eps: float,
     gl_nodes: npt.NDArray[np.float64], gl_weights: npt.NDArray[np.float64], out: npt.NDArray[np.float64],
-    x_first: int, log_weight: float,
+    x_first: int, log_weight: npt.NDArray[np.float64],
 ) -> float:
     """maj_kernel, or with a non-empty ``out`` (i.i.d. only) the conditional credits H(x) of credit_given_x."""
     per_x = out.shape[0] > 0
@@ -171,7 +173,7 @@ def _kernel(
     for x in range(xmin, xmax + 1):
         m = k - x
         if per_x:
-            lpx = max(log_weight, log_eps)  # H(x) to eps / (weight of x)
+            lpx = max(log_weight[x - x_first], log_eps)  # H(x) to eps / (weight of x)
         elif measured:
             lpx = _log_choose(float(a0), float(x)) + _log_choose(float(pool), float(m)) - lnorm0
         else:

@@ -140,14 +140,7 @@ def structured_credits(
             elif prefer_sweep(kept, k):
                 credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0, lw, h)
             else:
-                one = np.empty(1)
-                for x in range(x0, x1):
-                    code = credit_given_x(kept, free[u] + pooled, k, ties, x, lw[x - x0], log_eps, gl_nodes,
-                                          gl_weights, one)
-                    if code < 0.0:
-                        status[u] = code
-                        break
-                    h[x - x0] = one[0]
+                status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0, lw, log_eps, gl_nodes, gl_weights, h)
         for e in range(users_ptr[u], users_ptr[u + 1]):
             out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_above)
 
