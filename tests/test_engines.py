@@ -404,6 +404,14 @@ def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsy
     assert main(["reduce", str(p), "--out", str(out), "--quiet"]) == 0
     assert main(["reduce", str(p), "--out", str(out)]) == 2
     assert "exists" in capsys.readouterr().err
+    two = tmp_path / "two.parquet"  # more DuckDB threads: the same class rows (in another order)
+    assert main(["reduce", str(p), "--out", str(two), "--quiet", "--threads", "2"]) == 0
+    keys = ["model", "question_id", "answer", "correct"]
+    one_t, two_t = (pd.read_parquet(f).sort_values(keys, na_position="first").reset_index(drop=True)
+                    for f in (out, two))
+    pd.testing.assert_frame_equal(two_t, one_t)
+    assert main(["reduce", str(p), "--out", str(tmp_path / "zero.parquet"), "--threads", "0"]) == 2
+    assert "--threads 0 is below 1" in capsys.readouterr().err and not (tmp_path / "zero.parquet").exists()
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     assert main(["curves", str(out), "--out", str(a), "--bootstrap", "0", "--quiet"]) == 0
     assert main(["curves", str(p), "--out", str(b), "--bootstrap", "0", "--quiet", "--engine", "memory"]) == 0

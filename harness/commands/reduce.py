@@ -40,6 +40,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--no-duplicate-check", action="store_true",
                    help="skip the check that each (model, question, sample id) appears once (a second group-by)")
     p.add_argument("--memory-limit", default=None, metavar="SIZE", help="DuckDB memory limit, e.g. 1GB (spills)")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="DuckDB threads (default 1: least CPU and memory; more cut wall time, each its own hash table)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
     p.set_defaults(run=run)
 
@@ -56,7 +58,18 @@ def run(args: argparse.Namespace) -> int:
         question=args.question_col, answer=args.answer_col, correct=args.correct_col, sample=args.sample_col,
         model=args.model_col, tokens=args.tokens_col, group=args.group_col, budget=args.budget_col,
     )
-    extra = {"memory_limit": args.memory_limit} if args.memory_limit and args.engine == "duckdb" else {}
+    extra: dict[str, object] = {}
+    if args.memory_limit and args.engine == "duckdb":
+        extra["memory_limit"] = args.memory_limit
+    if args.threads is not None:
+        from harness._validation import HarnessInputError
+
+        if args.engine != "duckdb":
+            raise HarnessInputError(f"--threads applies to DuckDB, not {args.engine}",
+                                    fix="drop --threads (Spark's parallelism follows --spark-master)")
+        if args.threads < 1:
+            raise HarnessInputError(f"--threads {args.threads} is below 1", fix="pass --threads 1 or more")
+        extra["threads"] = args.threads
     reduced = reduce_inputs(
         args.inputs, columns=columns, engine=args.engine, spark_master=args.spark_master,
         normalizer=args.normalizer, stopping=args.stopping, check_duplicates=not args.no_duplicate_check, **extra,

@@ -11,8 +11,8 @@ Predicted per-question values are posterior expectations, averaged over question
   (or none seen) this is the exact posterior expectation sum_x pi(x) H(x): given x correct draws the other k - x
   do not depend on p, so H(x), the credit given x, is computed once per answer profile and k for every fit and
   row, and pi(x) = sum_g post(g) Bin(x; k, p_g) once per posterior row (``_structured_kernel``; within 2 x
-  PREDICTION_EPS = 2e-12 per question). With several correct classes (the split of the correct draws matters) it is still the
-  average of exact maj@k at three posterior quantiles of p (1/6, 1/2, 5/6), a quadrature (measured on a
+  PREDICTION_EPS = 2e-12 per question). With several correct classes (the split of the correct draws matters) it
+  is still the average of exact maj@k at three posterior quantiles of p (1/6, 1/2, 5/6), a quadrature (measured on a
   generated table against the exact expectation: up to 0.18 off per question at k >> n, 0.1 points on the mean
   curve; docs/methods/null_model.md).
 
