@@ -71,21 +71,28 @@ def binomial_window(k: int, p: float, log_tail: float) -> tuple[int, int]:
     """(lo, hi), 1 <= lo <= hi <= k: Binomial(k, p) puts at most exp(log_tail) above hi and at most exp(log_tail) on
     1..lo-1, walked from the mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the pmf is
     log-concave, so the ratios keep falling). 0 < p < 1."""
-    odds = p / (1.0 - p)
     mode = min(max(math.floor((k + 1) * p), 1), k)
-    lp_mode = _log_binom_pmf(mode, k, p)
+    return _walk(mode, _log_binom_pmf(mode, k, p), 1, k, k, p / (1.0 - p), -1.0, log_tail)
+
+
+@njit(cache=True)
+def _walk(
+    mode: int, lp_mode: float, lo_min: int, hi_max: int, k: int, odds: float, mu: float, log_tail: float
+) -> tuple[int, int]:
+    """From the mode outwards, while the tail beyond (at most pmf x ratio / (1 - ratio), the ratios of a log-concave
+    pmf keep falling) is above exp(log_tail): Binomial(k, odds / (1 + odds)) when mu < 0, else Poisson(mu)."""
     hi = mode
     lp = lp_mode
-    while hi < k:
-        ratio = (k - hi) / (hi + 1.0) * odds
+    while hi < hi_max:
+        ratio = mu / (hi + 1.0) if mu >= 0.0 else (k - hi) / (hi + 1.0) * odds
         if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
             break
         lp += math.log(ratio)
         hi += 1
     lo = mode
     lp = lp_mode
-    while lo > 1:
-        ratio = lo / (k - lo + 1.0) / odds
+    while lo > lo_min:
+        ratio = lo / mu if mu >= 0.0 else lo / (k - lo + 1.0) / odds
         if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
             break
         lp += math.log(ratio)
@@ -108,24 +115,7 @@ def poisson_window(mu: float, log_tail: float) -> tuple[int, int]:
     """(lo, hi): Poisson(mu) puts at most exp(log_tail) above hi and at most exp(log_tail) below lo, walked from the
     mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the ratios keep falling). mu > 0."""
     mode = math.floor(mu)
-    lp_mode = _log_pois(mode, mu)
-    hi = mode
-    lp = lp_mode
-    while True:
-        ratio = mu / (hi + 1.0)
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        hi += 1
-    lo = mode
-    lp = lp_mode
-    while lo > 0:
-        ratio = lo / mu
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        lo -= 1
-    return lo, hi
+    return _walk(mode, _log_pois(mode, mu), 0, 2**62, 0, 0.0, mu, log_tail)
 
 
 @njit(cache=True)
