@@ -124,3 +124,16 @@ def test_credit_curve_is_the_conditional_credit() -> None:
                     w *= Fraction(v, nonc) ** y / math.factorial(y)
                 want += w * _credit(x, ys, ties)
             assert abs(out[x - 1] - float(want)) < 1e-14, (ties, x, out[x - 1], want)
+
+
+def test_sweep_route_refuses_thousands_of_classes_without_overflow() -> None:
+    """2^1000 products would overflow a 64-bit count: the count stops once it exceeds the limit, and the route
+    goes to the other kernels (a value is still computed, checked against the per-class kernel)."""
+    from harness.estimators._sweep_kernel import MAX_SWEEP_STATES, prefer_sweep, sweep_states
+
+    wrong = np.arange(2000, 1000, -1, dtype=np.int64)  # 1,000 distinct sizes
+    assert sweep_states(wrong) > MAX_SWEEP_STATES
+    assert not prefer_sweep(wrong, 4096)
+    c, w, rest, k = (1990,), tuple(wrong[:40].tolist()), 100, 64
+    want = majority._maj_one(c, w, rest, k, "random", "iid", "one")
+    assert abs(majority._maj_one(c, w, rest, k, "random", "iid") - want) < 1e-12

@@ -61,7 +61,7 @@ def sweep_iid(a: int, w: IntArray, free: int, n: int, k: int, ties: int, log_eps
 @njit(cache=True)
 def sweep_states(w: IntArray) -> int:
     """Number of products the sweep keeps for the wrong classes ``w`` (descending): prod over the distinct sizes of
-    (multiplicity + 1) (2^J when all sizes differ)."""
+    (multiplicity + 1) (2^J when all sizes differ); any number above MAX_SWEEP_STATES once it is known to exceed it."""
     states = 1
     run = 1
     for j in range(1, w.shape[0] + 1):
@@ -70,6 +70,8 @@ def sweep_states(w: IntArray) -> int:
         else:
             states *= run + 1
             run = 1
+            if states > MAX_SWEEP_STATES:  # enough to refuse (and no overflow with thousands of classes)
+                return states
     return states
 
 
