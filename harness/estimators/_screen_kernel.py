@@ -1,5 +1,6 @@
 """Screening before the exact maj@k kernels: classes that cannot matter are pooled with the non-voting samples,
-decided votes are returned at once, and a vote between two classes is computed in O(sqrt k) (kind 'iid').
+decided votes are returned at once, a vote between two classes is computed in O(sqrt k) and one correct class
+against several wrong ones by the sweep (kind 'iid').
 
 Let a be the largest correct class and b the largest wrong class, and take any other class j. Pooling j with the
 unanswered samples changes the outcome of a vote only when Y_j >= max(X_a, Y_b) (otherwise the set of classes on
@@ -15,10 +16,8 @@ The neglected mass is therefore below eps in total, on top of the kernels' own e
 
 No wrong class (random or weak ties, or one correct class): the credit is 1 - P(every draw unanswered).
 
-Three classes left (one correct, two wrong; kind 'iid'): condition on X_a = x; the other m = k - x draws give
-Y1 ~ Bin(m, s1) and Y2 | Y1 = y ~ Bin(m - y, q2), so P(credit | x) = sum_{y < x} P(Y1 = y) [P(Y2 < x) + c1 P(Y2 = x)]
-+ P(Y1 = x) [c1 P(Y2 < x) + c2 P(Y2 = x)] (c1, c2: credits when one or two wrong classes tie with a), the conditional
-law of Y2 carried along y by F_(t-1)(x-1) = F_t(x-1) + q2 f_(t-1)(x-1) and re-summed every 64 steps: O(k) per value.
+One correct class against two or more wrong ones (kind 'iid'), where ``_sweep_kernel.prefer_sweep`` finds it
+cheaper: the sweep over the correct count (``_sweep_kernel``), status SWEPT with its value.
 
 Two classes left (kind 'iid'): with T = X_a + Y_b ~ Binomial(k, s), s = pi_a + pi_b, and X_a | T = t ~ Binomial(t,
 r), r = pi_a / s, maj@k = sum_{t >= 1} P(T = t) [P(X_a > t/2) + credit P(X_a = t/2)] (credit 1/2, 0, 1 for random,
@@ -61,7 +60,7 @@ def log_chernoff(top: float, other: float, k: int) -> float:
 def screen(
     c: IntArray, w: IntArray, rest: int, k: int, ties: int, measured: bool, log_eps: float
 ) -> tuple[int, float, IntArray, IntArray, int]:
-    """(status, value, correct, wrong, rest): DECIDED with the value, TWO_CLASS with the value, or REDUCED with the
+    """(status, value, correct, wrong, rest): DECIDED, TWO_CLASS or SWEPT with the value, or REDUCED with the
     classes left (descending) and the enlarged non-voting pool. ``c`` and ``w`` are descending, without zeros, ``c``
     non-empty; k >= 3."""
     n = rest

@@ -177,7 +177,7 @@ def _maj_one(
         top = max(correct[0], wrong[0] if wrong else 0)
         c, w = correct.count(top), wrong.count(top)
         return {"random": c / (c + w), "strict": float(c == 1 and w == 0), "weak": float(c > 0)}[ties]
-    if method == "auto":  # pool the classes that cannot matter; decided, two- and three-class votes at once
+    if method == "auto":  # pool the classes that cannot matter; decided, two-class and swept votes at once
         status, value, c_left, w_left, rest = screen(
             np.asarray(correct, np.int64), np.asarray(wrong, np.int64), rest, k, _TIE_CODES[ties],
             kind == "measured", _LOG_EPS,
