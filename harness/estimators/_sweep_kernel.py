@@ -12,7 +12,9 @@ convolution of the pmfs truncated below x. With lam fixed the pmfs do not depend
 f_j(x) at x to each class, P_B <- P_B + f_j(x) shift_x(P_{B - j}) for every B that holds j (B - j does not hold j,
 so the classes are added one after another). Keeping all 2^J products costs O(J 2^J w) per x to update and O(2^J
 w) to evaluate, w the width of a product, against O(J^2 w^2) for a new convolution at each x
-(``_majority_kernel``); every term is a positive product (no cancellation). lam = k - mode of X_a.
+(``_majority_kernel``); every term is a positive product (no cancellation). Classes of equal size are exchangeable,
+so a product only records how many of each size it holds (prod (m_i + 1) products; ``credit_sweep``), and
+``prefer_sweep`` sends a question to the sweep only where it was measured cheaper. lam = k - mode of X_a.
 
 Cuts: x outside the binomial window of X_a (each tail below eps / 4); each Y_j and F outside its Poisson window,
 whose two tails are at most tau each. A cut removes only positive terms of the numerator, at most the tails' mass,
