@@ -160,37 +160,45 @@ def _structured_exact(
     """Per fit, the (len(idx), K) exact posterior expectation of maj@k for questions with at most one correct
     class (module docstring): pass@k where no wrong class was seen; else sum_x pi(x) H(x), computed once per
     (answer profile, posterior row) pair (``_structured_kernel.structured_credits``)."""
-    assert counts.wrong is not None
-    wrong = np.asarray(counts.wrong[idx], np.int64)
-    free = (counts.n[idx] - counts.correct[idx] - wrong.sum(axis=1)).astype(np.int64)
-    voted = wrong[:, 0] > 0 if wrong.shape[1] else np.zeros(len(idx), bool)
     out = [np.asarray(predict_pass(replace(f, row=f.row[idx]), ks), np.float64) for f in fits]
-    q = np.flatnonzero(voted)
+    q, w_prof, free_prof, pair_key = _exact_pairs(fits, counts, idx)
     if not len(q):
         return out
-    first, profile = _unique_rows(np.concatenate([wrong[q], free[q, None]], axis=1))
-    w_prof = wrong[q][first]
     w_ptr = np.concatenate([[0], np.cumsum((w_prof > 0).sum(axis=1))]).astype(np.int64)
-    offsets = np.cumsum([0] + [f.posterior.shape[0] for f in fits])
-    rows = np.stack([offsets[j] + f.row[idx][q] for j, f in enumerate(fits)], axis=1)  # (q, fits)
-    pair_key = np.stack([np.repeat(profile, len(fits)), rows.reshape(-1)], axis=1)
     pair_first, pair_of = _unique_rows(pair_key)
     order = np.lexsort((pair_key[pair_first, 1], pair_key[pair_first, 0]))  # pairs grouped by profile
     position = np.empty(len(order), np.intp)
     position[order] = np.arange(len(order))
     users_row = pair_key[pair_first[order], 1].astype(np.int64)
-    users_ptr = np.searchsorted(pair_key[pair_first[order], 0], np.arange(len(first) + 1)).astype(np.int64)
+    users_ptr = np.searchsorted(pair_key[pair_first[order], 0], np.arange(len(w_prof) + 1)).astype(np.int64)
     tables = [(f.support, f.posterior) for f in fits for _ in range(f.posterior.shape[0])]
     local = np.concatenate([np.arange(f.posterior.shape[0]) for f in fits])
     for j, k in enumerate(ks.tolist()):
         vals = _credits_at_k(
-            w_prof[w_prof > 0].astype(np.int64), w_ptr, free[q][first], users_ptr, users_row, tables, local, int(k),
-            ties,
+            w_prof[w_prof > 0], w_ptr, free_prof, users_ptr, users_row, tables, local, int(k), ties,
         )
         per_q = vals[position[pair_of]].reshape(len(q), len(fits))
         for fi, res in enumerate(out):
             res[q, j] = per_q[:, fi]
     return out
+
+
+def _exact_pairs(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, idx: npt.NDArray[np.intp]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The work of the exact expectation for the questions ``idx`` (one correct class at most): the positions q
+    among them with a wrong class; the distinct answer profiles of those (wrong class sizes, zero padded, and
+    unanswered count); and per (question, fit), question-major, the key (profile, row), rows numbering the fits'
+    posterior rows one fit after another."""
+    assert counts.wrong is not None
+    wrong = np.asarray(counts.wrong[idx], np.int64)
+    free = (counts.n[idx] - counts.correct[idx] - wrong.sum(axis=1)).astype(np.int64)
+    q = np.flatnonzero(wrong[:, 0] > 0) if wrong.shape[1] else np.zeros(0, np.intp)
+    first, profile = _unique_rows(np.concatenate([wrong[q], free[q, None]], axis=1))
+    offsets = np.cumsum([0] + [f.posterior.shape[0] for f in fits])
+    rows = np.stack([offsets[j] + f.row[idx][q] for j, f in enumerate(fits)], axis=1)  # (q, fits)
+    pair_key = np.stack([np.repeat(profile, len(fits)), rows.reshape(-1)], axis=1).astype(np.int64)
+    return q, wrong[q][first], free[q][first], pair_key
 
 
 def _credits_at_k(
@@ -264,8 +272,6 @@ def _structured_by_profile(
     out = []
     for pl in plans:
         res = np.zeros((len(pl.first), len(ks)))
-        # no wrong answer ever seen: the correct class wins with a single vote, 1 - (1-p)^k
-        np.add.at(res, pl.closed_profile, (1.0 - (1.0 - pl.closed_p[:, None]) ** ks[None, :]) / 3)
         for b in range(0, len(pl.profile), _CHUNK):  # added in quantile order per profile, as one by one
             np.add.at(res, pl.profile[b : b + _CHUNK], vals[pl.kernel[b : b + _CHUNK]] / 3)
         out.append((res, pl.inverse))
@@ -280,9 +286,6 @@ class _StructuredPlan:
     """(U,) first question of each distinct profile."""
     inverse: npt.NDArray[np.intp]
     """(Q,) each question's profile."""
-    closed_profile: npt.NDArray[np.intp]
-    closed_p: FloatArray
-    """(profile, p) pairs whose prediction is the closed form 1 - (1-p)^k (one correct class, no wrong answer)."""
     profile: npt.NDArray[np.intp]
     kernel: npt.NDArray[np.intp]
     """One entry per (profile, quantile) that needs the kernel, profile-major: the profile and the index of its
@@ -336,11 +339,8 @@ def _structured_plan(
     if cc.shape[1] == 0:
         cc = np.zeros((len(first), 1), np.int64)
     wrong_u = counts.wrong[first].astype(np.int64)
-    n_cc = (cc > 0).sum(axis=1)
     p = qs[fit.row[first]]  # (U, 3)
-    closed_prof = (nonc == 0) & (n_cc <= 1)
-    closed_u, closed_j = np.nonzero((p > 0) & closed_prof[:, None])
-    u, j = np.nonzero((p > 0) & ~closed_prof[:, None])  # row-major: profile, then quantile (as one by one)
+    u, j = np.nonzero(p > 0)  # row-major: profile, then quantile (as one by one)
     blocks = [
         _kernel_rows(p[u[b : b + _CHUNK], j[b : b + _CHUNK]], cc[u[b : b + _CHUNK]], wrong_u[u[b : b + _CHUNK]],
                      nonc[u[b : b + _CHUNK]])
@@ -349,11 +349,7 @@ def _structured_plan(
     key = np.concatenate(blocks) if blocks else np.zeros((0, cc.shape[1] + wrong_u.shape[1] + 1), np.int32)
     del blocks
     uniq_first, kernel = _unique_rows(key)
-    plan = _StructuredPlan(
-        first, inverse, closed_u.astype(np.intp), np.asarray(p[closed_u, closed_j], np.float64), u.astype(np.intp),
-        kernel,
-    )
-    return plan, key[uniq_first]
+    return _StructuredPlan(first, inverse, u.astype(np.intp), kernel), key[uniq_first]
 
 
 def _kernel_rows(
@@ -379,19 +375,9 @@ def structured_maj_workload(fits: Sequence[SpreadFit], counts: QuestionCounts) -
     with one correct class at most and a wrong class (the exact expectation), their answer profiles and (profile,
     posterior row) pairs; those with several correct classes (the quantile rows), their (question, quantile) rows
     and the distinct kernel rows of all fits together."""
-    assert counts.wrong is not None
-    one = np.flatnonzero(counts.n_correct_classes <= 1)
-    wrong = np.asarray(counts.wrong[one], np.int64)
-    free = (counts.n[one] - counts.correct[one] - wrong.sum(axis=1)).astype(np.int64)
-    q = one[wrong[:, 0] > 0] if wrong.shape[1] else one[:0]
-    out = {"questions": counts.n_questions, "exact_questions": len(q), "profiles": 0, "pairs": 0}
-    if len(q):
-        sel = np.isin(one, q)
-        first, profile = _unique_rows(np.concatenate([wrong[sel], free[sel, None]], axis=1))
-        offsets = np.cumsum([0] + [f.posterior.shape[0] for f in fits])
-        rows = np.concatenate([offsets[j] + f.row[q] for j, f in enumerate(fits)])
-        out["profiles"] = len(first)
-        out["pairs"] = len(_unique_rows(np.stack([np.tile(profile, len(fits)), rows], axis=1))[0])
+    q, w_prof, _, pair_key = _exact_pairs(fits, counts, np.flatnonzero(counts.n_correct_classes <= 1))
+    out = {"questions": counts.n_questions, "exact_questions": len(q), "profiles": len(w_prof) if len(q) else 0,
+           "pairs": len(_unique_rows(pair_key)[0]) if len(q) else 0}
     many = np.flatnonzero(counts.n_correct_classes > 1)
     out["quantile_questions"] = len(many)
     out["quantile_rows"] = 0
