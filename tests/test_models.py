@@ -186,17 +186,25 @@ def test_distributional_exponent_matches_the_beta_marginal_closed_form() -> None
     assert distributional_exponent(bb) == pytest.approx(power_law_exponent(DISTRIBUTIONAL_KS, exact)[0], abs=0.01)
 
 
+def first_success_blocks(
+    rng: np.random.Generator, p: np.ndarray, block: int, cap: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(n, c) per question drawn in blocks until the first block with a success, at most ``cap`` draws."""
+    n_out, c_out = np.empty(len(p), np.int64), np.empty(len(p), np.int64)
+    for i in range(len(p)):
+        draws = rng.random(cap) < p[i]
+        hits = draws.reshape(-1, block).any(axis=1)
+        last = int(np.argmax(hits)) + 1 if hits.any() else cap // block
+        n_out[i], c_out[i] = last * block, int(draws[: last * block].sum())
+    return n_out, c_out
+
+
 def test_stopping_rule_likelihood_recovers_the_spread() -> None:
     # blocks of 60 until the first block with a success, cap 6000 (bon_jailbreaking_text PROVENANCE.md)
     rng = np.random.default_rng(8)
     q, block, cap = 300, 60, 6000
     p = rng.beta(0.6, 60.0, size=q)
-    n_out, c_out = np.empty(q, np.int64), np.empty(q, np.int64)
-    for i in range(q):
-        draws = rng.random(cap) < p[i]
-        hits = draws.reshape(-1, block).any(axis=1)
-        last = int(np.argmax(hits)) + 1 if hits.any() else cap // block
-        n_out[i], c_out[i] = last * block, int(draws[: last * block].sum())
+    n_out, c_out = first_success_blocks(rng, p, block, cap)
     stop = np.array([first_success_block(block)] * q, object)
     counts = QuestionCounts.from_binary(n_out, c_out, stopping=stop)
     bb = next(f for f in fit_spread(counts, fits=("beta_binomial",)))

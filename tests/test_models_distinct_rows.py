@@ -35,6 +35,7 @@ from harness.models.spread import (
     _posterior,
 )
 from harness.tables import QuestionCounts, first_success_block
+from tests.test_models import first_success_blocks
 
 RTOL = 1e-9  # "identical up to rounding": sums over ~10^2-10^3 terms in another order
 
@@ -125,12 +126,7 @@ def test_blocks_check_under_a_first_success_rule_is_the_per_question_histogram()
     rng = np.random.default_rng(5)
     q, block, cap = 200, 10, 200
     p = rng.beta(0.6, 20.0, size=q)
-    n_out, c_out = np.empty(q, np.int64), np.empty(q, np.int64)
-    for i in range(q):
-        draws = rng.random(cap) < p[i]
-        hits = draws.reshape(-1, block).any(axis=1)
-        last = int(np.argmax(hits)) + 1 if hits.any() else cap // block
-        n_out[i], c_out[i] = last * block, int(draws[: last * block].sum())
+    n_out, c_out = first_success_blocks(rng, p, block, cap)
     counts = QuestionCounts.from_binary(n_out, c_out, stopping=np.array([first_success_block(block)] * q, object))
     grid_c, grid_q = _grids(counts)
     assert grid_c.block == block and len(grid_c.n) < q / 2
