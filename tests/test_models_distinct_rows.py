@@ -15,11 +15,13 @@ from harness.models import fit_spread, npmle_weights
 from harness.models.predict import (
     _PSEUDO,
     _round_p,
+    _structured_by_profile,
     plateau_rows,
     posterior_quantiles,
     predict_maj_binary,
     predict_maj_structured,
     predict_maj_structured_many,
+    prediction_rows,
     predict_pass,
     structured_maj_workload,
 )
@@ -275,6 +277,23 @@ def test_predictions_from_distinct_rows_equal_the_per_question_predictions() -> 
     assert load["profiles"] <= load["pairs"] <= len(fits) * load["exact_questions"]
     assert load["profiles"] < load["exact_questions"]  # profiles repeat: H is computed once for all of them
     assert load["quantile_rows"] <= 3 * len(fits) * load["quantile_questions"]
+
+
+def test_report_rows_carry_the_exact_structured_prediction() -> None:
+    """The report's fit:NAME maj@k rows are the question means of predict_maj_structured_many (the exact
+    expectation), not of the three-quantile rows: on this table the two differ by more than 1e-4 at some k."""
+    counts = _class_table(6)
+    ks = np.array([1, 2, 3, 8, 12, 40, 90])
+    fits = fit_spread(counts)
+    rows, mats = prediction_rows("m", fits, counts, ks)
+    exact = predict_maj_structured_many(fits, counts, ks)
+    quantiles = [vals[inverse] for vals, inverse in _structured_by_profile(fits, counts, ks, "random")]
+    assert max(np.abs(e.mean(axis=0) - q.mean(axis=0)).max() for e, q in zip(exact, quantiles, strict=True)) > 1e-4
+    for f, e in zip(fits, exact, strict=True):
+        got = rows[(rows["kind"] == f"fit:{f.name}") & (rows["metric"] == "maj@k")].sort_values("k")
+        np.testing.assert_array_equal(got["k"], ks)
+        np.testing.assert_allclose(got["value"], e.mean(axis=0), rtol=0, atol=1e-15)
+        np.testing.assert_array_equal(mats[(f.name, "maj@k")], e)
 
 
 def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -444,10 +444,10 @@ def prediction_rows(
     rows = []
     mats: dict[tuple[str, str], FloatArray] = {}
     q = counts.n_questions
-    structured: list[tuple[FloatArray, npt.NDArray[np.intp]]] = []
-    if structured_maj and counts.answers_known:  # one kernel call for all fits (they share kernel rows)
+    structured: list[FloatArray] = []
+    if structured_maj and counts.answers_known:  # one call for all fits (they share the credits H)
         k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
-        structured = _structured_by_profile(fits, counts, k_s, ties)
+        structured = predict_maj_structured_many(fits, counts, k_s, ties=ties)
     for fi, f in enumerate(fits):
         metrics: list[tuple[str, FloatArray, str]] = [
             ("pass@k", predict_pass(f, ks), f"posterior predictive 1-E[(1-p)^k | c, n] under {f.name}"),
@@ -457,7 +457,7 @@ def prediction_rows(
             metrics.append(
                 (
                     "maj@k",
-                    np.asarray(structured[fi][0][structured[fi][1]], np.float64),  # profiles -> questions
+                    structured[fi],
                     f"posterior p under {f.name} with observed wrong-answer shares (exact multinomial)",
                 )
             )
