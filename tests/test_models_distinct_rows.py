@@ -4,6 +4,7 @@ brute-force per-question formulas, up to rounding."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -21,8 +22,8 @@ from harness.models.predict import (
     predict_maj_binary,
     predict_maj_structured,
     predict_maj_structured_many,
-    prediction_rows,
     predict_pass,
+    prediction_rows,
     structured_maj_workload,
 )
 from harness.models.spread import (
@@ -294,6 +295,77 @@ def test_report_rows_carry_the_exact_structured_prediction() -> None:
         np.testing.assert_array_equal(got["k"], ks)
         np.testing.assert_allclose(got["value"], e.mean(axis=0), rtol=0, atol=1e-15)
         np.testing.assert_array_equal(mats[(f.name, "maj@k")], e)
+
+
+def test_one_wrong_class_credits_by_recurrence_match_scipy() -> None:
+    """H(x) = P(Y < x) + c P(Y = x), Y ~ Bin(k - x, q), stepped in x by the O(1) recurrence (re-anchored every
+    64 values): against scipy's binomial cdf and pmf, every tie rule, k to 10^5, runs of up to 3,000 x, to 1e-13."""
+    from scipy import stats
+
+    from harness.models._structured_kernel import _one_wrong_class
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        k = int(rng.choice([2, 3, 7, 50, 1000, 10_000, 100_000]))
+        q = float(rng.choice([rng.uniform(0.001, 0.999), 0.5, 1 / 3, 1.0]))
+        x0 = int(rng.integers(1, k + 1))
+        xs = np.arange(x0, min(k, x0 + int(rng.integers(1, 3000))) + 1)
+        for code, credit in ((0, 0.5), (1, 0.0), (2, 1.0)):
+            h = np.zeros(len(xs))
+            _one_wrong_class(q, k, code, x0, h)
+            want = stats.binom.cdf(xs - 1, k - xs, q) + credit * stats.binom.pmf(xs, k - xs, q)
+            np.testing.assert_allclose(h, np.minimum(want, 1.0), rtol=0, atol=1e-13, err_msg=f"k={k} q={q} x0={x0}")
+
+
+def _credit_given_x_brute(kept: list[int], free: int, k: int, x: int, ties: str) -> float:
+    """P(credit | X = x) by enumerating the multinomial of the other k - x draws over the wrong classes ``kept``
+    and the ``free`` samples that vote for nobody (shares kept_j / nonc)."""
+    import itertools
+
+    nonc = sum(kept) + free
+    m = k - x
+    log_q = [math.log(v / nonc) for v in kept]
+    log_f = math.log(free / nonc) if free else -math.inf
+    total = 0.0
+    for ys in itertools.product(range(min(m, x) + 1), repeat=len(kept)):  # a class above x takes the credit
+        rest = m - sum(ys)
+        if rest < 0 or (rest > 0 and not free):
+            continue
+        tied = sum(y == x for y in ys)
+        credit = {"random": 1.0 / (1.0 + tied), "strict": float(tied == 0), "weak": 1.0}[ties]
+        log_pmf = math.lgamma(m + 1) - math.lgamma(rest + 1) + (rest * log_f if rest else 0.0)
+        log_pmf += sum(y * lq - math.lgamma(y + 1) for y, lq in zip(ys, log_q, strict=True))
+        total += credit * math.exp(log_pmf)
+    return total
+
+
+@pytest.mark.parametrize("ties", ["random", "strict", "weak"])
+def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
+    """``_top_and_pairs``: exact in the top class, first order in the others, with a bound on the rest. With two
+    wrong classes it is exact at any weight (also when they take every other draw, q_top = 1); with three,
+    whenever it accepts, wt(x) |H(x) - enumerated| stays within the allowance (1e-14) at every x, wt(x) =
+    Bin(x; k, 0.8); near-equal classes make it refuse, and then h is left as ones for the other routes."""
+    from scipy import stats
+
+    from harness.models._structured_kernel import _top_and_pairs
+
+    code = {"random": 0, "strict": 1, "weak": 2}[ties]
+    cases = [([5, 3], 0, 14), ([5, 3], 2, 17), ([4, 4], 0, 12), ([9, 1], 3, 20), ([12, 1, 1], 0, 30),
+             ([6, 1, 1], 2, 40), ([4, 1, 1], 5, 60), ([3, 3, 3], 0, 12), ([6, 3, 1], 0, 13)]
+    accepted = refused = 0
+    for kept, free, k in cases:
+        xs = np.arange(1, k)
+        wt = stats.binom.pmf(xs, k, 0.8) if len(kept) > 2 else np.ones(k - 1)
+        h = np.ones(k - 1)
+        ok = _top_and_pairs(np.array(kept, np.int64), sum(kept) + free, k, code, 1, np.log(wt), math.log(1e-14), h)
+        if not ok:
+            refused += 1
+            np.testing.assert_array_equal(h, 1.0)
+            continue
+        accepted += 1
+        want = np.array([_credit_given_x_brute(kept, free, k, x, ties) for x in xs])
+        assert (wt * np.abs(h - want)).max() <= 1e-14 + 1e-15, f"{kept} free={free} k={k}"
+    assert accepted == 7 and refused == 2
 
 
 def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:

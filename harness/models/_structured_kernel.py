@@ -8,13 +8,16 @@ sizes and the unanswered count) and k; pi only on the question's posterior row a
 Per profile and k, with lw(x) the log of the largest pi(x) over the rows that use the profile:
 * below x0, H(x) <= P(Y_top <= x) <= exp(-m KL(x/m || q_top)) (Chernoff, m = k - x) is negligible against lw;
 * from x1 on, 1 - H(x) <= sum_j exp(-m KL(x/m || q_j)) (union and Chernoff bounds) is negligible;
+* the same two cuts are then applied at each x against the largest pi(x) itself, narrowing [x0, x1) from both ends;
 * a wrong class whose bound on P(Y_j >= x) at x0 (the largest over the band) is negligible joins the unanswered
   pool (it can change the credit only by reaching x);
-* on [x0, x1) H is a binomial tail with one class left, else comes from one sweep (``_sweep_kernel.credit_sweep``)
+* on [x0, x1) H is a binomial tail stepped in x by recurrence (O(1) per x) with one class left; else exact in the
+  top class and to first order in the others (``_top_and_pairs``: exact with two classes, a bounded remainder with
+  more), where that remainder is negligible at every x; else from one sweep (``_sweep_kernel.credit_sweep``)
   where it is the cheaper route (``prefer_sweep``), else from the per-class kernel at each x
   (``_majority_kernel.credit_given_x``).
-Each of the three cuts is below eps / 4 for every row that uses the profile; the windows of pi leave out at most
-eps / 8 on each side.
+Each of the three cuts is below eps / 4 for every row that uses the profile, and so is the first-order remainder;
+the windows of pi leave out at most eps / 8 on each side.
 """
 
 from __future__ import annotations
@@ -131,18 +134,38 @@ def structured_credits(
         log_skip = log_eps - math.log(4.0 * (x_hi - x_lo + 1)) - math.log(peak)
         x0 = _first(x_lo, x_hi + 1, k, w, nonc, log_skip, True)  # H negligible below
         x1 = _first(x0, x_hi + 1, k, w, nonc, log_skip, False)  # 1 - H negligible from here on
+        if x1 > x0:  # the same cuts against the largest pi at each x rather than its peak
+            lw = _log_largest(users, x0, x1, pi_lo, pi_ptr, pi_val)
+            cut_lo, cut_hi = _narrow(lw, x0, k, w, nonc, log_skip + math.log(peak))
+            lw = lw[cut_lo:cut_hi]
+            x0, x1 = x0 + cut_lo, x0 + cut_hi
         h = np.ones(max(x1 - x0, 0))
         if x1 > x0:
-            lw = _log_largest(users, x0, x1, pi_lo, pi_ptr, pi_val)
             kept, pooled = _keep(w, nonc, k, x0, log_skip - math.log(w.shape[0] + 2.0))
             if kept.shape[0] == 1:
                 _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
+            elif _top_and_pairs(kept, nonc, k, ties, x0, lw, log_skip + math.log(peak) - math.log(4.0), h):
+                pass
             elif prefer_sweep(kept, k):
                 credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0, lw, h)
             else:
                 status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0, lw, log_eps, gl_nodes, gl_weights, h)
         for e in range(users_ptr[u], users_ptr[u + 1]):
             out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_above)
+
+
+@njit(cache=True)
+def _narrow(lw: FloatArray, x0: int, k: int, w: IntArray, nonc: int, log_allow: float) -> tuple[int, int]:
+    """(lo, hi): the band x0 + lo .. x0 + hi - 1 left once x = x0 + i with lw[i] + (log bound on H(x)) <= log_allow
+    is cut from the bottom and x with lw[i] + (log bound on 1 - H(x)) <= log_allow from the top (lw the log of the
+    largest pi(x); each cut x leaves out at most exp(log_allow), as the bisection's cuts)."""
+    lo = 0
+    hi = lw.shape[0]
+    while lo < hi and lw[lo] + _log_hit(x0 + lo, k, w[0] / nonc) <= log_allow:
+        lo += 1
+    while hi > lo and lw[hi - 1] + _log_miss(x0 + hi - 1, k, w, nonc) <= log_allow:
+        hi -= 1
+    return lo, hi
 
 
 @njit(cache=True)
@@ -164,16 +187,144 @@ def _log_largest(
 
 @njit(cache=True)
 def _one_wrong_class(q: float, k: int, ties: int, x0: int, h: FloatArray) -> None:
-    """H(x) = P(Y < x) + c P(Y = x), Y ~ Bin(k - x, q), for x = x0 .. x0 + len(h) - 1 (c the credit of a tie)."""
+    """H(x) = P(Y < x) + c P(Y = x), Y ~ Bin(k - x, q), for x = x0 .. x0 + len(h) - 1 (c the credit of a tie).
+
+    O(1) per x: with m = k - x, P(Bin(m - 1, q) < x + 1) = P(Bin(m, q) < x) + q b(x - 1; m - 1) + b(x; m - 1)
+    (P(Bin(m, q) <= j) = P(Bin(m - 1, q) <= j) - q b(j; m - 1)), every term positive, the pmfs b by their ratios;
+    ``_binom_split`` anew every 64 values, after an underflow and for the last draws."""
     tie = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    below = at_prev = at = 0.0  # P(Y < x), b(x - 1; m), b(x; m)
     for i in range(h.shape[0]):
         x = x0 + i
         m = k - x
         if q >= 1.0:  # every other draw votes for the wrong class
             h[i] = 1.0 if m < x else (tie if m == x else 0.0)
+            continue
+        if i % 64 == 0 or m < x + 2 or at == 0.0:
+            below, at_prev, at = _binom_split(x, m, q)
+        h[i] = min(below + tie * at, 1.0)
+        if m >= x + 2:  # step to x + 1, m - 1
+            prev_less = at_prev * (m - x + 1) / (m * (1.0 - q))  # b(x - 1; m - 1)
+            at_less = at * (m - x) / (m * (1.0 - q))  # b(x; m - 1)
+            below += q * prev_less + at_less
+            at_prev = at_less
+            at = at_less * (m - 1 - x) / (x + 1.0) * q / (1.0 - q)
+
+
+@njit(cache=True)
+def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt: FloatArray, log_allow: float,
+                   h: FloatArray) -> bool:
+    """H(x) for x = x0 .. x0 + len(h) - 1, exact in the top class 1 and to first order in the others: with
+    A_j = {Y_j >= x}, N the number of them and T_y ~ Bin(m - y, q_1 / (1 - q_j)) class 1 given Y_j = y,
+
+        H(x) = M(x) - sum_j sum_{y >= x} b_j(y) [P(T_y < x) + c_1 P(T_y = x)] + sum_j b_j(x) [c_1 P(T_x < x)
+               + c_2 P(T_x = x)] + R,
+
+    M(x) = P(Y_1 < x) + c_1 P(Y_1 = x) the top class alone, c_t the credit with t tied. R counts only outcomes with
+    N >= 2: |R| <= 4 sum_{i < j} P(A_i A_j) <= 4 sum_{i < j} P(A_i) P(A_j) (the counts are negatively associated,
+    Joag-Dev & Proschan 1983), and R = 0 with two classes. Each inner sum runs over the upper tail of Y_j from
+    y = x, its conditional cdf stepped down in trials, P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1)
+    (positive terms), until the rest of the tail is below 1e-18; its starting values follow x the same way
+    (``_Start``). False (h reset to ones) as soon as wt(x) |R| may exceed exp(log_allow) at some x."""
+    c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    c2 = 1.0 / 3.0 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
+    top_le = np.empty(h.shape[0]) if kept.shape[0] > 2 else h  # P(Y_1 <= x), for the bound on R
+    if kept.shape[0] > 2:
+        _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
+    start = np.zeros((kept.shape[0], 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
+    for i in range(h.shape[0]):
+        x = x0 + i
+        m = k - x
+        tail_j = np.zeros(kept.shape[0])
+        for j in range(1, kept.shape[0]):
+            q = kept[j] / nonc
+            q_top = kept[0] / (nonc - kept[j])  # exactly 1 when no one else draws
+            _start(x, m, q, q_top, i % 64 == 0, start[j])
+            below, tie, tail = _given_class(x, m, q, q_top, c1, c2, start[j])
+            h[i] += tie - below
+            tail_j[j] = tail
+        if kept.shape[0] > 2 and log_wt[i] + math.log(max(_pairs_bound(tail_j, top_le[i]), 1e-300)) > log_allow:
+            h[:] = 1.0  # as the caller left it for the other routes
+            return False
+        h[i] = min(max(h[i], 0.0), 1.0)
+    return True
+
+
+@njit(cache=True)
+def _pairs_bound(tail: FloatArray, top_le: float) -> float:
+    """4 sum_{1 <= i < j} min(P(Y_0 <= x), P(A_i) P(A_j)), P(A_j) = tail[j] (tail[0] unused): a bound on |R| in
+    ``_top_and_pairs``, whose terms all need Y_0 <= x and two other classes at x or above."""
+    total = 0.0
+    for i in range(1, tail.shape[0]):
+        for j in range(i + 1, tail.shape[0]):
+            total += min(top_le, tail[i] * tail[j])
+    return 4.0 * total
+
+
+@njit(cache=True)
+def _start(x: int, m: int, q: float, q_top: float, anchor: bool, st: FloatArray) -> None:
+    """st = (P(T < x), P(T = x - 1), P(T = x), P(Y = x)) for T ~ Bin(m - x, q_top), Y ~ Bin(m, q), from st at x - 1
+    (two trials fewer for T, one for Y, all by ratios and positive additions) or anew where ``anchor``, after an
+    underflow, or near the ends."""
+    t = m - x
+    if anchor or q_top >= 1.0 or t < 2 or x > m or st[2] == 0.0 or st[3] == 0.0:
+        st[3] = math.exp(_log_binom_pmf(x, m, q)) if x <= m else 0.0
+        if q_top >= 1.0:  # T = t
+            st[0], st[1], st[2] = (1.0 if t < x else 0.0), (1.0 if t == x - 1 else 0.0), (1.0 if t == x else 0.0)
+        elif t <= 0:
+            st[0], st[1], st[2] = 1.0, 0.0, 0.0
         else:
-            below, _, at = _binom_split(x, m, q)
-            h[i] = min(below + tie * at, 1.0)
+            st[0], st[1], st[2] = _binom_split(x, t, q_top)
+        return
+    # from x - 1 (t + 2 trials for T, m + 1 for Y) to x
+    xp, tp, mp = x - 1, t + 2, m + 1
+    cdf, f_prev, f_at = st[0], st[1], st[2]  # at (xp, tp)
+    for s in range(2):  # tp -> tp - 1 -> tp - 2 trials
+        tt = tp - s
+        f_prev = f_prev * (tt - xp + 1) / (tt * (1.0 - q_top))
+        f_at = f_at * (tt - xp) / (tt * (1.0 - q_top))
+        cdf += q_top * f_prev
+    st[0] = cdf + f_at  # P(Bin(t, q_top) < xp + 1)
+    st[1] = f_at
+    st[2] = f_at * (t - xp) / (xp + 1.0) * q_top / (1.0 - q_top)
+    st[3] *= (mp - xp) / (mp * (1.0 - q)) * (mp - 1 - xp) / (xp + 1.0) * q / (1.0 - q)
+
+
+@njit(cache=True)
+def _given_class(x: int, m: int, q: float, q_top: float, c1: float, c2: float, st: FloatArray
+                 ) -> tuple[float, float, float]:
+    """(sum_{y >= x} b(y) [P(T_y < x) + c1 P(T_y = x)], b(x) [c1 P(T_x < x) + c2 P(T_x = x)], P(Y >= x)) for
+    Y ~ Bin(m, q) with pmf b and T_y ~ Bin(m - y, q_top) (see ``_top_and_pairs``), from st = ``_start`` at x; sums
+    cut below 1e-18, pmfs re-anchored every 64 values."""
+    if x > m:
+        return 0.0, 0.0, 0.0
+    odds = q / (1.0 - q)
+    cdf, f_prev, f_at, b = st[0], st[1], st[2], st[3]
+    tie = b * (c1 * cdf + c2 * f_at)
+    below = tail = 0.0
+    y = x
+    while y <= m:
+        t = m - y
+        if y > x and ((y - x) % 64 == 0 or b == 0.0):  # Loader's pmfs again (the cdf keeps its sum)
+            b = math.exp(_log_binom_pmf(y, m, q))
+            if q_top < 1.0:
+                f_prev = math.exp(_log_binom_pmf(x - 1, t, q_top)) if x - 1 <= t else 0.0
+                f_at = math.exp(_log_binom_pmf(x, t, q_top)) if x <= t else 0.0
+        below += b * (cdf + c1 * f_at)
+        tail += b
+        ratio = (m - y) / (y + 1.0) * odds
+        if ratio < 1.0 and b * ratio <= 1e-18 * (1.0 - ratio):
+            break
+        b *= ratio
+        if q_top >= 1.0:  # T_(y + 1) = t - 1
+            cdf, f_at = (1.0 if t - 1 < x else 0.0), (1.0 if t - 1 == x else 0.0)
+        elif t > 0:  # T_(y + 1) has t - 1 trials
+            f_prev = f_prev * (t - x + 1) / (t * (1.0 - q_top))
+            f_at = f_at * (t - x) / (t * (1.0 - q_top))
+            cdf += q_top * f_prev
+        y += 1
+    return below, tie, tail
 
 
 @njit(cache=True)
