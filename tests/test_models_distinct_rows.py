@@ -368,6 +368,35 @@ def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
     assert accepted == 7 and refused == 2
 
 
+def test_mixture_pmf_in_place_and_its_block_tails_match_scipy() -> None:
+    """pi(x) = sum_g w_g Bin(x; k, p_g) written in place over the union of the components' windows: never above
+    scipy's mixture, and at most exp(log_tail) of mass left out on each side in all (light components, p = 0 and
+    p = 1 included); block_tails gives the mass from every 64th x on."""
+    from scipy import stats
+
+    from harness.models._structured_kernel import TAIL_BLOCK, block_tails, mixture_into, mixture_window
+
+    rng = np.random.default_rng(5)
+    for k in (1, 7, 300, 10_000, 100_000):
+        support = np.concatenate([[0.0, 1.0], rng.uniform(0, 1, 30)])
+        weights = np.concatenate([[1e-3, 1e-20], rng.dirichlet(np.full(30, 0.3))])
+        weights /= weights.sum()
+        log_tail = math.log(1e-13)
+        lo, hi = mixture_window(support, weights, k, log_tail)
+        vals = np.zeros(hi - lo + 1)
+        mixture_into(support, weights, k, log_tail, lo, vals)
+        xs = np.arange(k + 1)
+        full = (weights[:, None] * stats.binom.pmf(xs[None, :], k, support[:, None])).sum(axis=0)
+        inside = full[lo : hi + 1]
+        assert (vals <= inside * (1 + 1e-12) + 1e-300).all()  # each component is cut, never added to
+        assert full.sum() - vals.sum() <= 2e-13 + 1e-15  # at most exp(log_tail) left out on each side
+        np.testing.assert_allclose(vals, inside, rtol=1e-12, atol=2e-13)
+        tails = block_tails(vals)
+        assert len(tails) == -(-len(vals) // TAIL_BLOCK) + 1 and tails[-1] == 0.0
+        for j in range(len(tails) - 1):
+            assert tails[j] == pytest.approx(vals[j * TAIL_BLOCK :].sum(), rel=1e-12, abs=1e-300)
+
+
 def test_unique_rows_groups_like_numpy_unique_and_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
     import harness.models.predict as pred
 

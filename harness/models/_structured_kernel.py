@@ -37,42 +37,50 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 
-@njit(cache=True)
-def mixture_pmf(support: FloatArray, weights: FloatArray, k: int, log_tail: float) -> tuple[int, FloatArray]:
-    """(lo, values): pi(x) = sum_g weights[g] Bin(x; k, support[g]) for x = lo .. lo + len - 1, each binomial over
-    its window (tails below exp(log_tail) each), then trimmed where the mass left out on either side is below
-    exp(log_tail)."""
-    out = np.zeros(k + 1)
+@njit(cache=True, nogil=True)
+def mixture_window(support: FloatArray, weights: FloatArray, k: int, log_tail: float) -> tuple[int, int]:
+    """(lo, hi): the x where ``mixture_into`` writes pi(x) = sum_g weights[g] Bin(x; k, support[g]), the union of
+    the components' windows (``_component_window``)."""
+    lo, hi = k, 0
+    for g in range(support.shape[0]):
+        c_lo, c_hi = _component_window(support[g], weights[g], k, log_tail - math.log(support.shape[0]))
+        if c_lo <= c_hi:
+            lo, hi = min(lo, c_lo), max(hi, c_hi)
+    return lo, hi
+
+
+@njit(cache=True, nogil=True)
+def mixture_into(support: FloatArray, weights: FloatArray, k: int, log_tail: float, lo: int, out: FloatArray) -> None:
+    """out[x - lo] += pi(x) = sum_g weights[g] Bin(x; k, support[g]) over each component's window: a component
+    leaves out at most exp(log_tail) / G of mass on each side (G components), so pi at most exp(log_tail)."""
     for g in range(support.shape[0]):
         p, wt = support[g], weights[g]
-        if wt <= 0.0:
+        c_lo, c_hi = _component_window(p, wt, k, log_tail - math.log(support.shape[0]))
+        if c_lo > c_hi:
             continue
-        if p <= 0.0:
-            out[0] += wt
+        if p <= 0.0 or p >= 1.0:
+            out[c_lo - lo] += wt
             continue
-        if p >= 1.0:
-            out[k] += wt
-            continue
-        lo, hi = binomial_window(k, p, log_tail)
-        lo -= 1  # binomial_window starts at 1
         f = 0.0
-        for x in range(lo, hi + 1):
-            if (x - lo) % 64 == 0:
+        for x in range(c_lo, c_hi + 1):
+            if (x - c_lo) % 64 == 0:
                 f = math.exp(_log_binom_pmf(x, k, p))
-            out[x] += wt * f
+            out[x - lo] += wt * f
             f *= (k - x) / (x + 1.0) * p / (1.0 - p)
-    tail = math.exp(log_tail)
-    first = 0
-    below = 0.0
-    while first < k and below + out[first] <= tail:
-        below += out[first]
-        first += 1
-    last = k
-    above = 0.0
-    while last > first and above + out[last] <= tail:
-        above += out[last]
-        last -= 1
-    return first, out[first : last + 1].copy()
+
+
+@njit(cache=True)
+def _component_window(p: float, wt: float, k: int, log_tail: float) -> tuple[int, int]:
+    """x range of wt Bin(x; k, p) leaving out at most exp(log_tail) of mass on each side (empty, lo > hi, when wt
+    itself is below that)."""
+    if wt <= 0.0 or math.log(wt) <= log_tail:
+        return 1, 0
+    if p <= 0.0:
+        return 0, 0
+    if p >= 1.0:
+        return k, k
+    lo, hi = binomial_window(k, p, log_tail - math.log(wt))
+    return lo - 1, hi  # binomial_window starts at 1; x = 0 is below the left tail's mass when lo > 1
 
 
 @njit(cache=True)
@@ -103,15 +111,17 @@ def _log_miss(x: int, k: int, w: IntArray, nonc: int) -> float:
 @njit(cache=True, nogil=True)
 def structured_credits(
     w_sizes: IntArray, w_ptr: IntArray, free: IntArray, users_ptr: IntArray, users_row: IntArray,
-    pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray, pi_above: FloatArray, pi_peak: FloatArray, k: int,
+    pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray, pi_tail: FloatArray, tail_ptr: IntArray,
+    pi_peak: FloatArray, k: int,
     ties: int,
     log_eps: float, gl_nodes: FloatArray, gl_weights: FloatArray, units: IntArray, out: FloatArray,
     status: FloatArray,
 ) -> None:
     """For each profile u in ``units`` and each row r = users_row[e] that uses it (e in users_ptr[u] ..
     users_ptr[u + 1]): out[e] = sum_x pi_r(x) H_u(x) (module docstring). pi_r(x) = pi_val[pi_ptr[r] + x -
-    pi_lo[r]] on its window, pi_above[pi_ptr[r] + i] its mass above pi_lo[r] + i, pi_peak[r] its largest
-    value. status[u] < 0 asks for a larger Gauss-Legendre table (the per-class kernel), else 0."""
+    pi_lo[r]] on its window, pi_tail[tail_ptr[r] + j] its mass from pi_lo[r] + 64 j on (``block_tails``),
+    pi_peak[r] its largest value. status[u] < 0 asks for a larger Gauss-Legendre table (the per-class kernel),
+    else 0."""
     for u in units:
         w = w_sizes[w_ptr[u] : w_ptr[u + 1]]
         nonc = free[u]
@@ -151,7 +161,7 @@ def structured_credits(
             else:
                 status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0, lw, log_eps, gl_nodes, gl_weights, h)
         for e in range(users_ptr[u], users_ptr[u + 1]):
-            out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_above)
+            out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_tail, tail_ptr)
 
 
 @njit(cache=True)
@@ -363,7 +373,7 @@ def _keep(w: IntArray, nonc: int, k: int, x0: int, log_drop: float) -> tuple[Int
 @njit(cache=True)
 def _expect(
     r: int, x0: int, x1: int, h: FloatArray, pi_lo: IntArray, pi_ptr: IntArray, pi_val: FloatArray,
-    pi_above: FloatArray,
+    pi_tail: FloatArray, tail_ptr: IntArray,
 ) -> float:
     """sum_{x0 <= x < x1} pi_r(x) h(x) + pi_r(x >= x1)."""
     lo = pi_lo[r]
@@ -371,8 +381,20 @@ def _expect(
     total = 0.0
     for x in range(max(x0, lo), min(x1 - 1, hi) + 1):
         total += pi_val[pi_ptr[r] + x - lo] * h[x - x0]
-    if x1 <= lo:
-        total += pi_above[pi_ptr[r]] + pi_val[pi_ptr[r]]
-    elif x1 <= hi:
-        total += pi_above[pi_ptr[r] + x1 - lo] + pi_val[pi_ptr[r] + x1 - lo]
+    if x1 <= hi:
+        i = max(x1 - lo, 0)  # pi_r(x >= x1): the block tail from the next multiple of TAIL_BLOCK, the rest by hand
+        j = (i + TAIL_BLOCK - 1) // TAIL_BLOCK
+        total += pi_tail[tail_ptr[r] + j]
+        for t in range(i, min(j * TAIL_BLOCK, hi - lo + 1)):
+            total += pi_val[pi_ptr[r] + t]
     return min(max(total, 0.0), 1.0)
+
+
+TAIL_BLOCK = 64
+"""pi's mass above x is kept at every TAIL_BLOCK-th x only (``block_tails``): 1/64 of the memory of pi itself."""
+
+
+def block_tails(vals: FloatArray) -> FloatArray:
+    """t[j] = sum(vals[TAIL_BLOCK j:]) for j = 0 .. ceil(len / TAIL_BLOCK) (the last one 0), summed from the end."""
+    blocks = np.add.reduceat(vals, np.arange(0, len(vals), TAIL_BLOCK)) if len(vals) else np.zeros(0)
+    return np.append(np.cumsum(blocks[::-1])[::-1], 0.0)

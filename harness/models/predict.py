@@ -51,7 +51,13 @@ from scipy import stats
 from harness.curves import CURVE_COLUMNS
 from harness.estimators._majority_kernel import gauss_legendre_table
 from harness.estimators.majority import _GL_TABLE, _TIE_CODES, maj_at_k_many
-from harness.models._structured_kernel import mixture_pmf, structured_credits
+from harness.models._structured_kernel import (
+    TAIL_BLOCK,
+    block_tails,
+    mixture_into,
+    mixture_window,
+    structured_credits,
+)
 from harness.models.spread import SpreadFit
 from harness.tables import QuestionCounts
 
@@ -207,35 +213,47 @@ def _credits_at_k(
     local: npt.NDArray[np.int64], k: int, ties: str,
 ) -> FloatArray:
     """sum_x pi_r(x) H_u(x) for every (profile u, row r) pair at one k, profiles spread over threads."""
-    used = np.unique(users_row)
+    used = np.unique(users_row).tolist()
     pi_lo = np.zeros(len(tables), np.int64)
     pi_len = np.zeros(len(tables), np.int64)
-    parts: dict[int, FloatArray] = {}
-    for r in used.tolist():
+    pi_peak = np.zeros(len(tables))
+
+    def row_mixture(r: int) -> tuple[FloatArray, FloatArray]:
         support, posterior = tables[r]
         keep = posterior[local[r]] > _NEGLIGIBLE_POSTERIOR
-        lo, vals = mixture_pmf(support[keep], posterior[local[r]][keep], k, PRED_LOG_EPS - math.log(8.0))
-        pi_lo[r], pi_len[r], parts[r] = lo, len(vals), vals
-    pi_ptr = np.concatenate([[0], np.cumsum(pi_len)]).astype(np.int64)
-    pi_val = np.zeros(int(pi_ptr[-1]))
-    pi_above = np.zeros(int(pi_ptr[-1]))
-    pi_peak = np.zeros(len(tables))
-    for r, vals in parts.items():
+        return support[keep], posterior[local[r]][keep]
+
+    log_tail = PRED_LOG_EPS - math.log(8.0)
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    with ThreadPoolExecutor(max_workers=workers) as pool:  # the mixture kernels release the GIL
+        windows = list(pool.map(lambda r: mixture_window(*row_mixture(r), k, log_tail), used))
+        for r, (lo, hi) in zip(used, windows, strict=True):
+            pi_lo[r], pi_len[r] = lo, max(hi - lo + 1, 0)
+        pi_ptr = np.concatenate([[0], np.cumsum(pi_len)]).astype(np.int64)
+        pi_val = np.zeros(int(pi_ptr[-1]))  # pi is written once, in place (at k = 10^5 the largest array here)
+
+        def fill(r: int) -> None:
+            mixture_into(*row_mixture(r), k, log_tail, int(pi_lo[r]), pi_val[pi_ptr[r] : pi_ptr[r + 1]])
+
+        list(pool.map(fill, used))
+    tail_ptr = np.concatenate([[0], np.cumsum(-(-pi_len // TAIL_BLOCK) + 1)]).astype(np.int64)
+    pi_tail = np.zeros(int(tail_ptr[-1]))
+    for r in used:
+        vals = pi_val[pi_ptr[r] : pi_ptr[r + 1]]
         pi_peak[r] = vals.max(initial=0.0)
-        pi_val[pi_ptr[r] : pi_ptr[r + 1]] = vals
-        pi_above[pi_ptr[r] : pi_ptr[r + 1]] = np.concatenate([np.cumsum(vals[::-1])[::-1][1:], [0.0]])
+        pi_tail[tail_ptr[r] : tail_ptr[r + 1]] = block_tails(vals)
     out = np.zeros(len(users_row))
     status = np.zeros(len(free))
     code = _TIE_CODES[ties]
 
     def run(units: npt.NDArray[np.int64]) -> None:
         nodes, weights = _GL_TABLE[0]
-        structured_credits(w_sizes, w_ptr, free, users_ptr, users_row, pi_lo, pi_ptr, pi_val, pi_above, pi_peak, k,
-                           code, PRED_LOG_EPS, nodes, weights, units, out, status)
+        structured_credits(w_sizes, w_ptr, free, users_ptr, users_row, pi_lo, pi_ptr, pi_val, pi_tail, tail_ptr,
+                           pi_peak, k, code, PRED_LOG_EPS, nodes, weights, units, out, status)
 
     units = np.argsort(-np.diff(w_ptr), kind="stable").astype(np.int64)  # more classes first: even chunks
     chunks = [units[i : i + 256] for i in range(0, len(units), 256)]
-    with ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8, len(chunks)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(chunks)))) as pool:
         list(pool.map(run, chunks))
     while (status < 0).any():  # the per-class kernel asked for a larger Gauss-Legendre rule
         nodes, _ = _GL_TABLE[0]
