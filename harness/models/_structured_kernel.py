@@ -43,7 +43,7 @@ def mixture_window(support: FloatArray, weights: FloatArray, k: int, log_tail: f
     the components' windows (``_component_window``)."""
     lo, hi = k, 0
     for g in range(support.shape[0]):
-        c_lo, c_hi = _component_window(support[g], weights[g], k, log_tail - math.log(support.shape[0]))
+        c_lo, c_hi = _component_window(support[g], weights[g], k, log_tail - math.log(max(support.shape[0], 1)))
         if c_lo <= c_hi:
             lo, hi = min(lo, c_lo), max(hi, c_hi)
     return lo, hi
@@ -55,7 +55,7 @@ def mixture_into(support: FloatArray, weights: FloatArray, k: int, log_tail: flo
     leaves out at most exp(log_tail) / G of mass on each side (G components), so pi at most exp(log_tail)."""
     for g in range(support.shape[0]):
         p, wt = support[g], weights[g]
-        c_lo, c_hi = _component_window(p, wt, k, log_tail - math.log(support.shape[0]))
+        c_lo, c_hi = _component_window(p, wt, k, log_tail - math.log(max(support.shape[0], 1)))
         if c_lo > c_hi:
             continue
         if p <= 0.0 or p >= 1.0:
@@ -231,11 +231,12 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
                + c_2 P(T_x = x)] + R,
 
     M(x) = P(Y_1 < x) + c_1 P(Y_1 = x) the top class alone, c_t the credit with t tied. R counts only outcomes with
-    N >= 2: |R| <= 4 sum_{i < j} P(A_i A_j) <= 4 sum_{i < j} P(A_i) P(A_j) (the counts are negatively associated,
-    Joag-Dev & Proschan 1983), and R = 0 with two classes. Each inner sum runs over the upper tail of Y_j from
-    y = x, its conditional cdf stepped down in trials, P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1)
-    (positive terms), until the rest of the tail is below 1e-18; its starting values follow x the same way
-    (``_Start``). False (h reset to ones) as soon as wt(x) |R| may exceed exp(log_allow) at some x."""
+    Y_1 <= x and N >= 2: |R| <= 4 sum_{i < j} P(Y_1 <= x, A_i, A_j) <= 4 sum_{i < j} min(P(Y_1 <= x), P(A_i) P(A_j))
+    (the counts are negatively associated, Joag-Dev & Proschan 1983; ``_pairs_bound``), and R = 0 with two classes.
+    Each inner sum runs over the upper tail of Y_j from y = x, its conditional cdf stepped down in trials,
+    P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1) (positive terms), until the rest of the tail is below
+    1e-18; its starting values follow x the same way (``_start``). False (h reset to ones) as soon as wt(x) times
+    that bound may exceed exp(log_allow) at some x."""
     c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
     c2 = 1.0 / 3.0 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
     _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
@@ -243,10 +244,10 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     if kept.shape[0] > 2:
         _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
     start = np.zeros((kept.shape[0], 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
+    tail_j = np.zeros(kept.shape[0])  # P(A_j) at the current x
     for i in range(h.shape[0]):
         x = x0 + i
         m = k - x
-        tail_j = np.zeros(kept.shape[0])
         for j in range(1, kept.shape[0]):
             q = kept[j] / nonc
             q_top = kept[0] / (nonc - kept[j])  # exactly 1 when no one else draws
