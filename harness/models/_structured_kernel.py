@@ -13,9 +13,9 @@ Per profile and k, with lw(x) the log of the largest pi(x) over the rows that us
   pool (it can change the credit only by reaching x);
 * on [x0, x1) H is a binomial tail stepped in x by recurrence (O(1) per x) with one class left; else exact in the
   top class and to first order in the others (``_top_and_pairs``: exact with two classes, a bounded remainder with
-  more), where that remainder is negligible at every x; else from one sweep (``_sweep_kernel.credit_sweep``)
-  where it is the cheaper route (``prefer_sweep``), else from the per-class kernel at each x
-  (``_majority_kernel.credit_given_x``).
+  more) wherever that remainder is negligible; on the x between the first and the last where it is not, from one
+  sweep (``_sweep_kernel.credit_sweep``) where that is the cheaper route (``prefer_sweep``), else from the
+  per-class kernel at each x (``_majority_kernel.credit_given_x``).
 Each of the three cuts is below eps / 4 for every row that uses the profile, and so is the first-order remainder;
 the windows of pi leave out at most eps / 8 on each side.
 """
@@ -154,12 +154,15 @@ def structured_credits(
             kept, pooled = _keep(w, nonc, k, x0, log_skip - math.log(w.shape[0] + 2.0))
             if kept.shape[0] == 1:
                 _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
-            elif _top_and_pairs(kept, nonc, k, ties, x0, lw, log_skip + math.log(peak) - math.log(4.0), h):
-                pass
-            elif prefer_sweep(kept, k):
-                credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0, lw, h)
-            else:
-                status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0, lw, log_eps, gl_nodes, gl_weights, h)
+            else:  # first order where its remainder is negligible, the sweep or the per-class kernel in between
+                a, b = _top_and_pairs(kept, nonc, k, ties, x0, lw, log_skip + math.log(peak) - math.log(4.0), h)
+                if a >= b:
+                    pass
+                elif prefer_sweep(kept, k):
+                    credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0 + a, lw[a:b], h[a:b])
+                else:
+                    status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0 + a, lw[a:b], log_eps, gl_nodes,
+                                               gl_weights, h[a:b])
         for e in range(users_ptr[u], users_ptr[u + 1]):
             out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_tail, tail_ptr)
 
@@ -223,7 +226,7 @@ def _one_wrong_class(q: float, k: int, ties: int, x0: int, h: FloatArray) -> Non
 
 @njit(cache=True)
 def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt: FloatArray, log_allow: float,
-                   h: FloatArray) -> bool:
+                   h: FloatArray) -> tuple[int, int]:
     """H(x) for x = x0 .. x0 + len(h) - 1, exact in the top class 1 and to first order in the others: with
     A_j = {Y_j >= x}, N the number of them and T_y ~ Bin(m - y, q_1 / (1 - q_j)) class 1 given Y_j = y,
 
@@ -235,8 +238,8 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     (the counts are negatively associated, Joag-Dev & Proschan 1983; ``_pairs_bound``), and R = 0 with two classes.
     Each inner sum runs over the upper tail of Y_j from y = x, its conditional cdf stepped down in trials,
     P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1) (positive terms), until the rest of the tail is below
-    1e-18; its starting values follow x the same way (``_start``). False (h reset to ones) as soon as wt(x) times
-    that bound may exceed exp(log_allow) at some x."""
+    1e-18; its starting values follow x the same way (``_start``). Returns (a, b): the indices a .. b - 1 span every
+    x where wt(x) times that bound may exceed exp(log_allow) (a = b: none); h is 1 there, for another route."""
     c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
     c2 = 1.0 / 3.0 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
     _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
@@ -245,6 +248,7 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
         _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
     start = np.zeros((kept.shape[0], 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
     tail_j = np.zeros(kept.shape[0])  # P(A_j) at the current x
+    fail_lo, fail_hi = h.shape[0], 0
     for i in range(h.shape[0]):
         x = x0 + i
         m = k - x
@@ -255,11 +259,12 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
             below, tie, tail = _given_class(x, m, q, q_top, c1, c2, start[j])
             h[i] += tie - below
             tail_j[j] = tail
-        if kept.shape[0] > 2 and log_wt[i] + math.log(max(_pairs_bound(tail_j, top_le[i]), 1e-300)) > log_allow:
-            h[:] = 1.0  # as the caller left it for the other routes
-            return False
         h[i] = min(max(h[i], 0.0), 1.0)
-    return True
+        if kept.shape[0] > 2 and log_wt[i] + math.log(max(_pairs_bound(tail_j, top_le[i]), 1e-300)) > log_allow:
+            fail_lo, fail_hi = min(fail_lo, i), i + 1
+    if fail_lo < fail_hi:
+        h[fail_lo:fail_hi] = 1.0  # as the caller leaves h for the other routes
+    return fail_lo, max(fail_hi, fail_lo)
 
 
 @njit(cache=True)
