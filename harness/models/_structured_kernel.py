@@ -16,8 +16,10 @@ Per profile and k, with lw(x) the log of the largest pi(x) over the rows that us
   more) wherever that remainder is negligible; on the x between the first and the last where it is not, from one
   sweep (``_sweep_kernel.credit_sweep``) where that is the cheaper route (``prefer_sweep``), else from the
   per-class kernel at each x (``_majority_kernel.credit_given_x``).
-Each of the three cuts is below eps / 4 for every row that uses the profile, and so is the first-order remainder;
-the windows of pi leave out at most eps / 8 on each side.
+Each of the three cuts is below eps / 4 for every row that uses the profile; the windows of pi leave out at most
+eps / 8 on each side; H itself is off by at most eps / 16 in sum_x pi(x) H(x) on the x the first-order route keeps,
+and by at most 3 eps / 4 (the sweep) or eps / 2 (the per-class kernel, run at eps / (2 N) for its N values of x) on
+the others: 2 eps in all.
 """
 
 from __future__ import annotations
@@ -160,9 +162,9 @@ def structured_credits(
                     pass
                 elif prefer_sweep(kept, k):
                     credit_sweep(kept, free[u] + pooled, k, ties, log_eps, x0 + a, lw[a:b], h[a:b])
-                else:
-                    status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0 + a, lw[a:b], log_eps, gl_nodes,
-                                               gl_weights, h[a:b])
+                else:  # its H(x) is within eps' / wt(x) at each x: eps' = eps / (2 (b - a)) keeps the sum below eps / 2
+                    status[u] = credit_given_x(kept, free[u] + pooled, k, ties, x0 + a, lw[a:b],
+                                               log_eps - math.log(2.0 * (b - a)), gl_nodes, gl_weights, h[a:b])
         for e in range(users_ptr[u], users_ptr[u + 1]):
             out[e] = _expect(users_row[e], x0, x1, h, pi_lo, pi_ptr, pi_val, pi_tail, tail_ptr)
 
