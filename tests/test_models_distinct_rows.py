@@ -164,23 +164,21 @@ def _class_table(seed: int, q: int = 60) -> QuestionCounts:
 
 
 def _credit_given_x(x: int, m: int, wrong: np.ndarray, free: int, ties: str) -> float:
-    """P(credit | x correct votes): the other m draws multinomial over the (at most two) wrong classes and the
-    unanswered samples, enumerated over every (y1, y2)."""
+    """P(credit | x correct votes): the other m draws multinomial over the wrong classes (shares wrong_j / nonc)
+    and the unanswered samples, enumerated over every count vector with no wrong class above x (those give none)."""
+    if x == 0:
+        return 0.0
     nonc = int(wrong.sum()) + free
-    q = np.zeros(2)
-    q[: len(wrong)] = wrong / nonc
-    y1, y2 = np.meshgrid(np.arange(m + 1), np.arange(m + 1), indexing="ij")
-    rest = m - y1 - y2
-    ok = rest >= 0
+    q = np.asarray(wrong, float) / nonc
+    ys = np.indices((min(m, x) + 1,) * len(wrong)).reshape(len(wrong), -1)
+    rest = m - ys.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        logw = (special.gammaln(m + 1) - special.gammaln(y1 + 1) - special.gammaln(y2 + 1)
-                - special.gammaln(np.maximum(rest, 0) + 1) + special.xlogy(y1, q[0]) + special.xlogy(y2, q[1])
-                + special.xlogy(np.maximum(rest, 0), 1 - q.sum()))
-    pmf = np.where(ok, np.exp(logw), 0.0)
-    top = np.maximum(y1, y2)
-    tied = (y1 == x).astype(int) + (y2 == x)
-    credit = np.where(top > x, 0.0, {"random": 1.0 / (1 + tied), "strict": (tied == 0) * 1.0, "weak": 1.0}[ties])
-    return float((pmf * np.where(x == 0, 0.0, credit)).sum())
+        logw = (special.gammaln(m + 1) - special.gammaln(ys + 1).sum(axis=0) - special.gammaln(np.maximum(rest, 0) + 1)
+                + special.xlogy(ys, q[:, None]).sum(axis=0) + special.xlogy(np.maximum(rest, 0), free / nonc))
+    pmf = np.where(rest >= 0, np.exp(logw), 0.0)
+    tied = (ys == x).sum(axis=0)
+    credit = {"random": 1.0 / (1 + tied), "strict": (tied == 0) * 1.0, "weak": np.ones(len(tied))}[ties]
+    return float((pmf * credit).sum())
 
 
 def _structured_brute(fit: SpreadFit, counts: QuestionCounts, ks: np.ndarray, ties: str = "random") -> np.ndarray:
@@ -317,28 +315,6 @@ def test_one_wrong_class_credits_by_recurrence_match_scipy() -> None:
             np.testing.assert_allclose(h, np.minimum(want, 1.0), rtol=0, atol=1e-13, err_msg=f"k={k} q={q} x0={x0}")
 
 
-def _credit_given_x_brute(kept: list[int], free: int, k: int, x: int, ties: str) -> float:
-    """P(credit | X = x) by enumerating the multinomial of the other k - x draws over the wrong classes ``kept``
-    and the ``free`` samples that vote for nobody (shares kept_j / nonc)."""
-    import itertools
-
-    nonc = sum(kept) + free
-    m = k - x
-    log_q = [math.log(v / nonc) for v in kept]
-    log_f = math.log(free / nonc) if free else -math.inf
-    total = 0.0
-    for ys in itertools.product(range(min(m, x) + 1), repeat=len(kept)):  # a class above x takes the credit
-        rest = m - sum(ys)
-        if rest < 0 or (rest > 0 and not free):
-            continue
-        tied = sum(y == x for y in ys)
-        credit = {"random": 1.0 / (1.0 + tied), "strict": float(tied == 0), "weak": 1.0}[ties]
-        log_pmf = math.lgamma(m + 1) - math.lgamma(rest + 1) + (rest * log_f if rest else 0.0)
-        log_pmf += sum(y * lq - math.lgamma(y + 1) for y, lq in zip(ys, log_q, strict=True))
-        total += credit * math.exp(log_pmf)
-    return total
-
-
 @pytest.mark.parametrize("ties", ["random", "strict", "weak"])
 def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
     """``_top_and_pairs``: exact in the top class, first order in the others, with a bound on the rest. With two
@@ -358,7 +334,7 @@ def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
         wt = stats.binom.pmf(xs, k, 0.8) if len(kept) > 2 else np.ones(k - 1)
         h = np.ones(k - 1)
         a, b = _top_and_pairs(np.array(kept, np.int64), sum(kept) + free, k, code, 1, np.log(wt), math.log(1e-14), h)
-        want = np.array([_credit_given_x_brute(kept, free, k, x, ties) for x in xs])
+        want = np.array([_credit_given_x(x, k - x, np.array(kept), free, ties) for x in xs])
         outside = np.ones(k - 1, bool)
         outside[a:b] = False
         if a < b:  # refused there: left as ones for the other routes
