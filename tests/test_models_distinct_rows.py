@@ -360,9 +360,9 @@ def test_mixture_pmf_in_place_and_its_block_tails_match_scipy() -> None:
         weights = np.concatenate([[1e-3, 1e-20], rng.dirichlet(np.full(30, 0.3))])
         weights /= weights.sum()
         log_tail = math.log(1e-13)
-        lo, hi = mixture_window(support, weights, k, log_tail)
+        lo, hi, windows = mixture_window(support, weights, k, log_tail)
         vals = np.zeros(hi - lo + 1)
-        mixture_into(support, weights, k, log_tail, lo, vals)
+        mixture_into(support, weights, k, windows, lo, vals)
         xs = np.arange(k + 1)
         full = (weights[:, None] * stats.binom.pmf(xs[None, :], k, support[:, None])).sum(axis=0)
         inside = full[lo : hi + 1]

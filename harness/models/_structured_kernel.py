@@ -40,24 +40,28 @@ FloatArray = npt.NDArray[np.float64]
 
 
 @njit(cache=True, nogil=True)
-def mixture_window(support: FloatArray, weights: FloatArray, k: int, log_tail: float) -> tuple[int, int]:
-    """(lo, hi): the x where ``mixture_into`` writes pi(x) = sum_g weights[g] Bin(x; k, support[g]), the union of
-    the components' windows (``_component_window``)."""
+def mixture_window(support: FloatArray, weights: FloatArray, k: int, log_tail: float) -> tuple[int, int, IntArray]:
+    """(lo, hi, windows): the x where ``mixture_into`` writes pi(x) = sum_g weights[g] Bin(x; k, support[g]), the
+    union of the components' windows, and those windows (row g: lo_g, hi_g; empty when lo_g > hi_g): each leaves
+    out at most exp(log_tail) / G of mass on each side (G components; ``_component_window``)."""
+    windows = np.empty((support.shape[0], 2), np.int64)
     lo, hi = k, 0
     for g in range(support.shape[0]):
         c_lo, c_hi = _component_window(support[g], weights[g], k, log_tail - math.log(max(support.shape[0], 1)))
+        windows[g, 0], windows[g, 1] = c_lo, c_hi
         if c_lo <= c_hi:
             lo, hi = min(lo, c_lo), max(hi, c_hi)
-    return lo, hi
+    return lo, hi, windows
 
 
 @njit(cache=True, nogil=True)
-def mixture_into(support: FloatArray, weights: FloatArray, k: int, log_tail: float, lo: int, out: FloatArray) -> None:
-    """out[x - lo] += pi(x) = sum_g weights[g] Bin(x; k, support[g]) over each component's window: a component
-    leaves out at most exp(log_tail) / G of mass on each side (G components), so pi at most exp(log_tail)."""
+def mixture_into(support: FloatArray, weights: FloatArray, k: int, windows: IntArray, lo: int, out: FloatArray
+                 ) -> None:
+    """out[x - lo] += pi(x) = sum_g weights[g] Bin(x; k, support[g]) over each component's window from
+    ``mixture_window`` (so pi leaves out at most exp(log_tail) on each side)."""
     for g in range(support.shape[0]):
         p, wt = support[g], weights[g]
-        c_lo, c_hi = _component_window(p, wt, k, log_tail - math.log(max(support.shape[0], 1)))
+        c_lo, c_hi = windows[g, 0], windows[g, 1]
         if c_lo > c_hi:
             continue
         if p <= 0.0 or p >= 1.0:

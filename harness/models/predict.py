@@ -226,14 +226,14 @@ def _credits_at_k(
     log_tail = PRED_LOG_EPS - math.log(8.0)
     workers = max(1, min(os.cpu_count() or 1, 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:  # the mixture kernels release the GIL
-        windows = list(pool.map(lambda r: mixture_window(*row_mixture(r), k, log_tail), used))
-        for r, (lo, hi) in zip(used, windows, strict=True):
+        windows = dict(zip(used, pool.map(lambda r: mixture_window(*row_mixture(r), k, log_tail), used), strict=True))
+        for r, (lo, hi, _) in windows.items():
             pi_lo[r], pi_len[r] = lo, max(hi - lo + 1, 0)
         pi_ptr = np.concatenate([[0], np.cumsum(pi_len)]).astype(np.int64)
         pi_val = np.zeros(int(pi_ptr[-1]))  # pi is written once, in place (at k = 10^5 the largest array here)
 
         def fill(r: int) -> None:
-            mixture_into(*row_mixture(r), k, log_tail, int(pi_lo[r]), pi_val[pi_ptr[r] : pi_ptr[r + 1]])
+            mixture_into(*row_mixture(r), k, windows[r][2], int(pi_lo[r]), pi_val[pi_ptr[r] : pi_ptr[r + 1]])
 
         list(pool.map(fill, used))
     tail_ptr = np.concatenate([[0], np.cumsum(-(-pi_len // TAIL_BLOCK) + 1)]).astype(np.int64)
