@@ -223,11 +223,22 @@ def _one_wrong_class(q: float, k: int, ties: int, x0: int, h: FloatArray) -> Non
             below, at_prev, at = _binom_split(x, m, q)
         h[i] = min(below + tie * at, 1.0)
         if m >= x + 2:  # step to x + 1, m - 1
-            prev_less = at_prev * (m - x + 1) / (m * (1.0 - q))  # b(x - 1; m - 1)
-            at_less = at * (m - x) / (m * (1.0 - q))  # b(x; m - 1)
-            below += q * prev_less + at_less
-            at_prev = at_less
-            at = at_less * (m - 1 - x) / (x + 1.0) * q / (1.0 - q)
+            below, at_prev, at = _one_above(*_one_trial_fewer(below, at_prev, at, m, x, q), m - 1, x, q)
+
+
+@njit(cache=True)
+def _one_trial_fewer(cdf: float, f_prev: float, f_at: float, t: int, x: int, q: float) -> tuple[float, float, float]:
+    """(P(Bin(t, q) < x), b(x - 1; t), b(x; t)) -> the same with t - 1 trials (t >= 1): the pmfs by their ratios and
+    P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1), a positive term."""
+    f_prev = f_prev * (t - x + 1) / (t * (1.0 - q))
+    f_at = f_at * (t - x) / (t * (1.0 - q))
+    return cdf + q * f_prev, f_prev, f_at
+
+
+@njit(cache=True)
+def _one_above(cdf: float, f_prev: float, f_at: float, t: int, x: int, q: float) -> tuple[float, float, float]:
+    """(P(Bin(t, q) < x), b(x - 1; t), b(x; t)) -> the same at x + 1: P(< x + 1) = P(< x) + b(x; t)."""
+    return cdf + f_at, f_at, f_at * (t - x) / (x + 1.0) * q / (1.0 - q)
 
 
 @njit(cache=True)
@@ -300,16 +311,9 @@ def _start(x: int, m: int, q: float, q_top: float, anchor: bool, st: FloatArray)
             st[0], st[1], st[2] = _binom_split(x, t, q_top)
         return
     # from x - 1 (t + 2 trials for T, m + 1 for Y) to x
-    xp, tp, mp = x - 1, t + 2, m + 1
-    cdf, f_prev, f_at = st[0], st[1], st[2]  # at (xp, tp)
-    for s in range(2):  # tp -> tp - 1 -> tp - 2 trials
-        tt = tp - s
-        f_prev = f_prev * (tt - xp + 1) / (tt * (1.0 - q_top))
-        f_at = f_at * (tt - xp) / (tt * (1.0 - q_top))
-        cdf += q_top * f_prev
-    st[0] = cdf + f_at  # P(Bin(t, q_top) < xp + 1)
-    st[1] = f_at
-    st[2] = f_at * (t - xp) / (xp + 1.0) * q_top / (1.0 - q_top)
+    xp, mp = x - 1, m + 1
+    cdf, f_prev, f_at = _one_trial_fewer(st[0], st[1], st[2], t + 2, xp, q_top)
+    st[0], st[1], st[2] = _one_above(*_one_trial_fewer(cdf, f_prev, f_at, t + 1, xp, q_top), t, xp, q_top)
     st[3] *= (mp - xp) / (mp * (1.0 - q)) * (mp - 1 - xp) / (xp + 1.0) * q / (1.0 - q)
 
 
@@ -342,9 +346,7 @@ def _given_class(x: int, m: int, q: float, q_top: float, c1: float, c2: float, s
         if q_top >= 1.0:  # T_(y + 1) = t - 1
             cdf, f_at = (1.0 if t - 1 < x else 0.0), (1.0 if t - 1 == x else 0.0)
         elif t > 0:  # T_(y + 1) has t - 1 trials
-            f_prev = f_prev * (t - x + 1) / (t * (1.0 - q_top))
-            f_at = f_at * (t - x) / (t * (1.0 - q_top))
-            cdf += q_top * f_prev
+            cdf, f_prev, f_at = _one_trial_fewer(cdf, f_prev, f_at, t, x, q_top)
         y += 1
     return below, tie, tail
 
