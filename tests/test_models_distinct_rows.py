@@ -317,17 +317,21 @@ def test_one_wrong_class_credits_by_recurrence_match_scipy() -> None:
 
 @pytest.mark.parametrize("ties", ["random", "strict", "weak"])
 def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
-    """``_top_and_pairs``: exact in the top class, first order in the others, with a bound on the rest. With two
-    wrong classes it is exact at any weight (also when they take every other draw, q_top = 1); with three,
-    wt(x) |H(x) - enumerated| stays within the allowance (1e-14) at every x it accepts, wt(x) = Bin(x; k, 0.8);
-    near-equal classes make it refuse a range of x, and h is left as ones there for the other routes."""
+    """``_top_and_pairs``: exact in the top class, in the others to first or second order (where the first-order
+    remainder is not negligible), with a bound on the rest. With two wrong classes it is exact at any weight (also
+    when they take every other draw, q_top = 1); with three to five, wt(x) |H(x) - enumerated| stays within the
+    allowance (1e-14) at every x it accepts, wt(x) = Bin(x; k, 0.8) (the enumeration's own rounding reaches 3e-14
+    at weight 1; the next test checks three classes exactly); near-equal classes make it refuse a range of x, and h
+    is left as ones there for the other routes."""
     from scipy import stats
 
     from harness.models._structured_kernel import _top_and_pairs
 
     code = {"random": 0, "strict": 1, "weak": 2}[ties]
     cases = [([5, 3], 0, 14), ([5, 3], 2, 17), ([4, 4], 0, 12), ([9, 1], 3, 20), ([12, 1, 1], 0, 30),
-             ([6, 1, 1], 2, 40), ([4, 1, 1], 5, 60), ([3, 3, 3], 0, 12), ([6, 3, 1], 0, 13)]
+             ([6, 1, 1], 2, 40), ([4, 1, 1], 5, 60), ([3, 3, 3], 0, 12), ([6, 3, 1], 0, 13), ([4, 3, 3], 1, 15),
+             ([8, 3, 2, 1], 2, 30), ([6, 2, 2, 2], 0, 40), ([3, 3, 3, 3], 0, 14), ([2, 2, 2, 2], 0, 16),
+             ([8, 3, 2, 2, 1], 2, 30), ([2, 2, 2, 2, 2], 0, 14), ([6, 3, 3, 3, 3], 0, 24)]
     accepted = refused = 0
     for kept, free, k in cases:
         xs = np.arange(1, k)
@@ -343,7 +347,40 @@ def test_top_class_and_pairs_credits_match_enumeration(ties: str) -> None:
         else:
             accepted += 1
         assert (wt * np.abs(h - want))[outside].max(initial=0.0) <= 1e-14 + 1e-15, f"{kept} free={free} k={k}"
-    assert accepted == 7 and refused == 2
+    assert (accepted, refused) == (13, 4)
+
+
+@pytest.mark.parametrize("ties", ["random", "strict", "weak"])
+def test_second_order_is_exact_with_three_wrong_classes(ties: str) -> None:
+    """With three wrong classes the pairs' terms leave no rest: H(x) from ``_top_and_pairs`` at weight 1 equals the
+    multinomial sum in exact rational arithmetic (fractions) to 1e-14, at x below, near and above the top class's
+    reach, including x where two of the classes reach x together."""
+    from fractions import Fraction
+
+    from harness.models._structured_kernel import _top_and_pairs
+
+    kept, free, k = [4, 2, 1], 5, 48
+    nonc = sum(kept) + free
+    h = np.ones(k - 1)
+    a, b = _top_and_pairs(np.array(kept, np.int64), nonc, k, {"random": 0, "strict": 1, "weak": 2}[ties], 1,
+                          np.zeros(k - 1), math.log(1e-14), h)
+    assert a == b
+    credit = {"random": lambda t: Fraction(1, 1 + t), "strict": lambda t: Fraction(int(t == 0)),
+              "weak": lambda t: Fraction(1)}[ties]
+    q = [Fraction(v, nonc) for v in kept]
+    q_free = Fraction(free, nonc)
+    for x in (8, 12, 15, 18, 21):
+        m = k - x
+        total = Fraction(0)
+        for y1 in range(min(x, m) + 1):
+            for y2 in range(min(x, m - y1) + 1):
+                for y3 in range(min(x, m - y1 - y2) + 1):
+                    rest = m - y1 - y2 - y3
+                    ways = math.factorial(m) // (math.factorial(y1) * math.factorial(y2) * math.factorial(y3)
+                                                 * math.factorial(rest))
+                    p = ways * q[0] ** y1 * q[1] ** y2 * q[2] ** y3 * q_free**rest
+                    total += p * credit((y1 == x) + (y2 == x) + (y3 == x))
+        assert abs(h[x - 1] - float(total)) <= 1e-14, f"x={x} ties={ties}"
 
 
 def test_mixture_pmf_in_place_and_its_block_tails_match_scipy() -> None:

@@ -12,14 +12,15 @@ Per profile and k, with lw(x) the log of the largest pi(x) over the rows that us
 * a wrong class whose bound on P(Y_j >= x) at x0 (the largest over the band) is negligible joins the unanswered
   pool (it can change the credit only by reaching x);
 * on [x0, x1) H is a binomial tail stepped in x by recurrence (O(1) per x) with one class left; else exact in the
-  top class and to first order in the others (``_top_and_pairs``: exact with two classes, a bounded remainder with
+  top class and to first or second order in the others (``_top_and_pairs``: the Moebius expansion over the other
+  classes that reach x; exact with two classes at first order and with three at second, a bounded remainder with
   more) wherever that remainder is negligible; on the x between the first and the last where it is not, from one
   sweep (``_sweep_kernel.credit_sweep``) where that is the cheaper route (``prefer_sweep``), else from the
   per-class kernel at each x (``_majority_kernel.credit_given_x``).
 Each of the three cuts is below eps / 4 for every row that uses the profile; the windows of pi leave out at most
-eps / 8 on each side; H itself is off by at most eps / 16 in sum_x pi(x) H(x) on the x the first-order route keeps,
-and by at most 3 eps / 4 (the sweep) or eps / 2 (the per-class kernel, run at eps / (2 N) for its N values of x) on
-the others: 2 eps in all.
+eps / 8 on each side; H itself is off by at most eps / 16 in sum_x pi(x) H(x) on the x the first- or second-order
+route keeps, and by at most 3 eps / 4 (the sweep) or eps / 2 (the per-class kernel, run at eps / (2 N) for its N
+values of x) on the others: 2 eps in all.
 """
 
 from __future__ import annotations
@@ -244,55 +245,198 @@ def _one_above(cdf: float, f_prev: float, f_at: float, t: int, x: int, q: float)
 @njit(cache=True)
 def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt: FloatArray, log_allow: float,
                    h: FloatArray) -> tuple[int, int]:
-    """H(x) for x = x0 .. x0 + len(h) - 1, exact in the top class 1 and to first order in the others: with
-    A_j = {Y_j >= x}, N the number of them and T_y ~ Bin(m - y, q_1 / (1 - q_j)) class 1 given Y_j = y,
+    """H(x) for x = x0 .. x0 + len(h) - 1, exact in the top class 1 and in the other classes to first order, or to
+    second where the first-order remainder is not negligible at x.
 
-        H(x) = M(x) - sum_j sum_{y >= x} b_j(y) [P(T_y < x) + c_1 P(T_y = x)] + sum_j b_j(x) [c_1 P(T_x < x)
-               + c_2 P(T_x = x)] + R,
+    With A_j = {Y_j >= x}, S the set of them, C_B the credit counting only the classes of B among S (the others as
+    if below x) and D_B = sum_{B' in B} (-1)^|B - B'| C_B' (Moebius inversion: C = C_S = sum_{B in S} D_B),
+    H(x) = sum_B E[D_B; A_B]. D_B = 0 when Y_1 > x; else, with e classes of B at x and g above it,
+    D_B = (-1)^g Delta^e f(0), f(t) = c_(t + [Y_1 = x]) and c_t the credit with t others tied (``_moebius``).
+    Order 1 is M(x) - sum_j sum_{y >= x} b_j(y) [P(T_y < x) + c_1 P(T_y = x)] + sum_j b_j(x) [c_1 P(T_x < x) + c_2
+    P(T_x = x)], M(x) = P(Y_1 < x) + c_1 P(Y_1 = x) the top class alone and T_y ~ Bin(m - y, q_1 / (1 - q_j)) class
+    1 given Y_j = y; order 2 adds E[D_ab; A_a, A_b] over the pairs of other classes (``_pair_term``).
 
-    M(x) = P(Y_1 < x) + c_1 P(Y_1 = x) the top class alone, c_t the credit with t tied. R counts only outcomes with
-    Y_1 <= x and N >= 2: |R| <= 4 sum_{i < j} P(Y_1 <= x, A_i, A_j) <= 4 sum_{i < j} min(P(Y_1 <= x), P(A_i) P(A_j))
-    (the counts are negatively associated, Joag-Dev & Proschan 1983; ``_pairs_bound``), and R = 0 with two classes.
-    Each inner sum runs over the upper tail of Y_j from y = x, its conditional cdf stepped down in trials,
-    P(Bin(t - 1, q) < x) = P(Bin(t, q) < x) + q b(x - 1; t - 1) (positive terms), until the rest of the tail is below
-    1e-18; its starting values follow x the same way (``_start``). Returns (a, b): the indices a .. b - 1 span every
-    x where wt(x) times that bound may exceed exp(log_allow) (a = b: none); h is 1 there, for another route."""
+    The rest after order r counts only outcomes with Y_1 <= x and |S| > r, where it is at most C(|S|, r + 1)
+    (f(t) = int u^t dmu(u) with mu a sub-probability on [0, 1], and the rest is a tail of the expansion of
+    (1 - u)^e (1 - 1)^g, within Bonferroni's bounds; docs/methods/estimators.md). So it is at most
+    sum_{|B| = r + 1} P(Y_1 <= x, A_B) <= sum_{|B| = r + 1} min(P(Y_1 <= x), prod_B P(A_j)) (the counts are
+    negatively associated, Joag-Dev & Proschan 1983; ``_bound``); |D_B| <= 1, so a pair whose bound is negligible is
+    left out and its bound counted instead. Order 1 is exact with two classes, order 2 with three. The order-1 sums
+    run over the upper tail of Y_j from y = x, its conditional cdf stepped down in trials, P(Bin(t - 1, q) < x) =
+    P(Bin(t, q) < x) + q b(x - 1; t - 1) (positive terms), until the rest of the tail is below 1e-18; their starting
+    values follow x the same way (``_start``). Returns (a, b): the indices a .. b - 1 span every x where wt(x) times
+    the bound after order 2 may exceed exp(log_allow) (a = b: none); h is 1 there, for another route. (Order 3 was
+    tried: its O(L^2) terms per triple cost more than the sweep they replace.)"""
     c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
     c2 = 1.0 / 3.0 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    n_kept = kept.shape[0]
     _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
-    top_le = np.empty(h.shape[0]) if kept.shape[0] > 2 else h  # P(Y_1 <= x), for the bound on R
-    if kept.shape[0] > 2:
+    top_le = np.empty(h.shape[0]) if n_kept > 2 else h  # P(Y_1 <= x), for the bounds
+    if n_kept > 2:
         _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
-    start = np.zeros((kept.shape[0], 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
-    tail_j = np.zeros(kept.shape[0])  # P(A_j) at the current x
+    start = np.zeros((n_kept, 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
+    tail_j = np.zeros(n_kept)  # P(A_j) at the current x
+    order = np.ones(h.shape[0], np.int64)  # the order each x needs (3: neither suffices)
+    tails = np.zeros((h.shape[0] if n_kept > 2 else 0, n_kept))  # P(A_j) at each x of order 2
     fail_lo, fail_hi = h.shape[0], 0
     for i in range(h.shape[0]):
         x = x0 + i
         m = k - x
-        for j in range(1, kept.shape[0]):
+        for j in range(1, n_kept):
             q = kept[j] / nonc
             q_top = kept[0] / (nonc - kept[j])  # exactly 1 when no one else draws
             _start(x, m, q, q_top, i % 64 == 0, start[j])
             below, tie, tail = _given_class(x, m, q, q_top, c1, c2, start[j])
             h[i] += tie - below
             tail_j[j] = tail
+        if n_kept > 2:
+            order[i] = _order_needed(tail_j, top_le[i], log_wt[i], log_allow)
+            if order[i] > 1:
+                tails[i] = tail_j
+            if order[i] > 2:
+                fail_lo, fail_hi = min(fail_lo, i), i + 1
+    d_two = _moebius(ties, 2)
+    for i in range(h.shape[0]):  # the pairs' terms where needed, outside the range left to other routes
+        if order[i] == 2 and not fail_lo <= i < fail_hi:
+            x = x0 + i
+            for a in range(1, n_kept):
+                for b in range(a + 1, n_kept):
+                    if _needed(log_wt[i], top_le[i], tails[i, a] * tails[i, b], log_allow, n_kept - 1):
+                        h[i] += _pair_term(x, k - x, kept[a], kept[b], kept[0], nonc, d_two)
         h[i] = min(max(h[i], 0.0), 1.0)
-        if kept.shape[0] > 2 and log_wt[i] + math.log(max(_pairs_bound(tail_j, top_le[i]), 1e-300)) > log_allow:
-            fail_lo, fail_hi = min(fail_lo, i), i + 1
     if fail_lo < fail_hi:
         h[fail_lo:fail_hi] = 1.0  # as the caller leaves h for the other routes
     return fail_lo, max(fail_hi, fail_lo)
 
 
 @njit(cache=True)
-def _pairs_bound(tail: FloatArray, top_le: float) -> float:
-    """4 sum_{1 <= i < j} min(P(Y_0 <= x), P(A_i) P(A_j)), P(A_j) = tail[j] (tail[0] unused): a bound on |R| in
-    ``_top_and_pairs``, whose terms all need Y_0 <= x and two other classes at x or above."""
+def _order_needed(tail: FloatArray, top_le: float, log_wt: float, log_allow: float) -> int:
+    """1 if wt times the bound after order 1 (over pairs) is at most exp(log_allow), else 2 if wt times the bound
+    after order 2 (over triples, plus the pairs ``_needed`` leaves out) is, else 3."""
+    if log_wt + math.log(max(_bound(tail, top_le, 2, -1.0), 1e-300)) <= log_allow:
+        return 1
+    pairs = _comb(tail.shape[0] - 1, 2)
+    left = _bound(tail, top_le, 2, math.exp(log_allow - log_wt) / (2.0 * pairs))
+    return 2 if log_wt + math.log(max(left + _bound(tail, top_le, 3, -1.0), 1e-300)) <= log_allow else 3
+
+
+@njit(cache=True)
+def _needed(log_wt: float, top_le: float, both: float, log_allow: float, others: int) -> bool:
+    """Whether a pair's term must be computed: wt times its bound min(P(Y_1 <= x), P(A_a) P(A_b)) exceeds
+    exp(log_allow) / (2 C(others, 2)) (the threshold of ``_order_needed``)."""
+    return log_wt + math.log(max(min(top_le, both), 1e-300)) > log_allow - math.log(2.0 * _comb(others, 2))
+
+
+@njit(cache=True)
+def _bound(tail: FloatArray, top_le: float, size: int, below: float) -> float:
+    """sum over the sets B of ``size`` (2 or 3) classes among 1 .. len(tail) - 1 of min(P(Y_0 <= x), prod_B
+    P(A_j)), P(A_j) = tail[j]; with below >= 0, only the terms at most ``below`` (those ``_needed`` leaves out)."""
     total = 0.0
-    for i in range(1, tail.shape[0]):
-        for j in range(i + 1, tail.shape[0]):
-            total += min(top_le, tail[i] * tail[j])
-    return 4.0 * total
+    n = tail.shape[0]
+    for a in range(1, n):
+        for b in range(a + 1, n):
+            if size == 2:
+                term = min(top_le, tail[a] * tail[b])
+                total += term if below < 0.0 or term <= below else 0.0
+                continue
+            for c in range(b + 1, n):
+                total += min(top_le, tail[a] * tail[b] * tail[c])
+    return total
+
+
+@njit(cache=True)
+def _comb(n: int, r: int) -> float:
+    """The binomial coefficient C(n, r) as a float (0 when r > n)."""
+    out = 1.0
+    for i in range(r):
+        out *= (n - i) / (i + 1.0)
+    return max(out, 0.0)
+
+
+@njit(cache=True)
+def _moebius(ties: int, r: int) -> FloatArray:
+    """(2, r + 1): D_B for |B| = r with e = 0 .. r classes at x and r - e above it, row 0 with class 1 below x, row
+    1 with it at x: (-1)^(r - e) Delta^e f(0), f(t) = c_(t + row), c_t the credit with t others tied."""
+    out = np.zeros((2, r + 1))
+    for row in range(2):
+        for e in range(r + 1):
+            diff = 0.0
+            for t in range(e + 1):
+                tied = t + row
+                credit = 1.0 / (1.0 + tied) if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK or tied == 0 else 0.0)
+                diff += _comb(e, t) * (-1.0) ** (e - t) * credit
+            out[row, e] = (-1.0) ** (r - e) * diff
+    return out
+
+
+@njit(cache=True)
+def _pair_term(x: int, m: int, v_a: int, v_b: int, v_top: int, nonc: int, d: FloatArray) -> float:
+    """E[D_ab; A_a, A_b] of ``_top_and_pairs`` (d = ``_moebius``(ties, 2)), summed over s = Y_a + Y_b ~ Bin(m, q_a +
+    q_b): given s, Y_a = U ~ Bin(s, rho), rho = v_a / (v_a + v_b), and class 1 is T ~ Bin(m - s, u), u = v_top /
+    (nonc - v_a - v_b). With W_e = P(T < x) d[0, e] + P(T = x) d[1, e] (e classes at x),
+
+        E = sum_{s > 2x} b(s) {P(x < U < s - x) W_0 + [P(U = x) + P(U = s - x)] W_1} + b(2x) P(U = x) W_2.
+
+    Each s costs O(1): P(Bin(s + 1, rho) < x) = P(Bin(s, rho) < x) - rho b(x - 1; s) for U and s - U, T's cdf one
+    trial fewer, the pmfs by their ratios, all anew every 64 values; the sum stops where the rest of b's tail is
+    below 1e-18."""
+    if 2 * x > m:
+        return 0.0
+    q_ab = (v_a + v_b) / nonc
+    odds_ab = q_ab / (1.0 - q_ab)
+    rho = v_a / (v_a + v_b)
+    u = v_top / (nonc - v_a - v_b)  # exactly 1 when no one else draws
+    b_s = lo_a = prev_a = at_a = lo_b = prev_b = at_b = g_lt = g_prev = g_eq = 0.0
+    total = 0.0
+    s = 2 * x
+    while s <= m:
+        t = m - s
+        if (s - 2 * x) % 64 == 0 or b_s == 0.0:
+            b_s = math.exp(_log_binom_pmf(s, m, q_ab))
+            lo_a, prev_a, at_a = _binom_split(x, s, rho)  # P(U < x), P(U = x - 1), P(U = x)
+            lo_b, prev_b, at_b = _binom_split(x, s, 1.0 - rho)  # the same for s - U
+            g_lt, g_prev, g_eq = _top_given(x, t, u)
+        if u >= 1.0:
+            g_lt, g_prev, g_eq = _top_given(x, t, u)
+        if s > 2 * x:
+            inner = (1.0 - lo_a - lo_b - at_a - at_b) * _w(d, 0, g_lt, g_eq) + (at_a + at_b) * _w(d, 1, g_lt, g_eq)
+        else:
+            inner = at_a * _w(d, 2, g_lt, g_eq)
+        total += b_s * inner
+        ratio = (m - s) / (s + 1.0) * odds_ab
+        if ratio < 1.0 and b_s * ratio <= 1e-18 * (1.0 - ratio):
+            break
+        b_s *= ratio
+        lo_a, prev_a, at_a = _one_trial_more(lo_a, prev_a, at_a, s, x, rho)
+        lo_b, prev_b, at_b = _one_trial_more(lo_b, prev_b, at_b, s, x, 1.0 - rho)
+        if u < 1.0 and t >= 1:
+            g_lt, g_prev, g_eq = _one_trial_fewer(g_lt, g_prev, g_eq, t, x, u)
+        s += 1
+    return total
+
+
+@njit(cache=True)
+def _w(d: FloatArray, e: int, g_lt: float, g_eq: float) -> float:
+    """W_e = P(T < x) d[0, e] + P(T = x) d[1, e]: the expected D_B given e classes at x and the rest above it."""
+    return g_lt * d[0, e] + g_eq * d[1, e]
+
+
+@njit(cache=True)
+def _top_given(x: int, t: int, u: float) -> tuple[float, float, float]:
+    """(P(T < x), P(T = x - 1), P(T = x)) for class 1 given the others, T ~ Bin(t, u) (T = t when u = 1)."""
+    if u >= 1.0:
+        return (1.0 if t < x else 0.0), (1.0 if t == x - 1 else 0.0), (1.0 if t == x else 0.0)
+    if t <= 0:
+        return 1.0, 0.0, 0.0
+    return _binom_split(x, t, u)
+
+
+@njit(cache=True)
+def _one_trial_more(cdf: float, f_prev: float, f_at: float, t: int, x: int, q: float) -> tuple[float, float, float]:
+    """(P(Bin(t, q) < x), b(x - 1; t), b(x; t)) -> the same with t + 1 trials: P(Bin(t + 1, q) < x) = P(Bin(t, q)
+    < x) - q b(x - 1; t), the pmfs by their ratios."""
+    return (max(cdf - q * f_prev, 0.0), f_prev * (t + 1.0) / (t + 2.0 - x) * (1.0 - q),
+            f_at * (t + 1.0) / (t + 1.0 - x) * (1.0 - q))
 
 
 @njit(cache=True)
