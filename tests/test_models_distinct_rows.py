@@ -383,6 +383,52 @@ def test_second_order_is_exact_with_three_wrong_classes(ties: str) -> None:
         assert abs(h[x - 1] - float(total)) <= 1e-14, f"x={x} ties={ties}"
 
 
+def _two_class_credit(kept: list[int], free: int, k: int, xs: np.ndarray, ties: str) -> np.ndarray:
+    """H(x) with two wrong classes from scipy: sum over Y_2 = y <= x of P(Y_2 = y) times the credit given it, class 1
+    then binomial on the m - y other draws with share q_1 / (1 - q_2)."""
+    from scipy import stats
+
+    c1, c2 = {"random": (1 / 2, 1 / 3), "strict": (0.0, 0.0), "weak": (1.0, 1.0)}[ties]
+    nonc = sum(kept) + free
+    out = np.empty(len(xs))
+    for i, x in enumerate(xs.tolist()):
+        m = k - x
+        y = np.arange(min(x, m) + 1)
+        b2 = stats.binom.pmf(y, m, kept[1] / nonc)
+        below = stats.binom.cdf(x - 1, m - y, kept[0] / (nonc - kept[1]))
+        at = stats.binom.pmf(x, m - y, kept[0] / (nonc - kept[1]))
+        credit = np.where(y < x, below + c1 * at, c1 * below + c2 * at)
+        out[i] = float(b2 @ credit)
+    return out
+
+
+def test_top_class_and_pairs_credits_stay_exact_over_long_runs_of_steps() -> None:
+    """Where ``_top_and_pairs`` steps P(Y_j >= x, Y_1 < x) from x to x + 1 (anew only every 64 values) and bounds the
+    tails by Chernoff, long runs of steps are checked on the x around the top class's reach, x = k q / (1 + q)
+    +- 8 sqrt(k) (q its share), at weight 1, every tie rule: two wrong classes against scipy's binomials (k = 600
+    and 5,000) and three against the exact sweep (``credit_sweep``, k = 600), both to 1e-13."""
+    from harness.estimators._sweep_kernel import credit_sweep
+    from harness.models._structured_kernel import _top_and_pairs
+
+    for kept, free, k in (([5, 3], 2, 600), ([5, 3], 2, 5000), ([4, 4], 0, 5000), ([6, 3, 1], 0, 600),
+                          ([4, 2, 1], 5, 600)):
+        q = kept[0] / (sum(kept) + free)
+        lo = max(int(k * q / (1 + q) - 8 * math.sqrt(k)), 1)
+        xs = np.arange(lo, int(k * q / (1 + q) + 8 * math.sqrt(k)))
+        for ties, code in (("random", 0), ("strict", 1), ("weak", 2)):
+            h = np.ones(len(xs))
+            a, b = _top_and_pairs(np.array(kept, np.int64), sum(kept) + free, k, code, lo, np.zeros(len(xs)),
+                                  math.log(1e-14), h)
+            assert a == b
+            if len(kept) == 2:
+                want = _two_class_credit(kept, free, k, xs, ties)
+            else:
+                want = np.empty(len(xs))
+                credit_sweep(np.array(kept, np.int64), free, k, code, math.log(1e-14), lo, np.zeros(len(xs)), want)
+            np.testing.assert_allclose(h, want, rtol=0, atol=1e-13, err_msg=f"{kept} free={free} k={k} {ties}")
+            assert want.min() < 1e-6 and want.max() > 1 - 1e-6  # the range spans the whole transition
+
+
 def test_mixture_pmf_in_place_and_its_block_tails_match_scipy() -> None:
     """pi(x) = sum_g w_g Bin(x; k, p_g) written in place over the union of the components' windows: never above
     scipy's mixture, and at most exp(log_tail) of mass left out on each side in all (light components, p = 0 and

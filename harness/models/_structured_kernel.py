@@ -275,22 +275,39 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     if n_kept > 2:
         _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
     start = np.zeros((n_kept, 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
-    tail_j = np.zeros(n_kept)  # P(A_j) at the current x
+    other = np.zeros((n_kept, 4))  # per class: P(U_x < x), P(U_x = x - 1), P(U_x = x), b_1(x); U_x class j given Y_1 = x
+    phi = np.zeros(n_kept)  # per class: P(Y_j >= x, Y_1 < x)
+    stepped = np.zeros(n_kept, np.bool_)  # phi was stepped from x - 1 (else it is summed anew)
+    tail_j = np.zeros(n_kept)  # P(A_j) at the current x, or an upper bound on it
     order = np.ones(h.shape[0], np.int64)  # the order each x needs (3: neither suffices)
     tails = np.zeros((h.shape[0] if n_kept > 2 else 0, n_kept))  # P(A_j) at each x of order 2
     fail_lo, fail_hi = h.shape[0], 0
     for i in range(h.shape[0]):
         x = x0 + i
         m = k - x
+        exact = True
         for j in range(1, n_kept):
             q = kept[j] / nonc
             q_top = kept[0] / (nonc - kept[j])  # exactly 1 when no one else draws
+            q_other = kept[j] / (nonc - kept[0])
             _start(x, m, q, q_top, i % 64 == 0, start[j])
-            below, tie, tail = _given_class(x, m, q, q_top, c1, c2, start[j])
-            h[i] += tie - below
-            tail_j[j] = tail
+            _start(x, m, kept[0] / nonc, q_other, i % 64 == 0, other[j])
+            if stepped[j] and i % 64 != 0:
+                tail_j[j] = _chernoff_tail(x, m, q)
+                exact = False
+            else:
+                phi[j], _, tail_j[j] = _given_class(x, m, q, q_top, 0.0, c2, start[j])
+            st = start[j]
+            h[i] += st[3] * (c1 * st[0] + c2 * st[2]) - phi[j] - c1 * other[j, 3] * (1.0 - other[j, 0])
+            stepped[j] = _steppable(x, m, q, q_top, q_other, st, other[j])
+            if stepped[j]:
+                phi[j] = _phi_step(phi[j], x, m, q, kept[0] / nonc, q_top, q_other, st, other[j])
         if n_kept > 2:
             order[i] = _order_needed(tail_j, top_le[i], log_wt[i], log_allow)
+            if order[i] > 1 and not exact:  # the Chernoff bounds were too loose: the tails themselves
+                for j in range(1, n_kept):
+                    tail_j[j] = _upper_tail(x, m, kept[j] / nonc)
+                order[i] = _order_needed(tail_j, top_le[i], log_wt[i], log_allow)
             if order[i] > 1:
                 tails[i] = tail_j
             if order[i] > 2:
@@ -307,6 +324,67 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     if fail_lo < fail_hi:
         h[fail_lo:fail_hi] = 1.0  # as the caller leaves h for the other routes
     return fail_lo, max(fail_hi, fail_lo)
+
+
+@njit(cache=True)
+def _steppable(x: int, m: int, q: float, q_top: float, q_other: float, st: FloatArray, ot: FloatArray) -> bool:
+    """Whether ``_phi_step`` applies at x: trials left for both conditional counts, shares strictly inside (0, 1),
+    and no pmf underflowed."""
+    return (m - x >= 2 and 0.0 < q < 1.0 and q_top < 1.0 and q_other < 1.0 and st[3] > 0.0 and ot[3] > 0.0
+            and st[2] > 0.0 and ot[2] > 0.0)
+
+
+@njit(cache=True)
+def _phi_step(phi: float, x: int, m: int, q_j: float, q_1: float, q_top: float, q_other: float, st: FloatArray,
+              ot: FloatArray) -> float:
+    """Phi(m - 1, x + 1) from Phi(m, x) = P(Y_j >= x, Y_1 < x), (Y_j, Y_1) from a multinomial of m draws: by the last
+    draw, Phi(m - 1, x) = Phi(m, x) - q_j P(Y_j = x - 1, Y_1 < x) + q_1 P(Y_j >= x, Y_1 = x - 1), and moving both
+    thresholds up, Phi(m - 1, x + 1) = Phi(m - 1, x) + P(Y_j >= x, Y_1 = x) - P(Y_j = x, Y_1 <= x) (those on m - 1
+    draws). Each edge is a pmf times a conditional binomial cdf: st = ``_start`` for class 1 given Y_j (share q_top)
+    with b_j(x; m), ot the same for class j given Y_1 (share q_other) with b_1(x; m)."""
+    t = m - x
+    bj = st[3] * t / (m * (1.0 - q_j))  # b_j(x; m - 1)
+    bj_prev = bj * x * (1.0 - q_j) / (t * q_j)  # b_j(x - 1; m - 1)
+    b1 = ot[3] * t / (m * (1.0 - q_1))
+    b1_prev = b1 * x * (1.0 - q_1) / (t * q_1)
+    top_lt, _, top_at = _one_trial_fewer(st[0], st[1], st[2], t, x, q_top)  # class 1 on t - 1 draws
+    other_lt, _, _ = _one_trial_fewer(ot[0], ot[1], ot[2], t, x, q_other)  # class j on t - 1 draws
+    down = phi - q_j * bj_prev * st[0] + q_1 * b1_prev * (1.0 - ot[0])
+    return down + b1 * (1.0 - other_lt) - bj * (top_lt + top_at)
+
+
+@njit(cache=True)
+def _chernoff_tail(x: int, m: int, q: float) -> float:
+    """An upper bound on P(Bin(m, q) >= x): exp(-m KL(x / m || q)) above the mean, else 1."""
+    if x > m:
+        return 0.0
+    if x <= m * q:
+        return 1.0
+    return math.exp(-m * _kl(x / m, q))
+
+
+@njit(cache=True)
+def _upper_tail(x: int, m: int, q: float) -> float:
+    """P(Bin(m, q) >= x), summed from x upwards (pmfs by their ratios, anew every 64 values) until the rest is below
+    1e-18, or as 1 - the lower tail when x is not above the mean."""
+    if x > m:
+        return 0.0
+    if x <= 0:
+        return 1.0
+    if x - 1 <= m * q:
+        return 1.0 - _binom_split(x, m, q)[0]
+    odds = q / (1.0 - q)
+    total = 0.0
+    b = 0.0
+    for y in range(x, m + 1):
+        if (y - x) % 64 == 0:
+            b = math.exp(_log_binom_pmf(y, m, q))
+        total += b
+        ratio = (m - y) / (y + 1.0) * odds
+        if b * ratio <= 1e-18 * (1.0 - ratio):
+            break
+        b *= ratio
+    return total
 
 
 @njit(cache=True)
