@@ -275,7 +275,7 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     if n_kept > 2:
         _one_wrong_class(kept[0] / nonc, k, TIE_WEAK, x0, top_le)
     start = np.zeros((n_kept, 4))  # per class: P(T_x < x), P(T_x = x - 1), P(T_x = x), b_j(x)
-    other = np.zeros((n_kept, 4))  # per class: P(U_x < x), P(U_x = x - 1), P(U_x = x), b_1(x); U_x class j given Y_1 = x
+    other = np.zeros((n_kept, 4))  # per class: P(U_x < x), P(U_x = x - 1), P(U_x = x), b_1(x) (U_x: j given Y_1 = x)
     phi = np.zeros(n_kept)  # per class: P(Y_j >= x, Y_1 < x)
     stepped = np.zeros(n_kept, np.bool_)  # phi was stepped from x - 1 (else it is summed anew)
     tail_j = np.zeros(n_kept)  # P(A_j) at the current x, or an upper bound on it
@@ -350,7 +350,8 @@ def _phi_step(phi: float, x: int, m: int, q_j: float, q_1: float, q_top: float, 
     top_lt, _, top_at = _one_trial_fewer(st[0], st[1], st[2], t, x, q_top)  # class 1 on t - 1 draws
     other_lt, _, _ = _one_trial_fewer(ot[0], ot[1], ot[2], t, x, q_other)  # class j on t - 1 draws
     down = phi - q_j * bj_prev * st[0] + q_1 * b1_prev * (1.0 - ot[0])
-    return down + b1 * (1.0 - other_lt) - bj * (top_lt + top_at)
+    out: float = down + b1 * (1.0 - other_lt) - bj * (top_lt + top_at)
+    return out
 
 
 @njit(cache=True)
@@ -496,7 +497,8 @@ def _pair_term(x: int, m: int, v_a: int, v_b: int, v_top: int, nonc: int, d: Flo
 @njit(cache=True)
 def _w(d: FloatArray, e: int, g_lt: float, g_eq: float) -> float:
     """W_e = P(T < x) d[0, e] + P(T = x) d[1, e]: the expected D_B given e classes at x and the rest above it."""
-    return g_lt * d[0, e] + g_eq * d[1, e]
+    out: float = g_lt * d[0, e] + g_eq * d[1, e]
+    return out
 
 
 @njit(cache=True)
