@@ -6,7 +6,7 @@ each k, the band where H(x) = P(credit | x correct of k) is neither negligible n
 
 * one class left: the O(1)-per-x recurrence (``_one_wrong_class``) against the binomial tail summed anew at each x
   (the previous code, ``_tail_each_x`` below);
-* two or more: the top class exactly and the others to first order (``_top_and_pairs``), where it accepts the
+* two or more: the top class exactly and the others to first or second order (``_top_and_pairs``), where it accepts the
   whole band, against the sweep (``credit_sweep``) on the same band.
 
 Prints per (k, route, J) the profiles, the share accepted, the time per x of each and their ratio (second of two
