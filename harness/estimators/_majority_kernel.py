@@ -75,6 +75,15 @@ def gauss_legendre_table(max_nodes: int) -> tuple[npt.NDArray[np.float64], npt.N
 
 
 @njit(cache=True)
+def tie_credit(t: int, ties: int) -> float:
+    """The correct class's credit when t other classes tie with it at the top: random 1 / (1 + t), strict 1 only
+    when t = 0, weak 1."""
+    if ties == TIE_RANDOM:
+        return 1.0 / (1.0 + t)
+    return 1.0 if ties == TIE_WEAK or t == 0 else 0.0
+
+
+@njit(cache=True)
 def _credit(sizes: npt.NDArray[np.int64], x: int, ties: int) -> float:
     """Credit when every class count is known exactly (all samples drawn)."""
     t = 0
@@ -83,13 +92,7 @@ def _credit(sizes: npt.NDArray[np.int64], x: int, ties: int) -> float:
             return 0.0
         if sizes[j] == x:
             t += 1
-    if t == 0:
-        return 1.0
-    if ties == TIE_STRICT:
-        return 0.0
-    if ties == TIE_WEAK:
-        return 1.0
-    return 1.0 / (1.0 + t)
+    return tie_credit(t, ties)
 
 
 @njit(cache=True, nogil=True)

@@ -38,7 +38,7 @@ import numpy.typing as npt
 from numba import njit
 
 from harness.estimators._loader_pmf import _log_binom_pmf, binomial_window
-from harness.estimators._majority_kernel import TIE_RANDOM, TIE_STRICT, TIE_WEAK
+from harness.estimators._majority_kernel import TIE_STRICT, tie_credit
 from harness.estimators._sweep_kernel import prefer_sweep, sweep_iid
 
 IntArray = npt.NDArray[np.int64]
@@ -95,8 +95,7 @@ def screen(
     keep_w, pooled_w = _pool(w, top, n, k, log_d)
     nc, nw, pooled = keep_c.shape[0], keep_w.shape[0], pooled_c + pooled_w
     if nc == 1 and nw == 1 and not measured:
-        credit = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
-        return TWO_CLASS, two_class_iid(pa, pb, k, credit, log_eps - math.log(4.0)), keep_c, keep_w, 0
+        return TWO_CLASS, two_class_iid(pa, pb, k, tie_credit(1, ties), log_eps - math.log(4.0)), keep_c, keep_w, 0
     if nc == 1 and nw >= 2 and not measured and prefer_sweep(keep_w, k):
         return SWEPT, sweep_iid(c[0], keep_w, rest + pooled, n, k, ties, log_eps), keep_c, keep_w, 0
     return REDUCED, -1.0, keep_c, keep_w, rest + pooled

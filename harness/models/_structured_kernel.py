@@ -32,7 +32,7 @@ import numpy.typing as npt
 from numba import njit
 
 from harness.estimators._loader_pmf import _log_binom_pmf, binomial_window
-from harness.estimators._majority_kernel import TIE_RANDOM, TIE_WEAK, _kl, credit_given_x
+from harness.estimators._majority_kernel import TIE_WEAK, _kl, credit_given_x, tie_credit
 from harness.estimators._screen_kernel import _binom_split
 from harness.estimators._sweep_kernel import credit_sweep, prefer_sweep
 
@@ -212,7 +212,7 @@ def _one_wrong_class(q: float, k: int, ties: int, x0: int, h: FloatArray) -> Non
     O(1) per x: with m = k - x, P(Bin(m - 1, q) < x + 1) = P(Bin(m, q) < x) + q b(x - 1; m - 1) + b(x; m - 1)
     (P(Bin(m, q) <= j) = P(Bin(m - 1, q) <= j) - q b(j; m - 1)), every term positive, the pmfs b by their ratios;
     ``_binom_split`` anew every 64 values, after an underflow and for the last draws."""
-    tie = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    tie = tie_credit(1, ties)
     below = at_prev = at = 0.0  # P(Y < x), b(x - 1; m), b(x; m)
     for i in range(h.shape[0]):
         x = x0 + i
@@ -267,8 +267,7 @@ def _top_and_pairs(kept: IntArray, nonc: int, k: int, ties: int, x0: int, log_wt
     values follow x the same way (``_start``). Returns (a, b): the indices a .. b - 1 span every x where wt(x) times
     the bound after order 2 may exceed exp(log_allow) (a = b: none); h is 1 there, for another route. (Order 3 was
     tried: its O(L^2) terms per triple cost more than the sweep they replace.)"""
-    c1 = 0.5 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
-    c2 = 1.0 / 3.0 if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK else 0.0)
+    c1, c2 = tie_credit(1, ties), tie_credit(2, ties)
     n_kept = kept.shape[0]
     _one_wrong_class(kept[0] / nonc, k, ties, x0, h)
     top_le = np.empty(h.shape[0]) if n_kept > 2 else h  # P(Y_1 <= x), for the bounds
@@ -441,9 +440,7 @@ def _moebius(ties: int, r: int) -> FloatArray:
         for e in range(r + 1):
             diff = 0.0
             for t in range(e + 1):
-                tied = t + row
-                credit = 1.0 / (1.0 + tied) if ties == TIE_RANDOM else (1.0 if ties == TIE_WEAK or tied == 0 else 0.0)
-                diff += _comb(e, t) * (-1.0) ** (e - t) * credit
+                diff += _comb(e, t) * (-1.0) ** (e - t) * tie_credit(t + row, ties)
             out[row, e] = (-1.0) ** (r - e) * diff
     return out
 
