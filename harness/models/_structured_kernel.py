@@ -110,8 +110,7 @@ def _log_miss(x: int, k: int, w: IntArray, nonc: int) -> float:
         q = v / nonc
         if x <= m * q:
             return 0.0
-        if x <= m:
-            total += math.exp(-m * _kl(x / m, q))
+        total += _chernoff_tail(x, m, q)
     return math.log(total) if total > 0.0 else -np.inf
 
 
@@ -524,12 +523,7 @@ def _start(x: int, m: int, q: float, q_top: float, anchor: bool, st: FloatArray)
     t = m - x
     if anchor or q_top >= 1.0 or t < 2 or x > m or st[2] == 0.0 or st[3] == 0.0:
         st[3] = math.exp(_log_binom_pmf(x, m, q)) if x <= m else 0.0
-        if q_top >= 1.0:  # T = t
-            st[0], st[1], st[2] = (1.0 if t < x else 0.0), (1.0 if t == x - 1 else 0.0), (1.0 if t == x else 0.0)
-        elif t <= 0:
-            st[0], st[1], st[2] = 1.0, 0.0, 0.0
-        else:
-            st[0], st[1], st[2] = _binom_split(x, t, q_top)
+        st[0], st[1], st[2] = _top_given(x, t, q_top)
         return
     # from x - 1 (t + 2 trials for T, m + 1 for Y) to x
     xp, mp = x - 1, m + 1
@@ -565,7 +559,7 @@ def _given_class(x: int, m: int, q: float, q_top: float, c1: float, c2: float, s
             break
         b *= ratio
         if q_top >= 1.0:  # T_(y + 1) = t - 1
-            cdf, f_at = (1.0 if t - 1 < x else 0.0), (1.0 if t - 1 == x else 0.0)
+            cdf, _, f_at = _top_given(x, t - 1, q_top)
         elif t > 0:  # T_(y + 1) has t - 1 trials
             cdf, f_prev, f_at = _one_trial_fewer(cdf, f_prev, f_at, t, x, q_top)
         y += 1
