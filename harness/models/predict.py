@@ -177,12 +177,11 @@ def _structured_exact(
     position[order] = np.arange(len(order))
     users_row = pair_key[pair_first[order], 1].astype(np.int64)
     users_ptr = np.searchsorted(pair_key[pair_first[order], 0], np.arange(len(w_prof) + 1)).astype(np.int64)
-    tables = [(f.support, f.posterior) for f in fits for _ in range(f.posterior.shape[0])]
-    local = np.concatenate([np.arange(f.posterior.shape[0]) for f in fits])
+    keep = [f.posterior > _NEGLIGIBLE_POSTERIOR for f in fits]
+    mixtures = [(f.support[kp[r]], f.posterior[r][kp[r]])  # each row's pi components, the same at every k
+                for f, kp in zip(fits, keep, strict=True) for r in range(f.posterior.shape[0])]
     for j, k in enumerate(ks.tolist()):
-        vals = _credits_at_k(
-            w_prof[w_prof > 0], w_ptr, free_prof, users_ptr, users_row, tables, local, int(k), ties,
-        )
+        vals = _credits_at_k(w_prof[w_prof > 0], w_ptr, free_prof, users_ptr, users_row, mixtures, int(k), ties)
         per_q = vals[position[pair_of]].reshape(len(q), len(fits))
         for fi, res in enumerate(out):
             res[q, j] = per_q[:, fi]
@@ -209,31 +208,26 @@ def _exact_pairs(
 
 def _credits_at_k(
     w_sizes: npt.NDArray[np.int64], w_ptr: npt.NDArray[np.int64], free: npt.NDArray[np.int64],
-    users_ptr: npt.NDArray[np.int64], users_row: npt.NDArray[np.int64], tables: list[tuple[FloatArray, FloatArray]],
-    local: npt.NDArray[np.int64], k: int, ties: str,
+    users_ptr: npt.NDArray[np.int64], users_row: npt.NDArray[np.int64],
+    mixtures: list[tuple[FloatArray, FloatArray]], k: int, ties: str,
 ) -> FloatArray:
-    """sum_x pi_r(x) H_u(x) for every (profile u, row r) pair at one k, profiles spread over threads."""
+    """sum_x pi_r(x) H_u(x) for every (profile u, row r) pair at one k, profiles spread over threads; row r's pi is
+    the mixture of binomials with the support points and weights mixtures[r]."""
     used = np.unique(users_row).tolist()
-    pi_lo = np.zeros(len(tables), np.int64)
-    pi_len = np.zeros(len(tables), np.int64)
-    pi_peak = np.zeros(len(tables))
-
-    def row_mixture(r: int) -> tuple[FloatArray, FloatArray]:
-        support, posterior = tables[r]
-        keep = posterior[local[r]] > _NEGLIGIBLE_POSTERIOR
-        return support[keep], posterior[local[r]][keep]
-
+    pi_lo = np.zeros(len(mixtures), np.int64)
+    pi_len = np.zeros(len(mixtures), np.int64)
+    pi_peak = np.zeros(len(mixtures))
     log_tail = PRED_LOG_EPS - math.log(8.0)
     workers = max(1, min(os.cpu_count() or 1, 8))
     with ThreadPoolExecutor(max_workers=workers) as pool:  # the mixture kernels release the GIL
-        windows = dict(zip(used, pool.map(lambda r: mixture_window(*row_mixture(r), k, log_tail), used), strict=True))
+        windows = dict(zip(used, pool.map(lambda r: mixture_window(*mixtures[r], k, log_tail), used), strict=True))
         for r, (lo, hi, _) in windows.items():
             pi_lo[r], pi_len[r] = lo, max(hi - lo + 1, 0)
         pi_ptr = np.concatenate([[0], np.cumsum(pi_len)]).astype(np.int64)
         pi_val = np.zeros(int(pi_ptr[-1]))  # pi is written once, in place (at k = 10^5 the largest array here)
 
         def fill(r: int) -> None:
-            mixture_into(*row_mixture(r), k, windows[r][2], int(pi_lo[r]), pi_val[pi_ptr[r] : pi_ptr[r + 1]])
+            mixture_into(*mixtures[r], k, windows[r][2], int(pi_lo[r]), pi_val[pi_ptr[r] : pi_ptr[r + 1]])
 
         list(pool.map(fill, used))
     tail_ptr = np.concatenate([[0], np.cumsum(-(-pi_len // TAIL_BLOCK) + 1)]).astype(np.int64)
