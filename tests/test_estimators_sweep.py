@@ -108,22 +108,28 @@ def test_credit_curve_is_the_conditional_credit() -> None:
     """H(x) from the sweep (unit weights) against the exact conditional credit: the other k - x draws multinomial
     over the wrong classes and the unanswered pool, enumerated with fractions."""
     wrong, free, k = (5, 3, 3), 2, 9
-    nonc = sum(wrong) + free
     for ties in TIES:
         out = np.empty(k)
         credit_sweep(np.array(wrong, np.int64), free, k, TIE_CODE[ties], LOG_EPS, 1, np.zeros(k), out)
         for x in range(1, k + 1):
-            m = k - x
-            want = Fraction(0)
-            for ys in itertools.product(range(m + 1), repeat=len(wrong)):
-                rest = m - sum(ys)
-                if rest < 0:
-                    continue
-                w = Fraction(math.factorial(m), math.factorial(rest)) * Fraction(free, nonc) ** rest
-                for y, v in zip(ys, wrong, strict=True):
-                    w *= Fraction(v, nonc) ** y / math.factorial(y)
-                want += w * _credit(x, ys, ties)
+            want = exact_credit_given_x(x, k - x, wrong, free, ties)
             assert abs(out[x - 1] - float(want)) < 1e-14, (ties, x, out[x - 1], want)
+
+
+def exact_credit_given_x(x: int, m: int, wrong: tuple[int, ...], free: int, ties: str) -> Fraction:
+    """P(credit | x correct votes) in exact fractions: the other m draws multinomial over the wrong classes and the
+    unanswered pool (shares v / nonc), every count vector with no wrong class above x (the others give no credit)."""
+    nonc = sum(wrong) + free
+    want = Fraction(0)
+    for ys in itertools.product(range(min(m, x) + 1), repeat=len(wrong)):
+        rest = m - sum(ys)
+        if rest < 0:
+            continue
+        w = Fraction(math.factorial(m), math.factorial(rest)) * Fraction(free, nonc) ** rest
+        for y, v in zip(ys, wrong, strict=True):
+            w *= Fraction(v, nonc) ** y / math.factorial(y)
+        want += w * _credit(x, ys, ties)
+    return want
 
 
 def test_sweep_route_refuses_thousands_of_classes_without_overflow() -> None:

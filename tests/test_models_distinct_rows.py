@@ -38,6 +38,7 @@ from harness.models.spread import (
     _posterior,
 )
 from harness.tables import QuestionCounts, first_success_block
+from tests.test_estimators_sweep import exact_credit_given_x
 from tests.test_models import first_success_blocks
 
 RTOL = 1e-9  # "identical up to rounding": sums over ~10^2-10^3 terms in another order
@@ -355,31 +356,15 @@ def test_second_order_is_exact_with_three_wrong_classes(ties: str) -> None:
     """With three wrong classes the pairs' terms leave no rest: H(x) from ``_top_and_pairs`` at weight 1 equals the
     multinomial sum in exact rational arithmetic (fractions) to 1e-14, at x below, near and above the top class's
     reach, including x where two of the classes reach x together."""
-    from fractions import Fraction
-
     from harness.models._structured_kernel import _top_and_pairs
 
     kept, free, k = [4, 2, 1], 5, 48
-    nonc = sum(kept) + free
     h = np.ones(k - 1)
-    a, b = _top_and_pairs(np.array(kept, np.int64), nonc, k, {"random": 0, "strict": 1, "weak": 2}[ties], 1,
-                          np.zeros(k - 1), math.log(1e-14), h)
+    a, b = _top_and_pairs(np.array(kept, np.int64), sum(kept) + free, k, {"random": 0, "strict": 1, "weak": 2}[ties],
+                          1, np.zeros(k - 1), math.log(1e-14), h)
     assert a == b
-    credit = {"random": lambda t: Fraction(1, 1 + t), "strict": lambda t: Fraction(int(t == 0)),
-              "weak": lambda t: Fraction(1)}[ties]
-    q = [Fraction(v, nonc) for v in kept]
-    q_free = Fraction(free, nonc)
     for x in (8, 12, 15, 18, 21):
-        m = k - x
-        total = Fraction(0)
-        for y1 in range(min(x, m) + 1):
-            for y2 in range(min(x, m - y1) + 1):
-                for y3 in range(min(x, m - y1 - y2) + 1):
-                    rest = m - y1 - y2 - y3
-                    ways = math.factorial(m) // (math.factorial(y1) * math.factorial(y2) * math.factorial(y3)
-                                                 * math.factorial(rest))
-                    p = ways * q[0] ** y1 * q[1] ** y2 * q[2] ** y3 * q_free**rest
-                    total += p * credit((y1 == x) + (y2 == x) + (y3 == x))
+        total = exact_credit_given_x(x, k - x, tuple(kept), free, ties)
         assert abs(h[x - 1] - float(total)) <= 1e-14, f"x={x} ties={ties}"
 
 
