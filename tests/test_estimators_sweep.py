@@ -143,3 +143,50 @@ def test_sweep_route_refuses_thousands_of_classes_without_overflow() -> None:
     c, w, rest, k = (1990,), tuple(wrong[:40].tolist()), 100, 64
     want = majority._maj_one(c, w, rest, k, "random", "iid", "one")
     assert abs(majority._maj_one(c, w, rest, k, "random", "iid") - want) < 1e-12
+
+
+def _walked(k: int, p: float, mu: float, log_tail: float) -> tuple[int, int]:
+    """The window by the definition, one x at a time from the mode (binomial when mu < 0, else Poisson; x from 1
+    for the binomial, 0 for the Poisson): each end the first x whose bound pmf x ratio / (1 - ratio) on the mass
+    beyond is at most exp(log_tail), pmfs from scipy."""
+    from scipy import stats
+
+    if mu < 0:
+        dist, lo_min, hi_max, mode = stats.binom(k, p), 1, k, min(max(math.floor((k + 1) * p), 1), k)
+    else:
+        dist, lo_min, hi_max, mode = stats.poisson(mu), 0, 2**62, math.floor(mu)
+
+    def passes(x: int, step: int) -> bool:
+        ratio = dist.pmf(x + step) / dist.pmf(x)
+        return bool(ratio < 1.0 and dist.logpmf(x) + math.log(ratio) - math.log1p(-ratio) <= log_tail)
+
+    hi = mode
+    while hi < hi_max and not passes(hi, 1):
+        hi += 1
+    lo = mode
+    while lo > lo_min and not passes(lo, -1):
+        lo -= 1
+    return lo, hi
+
+
+def test_binomial_and_poisson_windows_are_the_walked_windows() -> None:
+    """The windows found by doubling steps and bisection are those of the outward walk that defines them, and
+    each leaves out at most exp(log_tail) on each side (scipy's tails; the walk took O(width) logs per call)."""
+    from scipy import stats
+
+    from harness.estimators._loader_pmf import binomial_window, poisson_window
+
+    rng = np.random.default_rng(20261201)
+    for _ in range(300):
+        k = int(rng.choice([1, 2, 7, 40, 300, 5000]))
+        p = float(rng.choice([rng.uniform(0.001, 0.999), 10 ** rng.uniform(-6, -1)]))
+        mu = float(10 ** rng.uniform(-2, 3.5))
+        log_tail = -float(rng.uniform(1.0, 45.0))
+        lo, hi = binomial_window(k, p, log_tail)
+        assert (lo, hi) == _walked(k, p, -1.0, log_tail), (k, p, log_tail)
+        assert stats.binom.sf(hi, k, p) <= math.exp(log_tail) * (1 + 1e-9)
+        assert stats.binom.pmf(np.arange(1, lo), k, p).sum() <= math.exp(log_tail) * (1 + 1e-9)  # on 1 .. lo - 1
+        lo, hi = poisson_window(mu, log_tail)
+        assert (lo, hi) == _walked(0, 0.0, mu, log_tail), (mu, log_tail)
+        assert stats.poisson.sf(hi, mu) <= math.exp(log_tail) * (1 + 1e-9)
+        assert lo == 0 or stats.poisson.cdf(lo - 1, mu) <= math.exp(log_tail) * (1 + 1e-9)

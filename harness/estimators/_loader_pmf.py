@@ -69,34 +69,68 @@ def _log_binom_pmf(i: int, t: int, q: float) -> float:
 @njit(cache=True)
 def binomial_window(k: int, p: float, log_tail: float) -> tuple[int, int]:
     """(lo, hi), 1 <= lo <= hi <= k: Binomial(k, p) puts at most exp(log_tail) above hi and at most exp(log_tail) on
-    1..lo-1, walked from the mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the pmf is
-    log-concave, so the ratios keep falling). 0 < p < 1."""
+    1..lo-1: the x nearest the mode where the tail beyond, bounded by pmf x ratio / (1 - ratio) (the pmf is
+    log-concave, so the ratios keep falling), is below exp(log_tail) (``_walk``). 0 < p < 1."""
     mode = min(max(math.floor((k + 1) * p), 1), k)
-    return _walk(mode, _log_binom_pmf(mode, k, p), 1, k, k, p / (1.0 - p), -1.0, log_tail)
+    return _walk(mode, 1, k, k, p, -1.0, log_tail)
 
 
 @njit(cache=True)
-def _walk(
-    mode: int, lp_mode: float, lo_min: int, hi_max: int, k: int, odds: float, mu: float, log_tail: float
-) -> tuple[int, int]:
-    """From the mode outwards, while the tail beyond (at most pmf x ratio / (1 - ratio), the ratios of a log-concave
-    pmf keep falling) is above exp(log_tail): Binomial(k, odds / (1 + odds)) when mu < 0, else Poisson(mu)."""
+def _beyond(x: int, up: bool, k: int, p: float, mu: float) -> float:
+    """log of pmf(x) ratio / (1 - ratio), the bound on the mass beyond x (above x when ``up``, else below it) with
+    ratio = pmf(x + 1) / pmf(x) (or pmf(x - 1) / pmf(x)); +inf where the ratio is not below 1. Binomial(k, p) when
+    mu < 0, else Poisson(mu)."""
+    if mu >= 0.0:
+        ratio = mu / (x + 1.0) if up else x / mu
+    else:
+        ratio = (k - x) / (x + 1.0) * p / (1.0 - p) if up else x / (k - x + 1.0) * (1.0 - p) / p
+    if ratio >= 1.0:
+        return np.inf
+    if ratio <= 0.0:
+        return -np.inf
+    lp = _log_pois(x, mu) if mu >= 0.0 else _log_binom_pmf(x, k, p)
+    return lp + math.log(ratio) - math.log1p(-ratio)
+
+
+@njit(cache=True)
+def _walk(mode: int, lo_min: int, hi_max: int, k: int, p: float, mu: float, log_tail: float) -> tuple[int, int]:
+    """(lo, hi): hi the smallest x in [mode, hi_max) whose bound on the mass above (``_beyond``) is at most
+    exp(log_tail), else hi_max; lo the largest x in (lo_min, mode] whose bound on the mass below is, else lo_min.
+    Beyond the mode the bound falls monotonically away from it (log-concave pmf: the pmf and the ratio both fall),
+    so each end is found by doubling steps and bisection, O(log width) pmfs; every end returned passed the test
+    itself. Binomial(k, p) when mu < 0, else Poisson(mu)."""
     hi = mode
-    lp = lp_mode
-    while hi < hi_max:
-        ratio = mu / (hi + 1.0) if mu >= 0.0 else (k - hi) / (hi + 1.0) * odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        hi += 1
+    if hi < hi_max and _beyond(hi, True, k, p, mu) > log_tail:
+        good, step = hi_max, 1  # bad: hi fails; good: the first known to pass (or the end)
+        while hi + step < hi_max:
+            if _beyond(hi + step, True, k, p, mu) <= log_tail:
+                good = hi + step
+                break
+            hi += step
+            step *= 2
+        while good - hi > 1:
+            mid = (hi + good) // 2
+            if _beyond(mid, True, k, p, mu) <= log_tail:
+                good = mid
+            else:
+                hi = mid
+        hi = good
     lo = mode
-    lp = lp_mode
-    while lo > lo_min:
-        ratio = lo / mu if mu >= 0.0 else lo / (k - lo + 1.0) / odds
-        if ratio < 1.0 and lp + math.log(ratio) - math.log1p(-ratio) <= log_tail:
-            break
-        lp += math.log(ratio)
-        lo -= 1
+    if lo > lo_min and _beyond(lo, False, k, p, mu) > log_tail:
+        good, step = lo_min, 1
+        while lo - step > lo_min:
+            if _beyond(lo - step, False, k, p, mu) <= log_tail:
+                good = lo - step
+                break
+            lo -= step
+            step *= 2
+        while lo - good > 1:
+            mid = (lo + good) // 2
+            if _beyond(mid, False, k, p, mu) <= log_tail:
+                good = mid
+            else:
+                lo = mid
+        lo = good
     return lo, hi
 
 
@@ -112,10 +146,11 @@ def _log_pois(i: int, mu: float) -> float:
 
 @njit(cache=True)
 def poisson_window(mu: float, log_tail: float) -> tuple[int, int]:
-    """(lo, hi): Poisson(mu) puts at most exp(log_tail) above hi and at most exp(log_tail) below lo, walked from the
-    mode outwards with the remaining tail bounded by pmf x ratio / (1 - ratio) (the ratios keep falling). mu > 0."""
+    """(lo, hi): Poisson(mu) puts at most exp(log_tail) above hi and at most exp(log_tail) below lo: the x nearest
+    the mode where the tail beyond, bounded by pmf x ratio / (1 - ratio) (the ratios keep falling), is below
+    exp(log_tail) (``_walk``). mu > 0."""
     mode = math.floor(mu)
-    return _walk(mode, _log_pois(mode, mu), 0, 2**62, 0, 0.0, mu, log_tail)
+    return _walk(mode, 0, 2**62, 0, 0.5, mu, log_tail)
 
 
 @njit(cache=True)
