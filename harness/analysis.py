@@ -7,7 +7,9 @@ number can and cannot show.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -37,12 +39,15 @@ from harness.models.predict import (
     power_law_exponent,
     predict_pass,
     prediction_rows,
+    structured_predictions,
 )
 from harness.models.spread import FIT_NAMES, SpreadFit, fit_spread
 from harness.tables import QuestionCounts
 
 FloatArray = npt.NDArray[np.float64]
 SHAPE_METRICS = ("pass@k", "maj@k")
+DEFAULT_EXTRAPOLATE = 100
+"""The fits predict to this multiple of the largest n."""
 LOCAL_SLOPE_COLUMNS = (
     "model",
     "metric",
@@ -119,7 +124,7 @@ def analyse(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     level: float = 0.95,
-    extrapolate: int = 100,
+    extrapolate: int = DEFAULT_EXTRAPOLATE,
     fits: tuple[str, ...] = FIT_NAMES,
     ties: str = "random",
     exact_intervals: bool = False,
@@ -127,6 +132,7 @@ def analyse(
     margin_pp: float = DEFAULT_MARGIN_PP,
     order_test: bool = True,
     permutations: int = 999,
+    prefetched: ModelPrefetch | None = None,
 ) -> Analysis:
     """Run the whole null-model analysis: p per question, spread fits, predictions, shape, decomposition,
     tests.
@@ -137,13 +143,14 @@ def analyse(
     tests (``sample_id`` taken as the order drawn). ``margin_pp`` is the verdict's practical margin (pp per decade
     of slope, pp of accuracy). ``blas_threads`` caps the BLAS thread pool
     while it runs (the matrices are small; on a shared 2-core machine a multi-threaded BLAS made the Pythia
-    benchmark 13x slower); None leaves it alone.
+    benchmark 13x slower); None leaves it alone. ``prefetched``: a :class:`ModelPrefetch` of these counts, fits,
+    ``extrapolate`` and ties, whose work is taken instead of being done again.
     """
     limit = nullcontext() if blas_threads is None else threadpool_limits(limits=blas_threads, user_api="blas")
     with limit:
         base = _analyse(
             counts, curves, rollouts, bootstrap, seed, progress, level, extrapolate, fits, ties, exact_intervals,
-            permutations,
+            permutations, prefetched,
         )
         return _with_verdicts(
             base, counts, rollouts, bootstrap, seed, level, ties, margin_pp, order_test, permutations, progress
@@ -220,6 +227,62 @@ def _with_verdicts(
     )
 
 
+def prediction_ks(sub: QuestionCounts, extrapolate: int) -> npt.NDArray[np.int64]:
+    """The k grid of a model's fit predictions: powers of two to ``extrapolate`` x n, and n itself."""
+    n_max = int(sub.n.max())
+    return np.unique(np.append(default_ks(extrapolate * n_max), n_max))
+
+
+class ModelPrefetch:
+    """The spread fits and structured maj@k predictions of each model of a table, computed one model ahead in a
+    background thread while the caller does other work (the report's curves), then taken by :func:`analyse`.
+
+    The two share the cores: the prediction kernels release the GIL, so the caller's single-threaded stages run
+    beside them. One model ahead at most, so that with many models the fits' posteriors are not all held at once.
+    The values are those :func:`analyse` computes itself (the same functions on the same rows).
+    """
+
+    def __init__(self, counts: QuestionCounts, fits: tuple[str, ...], extrapolate: int, ties: str) -> None:
+        self._key = (fits, extrapolate, ties)
+        self._todo = list(model_parts(counts).values())  # split here, in the caller's thread
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harness-prefetch")
+        self._ahead: tuple[QuestionCounts, Future[tuple[list[SpreadFit], list[FloatArray]]]] | None = None
+        self._submit_next()
+
+    def _submit_next(self) -> None:
+        if self._todo:
+            sub = self._todo.pop(0)
+            self._ahead = (sub, self._pool.submit(_fits_and_structured, sub, *self._key, self._stop))
+        else:
+            self._ahead = None
+
+    def take(
+        self, sub: QuestionCounts, fits: tuple[str, ...], extrapolate: int, ties: str
+    ) -> tuple[list[SpreadFit], list[FloatArray]] | None:
+        """The work for ``sub`` (None if it was prefetched for other rows or settings), and the next model's
+        started. An error raised in the background is raised here."""
+        if self._ahead is None or self._ahead[0] is not sub or self._key != (fits, extrapolate, ties):
+            return None
+        future = self._ahead[1]
+        self._submit_next()
+        return future.result()
+
+    def close(self) -> None:
+        """Stop: a model not yet started is dropped, one running stops at its next k (or once its fits are done)
+        and is waited for, so that an error or an interrupt in the caller is not held up for the whole model."""
+        self._todo.clear()
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fits_and_structured(
+    sub: QuestionCounts, fits: tuple[str, ...], extrapolate: int, ties: str, stop: threading.Event
+) -> tuple[list[SpreadFit], list[FloatArray]]:
+    fitted = fit_spread(sub, fits=fits)
+    return fitted, structured_predictions(fitted, sub, prediction_ks(sub, extrapolate), ties, stop)
+
+
 def _analyse(
     counts: QuestionCounts,
     curves: pd.DataFrame | None,
@@ -233,6 +296,7 @@ def _analyse(
     ties: str,
     exact_intervals: bool,
     permutations: int = 999,
+    prefetched: ModelPrefetch | None = None,
 ) -> Analysis:
     if bootstrap < 0:
         raise HarnessInputError(f"bootstrap={bootstrap} is negative", fix="use 0 (no intervals) or more replicates")
@@ -260,7 +324,8 @@ def _analyse(
                 "the first success where the rule says so, and the measured curve stops at the smallest n"
             )
         say(f"{model}: fitting the spread of p ({', '.join(fits)})")
-        fitted = fit_spread(sub, fits=fits)
+        done = prefetched.take(sub, fits, extrapolate, ties) if prefetched is not None else None
+        fitted, structured = done if done is not None else (fit_spread(sub, fits=fits), None)
         for sf in fitted:
             fit_rows.append(
                 {
@@ -280,11 +345,11 @@ def _analyse(
             )
         n_max = int(sub.n.max())
         scale, unit = _compute_scale(curves, model)
-        ks_pred = default_ks(extrapolate * n_max)
-        ks_pred = np.unique(np.append(ks_pred, n_max))
+        ks_pred = prediction_ks(sub, extrapolate)
         say(f"{model}: predictions to k = {int(ks_pred.max())}")
         pred, _ = prediction_rows(
-            model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties, matrices=False
+            model, fitted, sub, ks_pred, compute_scale=scale, compute_unit=unit, ties=ties, matrices=False,
+            structured=structured,
         )
         pred_tables.append(pred)
         pf = plateau_rows(model, fitted, sub)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from harness.analysis import Analysis, analyse
 from harness.curves import CURVE_COLUMNS
-from harness.tables import QuestionCounts, rollouts_to_counts
+from harness.tables import QuestionCounts, concat_counts, rollouts_to_counts
 
 
 def _binary_counts() -> QuestionCounts:
@@ -110,3 +113,75 @@ def test_given_curves_on_a_token_axis_are_used_as_they_are() -> None:
     assert np.allclose(a.predictions["compute"], a.predictions["k"] * 500.0)
     meas = a.shape[(a.shape["kind"] == "measured") & (a.shape["metric"] == "pass@k")].iloc[0]
     assert meas["compute_min"] == 500.0 and meas["compute_max"] == 16 * 500.0
+
+
+def _class_counts(models: tuple[str, ...]) -> QuestionCounts:
+    """Two models' questions with answer classes (so the structured maj@k prediction runs), n = 24."""
+    rng = np.random.default_rng(7)
+    parts = []
+    for m in models:
+        correct, wrong = [], []
+        for _ in range(30):
+            sizes = rng.multinomial(24, rng.dirichlet(np.full(4, 0.6)))
+            correct.append(int(sizes[0]))
+            wrong.append([int(v) for v in sizes[1:] if v > 0])
+        parts.append(QuestionCounts.from_classes(correct, wrong, model=m))
+    return concat_counts(parts)
+
+
+def test_prefetched_fits_and_predictions_give_the_same_analysis() -> None:
+    """Work done ahead in the background thread (``ModelPrefetch``) is what ``analyse`` computes itself: the same
+    fits and prediction rows, to the bit; a prefetch made for another tie rule is not taken."""
+    from harness.analysis import ModelPrefetch
+
+    counts = _class_counts(("a", "b"))
+    alone = analyse(counts, bootstrap=20, seed=0, order_test=False)
+    for ties, taken in (("random", True), ("strict", False)):
+        prefetch = ModelPrefetch(counts, ("beta_binomial", "zoi_beta_binomial", "scaled_beta", "npmle"), 100, ties)
+        try:
+            ahead = prefetch._ahead
+            with_prefetch = analyse(counts, bootstrap=20, seed=0, order_test=False, prefetched=prefetch)
+            assert (prefetch._ahead is not ahead) == taken
+        finally:
+            prefetch.close()
+        assert with_prefetch.predictions is not None and alone.predictions is not None
+        pd.testing.assert_frame_equal(with_prefetch.predictions, alone.predictions, check_exact=True)
+        pd.testing.assert_frame_equal(with_prefetch.fits, alone.fits, check_exact=True)
+
+
+def test_an_error_in_the_prefetch_is_raised_where_the_work_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import analysis
+    from harness._validation import HarnessInputError
+
+    counts = _class_counts(("a",))
+
+    real = analysis.fit_spread
+
+    def broken(*args: Any, **kwargs: Any) -> Any:  # fails only off the main thread: in the prefetch
+        if threading.current_thread() is not threading.main_thread():
+            raise HarnessInputError("a fit failed in the background", column="c")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "fit_spread", broken)
+    prefetch = analysis.ModelPrefetch(counts, analysis.FIT_NAMES, 100, "random")
+    try:
+        with pytest.raises(HarnessInputError, match="failed in the background"):
+            analyse(counts, bootstrap=20, seed=0, order_test=False, prefetched=prefetch)
+    finally:
+        prefetch.close()
+
+
+def test_a_closed_prefetch_stops_its_prediction_at_the_next_k() -> None:
+    """``ModelPrefetch.close`` sets the event the structured prediction checks before each k, so an error or an
+    interrupt in the report is not held up by a whole model's predictions."""
+    from harness.models.predict import StopRequestedError, predict_maj_structured_many
+    from harness.models.spread import fit_spread
+
+    counts = _class_counts(("a",))
+    fits = fit_spread(counts)
+    stop = threading.Event()
+    ks = np.array([1, 2, 4])
+    assert len(predict_maj_structured_many(fits, counts, ks, stop=stop)) == len(fits)
+    stop.set()
+    with pytest.raises(StopRequestedError):
+        predict_maj_structured_many(fits, counts, ks, stop=stop)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -138,17 +139,19 @@ def predict_maj_structured(
 
 
 def predict_maj_structured_many(
-    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random"
+    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], *, ties: str = "random",
+    stop: threading.Event | None = None,
 ) -> list[FloatArray]:
     """:func:`predict_maj_structured` for several fits of the same questions, sharing the work: the conditional
     credits H per answer profile serve every fit and row; the quantile rows of questions with several correct
-    classes are deduplicated by value over all fits."""
+    classes are deduplicated by value over all fits. Once ``stop`` is set it raises :class:`StopRequestedError` at
+    the next k of the exact expectation."""
     assert counts.wrong is not None and counts.correct_classes is not None
     out = [np.zeros((counts.n_questions, len(ks))) for _ in fits]
     several = counts.n_correct_classes > 1
     one = np.flatnonzero(~several)
     if len(one):
-        for res, vals in zip(out, _structured_exact(fits, counts, one, ks, ties), strict=True):
+        for res, vals in zip(out, _structured_exact(fits, counts, one, ks, ties, stop), strict=True):
             res[one] = vals
     many = np.flatnonzero(several)
     if len(many):
@@ -159,9 +162,13 @@ def predict_maj_structured_many(
     return out
 
 
+class StopRequestedError(Exception):
+    """The caller asked a prediction to stop (``predict_maj_structured_many``'s ``stop``)."""
+
+
 def _structured_exact(
     fits: Sequence[SpreadFit], counts: QuestionCounts, idx: npt.NDArray[np.intp], ks: npt.NDArray[np.int64],
-    ties: str,
+    ties: str, stop: threading.Event | None = None,
 ) -> list[FloatArray]:
     """Per fit, the (len(idx), K) exact posterior expectation of maj@k for questions with at most one correct
     class (module docstring): pass@k where no wrong class was seen; else sum_x pi(x) H(x), computed once per
@@ -181,6 +188,8 @@ def _structured_exact(
     mixtures = [(f.support[kp[r]], f.posterior[r][kp[r]])  # each row's pi components, the same at every k
                 for f, kp in zip(fits, keep, strict=True) for r in range(f.posterior.shape[0])]
     for j, k in enumerate(ks.tolist()):
+        if stop is not None and stop.is_set():
+            raise StopRequestedError
         vals = _credits_at_k(w_prof[w_prof > 0], w_ptr, free_prof, users_ptr, users_row, mixtures, int(k), ties)
         per_q = vals[position[pair_of]].reshape(len(q), len(fits))
         for fi, res in enumerate(out):
@@ -439,6 +448,18 @@ def _round_p(p: FloatArray) -> FloatArray:
     return np.asarray(np.where((p <= 0) | (p >= 1), p, out), np.float64)
 
 
+def structured_predictions(
+    fits: Sequence[SpreadFit], counts: QuestionCounts, ks: npt.NDArray[np.int64], ties: str,
+    stop: threading.Event | None = None,
+) -> list[FloatArray]:
+    """Per fit, the (Q, K') structured maj@k of :func:`predict_maj_structured_many` at the ks up to
+    STRUCTURED_MAJ_MAX_FACTOR x n (one call for all fits: they share the credits H); none without answer classes."""
+    if not counts.answers_known:
+        return []
+    return predict_maj_structured_many(fits, counts, ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())],
+                                       ties=ties, stop=stop)
+
+
 def prediction_rows(
     model: str,
     fits: Sequence[SpreadFit],
@@ -450,16 +471,19 @@ def prediction_rows(
     structured_maj: bool = True,
     ties: str = "random",
     matrices: bool = True,
+    structured: Sequence[FloatArray] | None = None,
 ) -> tuple[pd.DataFrame, dict[tuple[str, str], FloatArray]]:
     """Tidy curve rows (kind 'fit:NAME') and the per-question (Q, K) matrices behind them (an empty dict with
-    ``matrices=False``: a caller that needs only the curves then holds one matrix at a time, not 3 per fit)."""
+    ``matrices=False``: a caller that needs only the curves then holds one matrix at a time, not 3 per fit).
+    ``structured``: the structured maj@k of :func:`structured_predictions` for these fits and ks, if already
+    computed."""
     rows = []
     mats: dict[tuple[str, str], FloatArray] = {}
     q = counts.n_questions
-    structured: list[FloatArray] = []
-    if structured_maj and counts.answers_known:  # one call for all fits (they share the credits H)
-        k_s = ks[ks <= STRUCTURED_MAJ_MAX_FACTOR * int(counts.n.max())]
-        structured = predict_maj_structured_many(fits, counts, k_s, ties=ties)
+    if not structured_maj:
+        structured = []
+    elif structured is None:
+        structured = structured_predictions(fits, counts, ks, ties)
     for fi, f in enumerate(fits):
         metrics: list[tuple[str, FloatArray, str]] = [
             ("pass@k", predict_pass(f, ks), f"posterior predictive 1-E[(1-p)^k | c, n] under {f.name}"),

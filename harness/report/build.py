@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from harness import __version__
 from harness._validation import HarnessInputError, check_choice
-from harness.analysis import Analysis, analyse, first_block_counts
+from harness.analysis import DEFAULT_EXTRAPOLATE, Analysis, ModelPrefetch, analyse, first_block_counts
 from harness.curves import CURVE_COLUMNS, compute_curves, default_ks, model_parts
 from harness.diagnostics.verdict import DEFAULT_MARGIN_PP
 from harness.estimators.majority import TIES
@@ -135,6 +136,7 @@ def run_analysis(
     rollouts: pd.DataFrame | None,
     options: ReportOptions,
     progress: Progress,
+    prefetched: ModelPrefetch | None = None,
 ) -> AnalysisOutcome:
     if progress is not None:
         progress("analysis: p intervals, fits of the spread of p, shape diagnostics, tests")
@@ -150,6 +152,7 @@ def run_analysis(
         order_test=options.order_test,
         level=options.level,
         fits=options.fits if options.fits is not None else FIT_NAMES,
+        prefetched=prefetched,
     )
     return AnalysisOutcome(result, "")
 
@@ -200,10 +203,30 @@ def _model_facts(counts: QuestionCounts, curves: pd.DataFrame, ties: str) -> pd.
 
 # --------------------------------------------------------------------------------------------- build
 def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progress: Progress = None) -> Report:
-    """Every table, figure and sentence of the report for the loaded data (nothing is written)."""
+    """Every table, figure and sentence of the report for the loaded data (nothing is written).
+
+    The spread fits and structured maj@k predictions, the costliest step, run in a background thread from the
+    start (``ModelPrefetch``) while this one computes the curves. BLAS is held to one thread throughout: the fits
+    set it so, and the limit is process-wide, so without it the bootstrap's matrix products would run on one or two
+    threads by timing and change in their last digits from run to run (one thread also measured faster for them
+    here)."""
     opt = options or ReportOptions()
     check_choice("ties", opt.ties, TIES)
     counts, order_rule = ordered(loaded.counts, opt.order, opt.reference)
+    fits = opt.fits if opt.fits is not None else FIT_NAMES
+    with threadpool_limits(limits=1, user_api="blas"):
+        prefetched = ModelPrefetch(counts, fits, DEFAULT_EXTRAPOLATE, opt.ties) if set(fits) <= set(FIT_NAMES) else None
+        try:
+            return _build(loaded, opt, counts, order_rule, progress, prefetched)
+        finally:
+            if prefetched is not None:
+                prefetched.close()
+
+
+def _build(
+    loaded: Loaded, opt: ReportOptions, counts: QuestionCounts, order_rule: str, progress: Progress,
+    prefetched: ModelPrefetch | None,
+) -> Report:
     models = counts.models
     rollouts = loaded.rollouts
     has_group = _has_column(rollouts, "group")
@@ -243,7 +266,7 @@ def build_report(loaded: Loaded, options: ReportOptions | None = None, *, progre
     )
     spread = p_spread(measured_counts)
     facts = _model_facts(counts, curves, opt.ties)  # n and stopping as logged; the curves are first-block
-    outcome = run_analysis(counts, curves, rollouts, opt, progress)
+    outcome = run_analysis(counts, curves, rollouts, opt, progress, prefetched)
     analysis = outcome.analysis
     for extra in (
         analysis.predictions if analysis is not None else None,
