@@ -96,42 +96,34 @@ def _beyond(x: int, up: bool, k: int, p: float, mu: float) -> float:
 def _walk(mode: int, lo_min: int, hi_max: int, k: int, p: float, mu: float, log_tail: float) -> tuple[int, int]:
     """(lo, hi): hi the smallest x in [mode, hi_max) whose bound on the mass above (``_beyond``) is at most
     exp(log_tail), else hi_max; lo the largest x in (lo_min, mode] whose bound on the mass below is, else lo_min.
-    Beyond the mode the bound falls monotonically away from it (log-concave pmf: the pmf and the ratio both fall),
-    so each end is found by doubling steps and bisection, O(log width) pmfs; every end returned passed the test
-    itself. Binomial(k, p) when mu < 0, else Poisson(mu)."""
-    hi = mode
-    if hi < hi_max and _beyond(hi, True, k, p, mu) > log_tail:
-        good, step = hi_max, 1  # bad: hi fails; good: the first known to pass (or the end)
-        while hi + step < hi_max:
-            if _beyond(hi + step, True, k, p, mu) <= log_tail:
-                good = hi + step
-                break
-            hi += step
-            step *= 2
-        while good - hi > 1:
-            mid = (hi + good) // 2
-            if _beyond(mid, True, k, p, mu) <= log_tail:
-                good = mid
-            else:
-                hi = mid
-        hi = good
-    lo = mode
-    if lo > lo_min and _beyond(lo, False, k, p, mu) > log_tail:
-        good, step = lo_min, 1
-        while lo - step > lo_min:
-            if _beyond(lo - step, False, k, p, mu) <= log_tail:
-                good = lo - step
-                break
-            lo -= step
-            step *= 2
-        while lo - good > 1:
-            mid = (lo + good) // 2
-            if _beyond(mid, False, k, p, mu) <= log_tail:
-                good = mid
-            else:
-                lo = mid
-        lo = good
-    return lo, hi
+    Binomial(k, p) when mu < 0, else Poisson(mu)."""
+    return _end(mode, lo_min, -1, k, p, mu, log_tail), _end(mode, hi_max, 1, k, p, mu, log_tail)
+
+
+@njit(cache=True)
+def _end(mode: int, limit: int, direction: int, k: int, p: float, mu: float, log_tail: float) -> int:
+    """The x nearest the mode, going up (direction 1) or down (-1) towards ``limit`` (not tested), whose bound on the
+    mass beyond passes; ``limit`` if none. Beyond the mode the bound falls monotonically away from it (log-concave
+    pmf: the pmf and the ratio both fall), so the end is found by doubling steps and bisection, O(log width) pmfs;
+    the x returned passed the test itself."""
+    up = direction > 0
+    bad = mode
+    if bad == limit or _beyond(bad, up, k, p, mu) <= log_tail:
+        return bad
+    good, step = limit, 1  # bad fails; good is the first known to pass, or the limit
+    while (limit - (bad + direction * step)) * direction > 0:
+        if _beyond(bad + direction * step, up, k, p, mu) <= log_tail:
+            good = bad + direction * step
+            break
+        bad += direction * step
+        step *= 2
+    while abs(good - bad) > 1:
+        mid = (bad + good) // 2
+        if _beyond(mid, up, k, p, mu) <= log_tail:
+            good = mid
+        else:
+            bad = mid
+    return good
 
 
 @njit(cache=True)
