@@ -138,6 +138,28 @@ def test_npmle_matches_slow_em_and_satisfies_kkt() -> None:
     assert np.log(L @ w).sum() == pytest.approx(np.log(L @ v).sum(), abs=1e-4)
 
 
+def test_npmle_leaves_out_only_likelihoods_that_cannot_move_the_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At n = 1,000 most entries of the likelihood matrix are far below 1e-100 of their row's largest; the Newton
+    steps leave them out (their products were subnormal and slow). The weights and gap are those of the steps over
+    the whole matrix, and still the NPMLE's (gap below 1e-6)."""
+    from harness.estimators._pmf import log_binom
+    from harness.models import spread
+
+    rng = np.random.default_rng(61)
+    n = np.full(300, 1000.0)
+    c = rng.binomial(1000, rng.beta(0.5, 0.5, 300)).astype(float)
+    atoms = np.unique(np.concatenate([[0.0, 1.0], np.linspace(0.001, 0.999, 60), c / n]))
+    logl = log_binom(c[:, None], n[:, None], atoms[None, :])
+    L = np.exp(logl - logl.max(axis=1, keepdims=True))
+    assert (L < 1e-100).mean() > 0.3  # the case at hand: most entries negligible
+    w, gap, ok = npmle_weights(L)
+    monkeypatch.setattr(spread, "_NEGLIGIBLE_LIKELIHOOD", 0.0)
+    w_all, gap_all, ok_all = npmle_weights(L)
+    assert ok and ok_all and gap < 1e-6
+    np.testing.assert_allclose(w, w_all, rtol=0, atol=1e-12)
+    assert gap == pytest.approx(gap_all, abs=1e-12)
+
+
 def test_beta_binomial_prediction_beyond_n_matches_closed_form() -> None:
     counts = _sim_counts(0.3, 6.0, 50, 40, seed=7)
     bb = next(f for f in fit_spread(counts, fits=("beta_binomial",)))
