@@ -111,7 +111,7 @@ def _end(mode: int, limit: int, direction: int, k: int, p: float, mu: float, log
     if bad == limit or _beyond(bad, up, k, p, mu) <= log_tail:
         return bad
     good, step = limit, 1  # bad fails; good is the first known to pass, or the limit
-    while (limit - (bad + direction * step)) * direction > 0:
+    while step < (limit - bad) * direction:  # the next candidate lies strictly before the limit (no overflow)
         if _beyond(bad + direction * step, up, k, p, mu) <= log_tail:
             good = bad + direction * step
             break
