@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -70,6 +71,60 @@ def write(df: pd.DataFrame, path: Path) -> Path:
     else:
         df.to_csv(path, index=False, sep="\t" if name.endswith(".tsv") else ",")
     return path
+
+
+def quoting_rollouts() -> pd.DataFrame:
+    """Answers that test a reader's quoting (commas, doubled quotes, line breaks, backslashes, LaTeX, spaces) and
+    ids that read as numbers but are not the same text ('7' and '007', '1' and '1.0')."""
+    answers = ["a, b", 'say "hi"', "line1\nline2", "\\frac{1}{2}", "ends with \\", '\\"q\\"', "2", "2.0", "007",
+               "NA", " x ", "\tt"]
+    rows = []
+    for qi, q in enumerate(["7", "007", "1.0", "1", "NA-q"]):
+        for s in range(12):
+            a = answers[(s * (qi + 1)) % len(answers)]
+            rows.append({"model": "m", "question_id": q, "sample_id": s, "answer": a, "correct": a == answers[qi]})
+    return pd.DataFrame(rows)
+
+
+def damaged_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Damaged files and the one-line error each must raise on every engine (file and line, or row and column)."""
+    df = make_rollouts(n_q=3, n_s=4)
+    out: dict[str, tuple[Path, str]] = {}
+    p = write(df, folder / "cut.jsonl")
+    lines = p.read_text().splitlines()
+    lines[6] = lines[6][:25]
+    p.write_text("\n".join(lines) + "\n")
+    out["malformed JSON line"] = (p, r"cut\.jsonl, line 7: malformed JSON")
+    data = write(df, folder / "whole.jsonl.gz").read_bytes()
+    (folder / "short.jsonl.gz").write_bytes(data[: len(data) * 2 // 3])
+    out["gzip cut short"] = (folder / "short.jsonl.gz", r"short\.jsonl\.gz: the gzip stream is truncated or corrupt")
+    for name, edit, fields in (("extra.csv", lambda v: v + ",zzz", 7), ("short.csv", lambda v: v[: v.index(",")], 1)):
+        p = write(df, folder / name)
+        lines = p.read_text().splitlines()
+        lines[5] = edit(lines[5])
+        p.write_text("\n".join(lines) + "\n")
+        pattern = rf"{name.replace('.', '[.]')}, line 6: {fields} fields where the header has 6"
+        out[f"{fields} CSV fields"] = (p, pattern)
+    bad = df.copy()
+    bad.loc[2, ["answer", "correct"]] = [None, True]
+    out["unanswered marked correct"] = (
+        write(bad, folder / "u.parquet"), r"u\.parquet, row 2, column 'answer': a sample with no answer is marked"
+    )
+    bad = df.astype({"question_id": str})
+    bad.loc[3, "question_id"] = ""
+    out["empty question id"] = (write(bad, folder / "q.csv"), r"q\.csv, row 3, column 'question_id': empty question id")
+    bad = df.astype({"tokens": object})
+    bad.loc[5, "tokens"] = "many"
+    out["tokens not a number"] = (write(bad, folder / "t.jsonl"), r"t\.jsonl, row 5, column 'tokens': 'many' is not a")
+    return out
+
+
+def assert_damaged_inputs_named(folder: Path, engines: tuple[str, ...], **options: Any) -> None:
+    for case, (path, pattern) in damaged_inputs(folder).items():
+        for engine in engines:
+            with pytest.raises(HarnessInputError, match=pattern) as info:
+                reduce_inputs([str(path)], engine=engine, **options)
+            assert "\n" not in str(info.value), (case, engine)
 
 
 @pytest.mark.parametrize("name", ["r.parquet", "r.jsonl", "r.jsonl.gz", "r.csv", "r.tsv"])
@@ -176,6 +231,21 @@ def test_bad_values_name_file_and_row(tmp_path: Path, name: str) -> None:
                 reduce_inputs([str(p)], engine=engine)
             assert str(p) in str(info.value) and "\n" not in str(info.value)
 
+
+
+def test_damaged_files_name_their_line_on_duckdb_as_in_memory(tmp_path: Path) -> None:
+    """Where DuckDB cannot read a file (a cut-short line, gzip stream or CSV row), the line-by-line readers name the
+    line, as the in-memory path does; bad values name their row."""
+    assert_damaged_inputs_named(tmp_path, ("duckdb", "memory"))
+
+
+@pytest.mark.parametrize("name", ["q.csv", "q.tsv", "q.jsonl", "q.parquet"])
+def test_quoting_and_number_like_ids_read_alike(tmp_path: Path, name: str) -> None:
+    p = write(quoting_rollouts(), tmp_path / name)
+    ref = reduce_inputs([str(p)], engine="memory", normalizer="none")
+    got = reduce_inputs([str(p)], engine="duckdb", normalizer="none")
+    assert_same(ref.counts, got.counts)
+    assert sorted(ref.counts.question_id.astype(str).tolist()) == ["007", "1", "1.0", "7", "NA-q"]
 
 def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
     df = make_rollouts(n_q=3, n_s=4)

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_engines import assert_same, make_rollouts, write
+from test_engines import assert_damaged_inputs_named, assert_same, make_rollouts, quoting_rollouts, write
+from test_engines_real import REAL
 
 from harness._validation import HarnessInputError
 from harness.engines import reduce_inputs
@@ -46,7 +47,7 @@ def spark() -> Iterator[Any]:
     stop_session(MASTER)
 
 
-def test_spark_cluster_same_counts_as_duckdb(spark: Any, tmp_path: Path, shared_data: Path) -> None:
+def test_spark_cluster_same_counts_as_duckdb(spark: Any, tmp_path: Path) -> None:
     df = make_rollouts()
     cases: list[tuple[list[str], ColumnMap]] = []
     for name in ("r.parquet", "r.csv", "r.jsonl.gz"):
@@ -56,14 +57,39 @@ def test_spark_cluster_same_counts_as_duckdb(spark: Any, tmp_path: Path, shared_
         (hive / f"model={model}").mkdir(parents=True)
         write(part.drop(columns=["model"]), hive / f"model={model}" / "data.parquet")
     cases.append(([str(hive)], ColumnMap()))
-    esc = shared_data / "esc_gpt35_last_letters" / "samples.parquet"
-    if esc.exists():
-        cases.append(([str(esc)], ColumnMap(sample="sample_idx")))
     for items, cols in cases:
         ref = reduce_inputs(items, columns=cols, engine="duckdb")
         got = reduce_inputs(items, columns=cols, engine="spark", spark_master=MASTER)
         assert_same(ref.counts, got.counts)
         assert got.provenance["engine"] == "spark" and got.provenance["spark_master"] == MASTER
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_spark_cluster_same_counts_as_in_memory_on_real_data(spark: Any, shared_data: Path, name: str) -> None:
+    """Every per-sample dataset of ../shared/data (test_engines_real checks DuckDB against the same reference)."""
+    rel, cols = REAL[name]
+    path = shared_data / rel
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    ref = reduce_inputs([str(path)], columns=cols, engine="memory")
+    got = reduce_inputs([str(path)], columns=cols, engine="spark", spark_master=MASTER)
+    assert_same(ref.counts, got.counts)
+    assert got.provenance["rows_read"] == int(ref.counts.n.sum())
+
+
+@pytest.mark.parametrize("name", ["q.csv", "q.tsv", "q.jsonl", "q.parquet"])
+def test_spark_reads_quoting_and_number_like_ids_as_in_memory(spark: Any, tmp_path: Path, name: str) -> None:
+    """RFC 4180 quoting (line breaks and doubled quotes inside fields) and ids such as 007 kept as text."""
+    p = write(quoting_rollouts(), tmp_path / name)
+    ref = reduce_inputs([str(p)], engine="memory", normalizer="none")
+    got = reduce_inputs([str(p)], engine="spark", spark_master=MASTER, normalizer="none")
+    assert_same(ref.counts, got.counts)
+
+
+def test_spark_names_the_line_or_row_of_damaged_inputs(spark: Any, tmp_path: Path) -> None:
+    """A malformed record fails the Spark job (FAILFAST) rather than becoming nulls or losing a field; the
+    line-by-line readers then name the line, as on DuckDB and in memory."""
+    assert_damaged_inputs_named(tmp_path, ("spark",), spark_master=MASTER)
 
 
 def test_spark_names_the_bad_row(spark: Any, tmp_path: Path) -> None:

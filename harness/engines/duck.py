@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness._validation import HarnessInputError
-from harness.engines.sources import Inputs
+from harness.engines.sources import Inputs, raise_bad_line
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
 
 MEMORY_LIMIT = "1GB"
@@ -219,12 +219,6 @@ def locate_rows(
 
 
 def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
-    if inputs.local and inputs.format == "jsonl":  # name the bad line with the line-by-line reader (raises)
-        from harness.loaders._io import iter_jsonl
-
-        for path in inputs.paths:
-            for _ in iter_jsonl(path):
-                pass
     text = " ".join(str(exc).split())
     first = text.split(" LINE ")[0][:400]
     if "Out of Memory" in text:
@@ -232,9 +226,10 @@ def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
             f"DuckDB ran out of memory ({first})", source=", ".join(inputs.given),
             fix="raise the memory limit or let DuckDB spill to a temporary directory",
         )
+    raise_bad_line(inputs)  # names the bad line where the line-by-line readers find one
     return HarnessInputError(
         f"DuckDB cannot read the input ({first})",
         source=", ".join(inputs.given),
-        fix="check that every file is complete and of the one format named by its ending; "
-        "--engine memory reads with the line-by-line readers and names the bad line",
+        fix="check that every file is complete and of the one format named by its ending (the line-by-line "
+        "readers found no bad line)",
     )

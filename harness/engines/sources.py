@@ -171,3 +171,21 @@ def needs_rows(names: Sequence[str], columns: ColumnMap) -> list[str]:
     if "flops" in canon:
         found.append("flops_per_sample")
     return found
+
+
+def raise_bad_line(inputs: Inputs) -> None:
+    """After an engine failed to read local inputs: raise the line-by-line readers' error for the first bad line
+    (malformed JSON, a CSV/TSV row whose field count differs from the header's, bad bytes, a cut-short gzip
+    stream) or damaged Parquet footer, naming the file and line; return when every file reads cleanly."""
+    if not inputs.local:
+        return
+    from harness.loaders._io import check_delimited, iter_jsonl, parquet_file
+
+    for path in inputs.paths:
+        if inputs.format == "jsonl":
+            for _ in iter_jsonl(path):
+                pass
+        elif inputs.format in ("csv", "tsv"):
+            check_delimited(path, sep="\t" if inputs.format == "tsv" else ",")
+        else:
+            parquet_file(path)

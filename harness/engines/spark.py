@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from harness._validation import HarnessInputError
-from harness.engines.sources import Inputs
+from harness.engines.sources import Inputs, raise_bad_line
 from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
 
 _SESSIONS: dict[str, Any] = {}
@@ -54,7 +54,7 @@ def session(master: str = "local[*]", **conf: str) -> Any:
         for k, v in conf.items():
             builder = builder.config(k, v)
         spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel("OFF")  # failures reach the user as one-line errors, not JVM traces
     _SESSIONS[master] = spark
     return spark
 
@@ -98,31 +98,43 @@ class SparkRunner:
         if self.inputs.format == "parquet":
             df = r.option("mergeSchema", "true").parquet(*paths)
         elif self.inputs.format in ("csv", "tsv"):
-            sep = "\t" if self.inputs.format == "tsv" else ","
-            df = r.csv(paths, header=True, inferSchema=True, sep=sep)
+            # RFC 4180 as DuckDB and the in-memory reader read it: quoted fields may hold line breaks and doubled
+            # quotes; every value a string (the canonical view casts; ids like 007 keep their text); a row with
+            # another number of fields than the header is an error, not padded or cut (FAILFAST)
+            df = r.csv(paths, header=True, inferSchema=False, sep="\t" if self.inputs.format == "tsv" else ",",
+                       multiLine=True, escape='"', mode="FAILFAST")
         else:
-            df = r.json(paths)
+            df = r.json(paths, mode="FAILFAST")  # a malformed line is an error, not a row of nulls
         return df.withColumn("harness_file", functions.col("_metadata.file_path"))
+
+    def _failed(self, exc: Exception, what: str) -> HarnessInputError:
+        """Spark's errors (analysis, py4j, a failed job) as one line without the JVM trace; where the inputs are
+        local files, the line-by-line readers first name a bad line if there is one (they raise)."""
+        raise_bad_line(self.inputs)
+        first = " ".join(str(exc).split())[:400]
+        return HarnessInputError(
+            f"Spark cannot {what} ({first})", source=", ".join(self.inputs.given),
+            fix="check that every file is complete and of the one format named by its ending, and the inputs' "
+            "columns; or use --engine duckdb / memory",
+        )
 
     def _run(self, text: str) -> Any:
         try:
             return self.spark.sql(text)
-        except Exception as exc:  # Spark's AnalysisException and py4j errors: one line, no JVM trace
-            first = " ".join(str(exc).split())[:400]
-            raise HarnessInputError(
-                f"Spark cannot run the reduction ({first})", source=", ".join(self.inputs.given),
-                fix="check the inputs' columns and format, or use --engine duckdb / memory",
-            ) from None
+        except Exception as exc:
+            raise self._failed(exc, "run the reduction") from None
+
+    def _collect(self, frame: Any) -> list[Any]:
+        try:
+            return list(frame.collect())
+        except Exception as exc:  # a job fails here (Spark plans lazily): e.g. a malformed record under FAILFAST
+            raise self._failed(exc, "run the reduction") from None
 
     def describe(self) -> list[str]:
         try:
             self._df = self._reader()
         except Exception as exc:
-            first = " ".join(str(exc).split())[:400]
-            raise HarnessInputError(
-                f"Spark cannot read the input ({first})", source=", ".join(self.inputs.given),
-                fix="check that every file is complete and of the one format named by its ending",
-            ) from None
+            raise self._failed(exc, "read the input") from None
         return [str(c) for c in self._df.columns if c != "harness_file"]
 
     def prepare(self, spec: Spec) -> None:
@@ -144,11 +156,11 @@ class SparkRunner:
         if not prepared:
             self.prepare(spec)
         result = self._run(class_sql(spec, duplicates=duplicates))
-        rows = result.collect()  # the class table is small; collect() avoids PySpark's pandas conversion
+        rows = self._collect(result)  # the class table is small; collect() avoids PySpark's pandas conversion
         return pd.DataFrame([tuple(r) for r in rows], columns=result.columns)
 
     def first(self, text: str) -> tuple[Any, ...] | None:
-        rows = self._run(text).limit(1).collect()
+        rows = self._collect(self._run(text).limit(1))
         return None if not rows else tuple(rows[0])
 
     def integer_column(self, name: str) -> bool:
@@ -159,7 +171,7 @@ class SparkRunner:
         )
 
     def bad_file(self, condition: str) -> str | None:
-        rows = self._run(f"SELECT MIN(harness_file) AS f FROM {CANON} WHERE {condition}").collect()
+        rows = self._collect(self._run(f"SELECT MIN(harness_file) AS f FROM {CANON} WHERE {condition}"))
         return None if not rows or rows[0][0] is None else str(rows[0][0])
 
     def close(self) -> None:

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from harness._validation import HarnessInputError
@@ -330,9 +330,23 @@ def read_delimited(text: str, path: str, *, sep: str) -> Any:
     """
     import pandas as pd
 
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=False)
+    rows = list(_delimited_rows(io.StringIO(text, newline=""), path, sep))
+    if not rows:
+        raise HarnessInputError("the file is empty", source=path, fix="it holds no samples")
+    header, rows = rows[0], rows[1:]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
+    data = {
+        name: _lossless_column([v if v != "" else None for v in col]) for name, col in zip(header, columns, strict=True)
+    }
+    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()}, columns=header).infer_objects()
+
+
+def _delimited_rows(lines: Iterable[str], path: str, sep: str) -> Iterator[list[str]]:
+    """The fields of each non-blank row of CSV/TSV ``lines``, the header first (a BOM dropped, unnamed columns
+    named); a column named twice, a row whose field count differs from the header's, or a quoting error is an
+    error naming its line."""
+    reader = csv.reader(lines, delimiter=sep, strict=False)
     kind = "TSV" if sep == "\t" else "CSV"
-    rows: list[list[str]] = []
     header: list[str] | None = None
     try:
         for fields in reader:
@@ -350,6 +364,7 @@ def read_delimited(text: str, path: str, *, sep: str) -> Any:
                             fix="rename one of them so that every column has its own name",
                         )
                     seen.add(name)
+                yield header
                 continue
             if len(fields) != len(header):
                 raise HarnessInputError(
@@ -359,19 +374,28 @@ def read_delimited(text: str, path: str, *, sep: str) -> Any:
                     fix="every line needs the same number of fields as the header; quote fields that contain "
                     + ("tabs" if sep == "\t" else "commas") + " or line breaks",
                 )
-            rows.append(fields)
+            yield fields
     except csv.Error as exc:
         raise HarnessInputError(
             f"cannot parse the {kind} ({exc})", source=path, line=reader.line_num,
             fix="repair or delete this line",
         ) from None
-    if header is None:
-        raise HarnessInputError("the file is empty", source=path, fix="it holds no samples")
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in header]
-    data = {
-        name: _lossless_column([v if v != "" else None for v in col]) for name, col in zip(header, columns, strict=True)
-    }
-    return pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in data.items()}, columns=header).infer_objects()
+
+
+def check_delimited(path: str, *, sep: str) -> None:
+    """Read a CSV/TSV file (gzip transparently) row by row, in bounded memory, and raise the error
+    :func:`read_delimited` would raise for its first bad line, bad bytes or a cut-short gzip stream."""
+    try:
+        with open_binary(path) as fh, io.TextIOWrapper(fh, encoding="utf-8", newline="") as text:
+            for _ in _delimited_rows(text, path, sep):
+                pass
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise _gzip_error(path, exc) from None
+    except UnicodeDecodeError as exc:
+        raise HarnessInputError(
+            f"bytes that are not UTF-8 ({exc.object[exc.start : exc.start + 4]!r})", source=path,
+            fix="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
 
 
 def read_zip_member(zf: Any, name: str, path: str) -> bytes:
