@@ -1,7 +1,8 @@
 """The SQL reduction on DuckDB gives the in-memory path's counts on every tabular layout, names bad rows, spills.
 
 The in-memory path (pandas, per-sample rows through ``harness.loaders._build.finish``) is the reference: every
-comparison is of the full count table (n, c, class sizes, abstentions, tokens) row by row.
+comparison is of the full count table (n, c, class sizes, abstentions, tokens, the labels of the correct and the
+top wrong class) row by row.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def make_rollouts(n_q: int = 40, n_s: int = 25, seed: int = 0) -> pd.DataFrame:
 
 
 def frame_of(counts: QuestionCounts) -> pd.DataFrame:
-    f = counts.to_frame().drop(columns=["top_wrong_answer", "correct_answer", "stopping"], errors="ignore")
+    f = counts.to_frame().drop(columns=["stopping"], errors="ignore")
     f["question_id"] = f["question_id"].astype(str)
     f = f.sort_values(["model", "question_id"]).reset_index(drop=True)
     f["classes"] = [
