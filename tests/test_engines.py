@@ -234,6 +234,21 @@ def test_bad_values_name_file_and_row(tmp_path: Path, name: str) -> None:
 
 
 
+FIXTURE_TABLES: dict[str, ColumnMap] = {
+    **{f"rollouts.{ext}": ColumnMap() for ext in ("csv", "tsv", "jsonl", "jsonl.gz", "parquet")},
+    "bon-model_text_t1.0_n9.jsonl": ColumnMap(question="i", correct="flagged", sample="n"),
+}
+"""The per-sample tables among tests/fixtures (the others are tool logs, count tables or one row per question)."""
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_TABLES))
+def test_fixture_tables_same_counts_on_duckdb_and_in_memory(name: str) -> None:
+    path = str(Path(__file__).parent / "fixtures" / name)
+    ref = reduce_inputs([path], columns=FIXTURE_TABLES[name], engine="memory")
+    got = reduce_inputs([path], columns=FIXTURE_TABLES[name], engine="duckdb")
+    assert_same(ref.counts, got.counts)
+    assert ref.counts.n_questions >= 3
+
 def test_damaged_files_name_their_line_on_duckdb_as_in_memory(tmp_path: Path) -> None:
     """Where DuckDB cannot read a file (a cut-short line, gzip stream or CSV row), the line-by-line readers name the
     line, as the in-memory path does; bad values name their row."""

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_engines import assert_damaged_inputs_named, assert_same, make_rollouts, quoting_rollouts, write
+from test_engines import (
+    FIXTURE_TABLES,
+    assert_damaged_inputs_named,
+    assert_same,
+    make_rollouts,
+    quoting_rollouts,
+    write,
+)
 from test_engines_real import REAL
 
 from harness._validation import HarnessInputError
@@ -76,6 +83,13 @@ def test_spark_cluster_same_counts_as_in_memory_on_real_data(spark: Any, shared_
     assert_same(ref.counts, got.counts)
     assert got.provenance["rows_read"] == int(ref.counts.n.sum())
 
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_TABLES))
+def test_spark_cluster_same_counts_as_in_memory_on_fixtures(spark: Any, name: str) -> None:
+    path = str(Path(__file__).parent / "fixtures" / name)
+    ref = reduce_inputs([path], columns=FIXTURE_TABLES[name], engine="memory")
+    got = reduce_inputs([path], columns=FIXTURE_TABLES[name], engine="spark", spark_master=MASTER)
+    assert_same(ref.counts, got.counts)
 
 @pytest.mark.parametrize("name", ["q.csv", "q.tsv", "q.jsonl", "q.parquet"])
 def test_spark_reads_quoting_and_number_like_ids_as_in_memory(spark: Any, tmp_path: Path, name: str) -> None:
