@@ -482,6 +482,17 @@ def test_hf_paths_are_built_not_fetched() -> None:
         hf_parquet_glob("not a name")
 
 
+
+def test_an_unreadable_hf_path_is_a_one_line_error() -> None:
+    """hf:// paths are read by DuckDB's httpfs where the network allows; where it does not (no network, no httpfs
+    extension, no such dataset) the failure is one line naming the path and what to do, not a traceback."""
+    path = hf_parquet_glob("harness-tests/no-such-dataset-x9")
+    with pytest.raises(HarnessInputError) as info:
+        reduce_inputs([path], engine="duckdb")
+    message = str(info.value)
+    assert message.startswith(path) and "\n" not in message
+    assert "httpfs" in message or "network" in message
+
 def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from harness.cli import main
 

@@ -226,6 +226,12 @@ def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
             f"DuckDB ran out of memory ({first})", source=", ".join(inputs.given),
             fix="raise the memory limit or let DuckDB spill to a temporary directory",
         )
+    if not inputs.local:
+        return HarnessInputError(
+            f"DuckDB cannot read the input ({first})", source=", ".join(inputs.given),
+            fix="remote paths need the network and DuckDB's httpfs extension (INSTALL httpfs fetches it from "
+            "extensions.duckdb.org); or download the files and give their local paths",
+        )
     raise_bad_line(inputs)  # names the bad line where the line-by-line readers find one
     return HarnessInputError(
         f"DuckDB cannot read the input ({first})",
