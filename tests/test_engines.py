@@ -493,6 +493,7 @@ def test_an_unreadable_hf_path_is_a_one_line_error() -> None:
     assert message.startswith(path) and "\n" not in message
     assert "httpfs" in message or "network" in message
 
+
 def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from harness.cli import main
 
@@ -513,3 +514,27 @@ def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsy
     assert main(["curves", str(out), "--out", str(a), "--bootstrap", "0", "--quiet"]) == 0
     assert main(["curves", str(p), "--out", str(b), "--bootstrap", "0", "--quiet", "--engine", "memory"]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
+
+
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_cli_report_and_compare_from_a_class_count_file(tmp_path: Path, command: str) -> None:
+    """A cluster job's class-count file feeds ``report`` and ``compare`` on a laptop: the same tables as from the
+    per-sample log itself (read in memory)."""
+    from harness.cli import main
+
+    p = write(make_rollouts(n_q=12, n_s=10), tmp_path / "r.parquet")
+    counts = tmp_path / "counts.parquet"
+    assert main(["reduce", str(p), "--out", str(counts), "--quiet"]) == 0
+    extra = ["--bootstrap", "50", "--quiet"] + (["--fits", "beta_binomial", "--figures-for", "0"]
+                                                 if command == "report" else [])
+    a, b = tmp_path / "from_counts", tmp_path / "from_rows"
+    assert main([command, str(counts), "--out", str(a), *extra]) == 0
+    assert main([command, str(p), "--out", str(b), *extra, "--engine", "memory"]) == 0
+    table = "curves.csv" if command == "report" else "comparison.csv"
+    left, right = pd.read_csv(a / table), pd.read_csv(b / table)
+    if command == "report":  # the counts keep no sample order: no first-k curves, no order test (engines.md)
+        assert (right["kind"] == "first-k").any() and not (left["kind"] == "first-k").any()
+        assert (b / "order.csv").exists() and not (a / "order.csv").exists()
+        right = right[right["kind"] != "first-k"].reset_index(drop=True)
+    assert len(left) > 0
+    pd.testing.assert_frame_equal(left, right)
