@@ -117,6 +117,9 @@ def damaged_inputs(folder: Path) -> dict[str, tuple[Path, str]]:
     bad = df.astype({"tokens": object})
     bad.loc[5, "tokens"] = "many"
     out["tokens not a number"] = (write(bad, folder / "t.jsonl"), r"t\.jsonl, row 5, column 'tokens': 'many' is not a")
+    graded = pd.DataFrame({"question_id": [1, 1, 2, 1], "answer": ["7", "8", "7", "7"], "correct": [1, 0, 0, 0]})
+    out["graded both ways"] = (write(graded, folder / "g.csv"), r"g\.csv, row 3, column 'correct': answer '7' "
+                               r"(of question '1' )?is graded right in row 0 and wrong here")
     return out
 
 
@@ -410,9 +413,17 @@ def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_er
         assert any("keep their exact answer strings" in n for n in red.notes)
     assert_same(got["duckdb"].counts, got["memory"].counts)
     both = write(df.assign(answer=["7", "7", "8"]), tmp_path / "b.parquet")
-    for engine in ("duckdb", "memory"):
-        with pytest.raises(HarnessInputError, match=r"answer '7' (of question '1' )?is graded right"):
+    for engine in ("duckdb", "memory"):  # both name the row graded the other way, and the first row
+        with pytest.raises(HarnessInputError, match=r"b\.parquet, row 1, column 'correct': answer '7' "
+                           r"(of question '1' )?is graded right in row 0 and wrong here"):
             reduce_inputs([str(both)], engine=engine)
+    shards = tmp_path / "shards"  # the two rows in two files: the first one is named by its file
+    shards.mkdir()
+    write(df.iloc[[2, 0]], shards / "a.parquet")
+    write(df.iloc[[2, 1]].assign(answer=["8", "7"]), shards / "b.parquet")
+    with pytest.raises(HarnessInputError, match=r"b\.parquet, row 1, column 'correct': answer '7' of question '1' "
+                       r"is graded right in \S*a\.parquet, row 1 and wrong here"):
+        reduce_inputs([str(shards)], engine="duckdb")
 
 
 @pytest.mark.slow

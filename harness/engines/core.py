@@ -169,8 +169,14 @@ def _normalise_distinct(
     return lab, np.asarray(values, dtype=object).reshape(-1), merged, conflicts, False
 
 
-def _raise_graded_both_ways(cr: ClassRows, row: np.ndarray, source: str) -> None:
-    """The same raw answer string graded right and wrong: the input contradicts itself."""
+GradeLocator = Callable[[str, str, str], tuple[tuple[str, int, bool], tuple[str, int]] | None]
+"""(model, question id, raw answer) -> ((file, row, grade) of its first row, (file, row) of the first row graded
+the other way), in file order; None where the rows cannot be read again (remote inputs)."""
+
+
+def _raise_graded_both_ways(cr: ClassRows, row: np.ndarray, source: str, locate: GradeLocator | None) -> None:
+    """The same raw answer string graded right and wrong: the input contradicts itself (naming the two rows where
+    ``locate`` finds them, as the in-memory path does)."""
     ans = cr.answer >= 0
     if not ans.any():
         return
@@ -183,13 +189,44 @@ def _raise_graded_both_ways(cr: ClassRows, row: np.ndarray, source: str) -> None
     both = np.flatnonzero(lo != hi)
     if len(both):
         j = np.flatnonzero(ans)[int(group_first(ids, k)[both[0]])]
+        model = str(cr.model_values[cr.model[j]])
         answer, qid = cr.answer_values[cr.answer[j]], cr.question_values[cr.question[j]]
+        fix = ("one answer string is either right or wrong; fix the grading, or vote on another column with "
+               "--answer-col")
+        hit = locate(model, str(qid), str(answer)) if locate is not None else None
+        if hit is not None:
+            (path0, row0, grade0), (path1, row1) = hit
+            where = f"row {row0}" if path0 == path1 else f"{path0}, row {row0}"
+            raise HarnessInputError(
+                f"answer {str(answer)[:80]!r} of question {qid!r} is graded {'right' if grade0 else 'wrong'} in "
+                f"{where} and {'wrong' if grade0 else 'right'} here", source=path1, row=row1, column="correct",
+                fix=fix,
+            )
         raise HarnessInputError(
             f"answer {str(answer)[:80]!r} of question {qid!r} is graded right in some samples and wrong in others",
-            source=source, column="correct",
-            fix="one answer string is either right or wrong; fix the grading, or vote on another column with "
-            "--answer-col",
+            source=source, column="correct", fix=fix,
         )
+
+
+def grade_locator(inputs: Inputs, spec: Spec) -> GradeLocator | None:
+    """A :data:`GradeLocator` over local inputs (DuckDB re-reads them, file by file); None for remote ones."""
+    if not inputs.local:
+        return None
+    from harness.engines.duck import locate_rows
+
+    files = list(inputs.paths)
+
+    def locate(model: str, qid: str, answer: str) -> tuple[tuple[str, int, bool], tuple[str, int]] | None:
+        m, q, a = (v.replace("'", "''") for v in (model, qid, answer))
+        key = f"model = '{m}' AND question_id = '{q}' AND answer = '{a}' AND correct IS NOT NULL"
+        first = locate_rows(inputs, spec, key, files=files, columns=["correct"])
+        if first is None:
+            return None
+        grade = bool(first[2][0])
+        other = locate_rows(inputs, spec, f"{key} AND correct = {0 if grade else 1}", files=files)
+        return None if other is None else ((first[0], first[1], grade), (other[0], other[1]))
+
+    return locate
 
 
 # ----------------------------------------------------------------------------------------- bad rows
@@ -385,14 +422,16 @@ def _stopping(
 
 # ----------------------------------------------------------------------------------------- the reduction
 def finish_classes(
-    raw: Any, spec: Spec, *, normalizer: str, stopping: str | None, source: str, notes: Sequence[str] = ()
+    raw: Any, spec: Spec, *, normalizer: str, stopping: str | None, source: str, notes: Sequence[str] = (),
+    locate: GradeLocator | None = None,
 ) -> tuple[QuestionCounts, pd.DataFrame, AnswerRecord | None]:
     """Class rows of raw answers (the engines' output) -> normalised class table and QuestionCounts.
 
     ``raw``: :class:`ClassRows`, an Arrow table or a DataFrame with the class query's columns. Works on integer
     codes (:mod:`harness.engines.finish`): rows ordered by model, then question id (numerically when every id is
     a number); labels from one normalisation per distinct raw string; QuestionCounts assembled as
-    :func:`harness.tables.counts_from_class_table` does, from arrays.
+    :func:`harness.tables.counts_from_class_table` does, from arrays. ``locate`` names the rows of a raw answer
+    graded both ways (:func:`grade_locator`); without it the error names the answer and question only.
     """
     cr = raw if isinstance(raw, ClassRows) else ClassRows.from_engine(raw)
     rows = question_rows(cr)
@@ -423,7 +462,7 @@ def finish_classes(
         table = _table(cr, [*[codes for _, codes, _ in extra], np.full(len(cr), -1, np.int64)], correct01,
                        extra, np.empty(0, dtype=object), keep_nan=True)
         return counts, table, None
-    _raise_graded_both_ways(cr, row, source)
+    _raise_graded_both_ways(cr, row, source, locate)
     lab, lab_values, merged, conflicts, one_to_one = _normalise_distinct(cr, row, normalizer)
     cr.release("first", "last", "sample_n", "n_bad")  # used up (stopping rule, checks, grouping order)
     # one to one: a label is graded both ways exactly when its raw string is (refused above), and without group or
@@ -603,7 +642,7 @@ def reduce_inputs(
     finally:
         runner.close()
     counts, table, record = finish_classes(cr, spec, normalizer=normalizer, stopping=stopping, source=source,
-                                           notes=notes)
+                                           notes=notes, locate=grade_locator(inputs, spec))
     prov = provenance(inputs, engine=engine, spark_master=spark_master if engine == "spark" else None,
                       normalizer=normalizer, rows=int(cr.size.sum()), counts=counts, spec=spec,
                       duplicates_checked=bool(spec.sample and check_duplicates))
