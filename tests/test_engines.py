@@ -527,6 +527,23 @@ def test_cli_reduce_then_curves_equal_the_in_memory_curves(tmp_path: Path, capsy
     pd.testing.assert_frame_equal(pd.read_csv(a), pd.read_csv(b))
 
 
+def test_cli_reduce_memory_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--memory-limit reaches DuckDB (the same class rows under a small limit); a size DuckDB does not accept and
+    the option on another engine are one-line errors that write nothing."""
+    from harness.cli import main
+
+    p = write(make_rollouts(n_q=12, n_s=10), tmp_path / "r.parquet")
+    out, limited = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    assert main(["reduce", str(p), "--out", str(out), "--quiet"]) == 0
+    assert main(["reduce", str(p), "--out", str(limited), "--quiet", "--memory-limit", "64MB"]) == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(limited))
+    for args, message in ((["--memory-limit", "lots"], "--memory-limit 'lots' is not a size DuckDB accepts"),
+                          (["--memory-limit", "1GB", "--engine", "memory"], "--memory-limit applies to DuckDB")):
+        bad = tmp_path / "bad.parquet"
+        assert main(["reduce", str(p), "--out", str(bad), *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err and not bad.exists()
+
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_cli_report_and_compare_from_a_class_count_file(tmp_path: Path, command: str) -> None:
     """A cluster job's class-count file feeds ``report`` and ``compare`` on a laptop: the same tables as from the

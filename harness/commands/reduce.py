@@ -59,7 +59,12 @@ def run(args: argparse.Namespace) -> int:
         model=args.model_col, tokens=args.tokens_col, group=args.group_col, budget=args.budget_col,
     )
     extra: dict[str, object] = {}
-    if args.memory_limit and args.engine == "duckdb":
+    if args.memory_limit is not None:
+        if args.engine != "duckdb":
+            from harness._validation import HarnessInputError
+
+            raise HarnessInputError(f"--memory-limit applies to DuckDB, not {args.engine}",
+                                    fix="drop --memory-limit (Spark's memory is set by its own configuration)")
         extra["memory_limit"] = args.memory_limit
     if args.threads is not None:
         from harness._validation import HarnessInputError

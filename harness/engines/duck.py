@@ -78,7 +78,14 @@ class DuckRunner:
         self._own_temp: str | None = None
         if temp_directory is None:  # spill to a private folder under the system temp, removed on close
             self._own_temp = temp_directory = tempfile.mkdtemp(prefix="harness-duckdb-")
-        self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        try:
+            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+        except duckdb.Error as exc:
+            self.close()
+            raise HarnessInputError(
+                f"--memory-limit {memory_limit!r} is not a size DuckDB accepts ({' '.join(str(exc).split())})",
+                fix="give a number and a unit, e.g. --memory-limit 512MB or 4GB",
+            ) from None
         self.con.execute(f"SET temp_directory = {_literal(temp_directory)}")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
