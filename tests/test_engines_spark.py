@@ -214,3 +214,14 @@ def test_killing_an_executor_mid_job_gives_the_same_counts(spark: Any, tmp_path:
     assert before[0] not in _executors(app_id)
     counts, _, _ = finish_classes(result["raw"], spec, normalizer="math", stopping=None, source=str(shards))
     assert_same(ref.counts, counts)
+
+
+def test_a_bad_spark_master_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    p = write(make_rollouts(n_q=3, n_s=4), tmp_path / "r.parquet")
+    out = tmp_path / "c.parquet"
+    assert main(["reduce", str(p), "--out", str(out), "--engine", "spark", "--spark-master", "bogus://x"]) == 2
+    err = capsys.readouterr().err
+    assert "--spark-master 'bogus://x' is not a Spark master URL" in err and "Traceback" not in err
+    assert not out.exists()

@@ -35,6 +35,11 @@ def session(master: str = "local[*]", **conf: str) -> Any:
     why = spark_available()
     if why is not None:
         raise HarnessInputError(f"--engine spark needs PySpark and Java: {why}", fix="or use --engine duckdb")
+    if master != "yarn" and not master.startswith(("local", "spark://", "k8s://")):  # Spark's own rule, checked
+        raise HarnessInputError(  # before a JVM starts (it would print its stack trace)
+            f"--spark-master {master!r} is not a Spark master URL",
+            fix="use local[*], local-cluster[N,C,MB], spark://HOST:PORT, yarn or k8s://URL",
+        )
     if master in _SESSIONS:
         return _SESSIONS[master]
     for other in list(_SESSIONS):  # one SparkContext per JVM: stop a session on another master first
@@ -53,7 +58,14 @@ def session(master: str = "local[*]", **conf: str) -> Any:
         )
         for k, v in conf.items():
             builder = builder.config(k, v)
-        spark = builder.getOrCreate()
+        try:
+            spark = builder.getOrCreate()
+        except Exception as exc:  # the JVM did not start or refused the master: one line, no Python trace
+            raise HarnessInputError(
+                f"Spark did not start on master {master!r} ({' '.join(str(exc).split())[:300]})",
+                fix="check --spark-master (local[*], local-cluster[N,C,MB], spark://HOST:PORT, yarn, k8s://URL) and "
+                "that Java runs; or use --engine duckdb",
+            ) from None
     spark.sparkContext.setLogLevel("OFF")  # failures reach the user as one-line errors, not JVM traces
     _SESSIONS[master] = spark
     return spark
