@@ -544,6 +544,17 @@ def test_cli_reduce_memory_limit(tmp_path: Path, capsys: pytest.CaptureFixture[s
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err and not bad.exists()
 
+
+def test_reduce_refuses_a_tool_log_and_says_where_it_goes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from harness.cli import main
+
+    out = tmp_path / "c.parquet"
+    log = str(Path(__file__).parent / "fixtures" / "inspect_log.eval")
+    for engine in ("duckdb", "memory"):
+        assert main(["reduce", log, "--out", str(out), "--engine", engine]) == 2
+        err = capsys.readouterr().err
+        assert "not a tabular file" in err and "read by report, curves and compare" in err and not out.exists()
+
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_cli_report_and_compare_from_a_class_count_file(tmp_path: Path, command: str) -> None:
     """A cluster job's class-count file feeds ``report`` and ``compare`` on a laptop: the same tables as from the

@@ -99,7 +99,8 @@ def expand_inputs(items: Sequence[str]) -> Inputs:
         bad = next(p for p in paths if table_format(p) is None)
         raise HarnessInputError(
             "not a tabular file the engines read", source=bad,
-            fix="give .parquet, .csv, .tsv or .jsonl(.gz) files, or use --engine memory for other formats",
+            fix="give .parquet, .csv, .tsv or .jsonl(.gz) files; tool logs (inspect_ai, lm-eval, lighteval, "
+            "NeMo-Skills, evalplus) are read by report, curves and compare through their own loaders",
         )
     if len(formats) > 1:
         raise HarnessInputError(
