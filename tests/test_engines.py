@@ -252,6 +252,7 @@ def test_fixture_tables_same_counts_on_duckdb_and_in_memory(name: str) -> None:
     assert_same(ref.counts, got.counts)
     assert ref.counts.n_questions >= 3
 
+
 def test_damaged_files_name_their_line_on_duckdb_as_in_memory(tmp_path: Path) -> None:
     """Where DuckDB cannot read a file (a cut-short line, gzip stream or CSV row), the line-by-line readers name the
     line, as the in-memory path does; bad values name their row."""
@@ -265,6 +266,7 @@ def test_quoting_and_number_like_ids_read_alike(tmp_path: Path, name: str) -> No
     got = reduce_inputs([str(p)], engine="duckdb", normalizer="none")
     assert_same(ref.counts, got.counts)
     assert sorted(ref.counts.question_id.astype(str).tolist()) == ["007", "1", "1.0", "7", "NA-q"]
+
 
 def test_duplicates_and_unanswered_correct_name_the_row(tmp_path: Path) -> None:
     df = make_rollouts(n_q=3, n_s=4)
@@ -554,6 +556,7 @@ def test_reduce_refuses_a_tool_log_and_says_where_it_goes(tmp_path: Path, capsys
         assert main(["reduce", log, "--out", str(out), "--engine", engine]) == 2
         err = capsys.readouterr().err
         assert "not a tabular file" in err and "read by report, curves and compare" in err and not out.exists()
+
 
 @pytest.mark.parametrize("command", ["report", "compare"])
 def test_cli_report_and_compare_from_a_class_count_file(tmp_path: Path, command: str) -> None:
