@@ -91,6 +91,7 @@ def test_spark_cluster_same_counts_as_in_memory_on_fixtures(spark: Any, name: st
     got = reduce_inputs([path], columns=FIXTURE_TABLES[name], engine="spark", spark_master=MASTER)
     assert_same(ref.counts, got.counts)
 
+
 @pytest.mark.parametrize("name", ["q.csv", "q.tsv", "q.jsonl", "q.parquet"])
 def test_spark_reads_quoting_and_number_like_ids_as_in_memory(spark: Any, tmp_path: Path, name: str) -> None:
     """RFC 4180 quoting (line breaks and doubled quotes inside fields) and ids such as 007 kept as text."""
