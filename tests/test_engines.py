@@ -236,7 +236,6 @@ def test_bad_values_name_file_and_row(tmp_path: Path, name: str) -> None:
             assert str(p) in str(info.value) and "\n" not in str(info.value)
 
 
-
 FIXTURE_TABLES: dict[str, ColumnMap] = {
     **{f"rollouts.{ext}": ColumnMap() for ext in ("csv", "tsv", "jsonl", "jsonl.gz", "parquet")},
     "bon-model_text_t1.0_n9.jsonl": ColumnMap(question="i", correct="flagged", sample="n"),
@@ -493,7 +492,6 @@ def test_hf_paths_are_built_not_fetched() -> None:
     assert inputs.format == "parquet" and not inputs.local
     with pytest.raises(HarnessInputError, match="ORG/NAME"):
         hf_parquet_glob("not a name")
-
 
 
 def test_an_unreadable_hf_path_is_a_one_line_error() -> None:
