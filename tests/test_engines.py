@@ -403,7 +403,9 @@ def test_a_repeated_missing_sample_id_is_a_duplicate_on_both_engines(tmp_path: P
             reduce_inputs([str(p)], engine=engine)
 
 
-def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_error(tmp_path: Path) -> None:
+def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 9: '7' (right) and '7.0' (wrong) stay apart with a warning; '7' graded both ways is an error."""
     df = pd.DataFrame({"question_id": [1, 1, 1], "answer": ["7", "7.0", "8"], "correct": [True, False, False]})
     p = write(df, tmp_path / "m.parquet")
@@ -424,6 +426,10 @@ def test_a_merge_across_grades_is_refused_and_a_string_graded_both_ways_is_an_er
     write(df.iloc[[2, 1]].assign(answer=["8", "7"]), shards / "b.parquet")
     with pytest.raises(HarnessInputError, match=r"b\.parquet, row 1, column 'correct': answer '7' of question '1' "
                        r"is graded right in \S*a\.parquet, row 1 and wrong here"):
+        reduce_inputs([str(shards)], engine="duckdb")
+    monkeypatch.setattr("harness.engines.core.grade_locator", lambda inputs, spec: None)  # rows not readable again
+    with pytest.raises(HarnessInputError, match=r"answer '7' of question '1' is graded right in some samples and "
+                       r"wrong in others"):
         reduce_inputs([str(shards)], engine="duckdb")
 
 

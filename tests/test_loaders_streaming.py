@@ -82,7 +82,8 @@ def test_streaming_mixed_class_is_an_error(tmp_path: Path) -> None:
     df = pd.DataFrame({"question_id": [1, 1], "answer": ["7", "7"], "correct": [True, False]})
     p = tmp_path / "m.parquet"
     df.to_parquet(p, index=False)
-    with pytest.raises(HarnessInputError, match="graded right in some samples and wrong in others"):
+    with pytest.raises(HarnessInputError, match=r"m\.parquet, row 1, column 'correct': answer '7' of question '1' is "
+                       r"graded right in row 0 and wrong here"):
         load(str(p), stream=True)
 
 
