@@ -113,6 +113,9 @@ def test_spark_names_the_bad_row(spark: Any, tmp_path: Path) -> None:
     p = write(df, tmp_path / "bad.csv")
     with pytest.raises(HarnessInputError, match=r"bad\.csv, row 7, column 'correct'.*'perhaps' is not boolean-like"):
         reduce_inputs([str(p)], engine="spark", spark_master=MASTER)
+    spaced = write(df, tmp_path / "a bad file.csv")  # Spark names it as a URI (%20): the row is still found
+    with pytest.raises(HarnessInputError, match=r"/a bad file\.csv, row 7, column 'correct'"):
+        reduce_inputs([str(spaced)], engine="spark", spark_master=MASTER)
 
 
 def test_spark_names_a_duplicate_sample(spark: Any, tmp_path: Path) -> None:

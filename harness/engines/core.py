@@ -272,7 +272,13 @@ def _raise_bad_row(
 
 
 def _local_path(name: str) -> str:
-    return name[len("file:"):] if name.startswith("file:") else name
+    """A file name as an engine reports it, as a local path: Spark's ``file:///dir/a%20b.csv`` is a URI (the
+    scheme dropped and the percent escapes decoded); DuckDB's is the path itself."""
+    if not name.startswith("file:"):
+        return name
+    from urllib.parse import unquote, urlparse
+
+    return unquote(urlparse(name).path)
 
 
 def _given(inputs: Inputs) -> str:
