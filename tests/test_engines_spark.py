@@ -229,3 +229,13 @@ def test_a_bad_spark_master_is_a_one_line_error(tmp_path: Path, capsys: pytest.C
     err = capsys.readouterr().err
     assert "--spark-master 'bogus://x' is not a Spark master URL" in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_an_hf_path_on_spark_is_a_one_line_error(spark: Any) -> None:
+    """Spark has no Hadoop filesystem for hf://: the error says so and where such paths are read."""
+    from harness.engines.sources import hf_parquet_glob
+
+    path = hf_parquet_glob("harness-tests/no-such-dataset-x9")
+    with pytest.raises(HarnessInputError, match=r"hf:// has none: use --engine duckdb") as info:
+        reduce_inputs([path], engine="spark", spark_master=MASTER)
+    assert str(info.value).startswith(path) and "\n" not in str(info.value)

@@ -124,11 +124,12 @@ class SparkRunner:
         local files, the line-by-line readers first name a bad line if there is one (they raise)."""
         raise_bad_line(self.inputs)
         first = " ".join(str(exc).split())[:400]
-        return HarnessInputError(
-            f"Spark cannot {what} ({first})", source=", ".join(self.inputs.given),
-            fix="check that every file is complete and of the one format named by its ending, and the inputs' "
-            "columns; or use --engine duckdb / memory",
-        )
+        fix = ("check that every file is complete and of the one format named by its ending, and the inputs' "
+               "columns; or use --engine duckdb / memory")
+        if not self.inputs.local:
+            fix = ("Spark reads a remote path through the Hadoop filesystem of its scheme (hdfs://, s3a://, gs://, "
+                   "abfs://), configured on the cluster; hf:// has none: use --engine duckdb or local copies")
+        return HarnessInputError(f"Spark cannot {what} ({first})", source=", ".join(self.inputs.given), fix=fix)
 
     def _run(self, text: str) -> Any:
         try:
