@@ -48,11 +48,10 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from harness._terminal import clean
+    from harness._validation import HarnessInputError
 
     start = time.perf_counter()
     if os.path.exists(args.out) and not args.force:
-        from harness._validation import HarnessInputError
-
         raise HarnessInputError("the output file exists", source=args.out, fix="pass --force to replace it")
     columns = ColumnMap(
         question=args.question_col, answer=args.answer_col, correct=args.correct_col, sample=args.sample_col,
@@ -61,14 +60,10 @@ def run(args: argparse.Namespace) -> int:
     extra: dict[str, object] = {}
     if args.memory_limit is not None:
         if args.engine != "duckdb":
-            from harness._validation import HarnessInputError
-
             raise HarnessInputError(f"--memory-limit applies to DuckDB, not {args.engine}",
                                     fix="drop --memory-limit (Spark's memory is set by its own configuration)")
         extra["memory_limit"] = args.memory_limit
     if args.threads is not None:
-        from harness._validation import HarnessInputError
-
         if args.engine != "duckdb":
             raise HarnessInputError(f"--threads applies to DuckDB, not {args.engine}",
                                     fix="drop --threads (Spark's parallelism follows --spark-master)")

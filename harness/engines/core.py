@@ -37,7 +37,14 @@ from harness.engines.finish import (
     text_rank,
 )
 from harness.engines.sources import Inputs, expand_inputs, resolve_spec
-from harness.engines.sql import BAD_ROW_CONDITIONS, Spec, duplicate_bucket_sql, duplicate_in_sql, duplicate_sql
+from harness.engines.sql import (
+    BAD_ROW_CONDITIONS,
+    Spec,
+    duplicate_bucket_sql,
+    duplicate_in_sql,
+    duplicate_sql,
+    literal,
+)
 from harness.loaders._base import ColumnMap
 from harness.loaders._build import describe_conflict
 from harness.loaders._stopping import first_block_warning, varying_n_notes
@@ -217,8 +224,7 @@ def grade_locator(inputs: Inputs, spec: Spec) -> GradeLocator | None:
     files = list(inputs.paths)
 
     def locate(model: str, qid: str, answer: str) -> tuple[tuple[str, int, bool], tuple[str, int]] | None:
-        m, q, a = (v.replace("'", "''") for v in (model, qid, answer))
-        key = f"model = '{m}' AND question_id = '{q}' AND answer = '{a}' AND correct IS NOT NULL"
+        key = f"{_key_condition(model, qid)} AND answer = {literal(answer)} AND correct IS NOT NULL"
         first = locate_rows(inputs, spec, key, files=files, columns=["correct"])
         if first is None:
             return None
@@ -238,9 +244,8 @@ def _raise_bad_row(
 
     if kind == "duplicate":
         assert key is not None
-        m, q, s = (None if v is None else v.replace("'", "''") for v in key)
-        same_id = "sample_id IS NULL" if s is None else f"sample_id = '{s}'"
-        cond = f"model = '{m}' AND question_id = '{q}' AND {same_id}"
+        same_id = "sample_id IS NULL" if key[2] is None else f"sample_id = {literal(key[2])}"
+        cond = f"{_key_condition(key[0], key[1])} AND {same_id}"
         files = list(inputs.paths) if inputs.local else []
         hit = locate_rows(inputs, spec, cond, files=files, want=2, columns=["raw_s"]) if files else None
         sid: Any = key[2] if hit is None else hit[2][0]
@@ -269,6 +274,11 @@ def _raise_bad_row(
         "a sample with no answer is marked correct", source=source, row=row, column="answer",
         fix="a missing answer counts as wrong; give the answer or mark the sample incorrect",
     )
+
+
+def _key_condition(model: str, qid: str) -> str:
+    """The rows of one (model, question) in the canonical view, as a WHERE condition."""
+    return f"model = {literal(model)} AND question_id = {literal(qid)}"
 
 
 def _local_path(name: str) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness._validation import HarnessInputError
 from harness.engines.sources import Inputs, raise_bad_line
-from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, projection, typed_fields
+from harness.engines.sql import CANON, VIEW, Spec, canonical_sql, class_sql, literal, projection, typed_fields
 
 MEMORY_LIMIT = "1GB"
 """DuckDB's memory limit for the reduction (it spills hash tables to a temporary folder beyond it; ``harness reduce
@@ -38,13 +38,9 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def reader_sql(inputs: Inputs, paths: Sequence[str] | None = None, *, row_number: bool = False) -> str:
     """The DuckDB table function reading the inputs (``filename`` as ``harness_file``; optionally row numbers)."""
-    files = "[" + ", ".join(_literal(p) for p in (paths if paths is not None else inputs.paths)) + "]"
+    files = "[" + ", ".join(literal(p) for p in (paths if paths is not None else inputs.paths)) + "]"
     opts = ["filename = 'harness_file'"]
     if len(paths if paths is not None else inputs.paths) > 1:
         opts.append("union_by_name = true")
@@ -79,14 +75,14 @@ class DuckRunner:
         if temp_directory is None:  # spill to a private folder under the system temp, removed on close
             self._own_temp = temp_directory = tempfile.mkdtemp(prefix="harness-duckdb-")
         try:
-            self.con.execute(f"SET memory_limit = {_literal(memory_limit)}")
+            self.con.execute(f"SET memory_limit = {literal(memory_limit)}")
         except duckdb.Error as exc:
             self.close()
             raise HarnessInputError(
                 f"--memory-limit {memory_limit!r} is not a size DuckDB accepts ({' '.join(str(exc).split())})",
                 fix="give a number and a unit, e.g. --memory-limit 512MB or 4GB",
             ) from None
-        self.con.execute(f"SET temp_directory = {_literal(temp_directory)}")
+        self.con.execute(f"SET temp_directory = {literal(temp_directory)}")
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
         self._types: dict[str, str] = {}
@@ -233,16 +229,10 @@ def _read_error(exc: Exception, inputs: Inputs) -> HarnessInputError:
             f"DuckDB ran out of memory ({first})", source=", ".join(inputs.given),
             fix="raise the memory limit or let DuckDB spill to a temporary directory",
         )
+    raise_bad_line(inputs)  # names the bad line where the line-by-line readers find one (local inputs only)
+    fix = ("check that every file is complete and of the one format named by its ending (the line-by-line readers "
+           "found no bad line)")
     if not inputs.local:
-        return HarnessInputError(
-            f"DuckDB cannot read the input ({first})", source=", ".join(inputs.given),
-            fix="remote paths need the network and DuckDB's httpfs extension (INSTALL httpfs fetches it from "
-            "extensions.duckdb.org); or download the files and give their local paths",
-        )
-    raise_bad_line(inputs)  # names the bad line where the line-by-line readers find one
-    return HarnessInputError(
-        f"DuckDB cannot read the input ({first})",
-        source=", ".join(inputs.given),
-        fix="check that every file is complete and of the one format named by its ending (the line-by-line "
-        "readers found no bad line)",
-    )
+        fix = ("remote paths need the network and DuckDB's httpfs extension (INSTALL httpfs fetches it from "
+               "extensions.duckdb.org); or download the files and give their local paths")
+    return HarnessInputError(f"DuckDB cannot read the input ({first})", source=", ".join(inputs.given), fix=fix)

@@ -271,11 +271,16 @@ def duplicate_bucket_sql(spec: Spec) -> str:
     )
 
 
+def literal(value: str) -> str:
+    """``value`` as an SQL string literal (quotes doubled), for DuckDB and Spark SQL alike."""
+    return "'" + value.replace("'", "''") + "'"
+
+
 def duplicate_in_sql(spec: Spec, model: str, question: str, lo: int | None) -> str:
     """:func:`duplicate_sql` over the rows of one (model, question) and, given ``lo``, one bucket of sample ids
     (or, without, the rows with no sample id)."""
     ex = _key_exprs(spec)
-    lit = [("'" + v.replace("'", "''") + "'") for v in (model, question)]
+    lit = [literal(v) for v in (model, question)]
     ids = "s IS NULL" if lo is None else f"CAST(s AS BIGINT) BETWEEN {int(lo)} AND {int(lo) + BUCKET - 1}"
     return duplicate_sql(spec, f"{ex['model']} = {lit[0]} AND {ex['question_id']} = {lit[1]} AND {ids}")
 

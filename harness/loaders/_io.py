@@ -385,17 +385,18 @@ def _delimited_rows(lines: Iterable[str], path: str, sep: str) -> Iterator[list[
 def check_delimited(path: str, *, sep: str) -> None:
     """Read a CSV/TSV file (gzip transparently) row by row, in bounded memory, and raise the error
     :func:`read_delimited` would raise for its first bad line, bad bytes or a cut-short gzip stream."""
+    def lines(fh: IO[bytes]) -> Iterator[str]:  # decoded one line at a time: bad bytes named by offset and line
+        offset = 0
+        for number, raw in enumerate(fh, start=1):
+            yield decode_utf8(raw, path, offset=offset, line=number)
+            offset += len(raw)
+
     try:
-        with open_binary(path) as fh, io.TextIOWrapper(fh, encoding="utf-8", newline="") as text:
-            for _ in _delimited_rows(text, path, sep):
+        with open_binary(path) as fh:
+            for _ in _delimited_rows(lines(fh), path, sep):
                 pass
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise _gzip_error(path, exc) from None
-    except UnicodeDecodeError as exc:
-        raise HarnessInputError(
-            f"bytes that are not UTF-8 ({exc.object[exc.start : exc.start + 4]!r})", source=path,
-            fix="re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-        ) from None
 
 
 def read_zip_member(zf: Any, name: str, path: str) -> bytes:
